@@ -1,0 +1,41 @@
+# The two commands a new machine needs: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+DEMO_HOME ?= $(CURDIR)/.demo/home
+DEMO_DATA ?= $(CURDIR)/.demo/claude
+
+.PHONY: install dev demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+install: $(STAMP)
+
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+dev: $(DEV_STAMP)
+
+# Ingest your own ~/.claude with `make demo CLAUDE=1`; otherwise generated sample data.
+demo: install
+	@bash scripts/demo.sh "$(BIN)" "$(DEMO_HOME)" "$(DEMO_DATA)" "$(CLAUDE)"
+
+test: dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: dev
+	$(BIN)/ruff check src tests benchmarks
+
+bench: dev
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .demo build *.egg-info

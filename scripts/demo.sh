@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make demo: ingest ~/.claude when asked (CLAUDE=1), else a generated sample; then show what
+# the product does. The demo's store lives in .demo/home so yours is never touched.
+set -euo pipefail
+BIN=$1; HOME_DIR=$2; DATA=$3; USE_CLAUDE=${4:-}
+export MEMORY_HOME="$HOME_DIR"
+M="$BIN/memory"
+if [ -n "$USE_CLAUDE" ]; then
+  ROOT="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
+  echo "== ingesting your Claude folder $ROOT (read-only) into $MEMORY_HOME"
+else
+  ROOT="$DATA"
+  if [ ! -d "$ROOT" ]; then
+    echo "== generating a realistic sample Claude folder in $ROOT"
+    "$M" sample "$ROOT" --sessions 120
+  fi
+  echo "== ingesting $ROOT into $MEMORY_HOME (use 'make demo CLAUDE=1' for your own ~/.claude)"
+fi
+"$M" ingest "$ROOT"
+echo; echo "== a second run reads only what changed"
+"$M" ingest "$ROOT"
+echo; echo "== memory status"
+"$M" status
+echo; echo "== memory sessions --limit 8"
+"$M" sessions --limit 8
+SID=$("$M" sessions --limit 1 --json | "$BIN/python" -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["session_id"] if r else "")')
+if [ -n "$SID" ]; then
+  echo; echo "== memory show session ${SID:0:8} (first 40 lines)"
+  "$M" show session "$SID" | head -40 || true
+fi
+cat <<TXT
+
+== try next (MEMORY_HOME=$MEMORY_HOME)
+  $M sessions --project NAME      sessions of one project
+  $M show session ID --json       a session as JSON, with provenance per message
+  $M runs                         the audit trail of every ingest
+  $M errors                       bad records of the last run, with file and line
+  $M doctor                       integrity check of the store
+TXT

@@ -1,0 +1,78 @@
+"""`memory ingest`: capture a Claude folder (or an extraction export) into the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import claude_root
+from .output import console, get_config, human_bytes, interactive, json_option, print_json
+
+
+class _Bar:
+    """A Rich progress bar with rate and ETA, on stderr."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.p = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                          TextColumn("{task.fields[msgs]:,} msgs"), TimeRemainingColumn(),
+                          console=console(stderr=True), transient=True)
+        self.task = None
+        self.msgs = 0
+
+    def start(self, total_bytes: int, files: int) -> None:
+        self.p.start()
+        self.task = self.p.add_task("ingest", total=max(total_bytes, 1), msgs=0)
+
+    def advance(self, nbytes: int, messages: int) -> None:
+        self.msgs += messages
+        self.p.update(self.task, advance=nbytes, msgs=self.msgs)
+
+    def finish(self) -> None:
+        self.p.stop()
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["claude", "extraction"]), default="claude",
+              show_default=True, help="claude: a ~/.claude folder. extraction: JSONL exports "
+              "(one object a line with content/timestamp/project/session).")
+@json_option
+def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
+    """Capture PATH (default: $CLAUDE_CONFIG_DIR or ~/.claude) into the store.
+
+    Incremental: files already read are skipped, grown files are read from where the last
+    run stopped. Bad records are recorded with file, line and reason (`memory errors`);
+    everything else is stored. Exit 0 when the run completed, even with bad records.
+    """
+    from ..ingest.pipeline import Ingest
+    from ..store import open_store
+
+    config = get_config()
+    root = path or claude_root()
+    progress = _Bar() if interactive() and not as_json else None
+    with open_store(config) as store:
+        stats = Ingest(store, config, progress).run(root, fmt)
+    result = stats.as_dict()
+    if as_json:
+        print_json(result)
+        return
+    c = console()
+    c.print(f"[bold]Run {stats.run_id}[/] of {stats.root}: {stats.files_seen:,} files seen, "
+            f"{stats.files_changed:,} read ({human_bytes(stats.bytes_read)}) in {stats.seconds:.1f} s")
+    c.print(f"  {stats.messages_read:,} messages read, [green]{stats.messages_new:,} new[/], "
+            f"{stats.duplicates:,} already stored, {stats.sessions_updated:,} sessions updated")
+    if stats.errors:
+        c.print(f"  [yellow]{stats.errors:,} bad records[/] (kept apart, the rest stored): "
+                f"see `memory errors --run {stats.run_id}`")
+    if stats.files_unknown:
+        c.print(f"  {stats.files_unknown:,} files of unknown format listed by `memory status`")

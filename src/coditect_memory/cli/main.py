@@ -1,0 +1,75 @@
+"""The `memory` command. Sub-commands are imported only when used, so `memory --help` and
+every command start fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, MemoryError_
+
+COMMANDS = {
+    "ingest": ("ingest", "ingest", "Capture ~/.claude (or PATH) into the store, incrementally."),
+    "status": ("status", "status", "What the store holds: messages, sessions, projects, sources."),
+    "runs": ("status", "runs", "The audit trail: every ingest run and what it read."),
+    "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
+    "sessions": ("sessions", "sessions", "List sessions, newest first."),
+    "show": ("sessions", "show", "Show one session's conversation."),
+    "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
+    "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="memory")
+def cli() -> None:
+    """coditect-memory: everything Claude Code leaves on disk, captured, kept and searchable.
+
+    The store lives in $MEMORY_HOME (default: your user data dir); the Claude folder read is
+    $CLAUDE_CONFIG_DIR or ~/.claude. Originals are only ever opened read-only.
+
+    \b
+    Start with:
+      memory ingest            capture ~/.claude
+      memory status            what is in the store
+      memory sessions          recent sessions
+      memory show session ID   replay one
+    """
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except MemoryError_ as e:
+        click.echo(f"memory: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("memory: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("memory: interrupted; run the command again to finish", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)

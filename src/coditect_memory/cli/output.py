@@ -1,0 +1,59 @@
+"""Output shared by every command: JSON for scripts, Rich for people (imported lazily)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import orjson
+
+from ..config import Config, load_config
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+    sys.stdout.write("\n")
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200  # piped: don't wrap at 80 columns
+    return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,
+                   highlight=False, width=width)
+
+
+def interactive() -> bool:
+    """A progress bar only for a person watching: stderr is a terminal."""
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def get_config() -> Config:
+    return load_config()
+
+
+def open_readonly():
+    from ..store import open_store
+
+    return open_store(get_config(), readonly=True)
+
+
+def human_bytes(n: int | None) -> str:
+    n = n or 0
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def short_time(iso_ts: str | None) -> str:
+    return iso_ts[:16].replace("T", " ") if iso_ts else "—"

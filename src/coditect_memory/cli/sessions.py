@@ -1,0 +1,100 @@
+"""`memory sessions` and `memory show session ID`."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import NotFound
+from .output import console, json_option, open_readonly, print_json, short_time
+
+HIDDEN_TYPES = {"progress", "file-history-snapshot", "queue-operation", "last-prompt",
+                "permission-mode", "agent-setting", "turn_duration"}
+
+
+@click.command()
+@click.option("--project", "-p", help="Project path or name.")
+@click.option("--limit", default=50, show_default=True)
+@json_option
+def sessions(project: str | None, limit: int, as_json: bool) -> None:
+    """List sessions, newest first, with their project and title."""
+    with open_readonly() as store:
+        rows = store.sessions(project, limit)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table("session", "started", "project", "msgs", "prompts", "errors", "title",
+              box=None, pad_edge=False)
+    for r in rows:
+        t.add_row(r["session_id"][:8], short_time(r["started_at"]), r["project_name"] or "—",
+                  f"{r['message_count']:,}", f"{r['prompt_count']:,}", f"{r['error_count']:,}",
+                  (r["title"] or "")[:70])
+    console().print(t)
+
+
+@click.group()
+def show() -> None:
+    """Show one thing from the store in full."""
+
+
+@show.command("session")
+@click.argument("session_id")
+@click.option("--all", "show_all", is_flag=True, help="Also show progress and bookkeeping lines.")
+@click.option("--width", default=400, show_default=True, help="Characters shown per message.")
+@json_option
+def show_session(session_id: str, show_all: bool, width: int, as_json: bool) -> None:
+    """The conversation of SESSION_ID (or a unique prefix) in order: prompts, answers,
+    tool calls and results, errors marked."""
+    with open_readonly() as store:
+        meta = store.session(session_id)
+        if meta is None:
+            raise NotFound(f"no session {session_id!r}; `memory sessions` lists them")
+        messages = store.session_messages(meta["session_id"])
+    if as_json:
+        print_json({**meta, "messages": messages})
+        return
+    render_session(meta, messages, show_all, width)
+
+
+def _clip(text: str, width: int) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= width else text[:width] + f" … (+{len(text) - width:,} chars)"
+
+
+def render_session(meta: dict, messages: list[dict], show_all: bool, width: int) -> None:
+    from rich.markup import escape
+
+    c = console()
+    c.print(f"[bold]{escape(meta['title'] or meta['session_id'])}[/]")
+    c.print(f"session {meta['session_id']} · {meta['project'] or '—'} · "
+            f"{short_time(meta['started_at'])} → {short_time(meta['ended_at'])} · "
+            f"{meta['message_count']:,} messages · branch {meta['git_branch'] or '—'} · "
+            f"{meta['model'] or ''} · Claude Code {meta['version'] or '?'}")
+    c.rule()
+    for m in messages:
+        kind = m["type"]
+        if not show_all and (kind in HIDDEN_TYPES or m["is_meta"] or m["linked_uid"]
+                             or (kind in ("user", "assistant") and not (m["content"] or "").strip())):
+            continue
+        when = (m["timestamp"] or "")[11:19]
+        bar = "[dim]│ [/]" if m["is_sidechain"] else ""
+        err = "[red]✗ [/]" if m["is_error"] else ""
+        text = escape(_clip(m["content"] or "", width))
+        if kind == "user" or kind == "compact_summary":
+            label = "[bold cyan]you[/]" if kind == "user" else "[magenta]summary[/]"
+            c.print(f"{bar}[dim]{when}[/] {label} {err}{text}")
+        elif kind == "assistant":
+            c.print(f"{bar}[dim]{when}[/] [bold green]claude[/] {err}{text}")
+        elif kind == "thinking":
+            c.print(f"{bar}[dim]{when} thinking {escape(_clip(m['content'] or '', 160))}[/]")
+        elif kind == "tool_use":
+            c.print(f"{bar}[dim]{when}[/] [yellow]→ {escape(m['tool_name'] or '?')}[/] "
+                    f"[dim]{escape(_clip(m['content'] or '', 200))}[/]")
+        elif kind in ("tool_result", "tool_output"):
+            lines = (m["content"] or "").count("\n") + 1
+            head = escape(_clip((m["content"] or "").split("\n", 1)[0], 160))
+            mark = "[red]✗ error[/]" if m["is_error"] else "[dim]←[/]"
+            c.print(f"{bar}[dim]{when}[/] {mark} [dim]{head} ({lines} lines)[/]")
+        else:
+            c.print(f"{bar}[dim]{when} {escape(kind)}[/] {err}[dim]{escape(_clip(m['content'] or '', 200))}[/]")

@@ -1,0 +1,134 @@
+"""`memory status`, `memory runs`, `memory errors`, `memory doctor`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .output import console, human_bytes, json_option, open_readonly, print_json, short_time
+
+
+@click.command()
+@json_option
+def status(as_json: bool) -> None:
+    """What the store holds: messages, sessions, projects, sources and their files."""
+    with open_readonly() as store:
+        s = store.status()
+    if as_json:
+        print_json(s)
+        return
+    from rich.table import Table
+
+    c = console()
+    c.print(f"[bold]{s['messages']:,}[/] messages in [bold]{s['sessions']:,}[/] sessions across "
+            f"[bold]{s['projects']:,}[/] projects, {short_time(s['first_message'])} → "
+            f"{short_time(s['last_message'])}")
+    t = s["tokens"]
+    c.print(f"Tokens: {t['input']:,} in, {t['output']:,} out, {t['cache_read']:,} cache read, "
+            f"{t['cache_write']:,} cache write ({s['api_responses']:,} API responses)")
+    table = Table("source", "messages", box=None, pad_edge=False)
+    for kind, n in s["by_source"].items():
+        table.add_row(kind, f"{n:,}")
+    c.print(table)
+    files = Table("files by kind", "files", "size", box=None, pad_edge=False)
+    for kind, f in s["files"].items():
+        files.add_row(kind, f"{f['files']:,}", human_bytes(f["bytes"]))
+    c.print(files)
+    if s["unknown_files"]:
+        c.print(f"[yellow]{len(s['unknown_files'])} files of unknown format[/] (listed, not read):")
+        for path in s["unknown_files"][:15]:
+            c.print(f"  {path}")
+        if len(s["unknown_files"]) > 15:
+            c.print("  … (`memory status --json` lists them all)")
+    notes = []
+    if s["partial_files"]:
+        notes.append(f"{s['partial_files']} files end in a line still being written (read when complete)")
+    if s["missing_files"]:
+        notes.append(f"{s['missing_files']} files have disappeared from disk (their messages are kept)")
+    if s["files_with_errors"]:
+        notes.append(f"{s['files_with_errors']} files had bad records at their last read (`memory errors`)")
+    for n in notes:
+        c.print(n)
+    if s["last_run"]:
+        r = s["last_run"]
+        c.print(f"Last run: #{r['run_id']} {r['status']} at {short_time(r['started_at'])}")
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@json_option
+def runs(limit: int, as_json: bool) -> None:
+    """The audit trail: every ingest run, what it read, what was new, what failed."""
+    with open_readonly() as store:
+        rows = store.runs(limit)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table("run", "started", "status", "files seen", "read", "messages", "new", "dup", "errors",
+              box=None, pad_edge=False)
+    for r in rows:
+        t.add_row(str(r["run_id"]), short_time(r["started_at"]), r["status"], f"{r['files_seen']:,}",
+                  f"{r['files_changed']:,}", f"{r['messages_read']:,}", f"{r['messages_new']:,}",
+                  f"{r['duplicates']:,}", f"{r['errors']:,}")
+    console().print(t)
+
+
+@click.command()
+@click.option("--run", "run_id", type=int, help="Run number (default: the latest).")
+@click.option("--limit", default=50, show_default=True)
+@json_option
+def errors(run_id: int | None, limit: int, as_json: bool) -> None:
+    """The bad records of a run: file, line and reason, and whether the record was kept."""
+    with open_readonly() as store:
+        if run_id is None:
+            latest = store.runs(1)
+            run_id = latest[0]["run_id"] if latest else 0
+        rows = store.run_errors(run_id, limit)
+    if as_json:
+        print_json(rows)
+        return
+    c = console()
+    if not rows:
+        c.print(f"Run {run_id}: no bad records.")
+        return
+    for e in rows:
+        where = f"{e['path']}:{e['line']}" if e["line"] else e["path"] or "(root)"
+        mark = "[red]error[/]" if e["severity"] == "error" else "[yellow]warning[/]"
+        c.print(f"{mark} {where}: {e['reason']}", markup=True)
+
+
+@click.command()
+@json_option
+def doctor(as_json: bool) -> None:
+    """Check the store's integrity and the health of the sources it was built from."""
+    import os
+
+    with open_readonly() as store:
+        problems = store.check()
+        files = store.files()
+    sources = []
+    for f in files:
+        path = os.path.join(f["root"], f["path"])
+        if f["missing_since"]:
+            continue
+        if f["kind"] not in ("unknown", "not_read") and not f["path"].endswith("/") \
+                and not os.access(path, os.R_OK):
+            sources.append(f"unreadable: {path} (check its permissions)")
+        elif f["errors"]:
+            sources.append(f"bad records at last read: {path} ({f['errors']}; {f['last_error']})")
+    ok = not problems
+    if as_json:
+        print_json({"ok": ok, "store": problems, "sources": sources})
+    else:
+        c = console()
+        c.print("[green]store: ok[/]" if ok else "[red]store: problems[/]")
+        for p in problems:
+            c.print(f"  {p}")
+        c.print(f"sources: {len(sources)} to look at" if sources else "sources: ok")
+        for s in sources[:30]:
+            c.print(f"  {s}", markup=False)
+    if not ok:
+        sys.exit(1)

@@ -1,0 +1,46 @@
+"""Identity and content hashes.
+
+A uid is the first 128 bits of SHA-256 over the fields that make a record unique, joined by
+a separator no field contains. Content hashes are kept apart from identity: two messages with
+equal text are still two messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+_SEP = "\x1f"
+
+
+def uid(*parts: object) -> str:
+    text = _SEP.join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def content_hash(text: str | bytes | None) -> str | None:
+    if text is None:
+        return None
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_prefix(path: str, length: int, chunk: int = 1 << 20) -> str:
+    """SHA-256 of the first `length` bytes: proves a consumed prefix is unchanged."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        left = length
+        while left > 0:
+            block = f.read(min(chunk, left))
+            if not block:
+                break
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()

@@ -1,0 +1,1 @@
+"""Ingest: scan a root, read what is new, dedup, write batches, record the run."""

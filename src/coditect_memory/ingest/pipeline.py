@@ -1,0 +1,300 @@
+"""The ingest run: inventory, plan, read what is new, write in batches, derive, record.
+
+Crash safety comes from two rules: a file's watermark is written in the same transaction
+as its last rows, and every row is written with `ON CONFLICT(uid) DO NOTHING`. A run killed
+anywhere re-reads at most the files it had not finished, and the re-read rows are
+recognised as already stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import SourceMissing
+from ..sources.base import Issue, Record
+from ..sources.classify import EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
+from ..sources.context import ReadContext
+from ..store import Batch, FileState, Store
+from ..store.base import FileUpdate
+from .inventory import Entry, WalkIssue, walk
+from .lock import IngestLock
+
+MAX_BATCH_BYTES = 32 << 20
+
+
+@dataclass
+class Planned:
+    entry: Entry
+    kind: Kind
+    file_id: int
+    start_offset: int = 0
+    start_line: int = 0
+    hasher: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+    action: str = "new"
+    old_prefix: str | None = None
+
+
+@dataclass
+class RunStats:
+    run_id: int = 0
+    root: str = ""
+    files_seen: int = 0
+    files_changed: int = 0
+    files_unknown: int = 0
+    bytes_read: int = 0
+    messages_read: int = 0
+    messages_new: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    warnings: int = 0
+    sessions_updated: int = 0
+    manifest_sha256: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Progress:
+    """What the pipeline tells a progress bar: planned bytes, then bytes done."""
+
+    def start(self, total_bytes: int, files: int) -> None: ...
+
+    def advance(self, nbytes: int, messages: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def _head(path: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        try:
+            with open(path, "rb") as f:
+                return f.read(4096)
+        except OSError:
+            return b""
+    return read
+
+
+class Ingest:
+    def __init__(self, store: Store, config: Config, progress: Progress | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.progress = progress or Progress()
+        self.stats = RunStats()
+        self.batch: Batch | None = None
+        self.batch_bytes = 0
+        self.checksums: dict[str, tuple[int, str | None]] = {}  # relpath -> (size, sha256)
+
+    # --- the run ----------------------------------------------------------------------
+    def run(self, root: Path, fmt: str = "claude") -> RunStats:
+        root = Path(os.path.abspath(root))
+        only: str | None = None
+        if fmt == "extraction" and root.is_file():
+            only, root = root.name, root.parent
+        if not root.exists():
+            raise SourceMissing(f"nothing to ingest at {root}: no such file or folder "
+                                "(pass a path, or set CLAUDE_CONFIG_DIR)")
+        if not root.is_dir():
+            raise SourceMissing(f"{root} is a file; pass the folder that holds it "
+                                "(or use --format extraction for a JSONL export)")
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise SourceMissing(f"cannot read {root}: permission denied")
+        started = time.monotonic()
+        with IngestLock(self.config.home, self.config.lock_wait_seconds):
+            run_id = self.store.begin_run(str(root), fmt)
+            self.stats = RunStats(run_id=run_id, root=str(root))
+            try:
+                self._run(str(root), fmt, only)
+            except BaseException as e:
+                status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+                self._safe_finish(status, f"{type(e).__name__}: {e}")
+                raise
+            self.stats.seconds = round(time.monotonic() - started, 3)
+            self.store.finish_run(run_id, self.stats.as_dict(), "completed")
+        return self.stats
+
+    def _safe_finish(self, status: str, message: str) -> None:
+        with contextlib.suppress(Exception):  # the original error matters more
+            self.store.finish_run(self.stats.run_id, self.stats.as_dict(), status, message)
+
+    def _run(self, root: str, fmt: str, only: str | None) -> None:
+        manifest = self.store.manifest(root)
+        plan, listed, walk_issues = self._plan(root, fmt, only, manifest)
+        run_id = self.stats.run_id
+        if walk_issues:
+            self.stats.errors += len(walk_issues)
+            self.store.record_errors(run_id, [(i.relpath, None, None, "error", i.reason) for i in walk_issues])
+        self.progress.start(sum(p.entry.size - p.start_offset for p in plan), len(plan))
+        self.batch = Batch(run_id=run_id)
+        for p in plan:
+            self._read(p)
+        self._flush()
+        digest = hashlib.sha256()
+        for path in sorted(self.checksums):
+            size, sha = self.checksums[path]
+            digest.update(f"{path}\0{size}\0{sha}\n".encode())
+        self.stats.manifest_sha256 = digest.hexdigest()
+        self.store.note_files(root, listed, int(time.time() * 1000))
+        self.stats.sessions_updated = self.store.derive_sessions()
+        self.progress.finish()
+
+    # --- planning ---------------------------------------------------------------------
+    def _plan(self, root: str, fmt: str, only: str | None, manifest: dict[str, FileState]):
+        ignore = set(self.config.ignore_dirs) if fmt == "claude" else set()
+        plan: list[Planned] = []
+        listed: list[tuple[str, str, int, int]] = []
+        issues: list[WalkIssue] = []
+        for item in walk(root, ignore):
+            if isinstance(item, WalkIssue):
+                issues.append(item)
+                continue
+            if only is not None and item.relpath != only:
+                continue
+            self.stats.files_seen += 1
+            if item.relpath.endswith("/"):
+                kind = NOT_READ
+            elif fmt == "extraction":
+                kind = EXTRACTION if item.relpath.endswith(".jsonl") else UNKNOWN
+            else:
+                kind = classify(item.relpath, _head(item.path))
+            listed.append((item.relpath, kind.name, item.size, item.mtime_ns))
+            old = manifest.get(item.relpath)
+            if kind.reader is None:
+                self.stats.files_unknown += kind is UNKNOWN
+                continue
+            if old and old.sha256 is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
+                self.checksums[item.relpath] = (item.size, old.sha256)
+                continue  # unchanged since it was read
+            file_id = old.id if old else self.store.register_file(root, item.relpath, kind.name)
+            planned = Planned(item, kind, file_id)
+            if old and old.sha256 is not None:
+                planned.action = "rewritten"
+                if kind.incremental and old.bytes_consumed <= item.size and old.prefix_sha256:
+                    planned.start_offset = old.bytes_consumed
+                    planned.start_line = old.lines_consumed
+                    planned.state = dict(old.state)
+                    planned.old_prefix = old.prefix_sha256
+                    planned.action = "appended"
+            plan.append(planned)
+        return plan, listed, issues
+
+    def _check_prefix(self, p: Planned) -> None:
+        """Resume only if the bytes already consumed are unchanged; else read from the start."""
+        h = hashlib.sha256()
+        try:
+            with open(p.entry.path, "rb") as f:
+                left = p.start_offset
+                while left > 0:
+                    block = f.read(min(1 << 20, left))
+                    if not block:
+                        break
+                    h.update(block)
+                    left -= len(block)
+        except OSError:
+            left = 1
+        if left == 0 and h.hexdigest() == p.old_prefix:
+            p.hasher = h
+        else:
+            p.start_offset, p.start_line, p.state, p.action = 0, 0, {}, "rewritten"
+
+    # --- reading ----------------------------------------------------------------------
+    def _read(self, p: Planned) -> None:
+        if p.start_offset:
+            self._check_prefix(p)
+        ctx = ReadContext(path=Path(p.entry.path), relpath=p.entry.relpath, size=p.entry.size,
+                          config=self.config, start_offset=p.start_offset, start_line=p.start_line,
+                          hasher=p.hasher, state=p.state)
+        reader = reader_for(p.kind.reader)
+        self.stats.files_changed += 1
+        counts = {"read": 0, "errors": 0}
+        last_error = None
+        done_bytes = 0
+        file_id = p.file_id
+        try:
+            for item in reader(ctx):
+                if isinstance(item, Record):
+                    self._add(item, file_id)
+                    counts["read"] += 1
+                    if item.offset is not None and item.offset > done_bytes + p.start_offset:
+                        step = item.offset - p.start_offset - done_bytes
+                        done_bytes += step
+                        self.progress.advance(step, 1)
+                else:
+                    counts["errors"] += 1
+                    last_error = self._issue(item, p.entry.relpath)
+                if len(self.batch.records) >= self.config.batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
+                    self._flush()
+        except OSError as e:  # unreadable file: keep the old watermark, try again next run
+            self._issue(Issue(f"cannot read: {e.strerror or e}"), p.entry.relpath)
+            self.progress.advance(max(0, p.entry.size - p.start_offset - done_bytes), 0)
+            return
+        end = ctx.end
+        read_bytes = max(0, end.offset - p.start_offset) if end.offset else 0
+        self.stats.bytes_read += read_bytes
+        self.checksums[p.entry.relpath] = (p.entry.size, end.sha256)
+        self.progress.advance(max(0, p.entry.size - p.start_offset - done_bytes), 0)
+        self.batch.files.append(FileUpdate(
+            file_id=file_id, kind=p.kind.name, size=p.entry.size, mtime_ns=p.entry.mtime_ns,
+            sha256=end.sha256 or end.prefix_sha256, bytes_consumed=end.offset,
+            lines_consumed=end.lines, prefix_sha256=end.prefix_sha256, state=end.state or ctx.state,
+            partial_tail=end.partial_tail, errors=counts["errors"], last_error=last_error,
+            action=p.action, bytes_read=read_bytes, messages_read=counts["read"], messages_new=0))
+
+    def _issue(self, issue: Issue, relpath: str) -> str:
+        if issue.severity == "error":
+            self.stats.errors += 1
+        else:
+            self.stats.warnings += 1
+            self.stats.errors += 1  # the contract's `errors` counts every recorded issue
+        where = f"{relpath}:{issue.line}" if issue.line else relpath
+        self.batch.errors.append((relpath, issue.line, issue.offset, issue.severity, issue.reason))
+        return f"{where}: {issue.reason}"
+
+    def _add(self, rec: Record, file_id: int) -> None:
+        batch = self.batch
+        batch.records.append((rec, file_id))
+        self.batch_bytes += len(rec.content) if rec.content else 0
+        if rec.blob is not None:
+            self.batch_bytes += len(rec.blob)
+        if rec.usage is not None:
+            batch.usage.append(rec.usage)
+        sid = rec.session_id
+        if sid:
+            s = batch.sessions.get(sid)
+            if s is None:
+                s = batch.sessions[sid] = {}
+            ts = rec.ts
+            if ts is not None:
+                if s.get("start") is None or ts < s["start"]:
+                    s["start"] = ts
+                if s.get("end") is None or ts > s["end"]:
+                    s["end"] = ts
+            if rec.project and "project" not in s:
+                s["project"] = rec.project
+            facts = rec.facts
+            if facts:
+                backups = facts.pop("backups", None)
+                if backups:
+                    batch.file_backups.extend((sid, name, path) for name, path in backups.items())
+                s.update(facts)
+
+    def _flush(self) -> None:
+        batch = self.batch
+        if batch is None or not (batch.records or batch.errors or batch.files):
+            return
+        n = len(batch.records)
+        new, dup = self.store.write_batch(batch)
+        self.stats.messages_read += n
+        self.stats.messages_new += new
+        self.stats.duplicates += dup
+        self.batch = Batch(run_id=batch.run_id)
+        self.batch_bytes = 0

@@ -1,0 +1,39 @@
+"""~/.claude/history.jsonl: every prompt typed, across projects (often all that survives
+Claude Code's cleanup)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..hashing import uid
+from ..timeutil import parse_ts
+from .base import Issue, Record
+from .context import ReadContext
+from .jsonl import iter_json
+
+
+def read_history(ctx: ReadContext) -> Iterator[Record | Issue]:
+    for item in iter_json(ctx):
+        if isinstance(item, Issue):
+            yield item
+            continue
+        no, offset, obj = item
+        if not isinstance(obj, dict):
+            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
+            continue
+        display = obj.get("display")
+        display = display if isinstance(display, str) else ("" if display is None else str(display))
+        pasted = obj.get("pastedContents")
+        text = display
+        if isinstance(pasted, dict):
+            extra = [p.get("content") for p in pasted.values()
+                     if isinstance(p, dict) and isinstance(p.get("content"), str)]
+            if extra:
+                text = "\n".join([display, *extra])
+        ts = parse_ts(obj.get("timestamp"))
+        session = obj.get("sessionId")
+        project = obj.get("project")
+        meta = {k: v for k, v in obj.items() if k not in ("display", "timestamp", "sessionId")}
+        yield Record(uid=uid("history", session, project, obj.get("timestamp"), display),
+                     kind="history", type="user", role="user", content=text, session_id=session,
+                     ts=ts, line=no, offset=offset, project=project, metadata=meta)

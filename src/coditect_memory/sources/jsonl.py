@@ -1,0 +1,79 @@
+"""The JSON Lines driver shared by every JSONL reader: read-only, resumable, located errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .base import Issue, loads_lenient
+from .context import ReadContext
+from .lines import LineReader
+
+_SNIFF = 8192
+
+
+def _looks_binary(head: bytes) -> bool:
+    return b"\x00" in head
+
+
+def open_lines(ctx: ReadContext, f) -> LineReader | Issue:
+    """A LineReader positioned at the watermark, or an Issue when the file is not text."""
+    if ctx.start_offset == 0:
+        head = f.read(_SNIFF)
+        if _looks_binary(head):
+            return Issue("binary file (NUL bytes): not a text/JSONL file; skipped", line=1, offset=0)
+    return LineReader(f, ctx.start_offset, ctx.start_line, ctx.hasher, ctx.config.max_line_bytes)
+
+
+def finish(ctx: ReadContext, lines: LineReader) -> None:
+    ctx.end.offset = lines.offset
+    ctx.end.lines = lines.line_no
+    ctx.end.prefix_sha256 = ctx.end.sha256 = lines.hasher.hexdigest()
+    ctx.end.partial_tail = lines.tail is not None or lines.tail_too_long
+
+
+def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
+    """Yield (line number, byte offset, parsed object) for each good line, Issue for bad ones.
+
+    A last line without a newline is consumed only if it parses (a file that simply lacks
+    its final newline); otherwise it is a line still being written, left for a later run.
+    """
+    with open(ctx.path, "rb") as f:
+        lines = open_lines(ctx, f)
+        if isinstance(lines, Issue):
+            ctx.end.offset = ctx.size
+            yield lines
+            return
+        if ctx.size == 0:
+            yield Issue("empty file (0 bytes): nothing to read", severity="warning")
+        limit_mb = ctx.config.max_line_bytes >> 20
+        for line in lines:
+            if line.data is None:
+                yield Issue(
+                    f"line of {line.size / 1e6:.1f} MB exceeds the {limit_mb} MiB limit"
+                    " (raise ingest.max_line_mb in config.toml to store it); skipped",
+                    line=line.no, offset=line.offset,
+                )
+                continue
+            if not line.data.strip():
+                continue
+            try:
+                obj, note = loads_lenient(line.data)
+            except ValueError as e:
+                yield Issue(f"{e}; line skipped", line=line.no, offset=line.offset)
+                continue
+            if note:
+                yield Issue(note, line=line.no, offset=line.offset, severity="warning")
+            yield line.no, line.offset, obj
+        if lines.tail is not None and lines.tail.strip():
+            try:
+                obj, note = loads_lenient(lines.tail)
+            except ValueError:
+                obj = None  # still being written: read on a later run
+            if obj is not None:
+                no, off = lines.line_no + 1, lines.offset
+                lines.consume_tail()
+                if note:
+                    yield Issue(note, line=no, offset=off, severity="warning")
+                yield no, off, obj
+        finish(ctx, lines)

@@ -1,0 +1,98 @@
+"""Read a file line by line from a byte offset, read-only, hashing what is consumed.
+
+Each complete line is consumed; an unterminated last line is left for a later run (the
+session is still writing it). Lines longer than the limit are skipped in chunks, so a
+huge line never has to fit in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class Line:
+    no: int  # 1-based line number
+    offset: int  # byte offset of the line's start
+    data: bytes | None  # without the line ending; None when the line was too long
+    size: int  # bytes of the line including its ending
+
+
+class LineReader:
+    def __init__(self, f, start_offset: int, start_line: int, hasher, max_len: int) -> None:
+        self.f = f
+        self.offset = start_offset  # end of the last consumed line
+        self.line_no = start_line  # complete lines consumed
+        self.hasher = hasher if hasher is not None else hashlib.sha256()
+        self.max_len = max_len
+        self.tail: bytes | None = None  # unterminated last line (not consumed)
+        self.tail_too_long = False
+        self.keep_before = False  # keep the hash state before each line (debug entries)
+        self.hasher_before = None
+
+    def __iter__(self) -> Iterator[Line]:
+        f, max_len = self.f, self.max_len
+        f.seek(self.offset)
+        readline = f.readline
+        while True:
+            data = readline(max_len + 1)
+            if not data:
+                return
+            if data[-1:] != b"\n":
+                if len(data) > max_len:
+                    yield from self._skip_long(data)
+                    continue
+                self.tail = data  # EOF without newline
+                return
+            self.line_no += 1
+            start = self.offset
+            self.offset += len(data)
+            if self.keep_before:
+                self.hasher_before = self.hasher.copy()
+            self.hasher.update(data)
+            end = -2 if data[-2:] == b"\r\n" else -1
+            yield Line(self.line_no, start, data[:end], len(data))
+
+    def consume_tail(self) -> None:
+        """Accept the unterminated last line as complete (it parsed as a whole record)."""
+        if self.tail is not None:
+            self.line_no += 1
+            self.offset += len(self.tail)
+            self.hasher.update(self.tail)
+            self.tail = None
+
+    def _skip_long(self, head: bytes) -> Iterator[Line]:
+        start, size = self.offset, len(head)
+        hasher = self.hasher
+        hasher.update(head)
+        while True:
+            block = self.f.readline(_CHUNK)
+            if not block:  # EOF inside an overlong line: leave it for a later run
+                self.f.seek(start)
+                self.hasher = _rehash_prefix(self.f, start)
+                self.tail_too_long = True
+                return
+            hasher.update(block)
+            size += len(block)
+            if block[-1:] == b"\n":
+                break
+        self.line_no += 1
+        self.offset += size
+        yield Line(self.line_no, start, None, size)
+
+
+def _rehash_prefix(f, length: int):
+    h = hashlib.sha256()
+    f.seek(0)
+    left = length
+    while left > 0:
+        block = f.read(min(_CHUNK, left))
+        if not block:
+            break
+        h.update(block)
+        left -= len(block)
+    return h

@@ -1,0 +1,341 @@
+"""Claude Code transcripts: projects/<slug>/<session>.jsonl, sub-agents, web exports.
+
+One row per content block, so tool calls, results and thinking can be told apart. Every
+entry type is kept: known ones get their salient text in `content`, every other field goes
+verbatim into metadata, so the original line can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..hashing import content_hash, uid
+from ..timeutil import parse_ts
+from .base import Issue, Record, Usage
+from .context import ReadContext
+from .jsonl import iter_json
+from .text import blocks_text, compact_json, flatten
+
+# Line-level keys that become columns (or are rebuilt from them); the rest is metadata.
+_LINE_KEYS = ("type", "uuid", "parentUuid", "sessionId", "timestamp", "isSidechain", "agentId")
+
+_TITLE_FIELDS = {
+    "summary": "summary",
+    "custom-title": "customTitle",
+    "ai-title": "aiTitle",
+    "last-prompt": "lastPrompt",
+    "agent-name": "agentName",
+    "queue-operation": "content",
+    "pr-link": "prUrl",
+}
+
+
+_SESSION_ID = re.compile(rb'"sessionId"\s*:\s*"([^"]{1,200})"')
+
+
+def _file_session(ctx: ReadContext) -> str | None:
+    """The session of lines that carry no sessionId: the first one named in the file."""
+    if "session" not in ctx.state:
+        try:
+            with open(ctx.path, "rb") as f:
+                m = _SESSION_ID.search(f.read(1 << 18))
+        except OSError:
+            m = None
+        ctx.state["session"] = m.group(1).decode("utf-8", "replace") if m else ctx.session_hint
+    return ctx.state["session"]
+
+
+def read_transcript(ctx: ReadContext) -> Iterator[Record | Issue]:
+    state = ctx.state
+    hint = _file_session(ctx)
+    agent_hint = ctx.agent_hint
+    tool_names: dict[str, str] = {}
+    for item in iter_json(ctx):
+        if isinstance(item, Issue):
+            yield item
+            continue
+        no, offset, obj = item
+        if not isinstance(obj, dict):
+            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
+            continue
+        yield from _entry(obj, no, offset, state, hint, agent_hint, tool_names)
+
+
+def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Record]:
+    etype = obj.get("type") or "unknown"
+    if not isinstance(etype, str):
+        etype = "unknown"
+    session = obj.get("sessionId") or hint
+    ts = parse_ts(obj.get("timestamp"))
+    if ts is None and etype == "file-history-snapshot":
+        ts = parse_ts((obj.get("snapshot") or {}).get("timestamp"))
+    if ts is None:
+        ts = state.get("last_ts")
+    else:
+        state["last_ts"] = ts
+    cwd = obj.get("cwd")
+    if cwd:
+        state["cwd"] = cwd
+    else:
+        cwd = state.get("cwd")
+    ext = obj.get("uuid")
+    base_id = (session, ext) if ext else ("tx", session, content_hash(compact_json(obj)))
+    meta = {k: v for k, v in obj.items() if k not in _LINE_KEYS}
+    common = dict(
+        kind="transcript",
+        session_id=session,
+        ts=ts,
+        line=no,
+        offset=offset,
+        project=cwd,
+        ext_id=ext,
+        parent_ext_id=obj.get("parentUuid"),
+        agent_id=obj.get("agentId") or agent_hint,
+        is_sidechain=bool(obj.get("isSidechain")) or agent_hint is not None,
+    )
+    facts = _facts(obj, state)
+    if etype == "file-history-snapshot":
+        backups = (obj.get("snapshot") or {}).get("trackedFileBackups")
+        if isinstance(backups, dict):
+            named = {v["backupFileName"]: path for path, v in backups.items()
+                     if isinstance(v, dict) and v.get("backupFileName")}
+            if named:
+                facts = {**(facts or {}), "backups": named}
+    if etype in ("user", "assistant") and isinstance(obj.get("message"), dict):
+        records = list(_message(obj, etype, meta, common, base_id, tool_names))
+    else:
+        records = [_other(obj, etype, meta, common, base_id)]
+    if records:
+        records[0].facts = facts
+    yield from records
+
+
+def _facts(obj: dict, state: dict) -> dict | None:
+    """Session facts that changed since the previous line of this file."""
+    facts = {}
+    for key, name in (("gitBranch", "git_branch"), ("version", "version"), ("slug", "slug")):
+        v = obj.get(key)
+        if v and state.get(name) != v:
+            state[name] = v
+            facts[name] = v
+    return facts or None
+
+
+def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
+    msg = obj["message"]
+    content = msg.get("content")
+    meta["message"] = {k: v for k, v in msg.items() if k != "content"}
+    role = msg.get("role") or etype
+    model = msg.get("model") if etype == "assistant" else None
+    is_meta = bool(obj.get("isMeta")) or bool(obj.get("isVisibleInTranscriptOnly"))
+    text_type = "compact_summary" if obj.get("isCompactSummary") else etype
+    usage = _usage(obj, msg, common) if etype == "assistant" else None
+    error = bool(obj.get("isApiErrorMessage") or obj.get("error"))
+    if isinstance(content, str) or content is None:
+        blocks: list[Any] = [{"type": "text", "text": content or ""}]
+        meta["content_form"] = "string"
+    elif isinstance(content, list):
+        blocks = content
+    else:
+        blocks = [{"type": "text", "text": flatten(content)}]
+        meta["content_form"] = type(content).__name__
+    first = True
+    for i, block in enumerate(blocks):
+        rec = _block(block, i, role, text_type, base_id, common, tool_names)
+        rec.model = model
+        if is_meta:
+            rec.metadata = {**(rec.metadata or {}), "isMeta": True}
+        if error and rec.type == etype:
+            rec.is_error = True
+        if first:
+            rec.metadata = {**meta, **(rec.metadata or {})}
+            rec.usage = usage
+            first = False
+        yield rec
+    if first:  # an empty content list: keep the line itself
+        yield Record(uid=uid(*base_id, 0), type=text_type, role=role, content="",
+                     metadata=meta, usage=usage, model=model, **common)
+
+
+def _block(block, i, role, text_type, base_id, common, tool_names) -> Record:
+    key = uid(*base_id, i)
+    if not isinstance(block, dict):
+        return Record(uid=key, type=text_type, role=role, content=str(block), **common)
+    btype = block.get("type")
+    if btype == "text":
+        extra = {k: v for k, v in block.items() if k not in ("type", "text")} or None
+        return Record(uid=key, type=text_type, role=role, content=str(block.get("text") or ""),
+                      metadata=extra, **common)
+    if btype == "tool_use":
+        name = block.get("name")
+        tid = block.get("id")
+        if tid and name:
+            tool_names[tid] = name
+        extra = {k: v for k, v in block.items() if k not in ("type", "input", "id", "name")}
+        return Record(uid=key, type="tool_use", role=role, content=compact_json(block.get("input")),
+                      tool_name=name, tool_use_id=tid, metadata=extra or None, **common)
+    if btype == "tool_result":
+        tid = block.get("tool_use_id")
+        body = block.get("content")
+        extra = {k: v for k, v in block.items() if k not in ("type", "content", "tool_use_id", "is_error")}
+        blob = None
+        if isinstance(body, list):
+            images = [b for b in body if isinstance(b, dict) and b.get("type") == "image"]
+            if images:
+                extra["content_blocks"] = body  # images inside a result: kept verbatim
+        elif not isinstance(body, str) and body is not None:
+            extra["content_value"] = body
+        return Record(uid=key, type="tool_result", role=role, content=blocks_text(body),
+                      tool_name=tool_names.get(tid), tool_use_id=tid,
+                      is_error=bool(block.get("is_error")), metadata=extra or None, blob=blob,
+                      **common)
+    if btype in ("thinking", "redacted_thinking"):
+        extra = {k: v for k, v in block.items() if k not in ("type", "thinking")}
+        return Record(uid=key, type="thinking", role=role, content=str(block.get("thinking") or ""),
+                      metadata=extra or None, **common)
+    if btype == "image":
+        return _image(block, key, role, common)
+    # document, tool_reference, server_tool_use, ... and anything newer: kept verbatim
+    return Record(uid=key, type=str(btype or "block"), role=role, content=flatten(block),
+                  metadata={"block": block}, **common)
+
+
+def _image(block, key, role, common) -> Record:
+    source = block.get("source") or {}
+    meta = {k: v for k, v in source.items() if k != "data"}
+    blob = None
+    data = source.get("data")
+    if isinstance(data, str):
+        try:
+            blob = base64.b64decode(data, validate=False)
+        except ValueError:
+            meta["data"] = data
+    if blob is not None:
+        meta["bytes"] = len(blob)
+    size = f" {len(blob) // 1024} KB" if blob else ""
+    return Record(uid=key, type="image", role=role,
+                  content=f"[image {meta.get('media_type', '')}{size}]",
+                  metadata={"image": meta}, blob=blob, **common)
+
+
+def _usage(obj, msg, common) -> Usage | None:
+    u = msg.get("usage")
+    if not isinstance(u, dict):
+        return None
+    mid = msg.get("id") or obj.get("uuid")
+    if not mid:
+        return None
+    write = u.get("cache_creation_input_tokens")
+    if write is None and isinstance(u.get("cache_creation"), dict):
+        write = sum(v for v in u["cache_creation"].values() if isinstance(v, int))
+    return Usage(
+        message_id=str(mid),
+        request_id=str(obj.get("requestId") or ""),
+        session_id=common["session_id"],
+        model=msg.get("model"),
+        ts=common["ts"],
+        input_tokens=_int(u.get("input_tokens")),
+        output_tokens=_int(u.get("output_tokens")),
+        cache_read_tokens=_int(u.get("cache_read_input_tokens")),
+        cache_write_tokens=_int(write),
+        is_sidechain=common["is_sidechain"],
+    )
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _other(obj, etype, meta, common, base_id) -> Record:
+    """Every entry that is not a user/assistant message: system, progress, bookkeeping, ..."""
+    key = uid(*base_id, 0)
+    field = _TITLE_FIELDS.get(etype)
+    component = level = tool = None
+    is_error = False
+    if field:
+        content = obj.get(field)
+        content = content if isinstance(content, str) else flatten(content)
+    elif etype == "system":
+        content, component, level, is_error = _system(obj)
+    elif etype == "progress":
+        content, component, tool = _progress(obj.get("data") or {})
+    elif etype == "attachment":
+        att = obj.get("attachment") or {}
+        sub = str(att.get("type", "")) if isinstance(att, dict) else ""
+        content = flatten(att, 5000)
+        component = "Hooks" if sub.startswith("hook") else None
+        is_error = "error" in sub
+    elif etype == "file-history-snapshot":
+        backups = ((obj.get("snapshot") or {}).get("trackedFileBackups") or {})
+        content = "\n".join(backups) if isinstance(backups, dict) else ""
+    else:
+        content = flatten({k: v for k, v in obj.items() if k not in _LINE_KEYS}, 5000)
+    return Record(uid=key, type=etype, role=None, content=content or "", component=component,
+                  level=level, tool_name=tool, is_error=is_error, metadata=meta, **common)
+
+
+def _system(obj) -> tuple[str, str | None, str | None, bool]:
+    sub = obj.get("subtype") or ""
+    level = obj.get("level")
+    level = "warn" if level == "warning" else level
+    component = None
+    content = obj.get("content") if isinstance(obj.get("content"), str) else ""
+    errors = obj.get("hookErrors") or []
+    if sub == "stop_hook_summary":
+        component = "Hooks"
+        cmds = [h.get("command", "") for h in obj.get("hookInfos") or [] if isinstance(h, dict)]
+        content = "\n".join(["Stop hooks: " + ", ".join(cmds), *map(str, errors)])
+    elif sub == "turn_duration":
+        content = f"turn took {obj.get('durationMs', 0) / 1000:.1f} s"
+    elif sub == "api_error":
+        component = "API"
+        content = content or flatten(obj.get("error") or obj.get("cause") or "")
+    elif sub in ("compact_boundary", "microcompact_boundary"):
+        component = "Compaction"
+        content = content or "Conversation compacted"
+    elif sub == "local_command":
+        component = "Commands"
+    is_error = level == "error" or sub == "api_error" or bool(errors)
+    return content or sub, component, level, is_error
+
+
+def _progress(data: dict) -> tuple[str, str | None, str | None]:
+    if not isinstance(data, dict):
+        return flatten(data), None, None
+    kind = data.get("type", "")
+    if kind == "hook_progress":
+        return f"{data.get('hookName', '')}: {data.get('command', '')}", "Hooks", None
+    if kind == "bash_progress":
+        return str(data.get("output", "")), None, "Bash"
+    if kind == "mcp_progress":
+        return flatten(data, 5000), "MCP", None
+    if kind == "agent_progress":
+        inner = data.get("message") or {}
+        msg = inner.get("message") if isinstance(inner, dict) else None
+        body = msg.get("content") if isinstance(msg, dict) else None
+        return blocks_text(body)[:5000], "Agents", None
+    return flatten(data, 5000), None, None
+
+
+def read_web_session(ctx: ReadContext) -> Iterator[Record | Issue]:
+    """A claude.ai/code web export: {"loglines": [...]}, one transcript entry each."""
+    from .documents import load_json
+
+    obj = yield from load_json(ctx)
+    if obj is None:
+        return
+    lines = obj.get("loglines") if isinstance(obj, dict) else None
+    if not isinstance(lines, list):
+        yield Issue("JSON file without a 'loglines' list; not a web session export")
+        return
+    tool_names: dict[str, str] = {}
+    hint = ctx.session_hint
+    for i, entry in enumerate(lines):
+        if isinstance(entry, dict):
+            entry.setdefault("uuid", f"{hint}:{i}")
+            for rec in _entry(entry, None, None, ctx.state, hint, None, tool_names):
+                rec.metadata = {**(rec.metadata or {}), "logline": i}
+                yield rec

@@ -1,0 +1,316 @@
+"""SQLite backend (WAL): the embedded default.
+
+One connection in autocommit mode with explicit BEGIN IMMEDIATE transactions, so a batch
+and its watermark land together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ...errors import StoreError, StoreLocked
+from ...timeutil import iso
+from ..base import Batch, FileState, Store
+from . import queries
+
+_MSG_COLS = (
+    "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
+    " ts, component, level, tool_name, tool_use_id, is_error, is_meta, is_sidechain, agent_id,"
+    " ext_id, parent_ext_id, model, source_file_id, source_line, source_offset, run_id, metadata"
+)
+_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 26)}) ON CONFLICT(uid) DO NOTHING"
+_UPSERT = (
+    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 26)}) ON CONFLICT(uid) DO UPDATE SET"
+    " content = excluded.content, content_hash = excluded.content_hash, component = excluded.component"
+    " WHERE messages.content_hash IS NOT excluded.content_hash"
+)
+
+
+def _sha(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _meta(value: Any) -> str | None:
+    if not value:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files(__package__).joinpath("migrations")
+    out = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            out.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    return sorted(out)
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False) -> None:
+        self.path = path
+        if readonly and not Path(path).exists():
+            raise StoreError(f"no store at {path}: run `memory ingest` first (or set MEMORY_HOME)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
+        for pragma in ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY",
+                       "cache_size=-65536", "mmap_size=268435456"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.row_factory = sqlite3.Row
+        self._projects: dict[str, int] = {}
+        self._migrate()
+
+    # --- plumbing ---------------------------------------------------------------------
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise StoreLocked("the store is locked by another writer; try again later") from None
+            raise
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._projects.clear()
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
+                        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+        have = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
+        todo = [m for m in migrations() if m[0] not in have]
+        for version, name, sql in todo:
+            with self.tx() as db:
+                if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                    continue  # another process applied it while we waited
+                for statement in _statements(sql):
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                           (version, name, int(time.time() * 1000)))
+
+    def schema_version(self) -> int:
+        return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- ingest ------------------------------------------------------------------------
+    def begin_run(self, root: str, fmt: str) -> int:
+        now = int(time.time() * 1000)
+        with self.tx() as db:
+            # We hold the ingest lock: any run still marked running was killed.
+            db.execute("UPDATE extraction_runs SET status = 'interrupted',"
+                       " message = 'the process ended before the run completed'"
+                       " WHERE status = 'running'")
+            cur = db.execute("INSERT INTO extraction_runs (started_at, status, root, format, pid)"
+                             " VALUES (?, 'running', ?, ?, ?)", (now, root, fmt, os.getpid()))
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, stats: dict[str, Any], status: str,
+                   message: str | None = None) -> None:
+        cols = ("files_seen", "files_changed", "files_unknown", "bytes_read", "messages_read",
+                "messages_new", "duplicates", "errors", "manifest_sha256")
+        with self.tx() as db:
+            db.execute(
+                f"UPDATE extraction_runs SET {', '.join(c + ' = ?' for c in cols)},"
+                " finished_at = ?, status = ?, message = ? WHERE id = ?",
+                (*(stats.get(c, 0) for c in cols), int(time.time() * 1000), status, message, run_id),
+            )
+
+    def manifest(self, root: str) -> dict[str, FileState]:
+        out = {}
+        for r in self.db.execute("SELECT * FROM source_files WHERE root = ?", (root,)):
+            out[r["path"]] = FileState(
+                id=r["id"], path=r["path"], kind=r["kind"], size=r["size"], mtime_ns=r["mtime_ns"],
+                sha256=r["sha256"], bytes_consumed=r["bytes_consumed"],
+                lines_consumed=r["lines_consumed"], prefix_sha256=r["prefix_sha256"],
+                state=orjson.loads(r["state"]) if r["state"] else {},
+                partial_tail=bool(r["partial_tail"]), missing_since=r["missing_since"])
+        return out
+
+    def register_file(self, root: str, path: str, kind: str) -> int:
+        with self.tx() as db:
+            db.execute("INSERT INTO source_files (root, path, kind) VALUES (?, ?, ?)"
+                       " ON CONFLICT(root, path) DO UPDATE SET kind = excluded.kind", (root, path, kind))
+            return db.execute("SELECT id FROM source_files WHERE root = ? AND path = ?",
+                              (root, path)).fetchone()[0]
+
+    def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int) -> None:
+        with self.tx() as db:
+            db.executemany(
+                "INSERT INTO source_files (root, path, kind, size, mtime_ns) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(root, path) DO UPDATE SET kind = excluded.kind, size = excluded.size,"
+                " mtime_ns = excluded.mtime_ns, missing_since = NULL",
+                [(root, p, k, s, m) for p, k, s, m in seen if k in ("unknown", "not_read")])
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS seen_paths (path TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM seen_paths")
+            db.executemany("INSERT OR IGNORE INTO seen_paths VALUES (?)", [(p,) for p, *_ in seen])
+            db.execute("UPDATE source_files SET missing_since = ? WHERE root = ? AND missing_since IS NULL"
+                       " AND path NOT IN (SELECT path FROM seen_paths)", (now, root))
+            db.execute("UPDATE source_files SET missing_since = NULL WHERE root = ?"
+                       " AND missing_since IS NOT NULL AND path IN (SELECT path FROM seen_paths)", (root,))
+
+    def _project_id(self, db: sqlite3.Connection, path: str | None, ts: int | None) -> int | None:
+        if not path:
+            return None
+        pid = self._projects.get(path)
+        if pid is None:
+            name = path.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or path
+            db.execute("INSERT INTO projects (path, name, first_seen, last_seen) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT(path) DO NOTHING", (path, name, ts, ts))
+            pid = db.execute("SELECT id FROM projects WHERE path = ?", (path,)).fetchone()[0]
+            self._projects[path] = pid
+        return pid
+
+    def write_batch(self, batch: Batch) -> tuple[int, int]:
+        with self.tx() as db:
+            plain, growing = [], []
+            blobs = []
+            for rec, file_id in batch.records:
+                content = rec.content
+                blob_sha = None
+                if rec.blob is not None:
+                    blob_sha = hashlib.sha256(rec.blob).hexdigest()
+                    blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
+                chash = blob_sha if content is None else _sha(content)
+                meta = rec.metadata
+                is_meta = 1 if meta and meta.get("isMeta") else 0
+                row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
+                       rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
+                       rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
+                       int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
+                       file_id, rec.line, rec.offset, batch.run_id, _meta(meta))
+                (growing if rec.replace else plain).append(row)
+            if blobs:
+                db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
+                               " ON CONFLICT(sha256) DO NOTHING", blobs)
+            before = db.total_changes
+            db.executemany(_INSERT, plain)
+            new = db.total_changes - before
+            for row in growing:  # rare: the last entry of a debug log, which may have grown
+                exists = db.execute("SELECT 1 FROM messages WHERE uid = ?", (row[0],)).fetchone()
+                db.execute(_UPSERT, row)
+                new += 0 if exists else 1
+            if batch.usage:
+                db.executemany(
+                    "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(message_id, request_id) DO NOTHING",
+                    [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+                      u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
+                     for u in batch.usage])
+            if batch.file_backups:
+                db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                               batch.file_backups)
+            self._write_sessions(db, batch.sessions)
+            if batch.errors:
+                self._errors(db, batch.run_id, batch.errors)
+            for f in batch.files:
+                self._file_done(db, batch.run_id, f)
+        return new, len(batch.records) - new
+
+    def _write_sessions(self, db: sqlite3.Connection, sessions: dict[str, dict[str, Any]]) -> None:
+        rows = []
+        for sid, f in sessions.items():
+            rows.append((sid, self._project_id(db, f.get("project"), f.get("start")), f.get("start"),
+                         f.get("end"), f.get("git_branch"), f.get("version"), f.get("slug")))
+        db.executemany(
+            "INSERT INTO sessions (id, project_id, started_at, ended_at, git_branch, version, slug, dirty)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET"
+            " project_id = coalesce(sessions.project_id, excluded.project_id),"
+            " started_at = min(coalesce(sessions.started_at, excluded.started_at),"
+            "                  coalesce(excluded.started_at, sessions.started_at)),"
+            " ended_at = max(coalesce(sessions.ended_at, excluded.ended_at),"
+            "                coalesce(excluded.ended_at, sessions.ended_at)),"
+            " git_branch = coalesce(excluded.git_branch, sessions.git_branch),"
+            " version = coalesce(excluded.version, sessions.version),"
+            " slug = coalesce(excluded.slug, sessions.slug), dirty = 1", rows)
+
+    def _errors(self, db, run_id, errors) -> None:
+        db.executemany("INSERT INTO ingest_errors (run_id, path, line, byte_offset, severity, reason)"
+                       " VALUES (?, ?, ?, ?, ?, ?)", [(run_id, *e) for e in errors])
+
+    def record_errors(self, run_id, errors) -> None:
+        with self.tx() as db:
+            self._errors(db, run_id, errors)
+
+    def _file_done(self, db: sqlite3.Connection, run_id: int, f) -> None:
+        db.execute(
+            "UPDATE source_files SET kind = ?, size = ?, mtime_ns = ?, sha256 = ?, bytes_consumed = ?,"
+            " lines_consumed = ?, prefix_sha256 = ?, state = ?, partial_tail = ?, errors = ?,"
+            " last_error = ?, last_run_id = ?, missing_since = NULL, messages = messages + ?"
+            " WHERE id = ?",
+            (f.kind, f.size, f.mtime_ns, f.sha256, f.bytes_consumed, f.lines_consumed,
+             f.prefix_sha256, _meta(f.state), int(f.partial_tail), f.errors, f.last_error, run_id,
+             f.messages_new, f.file_id))
+        db.execute(
+            "INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(run_id, source_file_id) DO UPDATE SET"
+            " sha256 = excluded.sha256, bytes_read = run_files.bytes_read + excluded.bytes_read,"
+            " messages_read = run_files.messages_read + excluded.messages_read,"
+            " messages_new = run_files.messages_new + excluded.messages_new,"
+            " errors = run_files.errors + excluded.errors",
+            (run_id, f.file_id, f.sha256, f.size, f.bytes_read, f.messages_read, f.messages_new,
+             f.errors, f.action))
+
+    def derive_sessions(self) -> int:
+        return queries.derive_sessions(self)
+
+    # --- read side ---------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return queries.status(self.db)
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM extraction_runs ORDER BY id DESC LIMIT ?", (limit,))
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["run_id"] = d.pop("id")
+            d["started_at"] = iso(d["started_at"])
+            d["finished_at"] = iso(d["finished_at"])
+            out.append(d)
+        return out
+
+    def run_errors(self, run_id: int, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT path, line, byte_offset, severity, reason FROM ingest_errors"
+                               " WHERE run_id = ? ORDER BY id LIMIT ?", (run_id, limit))
+        return [dict(r) for r in rows]
+
+    def sessions(self, project: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        return queries.sessions(self.db, project, limit)
+
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        return queries.session(self.db, session_id)
+
+    def session_messages(self, session_id: str) -> list[dict[str, Any]]:
+        return queries.session_messages(self.db, session_id)
+
+    def files(self, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        return queries.files(self.db, kinds)
+
+    def check(self) -> list[str]:
+        return queries.check(self.db)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (ours never put ';' inside a literal)."""
+    lines = [ln.split("--", 1)[0] for ln in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,244 @@
+"""SQL of the SQLite backend: session derivation and the read side."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from typing import Any
+
+from ...timeutil import iso
+
+PROMPT = "type = 'user' AND is_meta = 0 AND linked_uid IS NULL AND source_kind IN ('transcript', 'history', 'import')"
+
+
+def derive_sessions(store) -> int:
+    """Recompute what is derived for every dirty session; one transaction."""
+    with store.tx() as db:
+        dirty = [r[0] for r in db.execute("SELECT id FROM sessions WHERE dirty = 1")]
+        if not dirty:
+            return 0
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_ids (id TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM dirty_ids")
+        db.executemany("INSERT INTO dirty_ids VALUES (?)", [(d,) for d in dirty])
+        _link_history(db)
+        db.execute("""
+            UPDATE messages SET project_id = (SELECT project_id FROM sessions s WHERE s.id = messages.session_id)
+            WHERE session_id IN (SELECT id FROM dirty_ids) AND project_id IS NULL""")
+        db.execute("""
+            UPDATE messages SET tool_name = (
+                SELECT u.tool_name FROM messages u WHERE u.session_id = messages.session_id
+                AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use' LIMIT 1)
+            WHERE session_id IN (SELECT id FROM dirty_ids) AND tool_name IS NULL
+              AND tool_use_id IS NOT NULL AND type IN ('tool_result', 'tool_output')""")
+        db.execute(f"""
+            WITH agg AS (
+                SELECT session_id AS id, count(*) AS n, min(ts) AS t0, max(ts) AS t1,
+                       sum({PROMPT}) AS prompts, sum(type = 'tool_use') AS tools, sum(is_error) AS errs
+                FROM messages WHERE session_id IN (SELECT id FROM dirty_ids) AND deleted_at IS NULL
+                GROUP BY session_id)
+            UPDATE sessions SET message_count = agg.n, prompt_count = agg.prompts,
+                   tool_call_count = agg.tools, error_count = agg.errs,
+                   started_at = coalesce(agg.t0, sessions.started_at),
+                   ended_at = coalesce(agg.t1, sessions.ended_at)
+            FROM agg WHERE sessions.id = agg.id""")
+        db.execute("""
+            WITH u AS (
+                SELECT session_id AS id, sum(input_tokens) AS i, sum(output_tokens) AS o,
+                       sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w
+                FROM api_usage WHERE session_id IN (SELECT id FROM dirty_ids) GROUP BY session_id)
+            UPDATE sessions SET input_tokens = u.i, output_tokens = u.o, cache_read_tokens = u.r,
+                   cache_write_tokens = u.w FROM u WHERE sessions.id = u.id""")
+        for sid in dirty:
+            _titles(db, sid)
+        db.execute("UPDATE sessions SET dirty = 0 WHERE id IN (SELECT id FROM dirty_ids)")
+        return len(dirty)
+
+
+def _link_history(db: sqlite3.Connection) -> None:
+    """A prompt in history.jsonl and in its transcript is one logical prompt: link them."""
+    db.execute("""
+        WITH pairs AS (
+            SELECT h.id AS hid, t.uid AS tuid,
+                   row_number() OVER (PARTITION BY h.id ORDER BY abs(t.ts - h.ts)) AS rank
+            FROM messages h JOIN messages t
+              ON t.session_id = h.session_id AND t.source_kind = 'transcript'
+             AND t.type = 'user' AND t.is_meta = 0
+             AND t.ts BETWEEN h.ts - 300000 AND h.ts + 300000
+             AND substr(trim(t.content), 1, 120) = substr(trim(h.content), 1, 120)
+            WHERE h.session_id IN (SELECT id FROM dirty_ids) AND h.source_kind = 'history'
+              AND h.linked_uid IS NULL AND h.type = 'user')
+        UPDATE messages SET linked_uid = pairs.tuid FROM pairs
+        WHERE messages.id = pairs.hid AND pairs.rank = 1""")
+
+
+def _last(db, sid: str, where: str) -> str | None:
+    row = db.execute(f"SELECT content FROM messages WHERE session_id = ? AND {where}"
+                     " AND content <> '' ORDER BY ts DESC, id DESC LIMIT 1", (sid,)).fetchone()
+    return row[0] if row else None
+
+
+def _titles(db: sqlite3.Connection, sid: str) -> None:
+    first_prompt = None
+    for (text,) in db.execute(f"SELECT content FROM messages WHERE session_id = ? AND {PROMPT}"
+                              " AND is_sidechain = 0 AND content <> '' ORDER BY ts, id LIMIT 20", (sid,)):
+        first_prompt = prompt_title(text)
+        if first_prompt:
+            break
+    summary = _last(db, sid, "type IN ('summary', 'compact_summary')")
+    title = (_last(db, sid, "type = 'custom-title'") or _last(db, sid, "type = 'ai-title'")
+             or _last(db, sid, "type = 'summary'") or first_prompt)
+    if title:
+        title = " ".join(title.split())[:200]
+    model = db.execute("SELECT model FROM messages WHERE session_id = ? AND model IS NOT NULL"
+                       " AND model NOT LIKE '<%' GROUP BY model ORDER BY count(*) DESC LIMIT 1",
+                       (sid,)).fetchone()
+    parent = db.execute(
+        "SELECT p.session_id FROM messages m JOIN messages p ON p.ext_id = m.parent_ext_id"
+        " WHERE m.session_id = ? AND m.parent_ext_id IS NOT NULL AND p.session_id <> m.session_id"
+        " ORDER BY m.ts LIMIT 1", (sid,)).fetchone()
+    db.execute("UPDATE sessions SET title = ?, summary = ?, first_prompt = ?, model = ?,"
+               " parent_session_id = ? WHERE id = ?",
+               (title, summary[:2000] if summary else None, first_prompt,
+                model[0] if model else None, parent[0] if parent else None, sid))
+
+
+_TAG = re.compile(r"<(command-name|command-args)>(.*?)</\1>", re.S)
+
+
+def prompt_title(text: str) -> str | None:
+    """A prompt as a title: slash commands as `/name args`; tool noise is no title."""
+    text = text.strip()
+    if "<command-name>" in text:
+        parts = dict((m.group(1), m.group(2).strip()) for m in _TAG.finditer(text))
+        text = f"{parts.get('command-name', '')} {parts.get('command-args', '')}".strip()
+    if not text or text.startswith(("<", "[Request interrupted", "Caveat:")):
+        return None
+    return text[:500]
+
+
+def status(db: sqlite3.Connection) -> dict[str, Any]:
+    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+    by_source = {r[0]: r[1] for r in db.execute(
+        "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC")}
+    files = {r[0]: {"files": r[1], "bytes": r[2] or 0} for r in db.execute(
+        "SELECT kind, count(*), sum(size) FROM source_files WHERE missing_since IS NULL GROUP BY kind ORDER BY kind")}
+    last = db.execute("SELECT id, status, started_at, finished_at FROM extraction_runs ORDER BY id DESC LIMIT 1").fetchone()
+    unknown = [r[0] for r in db.execute(
+        "SELECT root || '/' || path FROM source_files WHERE kind = 'unknown' AND missing_since IS NULL ORDER BY path LIMIT 200")]
+    return {
+        "messages": one("SELECT count(*) FROM messages WHERE deleted_at IS NULL"),
+        "sessions": one("SELECT count(*) FROM sessions"),
+        "projects": one("SELECT count(*) FROM projects"),
+        "by_source": by_source,
+        "api_responses": one("SELECT count(*) FROM api_usage"),
+        "tokens": dict(zip(("input", "output", "cache_read", "cache_write"), db.execute(
+            "SELECT coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0),"
+            " coalesce(sum(cache_read_tokens),0), coalesce(sum(cache_write_tokens),0) FROM api_usage").fetchone(), strict=True)),
+        "first_message": iso(one("SELECT min(ts) FROM messages")),
+        "last_message": iso(one("SELECT max(ts) FROM messages")),
+        "files": files,
+        "unknown_files": unknown,
+        "missing_files": one("SELECT count(*) FROM source_files WHERE missing_since IS NOT NULL"),
+        "partial_files": one("SELECT count(*) FROM source_files WHERE partial_tail = 1 AND missing_since IS NULL"),
+        "files_with_errors": one("SELECT count(*) FROM source_files WHERE errors > 0 AND missing_since IS NULL"),
+        "runs": one("SELECT count(*) FROM extraction_runs"),
+        "last_run": {"run_id": last[0], "status": last[1], "started_at": iso(last[2]),
+                     "finished_at": iso(last[3])} if last else None,
+        "schema_version": one("SELECT max(version) FROM schema_migrations"),
+    }
+
+
+_SESSION_COLS = """s.id AS session_id, p.path AS project, p.name AS project_name, s.title, s.summary,
+    s.first_prompt, s.started_at, s.ended_at, s.git_branch, s.version, s.model, s.slug,
+    s.message_count, s.prompt_count, s.tool_call_count, s.error_count, s.input_tokens,
+    s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.parent_session_id"""
+
+
+def _session_row(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["started_at"] = iso(d["started_at"])
+    d["ended_at"] = iso(d["ended_at"])
+    return d
+
+
+def sessions(db: sqlite3.Connection, project: str | None, limit: int) -> list[dict[str, Any]]:
+    where, args = "", []
+    if project:
+        where = "WHERE p.path = ? OR p.name = ?"
+        args = [project, project]
+    rows = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
+                      f" {where} ORDER BY s.started_at DESC LIMIT ?", (*args, limit))
+    return [_session_row(r) for r in rows]
+
+
+def session(db: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
+    row = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
+                     " WHERE s.id = ?", (session_id,)).fetchone()
+    if row is None:  # a unique prefix is enough, like git
+        rows = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
+                          " WHERE s.id LIKE ? || '%' LIMIT 2", (session_id,)).fetchall()
+        row = rows[0] if len(rows) == 1 else None
+    return _session_row(row) if row else None
+
+
+def session_messages(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    rows = db.execute("""
+        SELECT m.uid, m.type, m.role, coalesce(m.content, CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
+               m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
+               m.is_error, m.is_meta, m.is_sidechain, m.agent_id, m.component, m.level, m.model,
+               m.linked_uid, m.ext_id, m.parent_ext_id, fb.path AS file_path
+        FROM messages m
+        LEFT JOIN source_files f ON f.id = m.source_file_id
+        LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 AND m.content IS NULL
+        LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = m.session_id
+             AND fb.backup_name = json_extract(m.metadata, '$.backup')
+        WHERE m.session_id = ? AND m.deleted_at IS NULL
+        ORDER BY m.ts IS NOT NULL, m.ts, m.source_file_id, m.source_line, m.id""", (session_id,))
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["timestamp"] = iso(d.pop("ts"))
+        for k in ("is_error", "is_meta", "is_sidechain"):
+            d[k] = bool(d[k])
+        out.append(d)
+    return out
+
+
+def files(db: sqlite3.Connection, kinds: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    where = f"WHERE kind IN ({', '.join('?' * len(kinds))})" if kinds else ""
+    rows = db.execute(f"SELECT root, path, kind, size, bytes_consumed, errors, last_error, partial_tail,"
+                      f" missing_since FROM source_files {where} ORDER BY root, path", kinds or ())
+    return [dict(r) for r in rows]
+
+
+def check(db: sqlite3.Connection) -> list[str]:
+    problems = []
+    result = db.execute("PRAGMA integrity_check").fetchall()
+    if [r[0] for r in result] != ["ok"]:
+        problems += [f"SQLite integrity: {r[0]}" for r in result[:20]]
+    fk = db.execute("SELECT count(*) FROM messages m WHERE m.source_file_id IS NOT NULL AND NOT EXISTS"
+                    " (SELECT 1 FROM source_files f WHERE f.id = m.source_file_id)").fetchone()[0]
+    if fk:
+        problems.append(f"{fk} messages point to a source file the manifest does not have")
+    blobs = db.execute("SELECT count(*) FROM messages m WHERE m.blob_sha256 IS NOT NULL AND NOT EXISTS"
+                       " (SELECT 1 FROM blobs b WHERE b.sha256 = m.blob_sha256)").fetchone()[0]
+    if blobs:
+        problems.append(f"{blobs} messages point to missing blobs")
+    bad_blob = 0
+    for sha, data in db.execute("SELECT sha256, data FROM blobs"):
+        if hashlib.sha256(data).hexdigest() != sha:
+            bad_blob += 1
+    if bad_blob:
+        problems.append(f"{bad_blob} blobs do not match their sha256")
+    orphans = db.execute("SELECT count(DISTINCT session_id) FROM messages WHERE session_id IS NOT NULL"
+                         " AND session_id NOT IN (SELECT id FROM sessions)").fetchone()[0]
+    if orphans:
+        problems.append(f"{orphans} sessions have messages but no session row; run `memory ingest` to rebuild")
+    dirty = db.execute("SELECT count(*) FROM sessions WHERE dirty = 1").fetchone()[0]
+    if dirty:
+        problems.append(f"{dirty} sessions await derivation (an interrupted run); run `memory ingest`")
+    running = db.execute("SELECT count(*) FROM extraction_runs WHERE status = 'running'").fetchone()[0]
+    if running:
+        problems.append(f"{running} runs are marked running (in progress now, or killed)")
+    return problems
