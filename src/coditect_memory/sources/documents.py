@@ -161,7 +161,8 @@ def read_file_version(ctx: ReadContext) -> Iterator[Record | Issue]:
         return
     name = ctx.relpath.rsplit("/", 1)[-1]
     m = re.search(r"@v(\d+)$", name)
-    meta = {"backup": name, "version": int(m.group(1)) if m else None, "bytes": len(data),
+    meta = {"backup": name, "file_key": name.split("@", 1)[0],
+            "version": int(m.group(1)) if m else None, "bytes": len(data),
             "binary": b"\x00" in data[:8192]}
     yield Record(uid=uid("file_history", ctx.session_hint, name), kind="file_history",
                  type="file_version", content=None, blob=data, session_id=ctx.session_hint,

@@ -100,7 +100,8 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Rec
     if etype == "file-history-snapshot":
         backups = (obj.get("snapshot") or {}).get("trackedFileBackups")
         if isinstance(backups, dict):
-            named = {v["backupFileName"]: path for path, v in backups.items()
+            # '<hash>@v<N>': the hash names the file, every version of it shares it
+            named = {str(v["backupFileName"]).split("@", 1)[0]: path for path, v in backups.items()
                      if isinstance(v, dict) and v.get("backupFileName")}
             if named:
                 facts = {**(facts or {}), "backups": named}

@@ -192,7 +192,7 @@ def session_messages(db: sqlite3.Connection, session_id: str) -> list[dict[str, 
         LEFT JOIN source_files f ON f.id = m.source_file_id
         LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 AND m.content IS NULL
         LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = m.session_id
-             AND fb.backup_name = json_extract(m.metadata, '$.backup')
+             AND fb.backup_name = json_extract(m.metadata, '$.file_key')
         WHERE m.session_id = ? AND m.deleted_at IS NULL
         ORDER BY m.ts IS NOT NULL, m.ts, m.source_file_id, m.source_line, m.id""", (session_id,))
     out = []

@@ -128,7 +128,7 @@ CREATE TABLE blobs (
 -- Which real path a file-history backup is a version of (from file-history-snapshot lines).
 CREATE TABLE file_backups (
     session_id  TEXT NOT NULL,
-    backup_name TEXT NOT NULL,
+    backup_name TEXT NOT NULL,             -- the '<hash>' of '<hash>@v<N>': one per file
     path        TEXT NOT NULL,
     PRIMARY KEY (session_id, backup_name)
 );
