@@ -1,0 +1,254 @@
+"""End-to-end ingest throughput against what this machine can do at best.
+
+    .venv/bin/python benchmarks/bench_ingest.py --messages 1000000
+
+1. generates a sample ~/.claude folder with `memory sample`'s generator (not timed);
+2. ceilings on the same files: (a) orjson parse + sha256 of every line of every JSONL file,
+   (b) a bare SQLite insert of as many rows as the ingest stores (uid TEXT UNIQUE, session,
+   ts, type, content), executemany in 5000-row transactions, WAL;
+3. `memory ingest DIR --json` in a subprocess with a fresh MEMORY_HOME: wall time,
+   messages/s, MB/s, peak RSS of the child, store size;
+4. the same ingest again over unchanged data, as a % of the first run;
+5. prints a Markdown table and appends a dated section to benchmarks/RESULTS.md.
+
+Targets (the ingest issue): >= 10k messages/s end to end, peak RSS < 500 MB whatever the
+input size, a re-run under 2 % of the first run's time. The keyword index is not built by
+ingest yet, so these figures cover ingest without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from common import append_results, dir_size, machine, run_measured, table
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATE = 10_000
+TARGET_RSS = 500 << 20
+TARGET_RERUN = 0.02
+
+
+def jsonl_files(root: Path) -> list[Path]:
+    out = []
+    for folder, _, names in os.walk(root):
+        out.extend(Path(folder) / n for n in names if n.endswith(".jsonl"))
+    return sorted(out)
+
+
+def ceiling_parse(files: list[Path]) -> dict:
+    """(a) What reading alone costs: orjson parse + sha256 of every line of every JSONL file."""
+    lines = nbytes = bad = 0
+    loads, sha = orjson.loads, hashlib.sha256
+    t0 = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as f:
+            for line in f:
+                lines += 1
+                nbytes += len(line)
+                sha(line).digest()
+                try:
+                    loads(line)
+                except orjson.JSONDecodeError:
+                    bad += 1  # lone surrogates: the real reader repairs these
+    secs = time.perf_counter() - t0
+    return {"lines": lines, "bytes": nbytes, "seconds": secs, "unparsed": bad}
+
+
+def ceiling_insert(files: list[Path], rows: int, workdir: Path) -> dict:
+    """(b) What writing alone costs: a bare SQLite insert of `rows` rows (content = JSONL lines)."""
+    path = workdir / "ceiling.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, session TEXT,"
+               " ts INTEGER, type TEXT, content TEXT)")
+    sql = "INSERT INTO messages (uid, session, ts, type, content) VALUES (?, ?, ?, ?, ?)"
+
+    def source():
+        for n in itertools.count():
+            for p in files:
+                session = p.stem
+                with open(p, "rb") as f:
+                    for line in f:
+                        yield n, session, line
+
+    t0 = time.perf_counter()
+    it = source()
+    done = 0
+    while done < rows:
+        batch = []
+        for i, (n, session, line) in zip(range(min(5000, rows - done)), it, strict=False):
+            uid = hashlib.sha256(line + str(n).encode()).hexdigest()[:32]
+            batch.append((uid, session, done + i, "line", line.decode("utf-8", "replace")))
+        db.execute("BEGIN")
+        db.executemany(sql, batch)
+        db.execute("COMMIT")
+        done += len(batch)
+    secs = time.perf_counter() - t0
+    db.close()
+    size = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal", "-shm")
+               if Path(f"{path}{s}").exists())
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return {"rows": rows, "seconds": secs, "store_bytes": size}
+
+
+def ingest(data: Path, home: Path) -> dict:
+    env = {**os.environ, "MEMORY_HOME": str(home)}
+    env.pop("MEMORY_DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "coditect_memory", "ingest", str(data), "--json"]
+    proc, wall, rss = run_measured(cmd, env)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    stats = json.loads(proc.stdout)
+    return {"stats": stats, "wall": wall, "rss": rss, "store_bytes": dir_size(home)}
+
+
+def profile(data: Path, workdir: Path, top: int = 30) -> str:
+    """cProfile of a fresh in-process ingest: the top functions by own time."""
+    home = workdir / "home-profile"
+    shutil.rmtree(home, ignore_errors=True)
+    out = workdir / "ingest.prof"
+    env = {**os.environ, "MEMORY_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "coditect_memory",
+                    "ingest", str(data), "--json"], env=env, check=True, capture_output=True)
+    import io
+    import pstats
+
+    buf = io.StringIO()
+    pstats.Stats(str(out), stream=buf).sort_stats("tottime").print_stats(top)
+    shutil.rmtree(home, ignore_errors=True)
+    return buf.getvalue()
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=1_000_000,
+                    help="transcript messages to generate (default 1,000,000)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--workdir", type=Path, help="where data and stores go (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the workdir (data is reused "
+                    "by the next run with the same --workdir, --messages and --seed)")
+    ap.add_argument("--profile", action="store_true", help="also cProfile one ingest")
+    ap.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from coditect_memory.sample import generate
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = workdir / f"claude-{args.messages}-{args.seed}"
+    truth_path = workdir / f"truth-{args.messages}-{args.seed}.json"
+    try:
+        if truth_path.exists() and data.is_dir():
+            truth = json.loads(truth_path.read_text())
+            print(f"reusing {data}", file=sys.stderr)
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+            t0 = time.perf_counter()
+            truth = generate(data, messages=args.messages, seed=args.seed)
+            gen_secs = time.perf_counter() - t0
+            truth_path.write_bytes(orjson.dumps(truth))
+            print(f"generated {truth['transcript_messages']:,} transcript messages "
+                  f"({truth['messages']:,} rows, {mb(truth['bytes'])}) in {gen_secs:.1f} s",
+                  file=sys.stderr)
+        report(args, workdir, data, truth)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(args, workdir: Path, data: Path, truth: dict) -> None:
+    files = jsonl_files(data)
+    total_bytes = dir_size(data)
+    print("ceiling (a): parse + sha256 of every JSONL line ...", file=sys.stderr)
+    parse = ceiling_parse(files)
+    print("ceiling (b): bare SQLite insert ...", file=sys.stderr)
+    insert = ceiling_insert(files, truth["messages"], workdir)
+    home = workdir / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    print("ingest ...", file=sys.stderr)
+    first = ingest(data, home)
+    print("ingest again (unchanged data) ...", file=sys.stderr)
+    again = ingest(data, home)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "coditect_memory", "--help"], capture_output=True,
+                   check=True)
+    startup = time.perf_counter() - t0
+    st = first["stats"]
+    msgs = st["messages_read"]
+    rate = msgs / first["wall"]
+    mbps = st["bytes_read"] / first["wall"] / 1e6
+    parse_rate = parse["lines"] / parse["seconds"]
+    parse_mbps = parse["bytes"] / parse["seconds"] / 1e6
+    insert_rate = insert["rows"] / insert["seconds"]
+    rerun = again["wall"] / first["wall"]
+    ok = {
+        "rate": rate >= TARGET_RATE,
+        "rss": first["rss"] < TARGET_RSS and again["rss"] < TARGET_RSS,
+        "rerun": rerun < TARGET_RERUN,
+        "exact": st["errors"] == 0 and msgs == truth["messages"] == st["messages_new"]
+        and again["stats"]["messages_new"] == 0,
+    }
+    mark = lambda good: "yes" if good else "**NO**"  # noqa: E731
+    rows = [
+        ("data", f"{truth['transcript_messages']:,} transcript messages, {msgs:,} rows in all; "
+         f"{truth['sessions']:,} sessions; {len(files):,} JSONL files; {mb(total_bytes)} on disk", ""),
+        ("rows by source", ", ".join(f"{k} {v:,}" for k, v in truth["by_source"].items()), ""),
+        ("ceiling (a) orjson parse + sha256 per line", f"{parse_rate:,.0f} lines/s, "
+         f"{parse_mbps:,.0f} MB/s ({parse['lines']:,} lines, {mb(parse['bytes'])}, "
+         f"{parse['seconds']:.1f} s)", ""),
+        ("ceiling (b) bare SQLite insert, 5000-row tx, WAL", f"{insert_rate:,.0f} rows/s "
+         f"({insert['rows']:,} rows, {insert['seconds']:.1f} s, {mb(insert['store_bytes'])})", ""),
+        ("ingest: wall time", f"{first['wall']:.1f} s (run's own figure {st['seconds']:.1f} s)", ""),
+        ("ingest: messages/s", f"{rate:,.0f}", f"≥ 10,000: {mark(ok['rate'])}"),
+        ("ingest: MB/s read", f"{mbps:,.1f}", ""),
+        ("ingest vs ceiling (a)", f"{rate / parse_rate:.1%} of lines/s, {mbps / parse_mbps:.1%} "
+         "of MB/s", ""),
+        ("ingest vs ceiling (b)", f"{rate / insert_rate:.1%} of rows/s", ""),
+        ("ingest: peak RSS (child)", mb(first["rss"]), f"< 500 MB: {mark(ok['rss'])}"),
+        ("ingest: store size", f"{mb(first['store_bytes'])} "
+         f"({first['store_bytes'] / max(1, total_bytes):.0%} of the data)", ""),
+        ("re-run, unchanged data", f"{again['wall']:.2f} s = {rerun:.2%} of the first run "
+         f"(peak RSS {mb(again['rss'])}; starting `memory --help` alone takes {startup:.2f} s)",
+         f"< 2 %: {mark(ok['rerun'])}"),
+        ("stored = truth, 0 errors, re-run stores 0", f"{msgs:,} = {truth['messages']:,}, "
+         f"errors {st['errors']}, re-run new {again['stats']['messages_new']}", mark(ok["exact"])),
+    ]
+    md = table(rows, ("measure", "value", "target"))
+    print(md)
+    prof = profile(data, workdir) if args.profile else ""
+    if prof:
+        print(prof)
+    if args.no_record:
+        return
+    m = machine()
+    cmd = f".venv/bin/python benchmarks/bench_ingest.py {' '.join(sys.argv[1:])}".strip()
+    body = (f"Command: `{cmd}`\n\nMachine: {m['nproc']} cores ({m['cpu']}), {m['ram']} RAM, "
+            f"{m['os']}, Python {m['python']}, SQLite {m['sqlite']}. Files in the page cache "
+            "(just generated), so the figures are CPU-bound, not disk-bound.\n\n" + md + "\n")
+    append_results(f"ingest, {truth['transcript_messages']:,} transcript messages", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Shared by the benchmark scripts: the machine, Markdown tables, peak RSS of a child process,
+and the dated sections appended to RESULTS.md."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import re
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+TIME_BIN = shutil.which("time", path="/usr/bin:/bin")
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
+            cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    ram = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            m = re.search(r"^MemTotal:\s*(\d+) kB", f.read(), re.M)
+            ram = f"{int(m.group(1)) / 1024 / 1024:.1f} GiB" if m else ram
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return {"nproc": str(cores), "cpu": cpu, "ram": ram,
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "os": f"{platform.system()} {platform.release()}"}
+
+
+def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float, int]:
+    """Run `cmd`; return (result, wall seconds, peak RSS in bytes of the command itself).
+
+    With GNU time the peak is the command's own. Without it, the command runs under a fresh
+    Python whose RUSAGE_CHILDREN then holds only that command.
+    """
+    if TIME_BIN:
+        full = [TIME_BIN, "-f", "@@maxrss_kb=%M", *cmd]
+    else:
+        probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]);"
+                 " print(f'@@maxrss_kb={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}',"
+                 " file=sys.stderr); sys.exit(r.returncode)")
+        full = [sys.executable, "-c", probe, *cmd]
+    t0 = time.perf_counter()
+    proc = subprocess.run(full, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    m = re.search(r"@@maxrss_kb=(\d+)", proc.stderr)
+    rss = int(m.group(1)) * 1024 if m else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    proc.stderr = re.sub(r"@@maxrss_kb=\d+\n?", "", proc.stderr)
+    return proc, wall, rss
+
+
+def dir_size(path: Path) -> int:
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(folder, name)).st_size
+    return total
+
+
+def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+                      *map(line, rows)])
+
+
+def append_results(title: str, body: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n\nNewest last. Every section names the exact "
+                           "command and the machine.\n")
+    with open(RESULTS, "a") as f:
+        f.write(f"\n## {title} — {stamp}\n\n{body.rstrip()}\n")
