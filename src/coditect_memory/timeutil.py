@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+
+# Years 1..9999: what `iso` can show and an SQLite INTEGER can hold.
+_MIN_MS, _MAX_MS = -62135596800000, 253402300799999
 
 
 def parse_ts(value: object) -> int | None:
-    """Epoch ms from an ISO string, epoch seconds or epoch ms; None when unreadable."""
+    """Epoch ms from an ISO string, epoch seconds or epoch ms; None when unreadable.
+
+    Out-of-range or non-finite numbers (NaN, 1e30) are unreadable too: stored, they would
+    break every later display of the store.
+    """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         v = float(value)
-        return int(v if v > 1e11 else v * 1000)
+        if not math.isfinite(v):
+            return None
+        ms = int(v if abs(v) > 1e11 else v * 1000)
+        return ms if _MIN_MS <= ms <= _MAX_MS else None
     if isinstance(value, str) and value:
         try:
             dt = datetime.fromisoformat(value)
-        except ValueError:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            ms = int(dt.timestamp() * 1000)
+        except (ValueError, OverflowError):
             return None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        return int(dt.timestamp() * 1000)
+        return ms if _MIN_MS <= ms <= _MAX_MS else None
     return None
 
 

@@ -26,6 +26,16 @@ class WalkIssue:
     reason: str
 
 
+def text_path(name: str) -> str:
+    """A path as valid text for the store and for JSON: bytes of a name that are not UTF-8
+    (possible on Linux) are shown as \\xNN. The real path, kept apart, is what gets opened."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def walk(root: str, ignore_dirs: set[str]) -> Iterator[Entry | WalkIssue]:
     try:
         st = os.stat(root)
@@ -44,7 +54,8 @@ def walk(root: str, ignore_dirs: set[str]) -> Iterator[Entry | WalkIssue]:
             continue
         subdirs = []
         for e in entries:
-            erel = f"{rel}/{e.name}" if rel else e.name
+            name = text_path(e.name)
+            erel = f"{rel}/{name}" if rel else name
             try:
                 est = e.stat(follow_symlinks=True)
             except OSError as err:

@@ -31,7 +31,7 @@ class IngestLock:
                     os.close(fd)
                     raise StoreLocked(
                         f"another `memory ingest` (pid {holder}) is writing to this store; "
-                        f"waited {self.wait:.0f} s — try again when it has finished") from None
+                        f"waited {self.wait:g} s — try again when it has finished") from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

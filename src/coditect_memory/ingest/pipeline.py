@@ -19,12 +19,12 @@ from typing import Any
 
 from ..config import Config
 from ..errors import SourceMissing
-from ..sources.base import Issue, Record
+from ..sources.base import Issue, Record, dumps
 from ..sources.classify import EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
 from ..sources.context import ReadContext
 from ..store import Batch, FileState, Store
 from ..store.base import FileUpdate
-from .inventory import Entry, WalkIssue, walk
+from .inventory import Entry, WalkIssue, text_path, walk
 from .lock import IngestLock
 
 MAX_BATCH_BYTES = 32 << 20
@@ -74,6 +74,10 @@ class Progress:
     def finish(self) -> None: ...
 
 
+def _no_head() -> bytes:
+    return b""
+
+
 def _head(path: str) -> Callable[[], bytes]:
     def read() -> bytes:
         try:
@@ -82,6 +86,38 @@ def _head(path: str) -> Callable[[], bytes]:
         except OSError:
             return b""
     return read
+
+
+def _single(root: str, name: str) -> list[Entry | WalkIssue]:
+    """The one file named on the command line: its folder is not walked (it may be $HOME)."""
+    try:
+        st = os.stat(os.path.join(root, name))
+    except OSError as e:
+        return [WalkIssue(name, f"cannot stat: {e.strerror}")]
+    return [Entry(text_path(name), os.path.join(root, name), st.st_size, st.st_mtime_ns)]
+
+
+_TEXT_FIELDS = ("type", "content", "session_id", "role", "component", "level", "tool_name",
+                "tool_use_id", "ext_id", "parent_ext_id", "model", "agent_id")
+
+
+def _clean(rec: Record) -> None:
+    """Text columns get text: a line with a number or a list where Claude Code writes a string
+    is stored (the value as JSON text; the original stays in metadata), not a failed run."""
+    for name in _TEXT_FIELDS:
+        v = getattr(rec, name)
+        if v is not None and not isinstance(v, str):
+            setattr(rec, name, dumps(v))
+    if rec.project is not None and not isinstance(rec.project, str):
+        rec.project = None  # not a path; the original stays in metadata
+    if rec.ts is not None and not isinstance(rec.ts, int):
+        rec.ts = None
+    u = rec.usage
+    if u is not None:
+        if u.session_id is not None and not isinstance(u.session_id, str):
+            u.session_id = rec.session_id
+        if u.model is not None and not isinstance(u.model, str):
+            u.model = None
 
 
 class Ingest:
@@ -110,8 +146,9 @@ class Ingest:
             raise SourceMissing(f"cannot read {root}: permission denied")
         started = time.monotonic()
         with IngestLock(self.config.home, self.config.lock_wait_seconds):
-            run_id = self.store.begin_run(str(root), fmt)
-            self.stats = RunStats(run_id=run_id, root=str(root))
+            key = text_path(str(root))  # the root as the store and JSON name it
+            run_id = self.store.begin_run(key, fmt)
+            self.stats = RunStats(run_id=run_id, root=key)
             try:
                 self._run(str(root), fmt, only)
             except BaseException as e:
@@ -127,7 +164,8 @@ class Ingest:
             self.store.finish_run(self.stats.run_id, self.stats.as_dict(), status, message)
 
     def _run(self, root: str, fmt: str, only: str | None) -> None:
-        manifest = self.store.manifest(root)
+        key = self.stats.root
+        manifest = self.store.manifest(key)
         plan, listed, walk_issues = self._plan(root, fmt, only, manifest)
         run_id = self.stats.run_id
         if walk_issues:
@@ -143,7 +181,7 @@ class Ingest:
             size, sha = self.checksums[path]
             digest.update(f"{path}\0{size}\0{sha}\n".encode())
         self.stats.manifest_sha256 = digest.hexdigest()
-        self.store.note_files(root, listed, int(time.time() * 1000))
+        self.store.note_files(key, listed, int(time.time() * 1000), mark_missing=only is None)
         self.stats.sessions_updated = self.store.derive_sessions()
         self.progress.finish()
 
@@ -153,28 +191,33 @@ class Ingest:
         plan: list[Planned] = []
         listed: list[tuple[str, str, int, int]] = []
         issues: list[WalkIssue] = []
-        for item in walk(root, ignore):
+        items = _single(root, only) if only is not None else walk(root, ignore)
+        for item in items:
             if isinstance(item, WalkIssue):
                 issues.append(item)
                 continue
-            if only is not None and item.relpath != only:
-                continue
             self.stats.files_seen += 1
+            old = manifest.get(item.relpath)
+            unchanged = old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns
+            if unchanged and old.sha256 is not None:  # read before, not changed since: not opened
+                listed.append((item.relpath, old.kind, item.size, item.mtime_ns))
+                self.checksums[item.relpath] = (item.size, old.sha256)
+                continue
             if item.relpath.endswith("/"):
                 kind = NOT_READ
+            elif only is not None:
+                kind = EXTRACTION  # a file named on the command line is read, whatever its name
             elif fmt == "extraction":
                 kind = EXTRACTION if item.relpath.endswith(".jsonl") else UNKNOWN
             else:
-                kind = classify(item.relpath, _head(item.path))
+                # an unchanged file of unknown format is not opened again to look at its head
+                kind = classify(item.relpath, _no_head if unchanged else _head(item.path))
             listed.append((item.relpath, kind.name, item.size, item.mtime_ns))
-            old = manifest.get(item.relpath)
             if kind.reader is None:
                 self.stats.files_unknown += kind is UNKNOWN
                 continue
-            if old and old.sha256 is not None and old.size == item.size and old.mtime_ns == item.mtime_ns:
-                self.checksums[item.relpath] = (item.size, old.sha256)
-                continue  # unchanged since it was read
-            file_id = old.id if old else self.store.register_file(root, item.relpath, kind.name)
+            file_id = old.id if old else self.store.register_file(self.stats.root, item.relpath,
+                                                                  kind.name)
             planned = Planned(item, kind, file_id)
             if old and old.sha256 is not None:
                 planned.action = "rewritten"
@@ -260,6 +303,7 @@ class Ingest:
         return f"{where}: {issue.reason}"
 
     def _add(self, rec: Record, file_id: int) -> None:
+        _clean(rec)
         batch = self.batch
         batch.records.append((rec, file_id))
         self.batch_bytes += len(rec.content) if rec.content else 0
@@ -284,8 +328,9 @@ class Ingest:
             if facts:
                 backups = facts.pop("backups", None)
                 if backups:
-                    batch.file_backups.extend((sid, name, path) for name, path in backups.items())
-                s.update(facts)
+                    batch.file_backups.extend((sid, name, path) for name, path in backups.items()
+                                              if isinstance(name, str) and isinstance(path, str))
+                s.update((k, v) for k, v in facts.items() if isinstance(v, str))
 
     def _flush(self) -> None:
         batch = self.batch

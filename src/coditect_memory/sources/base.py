@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from .text import compact_json
+
 # Source kinds are part of the public contract (`memory status --json`, `show session`).
 SOURCE_KINDS = (
     "transcript",
@@ -105,6 +107,15 @@ def _scrub(obj: Any) -> Any:
     return obj
 
 
+def _int64_or_text(digits: str) -> int | str:
+    """JSON integers beyond 64 bits (orjson cannot write them back into metadata) are kept
+    verbatim as their digits."""
+    if len(digits) <= 18:
+        return int(digits)
+    n = int(digits) if len(digits) <= 40 else None
+    return n if n is not None and -(1 << 63) <= n < (1 << 64) else digits
+
+
 def loads_lenient(data: bytes) -> tuple[Any, str | None]:
     """Parse JSON; repair bad UTF-8 and lone surrogates. Returns (value, repair note).
 
@@ -124,7 +135,7 @@ def loads_lenient(data: bytes) -> tuple[Any, str | None]:
         except orjson.JSONDecodeError:
             pass
         try:
-            value = json.loads(text)
+            value = json.loads(text, parse_int=_int64_or_text)
         except json.JSONDecodeError as e:
             raise ValueError(f"invalid JSON: {e.msg} at column {e.colno}") from None
         except RecursionError:
@@ -135,4 +146,4 @@ def loads_lenient(data: bytes) -> tuple[Any, str | None]:
 
 
 def dumps(obj: Any) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+    return compact_json(obj)

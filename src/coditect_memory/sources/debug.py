@@ -29,7 +29,6 @@ def read_debug(ctx: ReadContext) -> Iterator[Record | Issue]:
     with open(ctx.path, "rb") as f:
         lines = open_lines(ctx, f)
         if isinstance(lines, Issue):
-            ctx.end.offset = ctx.size
             yield lines
             return
         if ctx.size == 0:
@@ -38,13 +37,18 @@ def read_debug(ctx: ReadContext) -> Iterator[Record | Issue]:
         entry: list | None = None  # [line, offset, ts, level, header, [texts], hasher_before]
         bad_utf8 = False
 
+        resumed_at = ctx.start_offset if ctx.start_offset else None
+
         def emit(e: list, last: bool) -> Record:
             text = "\n".join(e[5])
             level = e[3]
+            # The entry we resumed at was the last one of the previous run: it may have
+            # grown since, even if newer entries now follow it, so it is replaced too.
             return Record(
                 uid=uid("debug", session, e[0], e[4]), kind="debug", type="log", content=text,
                 session_id=session, ts=e[2], line=e[0], offset=e[1], level=level,
-                component=component_of(text), is_error=level == "error", replace=last,
+                component=component_of(text), is_error=level == "error",
+                replace=last or e[1] == resumed_at,
             )
 
         for line in lines:

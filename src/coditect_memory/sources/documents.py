@@ -12,7 +12,7 @@ import re
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from ..hashing import uid
+from ..hashing import sha256_file, uid
 from ..timeutil import parse_ts
 from .base import Issue, Record, loads_lenient
 from .context import ReadContext
@@ -31,7 +31,9 @@ def read_bytes(ctx: ReadContext) -> bytes | None:
 
 
 def _too_big(ctx: ReadContext) -> Issue:
+    """Report a file over the limit; its checksum makes the next run skip it while unchanged."""
     ctx.end.offset = ctx.size
+    ctx.end.sha256 = sha256_file(str(ctx.path))
     return Issue(f"file of {ctx.size / 1e6:.1f} MB exceeds the {ctx.config.max_line_bytes >> 20} MiB"
                  " limit (raise ingest.max_line_mb in config.toml); skipped")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,29 @@ _SNIFF = 8192
 
 
 def _looks_binary(head: bytes) -> bool:
-    return b"\x00" in head
+    """NUL bytes in a file that does not start like our text: an image, archive, database.
+
+    A text file with a few NUL-damaged lines (a crash can leave zeroed blocks) is still read
+    line by line, so its good lines are kept and only the damaged ones are reported.
+    """
+    if b"\x00" not in head:
+        return False
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return start not in b"{[0123456789"  # a JSON line, or a timestamped log line
+
+
+def _skip_whole(ctx: ReadContext, f) -> None:
+    """Mark a skipped file as read to its end, with its checksum, so an unchanged copy is not
+    read (and reported) again; with no prefix hash, a changed one is read from the start."""
+    f.seek(0)
+    h = hashlib.sha256()
+    size = 0
+    while block := f.read(1 << 20):
+        h.update(block)
+        size += len(block)
+    ctx.end.offset = size
+    ctx.end.sha256 = h.hexdigest()
+    ctx.end.prefix_sha256 = None
 
 
 def open_lines(ctx: ReadContext, f) -> LineReader | Issue:
@@ -21,6 +44,7 @@ def open_lines(ctx: ReadContext, f) -> LineReader | Issue:
     if ctx.start_offset == 0:
         head = f.read(_SNIFF)
         if _looks_binary(head):
+            _skip_whole(ctx, f)
             return Issue("binary file (NUL bytes): not a text/JSONL file; skipped", line=1, offset=0)
     return LineReader(f, ctx.start_offset, ctx.start_line, ctx.hasher, ctx.config.max_line_bytes)
 
@@ -41,7 +65,6 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
     with open(ctx.path, "rb") as f:
         lines = open_lines(ctx, f)
         if isinstance(lines, Issue):
-            ctx.end.offset = ctx.size
             yield lines
             return
         if ctx.size == 0:

@@ -36,6 +36,9 @@ class LineReader:
 
     def __iter__(self) -> Iterator[Line]:
         f, max_len = self.f, self.max_len
+        # An earlier run may have consumed a last line that lacked only its newline: the
+        # first bytes read now end that line, they do not start a new one.
+        continued = self.offset > 0 and _byte_before(f, self.offset) != b"\n"
         f.seek(self.offset)
         readline = f.readline
         while True:
@@ -45,16 +48,23 @@ class LineReader:
             if data[-1:] != b"\n":
                 if len(data) > max_len:
                     yield from self._skip_long(data)
+                    if self.tail_too_long:
+                        return
                     continue
                 self.tail = data  # EOF without newline
                 return
-            self.line_no += 1
             start = self.offset
             self.offset += len(data)
             if self.keep_before:
                 self.hasher_before = self.hasher.copy()
             self.hasher.update(data)
             end = -2 if data[-2:] == b"\r\n" else -1
+            if continued:
+                continued = False
+                if data[:end].strip():  # more text on that line: keep its number
+                    yield Line(self.line_no, start, data[:end], len(data))
+                continue
+            self.line_no += 1
             yield Line(self.line_no, start, data[:end], len(data))
 
     def consume_tail(self) -> None:
@@ -67,13 +77,13 @@ class LineReader:
 
     def _skip_long(self, head: bytes) -> Iterator[Line]:
         start, size = self.offset, len(head)
+        before = self.hasher.copy()  # restored if the line is still being written
         hasher = self.hasher
         hasher.update(head)
         while True:
             block = self.f.readline(_CHUNK)
             if not block:  # EOF inside an overlong line: leave it for a later run
-                self.f.seek(start)
-                self.hasher = _rehash_prefix(self.f, start)
+                self.hasher = before
                 self.tail_too_long = True
                 return
             hasher.update(block)
@@ -85,14 +95,6 @@ class LineReader:
         yield Line(self.line_no, start, None, size)
 
 
-def _rehash_prefix(f, length: int):
-    h = hashlib.sha256()
-    f.seek(0)
-    left = length
-    while left > 0:
-        block = f.read(min(_CHUNK, left))
-        if not block:
-            break
-        h.update(block)
-        left -= len(block)
-    return h
+def _byte_before(f, offset: int) -> bytes:
+    f.seek(offset - 1)
+    return f.read(1)

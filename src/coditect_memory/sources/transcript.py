@@ -61,7 +61,14 @@ def read_transcript(ctx: ReadContext) -> Iterator[Record | Issue]:
         if not isinstance(obj, dict):
             yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
             continue
-        yield from _entry(obj, no, offset, state, hint, agent_hint, tool_names)
+        try:
+            records = list(_entry(obj, no, offset, state, hint, agent_hint, tool_names))
+        except (TypeError, AttributeError, ValueError, KeyError) as e:
+            # a shape no version of Claude Code wrote yet: report it, read on
+            yield Issue(f"unexpected entry shape ({type(e).__name__}: {e}); line skipped",
+                        no, offset)
+            continue
+        yield from records
 
 
 def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Record]:
@@ -70,8 +77,9 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Rec
         etype = "unknown"
     session = obj.get("sessionId") or hint
     ts = parse_ts(obj.get("timestamp"))
+    snapshot = obj.get("snapshot") if isinstance(obj.get("snapshot"), dict) else {}
     if ts is None and etype == "file-history-snapshot":
-        ts = parse_ts((obj.get("snapshot") or {}).get("timestamp"))
+        ts = parse_ts(snapshot.get("timestamp"))
     if ts is None:
         ts = state.get("last_ts")
     else:
@@ -98,7 +106,7 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Rec
     )
     facts = _facts(obj, state)
     if etype == "file-history-snapshot":
-        backups = (obj.get("snapshot") or {}).get("trackedFileBackups")
+        backups = snapshot.get("trackedFileBackups")
         if isinstance(backups, dict):
             # '<hash>@v<N>': the hash names the file, every version of it shares it
             named = {str(v["backupFileName"]).split("@", 1)[0]: path for path, v in backups.items()
@@ -172,14 +180,14 @@ def _block(block, i, role, text_type, base_id, common, tool_names) -> Record:
                       metadata=extra, **common)
     if btype == "tool_use":
         name = block.get("name")
-        tid = block.get("id")
+        tid = _id(block.get("id"))
         if tid and name:
             tool_names[tid] = name
         extra = {k: v for k, v in block.items() if k not in ("type", "input", "id", "name")}
         return Record(uid=key, type="tool_use", role=role, content=compact_json(block.get("input")),
                       tool_name=name, tool_use_id=tid, metadata=extra or None, **common)
     if btype == "tool_result":
-        tid = block.get("tool_use_id")
+        tid = _id(block.get("tool_use_id"))
         body = block.get("content")
         extra = {k: v for k, v in block.items() if k not in ("type", "content", "tool_use_id", "is_error")}
         blob = None
@@ -205,7 +213,7 @@ def _block(block, i, role, text_type, base_id, common, tool_names) -> Record:
 
 
 def _image(block, key, role, common) -> Record:
-    source = block.get("source") or {}
+    source = block.get("source") if isinstance(block.get("source"), dict) else {}
     meta = {k: v for k, v in source.items() if k != "data"}
     blob = None
     data = source.get("data")
@@ -246,8 +254,15 @@ def _usage(obj, msg, common) -> Usage | None:
     )
 
 
+def _id(v: Any) -> str | None:
+    """An id as text (a dict key and a column), whatever the line put there."""
+    return v if v is None or isinstance(v, str) else compact_json(v)
+
+
 def _int(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
+    """A token count; anything that is not one a SQLite INTEGER can hold counts as 0."""
+    ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < (1 << 63)
+    return v if ok else 0
 
 
 def _other(obj, etype, meta, common, base_id) -> Record:
@@ -270,8 +285,9 @@ def _other(obj, etype, meta, common, base_id) -> Record:
         component = "Hooks" if sub.startswith("hook") else None
         is_error = "error" in sub
     elif etype == "file-history-snapshot":
-        backups = ((obj.get("snapshot") or {}).get("trackedFileBackups") or {})
-        content = "\n".join(backups) if isinstance(backups, dict) else ""
+        snapshot = obj.get("snapshot")
+        backups = snapshot.get("trackedFileBackups") if isinstance(snapshot, dict) else None
+        content = "\n".join(map(str, backups)) if isinstance(backups, dict) else ""
     else:
         content = flatten({k: v for k, v in obj.items() if k not in _LINE_KEYS}, 5000)
     return Record(uid=key, type=etype, role=None, content=content or "", component=component,
@@ -279,7 +295,7 @@ def _other(obj, etype, meta, common, base_id) -> Record:
 
 
 def _system(obj) -> tuple[str, str | None, str | None, bool]:
-    sub = obj.get("subtype") or ""
+    sub = obj.get("subtype") if isinstance(obj.get("subtype"), str) else ""
     level = obj.get("level")
     level = "warn" if level == "warning" else level
     component = None
@@ -287,10 +303,13 @@ def _system(obj) -> tuple[str, str | None, str | None, bool]:
     errors = obj.get("hookErrors") or []
     if sub == "stop_hook_summary":
         component = "Hooks"
-        cmds = [h.get("command", "") for h in obj.get("hookInfos") or [] if isinstance(h, dict)]
+        infos = obj.get("hookInfos") if isinstance(obj.get("hookInfos"), list) else []
+        cmds = [str(h.get("command", "")) for h in infos if isinstance(h, dict)]
+        errors = errors if isinstance(errors, list) else [errors]
         content = "\n".join(["Stop hooks: " + ", ".join(cmds), *map(str, errors)])
     elif sub == "turn_duration":
-        content = f"turn took {obj.get('durationMs', 0) / 1000:.1f} s"
+        ms = obj.get("durationMs")
+        content = f"turn took {ms / 1000:.1f} s" if isinstance(ms, int | float) else "turn_duration"
     elif sub == "api_error":
         component = "API"
         content = content or flatten(obj.get("error") or obj.get("cause") or "")
@@ -337,6 +356,12 @@ def read_web_session(ctx: ReadContext) -> Iterator[Record | Issue]:
     for i, entry in enumerate(lines):
         if isinstance(entry, dict):
             entry.setdefault("uuid", f"{hint}:{i}")
-            for rec in _entry(entry, None, None, ctx.state, hint, None, tool_names):
+            try:
+                records = list(_entry(entry, None, None, ctx.state, hint, None, tool_names))
+            except (TypeError, AttributeError, ValueError, KeyError) as e:
+                yield Issue(f"logline {i}: unexpected entry shape ({type(e).__name__}: {e});"
+                            " skipped")
+                continue
+            for rec in records:
                 rec.metadata = {**(rec.metadata or {}), "logline": i}
                 yield rec

@@ -85,8 +85,12 @@ class Store(ABC):
     def register_file(self, root: str, path: str, kind: str) -> int: ...
 
     @abstractmethod
-    def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int) -> None:
-        """Record files that are listed but not read (unknown, not_read) and mark missing ones."""
+    def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,
+                   mark_missing: bool = True) -> None:
+        """Record files that are listed but not read (unknown, not_read) and mark missing ones.
+
+        `mark_missing` is False when only part of the root was looked at (one named file):
+        the files not looked at have not disappeared."""
 
     @abstractmethod
     def write_batch(self, batch: Batch) -> tuple[int, int]:
@@ -133,3 +137,32 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # --- reports (issue 3) --------------------------------------------------------------------
+    def report_rows(self, query: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rows of one named report query (reports/ composes them into reports).
+
+        `filters`: since / until (epoch ms, until exclusive), project_ids, and what the
+        query needs (session_id, by, all, ...). Not abstract, so a backend without reports
+        still opens; it says so when asked."""
+        from ..errors import UsageError
+
+        raise UsageError(f"reports are not available on the {type(self).__name__} backend yet")
+
+    # --- backups (issue 4) --------------------------------------------------------------------
+    def backup_snapshot(self, workdir: str):
+        """A consistent, frozen view of the store for `backup create`, taken while writers go
+        on: `.read(first_page, n)`, `.page_size`, `.page_count`, `.method`, `.backend`,
+        `.summary()` (schema version, row counts, message digest), `.close()`.
+
+        `workdir` may hold a temp copy when the backend needs one."""
+        from ..errors import UsageError
+
+        raise UsageError(f"backups are not available on the {type(self).__name__} backend yet")
+
+    def export_messages(self, project: str | None = None, since: int | None = None):
+        """Every message as a plain dict (uid, source_kind, provenance, ...), oldest first,
+        for `memory export`; `since` in epoch ms."""
+        from ..errors import UsageError
+
+        raise UsageError(f"export is not available on the {type(self).__name__} backend yet")

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ...errors import StoreError, StoreLocked
+from ...sources.text import compact_json
 from ...timeutil import iso
 from ..base import Batch, FileState, Store
 from . import queries
@@ -45,7 +46,7 @@ def _sha(text: str | None) -> str | None:
 def _meta(value: Any) -> str | None:
     if not value:
         return None
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return compact_json(value)  # any depth the parser accepted
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -154,7 +155,8 @@ class SQLiteStore(Store):
             return db.execute("SELECT id FROM source_files WHERE root = ? AND path = ?",
                               (root, path)).fetchone()[0]
 
-    def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int) -> None:
+    def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,
+                   mark_missing: bool = True) -> None:
         with self.tx() as db:
             db.executemany(
                 "INSERT INTO source_files (root, path, kind, size, mtime_ns) VALUES (?, ?, ?, ?, ?)"
@@ -164,8 +166,10 @@ class SQLiteStore(Store):
             db.execute("CREATE TEMP TABLE IF NOT EXISTS seen_paths (path TEXT PRIMARY KEY)")
             db.execute("DELETE FROM seen_paths")
             db.executemany("INSERT OR IGNORE INTO seen_paths VALUES (?)", [(p,) for p, *_ in seen])
-            db.execute("UPDATE source_files SET missing_since = ? WHERE root = ? AND missing_since IS NULL"
-                       " AND path NOT IN (SELECT path FROM seen_paths)", (now, root))
+            if mark_missing:
+                db.execute("UPDATE source_files SET missing_since = ? WHERE root = ?"
+                           " AND missing_since IS NULL AND path NOT IN (SELECT path FROM seen_paths)",
+                           (now, root))
             db.execute("UPDATE source_files SET missing_since = NULL WHERE root = ?"
                        " AND missing_since IS NOT NULL AND path IN (SELECT path FROM seen_paths)", (root,))
 
@@ -308,6 +312,23 @@ class SQLiteStore(Store):
 
     def check(self) -> list[str]:
         return queries.check(self.db)
+
+    def report_rows(self, query: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        from . import reports
+
+        return reports.report_rows(self, query, filters)
+
+    def backup_snapshot(self, workdir: str):
+        from pathlib import Path as _Path
+
+        from .snapshot import SQLiteSnapshot
+
+        return SQLiteSnapshot(self.path, _Path(workdir))
+
+    def export_messages(self, project: str | None = None, since: int | None = None):
+        from .snapshot import export_messages
+
+        return export_messages(self.db, project, since)
 
 
 def _statements(sql: str) -> list[str]:
