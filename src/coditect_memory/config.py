@@ -60,6 +60,18 @@ class Config:
     def component_of(self, text: str) -> str:
         """The component of a debug entry: rule table first, then its [TAG], else General."""
         head = text[:300]
+        name = self._seen.get(head)  # debug logs repeat the same lines all day
+        if name is None:
+            name = self._seen[head] = self._match(head)
+            if len(self._seen) > 20_000:
+                self._seen.clear()
+        return name
+
+    @cached_property
+    def _seen(self) -> dict[str, str]:
+        return {}
+
+    def _match(self, head: str) -> str:
         for pattern, name in self._compiled:
             if pattern.search(head):
                 return name

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,25 @@ def _clean(rec: Record) -> None:
             u.model = None
 
 
+class _ReadFailed(Exception):
+    """Reading one file failed as a whole (I/O error, or a reader bug)."""
+
+
+def _guarded(items: Iterator[Record | Issue]) -> Iterator[Record | Issue]:
+    """A reader's items; a failure inside the reader (not the store) ends only this file."""
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except OSError as e:
+            raise _ReadFailed(f"cannot read: {e.strerror or e}") from e
+        except Exception as e:  # noqa: BLE001 - a reader bug costs this file, not the run
+            raise _ReadFailed(f"reader failed ({type(e).__name__}: {e}); the file is read again "
+                              "next run — please report this") from e
+        yield item
+
+
 class Ingest:
     def __init__(self, store: Store, config: Config, progress: Progress | None = None) -> None:
         self.store = store
@@ -216,9 +235,7 @@ class Ingest:
             if kind.reader is None:
                 self.stats.files_unknown += kind is UNKNOWN
                 continue
-            file_id = old.id if old else self.store.register_file(self.stats.root, item.relpath,
-                                                                  kind.name)
-            planned = Planned(item, kind, file_id)
+            planned = Planned(item, kind, old.id if old else 0)
             if old and old.sha256 is not None:
                 planned.action = "rewritten"
                 if kind.incremental and old.bytes_consumed <= item.size and old.prefix_sha256:
@@ -228,6 +245,10 @@ class Ingest:
                     planned.old_prefix = old.prefix_sha256
                     planned.action = "appended"
             plan.append(planned)
+        ids = self.store.register_files(self.stats.root, [(p.entry.relpath, p.kind.name)
+                                                          for p in plan if not p.file_id])
+        for p in plan:
+            p.file_id = p.file_id or ids[p.entry.relpath]
         return plan, listed, issues
 
     def _check_prefix(self, p: Planned) -> None:
@@ -263,7 +284,7 @@ class Ingest:
         done_bytes = 0
         file_id = p.file_id
         try:
-            for item in reader(ctx):
+            for item in _guarded(reader(ctx)):
                 if isinstance(item, Record):
                     self._add(item, file_id)
                     counts["read"] += 1
@@ -276,8 +297,8 @@ class Ingest:
                     last_error = self._issue(item, p.entry.relpath)
                 if len(self.batch.records) >= self.config.batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
                     self._flush()
-        except OSError as e:  # unreadable file: keep the old watermark, try again next run
-            self._issue(Issue(f"cannot read: {e.strerror or e}"), p.entry.relpath)
+        except _ReadFailed as e:  # keep the old watermark: the file is tried again next run
+            self._issue(Issue(str(e)), p.entry.relpath)
             self.progress.advance(max(0, p.entry.size - p.start_offset - done_bytes), 0)
             return
         end = ctx.end

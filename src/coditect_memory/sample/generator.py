@@ -187,6 +187,7 @@ class _Generator:
         self.made_dirs: set[Path] = set()
         self.seen: set[str] = set()
         self.pools = {lang: self._code_pool(lang) for lang in V.LANG}
+        self.pastes = 0  # paste-cache/ files: long pastes history.jsonl refers to
         self.t_by_source: dict[str, int] = defaultdict(int)
         self.files: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.per_project: dict[str, dict[str, int]] = {}
@@ -395,11 +396,11 @@ class _Generator:
                                "project": project}
         if sid is not None:
             obj["sessionId"] = sid
-            if s is not None:
-                s.stats["messages"] += 1
-                self._seen(s, ts)
         else:
             self.history_without_session += 1
+        if s is not None:  # a line without sessionId joins the session its prompt is linked to
+            s.stats["messages"] += 1
+            self._seen(s, ts)
         self.history_seq += 1
         heapq.heappush(self.history_heap, (ts, self.history_seq, _dumps(obj, option=_NL)))
         self.history_lines += 1
@@ -1513,12 +1514,13 @@ class _Generator:
         for i in range(2):
             self._write_file(f"paste-cache/{self._hex(16)}.txt",
                              "\n".join(V.TRACE).replace("{cwd}", "/home/dev/work").encode() + b"\n" * i,
-                             "unknown", END_MS)
+                             "history", END_MS)
+            self.pastes += 1
 
     # --- the truth ----------------------------------------------------------------------------
     def _truth(self, messages: int | None) -> dict[str, Any]:
         by_source = dict(self.t_by_source)
-        by_source["history"] = self.history_lines
+        by_source["history"] = self.history_lines + self.pastes  # paste-cache files are history
         by_source["debug"] = self.debug_entries
         by_source = {k: v for k, v in sorted(by_source.items()) if v}
         sessions = sum(1 for v in self.per_session.values() if not v["history_only"])

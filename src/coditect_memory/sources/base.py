@@ -67,6 +67,7 @@ class Record:
     model: str | None = None
     agent_id: str | None = None
     is_sidechain: bool = False
+    is_meta: bool = False  # injected by the tool (caveats, command output), not typed
     metadata: dict[str, Any] | None = None
     blob: bytes | None = None  # content stored once, by sha256 (file versions, images)
     usage: Usage | None = None

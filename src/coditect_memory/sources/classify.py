@@ -37,6 +37,7 @@ def _readers() -> dict[str, Reader]:
         "plan": documents.read_plan,
         "file_version": documents.read_file_version,
         "shell_snapshot": documents.read_shell_snapshot,
+        "paste": documents.read_paste,
         "session_env": documents.read_session_env,
         "tool_output": documents.read_tool_output,
         "json_document": documents.read_json_document,
@@ -77,6 +78,7 @@ _RULES: list[tuple[re.Pattern[str], Kind]] = [
     (re.compile(r"^debug/[^/]+\.(txt|log)$"), Kind("debug", "debug", incremental=True)),
     (re.compile(r"^file-history/[^/]+/[^/]+$"), Kind("file_history", "file_version")),
     (re.compile(r"^shell-snapshots/[^/]+$"), Kind("shell_snapshot", "shell_snapshot")),
+    (re.compile(r"^paste-cache/[^/]+$"), Kind("history", "paste")),
     (re.compile(r"^session-env/[^/]+/[^/]+$"), Kind("session_env", "session_env")),
 ]
 

@@ -129,9 +129,17 @@ def read_plan(ctx: ReadContext) -> Iterator[Record | Issue]:
     name = ctx.relpath.rsplit("/", 1)[-1]
     rtype = "memory_note" if "/memory/" in f"/{ctx.relpath}" else "plan"
     slug = name[:-3].split("-agent-")[0] if name.endswith(".md") else name
-    session = ctx.session_hint if rtype == "memory_note" and "/" in ctx.relpath else None
-    yield from _text_record(ctx, "plan", rtype, None if rtype == "plan" else session,
-                            metadata={"slug": slug, "name": name})
+    meta = {"slug": slug, "name": name}
+    if rtype == "memory_note":  # projects/<slug>/memory/: a project's notes, not a session's
+        meta["project_slug"] = ctx.relpath.split("/memory/", 1)[0].rsplit("/", 1)[-1]
+    yield from _text_record(ctx, "plan", rtype, None, metadata=meta)
+
+
+def read_paste(ctx: ReadContext) -> Iterator[Record | Issue]:
+    """paste-cache/<hash>.txt: a long paste that history.jsonl refers to by its hash."""
+    stem = ctx.relpath.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    yield from _text_record(ctx, "history", "paste", None, role="user",
+                            metadata={"content_hash": stem})
 
 
 def read_shell_snapshot(ctx: ReadContext) -> Iterator[Record | Issue]:

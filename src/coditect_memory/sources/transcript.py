@@ -105,6 +105,11 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Rec
         is_sidechain=bool(obj.get("isSidechain")) or agent_hint is not None,
     )
     facts = _facts(obj, state)
+    if ext and "parent_checked" not in state and not common["is_sidechain"]:
+        state["parent_checked"] = True
+        parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
+        if isinstance(parent, str) and parent:
+            facts = {**(facts or {}), "parent_ref": parent}
     if etype == "file-history-snapshot":
         backups = snapshot.get("trackedFileBackups")
         if isinstance(backups, dict):
@@ -155,8 +160,8 @@ def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
     for i, block in enumerate(blocks):
         rec = _block(block, i, role, text_type, base_id, common, tool_names)
         rec.model = model
-        if is_meta:
-            rec.metadata = {**(rec.metadata or {}), "isMeta": True}
+        if is_meta or (rec.type == "user" and _injected(rec.content)):
+            rec.is_meta = True
         if error and rec.type == etype:
             rec.is_error = True
         if first:
@@ -167,6 +172,18 @@ def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
     if first:  # an empty content list: keep the line itself
         yield Record(uid=uid(*base_id, 0), type=text_type, role=role, content="",
                      metadata=meta, usage=usage, model=model, **common)
+
+
+# Tags of text a person typed (a slash command, a `!` shell command); other tagged user text
+# (<local-command-stdout>, <ide_opened_file>, <system-reminder>, ...) is injected by the tool.
+_TYPED_TAGS = ("<command-name>", "<command-message>", "<bash-input>")
+
+
+def _injected(text: str | None) -> bool:
+    t = (text or "").lstrip()
+    if t.startswith("<"):
+        return not any(tag in t[:3000] for tag in _TYPED_TAGS)
+    return t.startswith(("[Request interrupted", "Caveat:"))
 
 
 def _block(block, i, role, text_type, base_id, common, tool_names) -> Record:

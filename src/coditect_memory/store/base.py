@@ -82,7 +82,8 @@ class Store(ABC):
     def manifest(self, root: str) -> dict[str, FileState]: ...
 
     @abstractmethod
-    def register_file(self, root: str, path: str, kind: str) -> int: ...
+    def register_files(self, root: str, files: list[tuple[str, str]]) -> dict[str, int]:
+        """Add (path, kind) to the manifest in one transaction; returns path -> file id."""
 
     @abstractmethod
     def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,

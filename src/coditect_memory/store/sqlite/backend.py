@@ -71,7 +71,7 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
         for pragma in ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY",
-                       "cache_size=-65536", "mmap_size=268435456"):
+                       "cache_size=-65536", "wal_autocheckpoint=4000"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.row_factory = sqlite3.Row
         self._projects: dict[str, int] = {}
@@ -148,12 +148,16 @@ class SQLiteStore(Store):
                 partial_tail=bool(r["partial_tail"]), missing_since=r["missing_since"])
         return out
 
-    def register_file(self, root: str, path: str, kind: str) -> int:
+    def register_files(self, root: str, files: list[tuple[str, str]]) -> dict[str, int]:
+        if not files:
+            return {}
         with self.tx() as db:
-            db.execute("INSERT INTO source_files (root, path, kind) VALUES (?, ?, ?)"
-                       " ON CONFLICT(root, path) DO UPDATE SET kind = excluded.kind", (root, path, kind))
-            return db.execute("SELECT id FROM source_files WHERE root = ? AND path = ?",
-                              (root, path)).fetchone()[0]
+            db.executemany("INSERT INTO source_files (root, path, kind) VALUES (?, ?, ?)"
+                           " ON CONFLICT(root, path) DO UPDATE SET kind = excluded.kind",
+                           [(root, p, k) for p, k in files])
+            wanted = {p for p, _ in files}
+            return {p: i for i, p in db.execute("SELECT id, path FROM source_files WHERE root = ?", (root,))
+                    if p in wanted}
 
     def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,
                    mark_missing: bool = True) -> None:
@@ -197,7 +201,7 @@ class SQLiteStore(Store):
                     blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
                 chash = blob_sha if content is None else _sha(content)
                 meta = rec.metadata
-                is_meta = 1 if meta and meta.get("isMeta") else 0
+                is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
                 row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                        rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                        rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
@@ -217,7 +221,13 @@ class SQLiteStore(Store):
             if batch.usage:
                 db.executemany(
                     "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(message_id, request_id) DO NOTHING",
+                    # a streamed response repeats its usage on every line, and only the last line
+                    # has the final output count: keep the largest of each figure
+                    " ON CONFLICT(message_id, request_id) DO UPDATE SET"
+                    " input_tokens = max(input_tokens, excluded.input_tokens),"
+                    " output_tokens = max(output_tokens, excluded.output_tokens),"
+                    " cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),"
+                    " cache_write_tokens = max(cache_write_tokens, excluded.cache_write_tokens)",
                     [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
                       u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
                      for u in batch.usage])
@@ -235,10 +245,12 @@ class SQLiteStore(Store):
         rows = []
         for sid, f in sessions.items():
             rows.append((sid, self._project_id(db, f.get("project"), f.get("start")), f.get("start"),
-                         f.get("end"), f.get("git_branch"), f.get("version"), f.get("slug")))
+                         f.get("end"), f.get("git_branch"), f.get("version"), f.get("slug"),
+                         f.get("parent_ref")))
         db.executemany(
-            "INSERT INTO sessions (id, project_id, started_at, ended_at, git_branch, version, slug, dirty)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET"
+            "INSERT INTO sessions (id, project_id, started_at, ended_at, git_branch, version, slug,"
+            " parent_ref, dirty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET"
+            " parent_ref = coalesce(sessions.parent_ref, excluded.parent_ref),"
             " project_id = coalesce(sessions.project_id, excluded.project_id),"
             " started_at = min(coalesce(sessions.started_at, excluded.started_at),"
             "                  coalesce(excluded.started_at, sessions.started_at)),"
@@ -276,7 +288,9 @@ class SQLiteStore(Store):
              f.errors, f.action))
 
     def derive_sessions(self) -> int:
-        return queries.derive_sessions(self)
+        from .derive import derive_sessions
+
+        return derive_sessions(self)
 
     # --- read side ---------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

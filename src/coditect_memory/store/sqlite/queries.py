@@ -9,98 +9,10 @@ from typing import Any
 
 from ...timeutil import iso
 
-PROMPT = "type = 'user' AND is_meta = 0 AND linked_uid IS NULL AND source_kind IN ('transcript', 'history', 'import')"
-
-
-def derive_sessions(store) -> int:
-    """Recompute what is derived for every dirty session; one transaction."""
-    with store.tx() as db:
-        dirty = [r[0] for r in db.execute("SELECT id FROM sessions WHERE dirty = 1")]
-        if not dirty:
-            return 0
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_ids (id TEXT PRIMARY KEY)")
-        db.execute("DELETE FROM dirty_ids")
-        db.executemany("INSERT INTO dirty_ids VALUES (?)", [(d,) for d in dirty])
-        _link_history(db)
-        db.execute("""
-            UPDATE messages SET project_id = (SELECT project_id FROM sessions s WHERE s.id = messages.session_id)
-            WHERE session_id IN (SELECT id FROM dirty_ids) AND project_id IS NULL""")
-        db.execute("""
-            UPDATE messages SET tool_name = (
-                SELECT u.tool_name FROM messages u WHERE u.session_id = messages.session_id
-                AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use' LIMIT 1)
-            WHERE session_id IN (SELECT id FROM dirty_ids) AND tool_name IS NULL
-              AND tool_use_id IS NOT NULL AND type IN ('tool_result', 'tool_output')""")
-        db.execute(f"""
-            WITH agg AS (
-                SELECT session_id AS id, count(*) AS n, min(ts) AS t0, max(ts) AS t1,
-                       sum({PROMPT}) AS prompts, sum(type = 'tool_use') AS tools, sum(is_error) AS errs
-                FROM messages WHERE session_id IN (SELECT id FROM dirty_ids) AND deleted_at IS NULL
-                GROUP BY session_id)
-            UPDATE sessions SET message_count = agg.n, prompt_count = agg.prompts,
-                   tool_call_count = agg.tools, error_count = agg.errs,
-                   started_at = coalesce(agg.t0, sessions.started_at),
-                   ended_at = coalesce(agg.t1, sessions.ended_at)
-            FROM agg WHERE sessions.id = agg.id""")
-        db.execute("""
-            WITH u AS (
-                SELECT session_id AS id, sum(input_tokens) AS i, sum(output_tokens) AS o,
-                       sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w
-                FROM api_usage WHERE session_id IN (SELECT id FROM dirty_ids) GROUP BY session_id)
-            UPDATE sessions SET input_tokens = u.i, output_tokens = u.o, cache_read_tokens = u.r,
-                   cache_write_tokens = u.w FROM u WHERE sessions.id = u.id""")
-        for sid in dirty:
-            _titles(db, sid)
-        db.execute("UPDATE sessions SET dirty = 0 WHERE id IN (SELECT id FROM dirty_ids)")
-        return len(dirty)
-
-
-def _link_history(db: sqlite3.Connection) -> None:
-    """A prompt in history.jsonl and in its transcript is one logical prompt: link them."""
-    db.execute("""
-        WITH pairs AS (
-            SELECT h.id AS hid, t.uid AS tuid,
-                   row_number() OVER (PARTITION BY h.id ORDER BY abs(t.ts - h.ts)) AS rank
-            FROM messages h JOIN messages t
-              ON t.session_id = h.session_id AND t.source_kind = 'transcript'
-             AND t.type = 'user' AND t.is_meta = 0
-             AND t.ts BETWEEN h.ts - 300000 AND h.ts + 300000
-             AND substr(trim(t.content), 1, 120) = substr(trim(h.content), 1, 120)
-            WHERE h.session_id IN (SELECT id FROM dirty_ids) AND h.source_kind = 'history'
-              AND h.linked_uid IS NULL AND h.type = 'user')
-        UPDATE messages SET linked_uid = pairs.tuid FROM pairs
-        WHERE messages.id = pairs.hid AND pairs.rank = 1""")
-
-
-def _last(db, sid: str, where: str) -> str | None:
-    row = db.execute(f"SELECT content FROM messages WHERE session_id = ? AND {where}"
-                     " AND content <> '' ORDER BY ts DESC, id DESC LIMIT 1", (sid,)).fetchone()
-    return row[0] if row else None
-
-
-def _titles(db: sqlite3.Connection, sid: str) -> None:
-    first_prompt = None
-    for (text,) in db.execute(f"SELECT content FROM messages WHERE session_id = ? AND {PROMPT}"
-                              " AND is_sidechain = 0 AND content <> '' ORDER BY ts, id LIMIT 20", (sid,)):
-        first_prompt = prompt_title(text)
-        if first_prompt:
-            break
-    summary = _last(db, sid, "type IN ('summary', 'compact_summary')")
-    title = (_last(db, sid, "type = 'custom-title'") or _last(db, sid, "type = 'ai-title'")
-             or _last(db, sid, "type = 'summary'") or first_prompt)
-    if title:
-        title = " ".join(title.split())[:200]
-    model = db.execute("SELECT model FROM messages WHERE session_id = ? AND model IS NOT NULL"
-                       " AND model NOT LIKE '<%' GROUP BY model ORDER BY count(*) DESC LIMIT 1",
-                       (sid,)).fetchone()
-    parent = db.execute(
-        "SELECT p.session_id FROM messages m JOIN messages p ON p.ext_id = m.parent_ext_id"
-        " WHERE m.session_id = ? AND m.parent_ext_id IS NOT NULL AND p.session_id <> m.session_id"
-        " ORDER BY m.ts LIMIT 1", (sid,)).fetchone()
-    db.execute("UPDATE sessions SET title = ?, summary = ?, first_prompt = ?, model = ?,"
-               " parent_session_id = ? WHERE id = ?",
-               (title, summary[:2000] if summary else None, first_prompt,
-                model[0] if model else None, parent[0] if parent else None, sid))
+# A human prompt: typed by a person in the main conversation, counted once (a history line
+# linked to its transcript prompt is the same prompt).
+PROMPT = ("type = 'user' AND is_meta = 0 AND is_sidechain = 0 AND linked_uid IS NULL"
+          " AND source_kind IN ('transcript', 'history', 'import')")
 
 
 _TAG = re.compile(r"<(command-name|command-args)>(.*?)</\1>", re.S)
