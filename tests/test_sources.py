@@ -182,3 +182,19 @@ def test_tokens_and_models(tmp_path):
     show = run("show", "session", SID, "--json").json()
     assert (show["input_tokens"], show["output_tokens"]) == (10, 7)
     assert show["model"] == "claude-opus-4-6"
+
+
+def test_per_file_counts_add_up(tmp_path, memory_home):
+    """Every new row is counted once, against the file it was first read from."""
+    import sqlite3
+
+    root = make_root(tmp_path / "claude")
+    out = ingest_json(root)
+    run("ingest", str(root), "--json", "--format", "claude")
+    db = sqlite3.connect(memory_home / "memory.db")
+    assert db.execute("SELECT sum(messages) FROM source_files").fetchone()[0] == out["messages_new"]
+    assert db.execute("SELECT sum(messages_new) FROM run_files WHERE run_id = 1").fetchone()[0] \
+        == out["messages_new"]
+    per_file = dict(db.execute("SELECT source_file_id, count(*) FROM messages GROUP BY 1").fetchall())
+    stored = dict(db.execute("SELECT id, messages FROM source_files WHERE messages > 0").fetchall())
+    assert per_file == stored

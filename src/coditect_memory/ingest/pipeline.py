@@ -148,6 +148,7 @@ class Ingest:
         self.batch: Batch | None = None
         self.batch_bytes = 0
         self.checksums: dict[str, tuple[int, str | None]] = {}  # relpath -> (size, sha256)
+        self.file_new: dict[int, int] = {}  # new rows of a file written in its earlier batches
 
     # --- the run ----------------------------------------------------------------------
     def run(self, root: Path, fmt: str = "claude") -> RunStats:
@@ -311,7 +312,8 @@ class Ingest:
             sha256=end.sha256 or end.prefix_sha256, bytes_consumed=end.offset,
             lines_consumed=end.lines, prefix_sha256=end.prefix_sha256, state=end.state or ctx.state,
             partial_tail=end.partial_tail, errors=counts["errors"], last_error=last_error,
-            action=p.action, bytes_read=read_bytes, messages_read=counts["read"], messages_new=0))
+            action=p.action, bytes_read=read_bytes, messages_read=counts["read"],
+            messages_new=self.file_new.pop(file_id, 0)))
 
     def _issue(self, issue: Issue, relpath: str) -> str:
         if issue.severity == "error":
@@ -359,6 +361,10 @@ class Ingest:
             return
         n = len(batch.records)
         new, dup = self.store.write_batch(batch)
+        done = {f.file_id for f in batch.files}
+        for file_id, count in batch.new_by_file.items():  # rows of files still being read
+            if file_id not in done:
+                self.file_new[file_id] = self.file_new.get(file_id, 0) + count
         self.stats.messages_read += n
         self.stats.messages_new += new
         self.stats.duplicates += dup

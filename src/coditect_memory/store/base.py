@@ -64,6 +64,7 @@ class Batch:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_backups: list[tuple[str, str, str]] = field(default_factory=list)
     files: list[FileUpdate] = field(default_factory=list)
+    new_by_file: dict[int, int] = field(default_factory=dict)  # filled by write_batch
 
     def __len__(self) -> int:
         return len(self.records)

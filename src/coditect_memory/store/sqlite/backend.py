@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -211,13 +213,17 @@ class SQLiteStore(Store):
             if blobs:
                 db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
                                " ON CONFLICT(sha256) DO NOTHING", blobs)
-            before = db.total_changes
-            db.executemany(_INSERT, plain)
-            new = db.total_changes - before
+            new_by_file = batch.new_by_file
+            for file_id, rows in groupby(plain, key=itemgetter(21)):  # rows come file by file
+                before = db.total_changes
+                db.executemany(_INSERT, rows)
+                new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
             for row in growing:  # rare: the last entry of a debug log, which may have grown
                 exists = db.execute("SELECT 1 FROM messages WHERE uid = ?", (row[0],)).fetchone()
                 db.execute(_UPSERT, row)
-                new += 0 if exists else 1
+                if not exists:
+                    new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
+            new = sum(new_by_file.values())
             if batch.usage:
                 db.executemany(
                     "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -238,6 +244,7 @@ class SQLiteStore(Store):
             if batch.errors:
                 self._errors(db, batch.run_id, batch.errors)
             for f in batch.files:
+                f.messages_new += new_by_file.get(f.file_id, 0)
                 self._file_done(db, batch.run_id, f)
         return new, len(batch.records) - new
 
