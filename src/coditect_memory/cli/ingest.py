@@ -42,7 +42,7 @@ class _Bar:
 
 
 @click.command()
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", type=click.Choice(["claude", "extraction"]), default="claude",
               show_default=True, help="claude: a ~/.claude folder. extraction: JSONL exports "
               "(one object a line with content/timestamp/project/session).")
@@ -62,6 +62,9 @@ def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
     progress = _Bar() if interactive() and not as_json else None
     with open_store(config) as store:
         stats = Ingest(store, config, progress).run(root, fmt)
+        from ..search.hooks import after_ingest
+
+        after_ingest(store, config.home)  # search follows the store; the pipeline knows nothing of it
     result = stats.as_dict()
     if as_json:
         print_json(result)

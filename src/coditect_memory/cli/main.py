@@ -20,6 +20,9 @@ COMMANDS = {
     "show": ("sessions", "show", "Show one session's conversation."),
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+    "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
+    "embed": ("search", "embed", "Embed prompts and answers for semantic search (offline model)."),
+    "index": ("search", "index", "Bring the search index up to date, or --rebuild it from the store."),
 }
 
 

@@ -1,0 +1,398 @@
+"""Search speed and quality, with ripgrep over the raw files as the baseline, in one run.
+
+    .venv/bin/python benchmarks/bench_search.py --messages 1000000 --workdir /tmp/bs1m --keep
+
+Generates (or reuses) a sample Claude folder and its store, then measures:
+- keyword search latency (`took_ms`: query, count, top hits, hydration, snippets) for one or
+  two terms, very common ones included, and with filters, facets and time sorts;
+- ripgrep over the raw files for the same words (the linear scan search replaces);
+- semantic and hybrid latency over every embeddable unit of the store: R units embedded for
+  real (their throughput is reported), the rest filled with real vectors plus noise (search
+  time does not depend on the values; the first stage's agreement with an exact scan is
+  measured on the same vectors);
+- `memory search` as a whole command (startup included) next to `memory --help`;
+- Recall@10 and nDCG@10 per mode on the labelled relevance set (tests/relevance).
+Appends a dated section to RESULTS.md unless --no-record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from common import append_results, machine, table  # noqa: E402
+
+MEMORY = [sys.executable, "-m", "coditect_memory"]
+
+# (label, query, request options, group). Groups: terms (target p95 <= 20 ms), filtered
+# (filters, facets, time sorts: target p95 <= 50 ms).
+KEYWORD = [
+    ("very common word", "the", {}, "terms"),
+    ("common word", "test", {}, "terms"),
+    ("common word", "error", {}, "terms"),
+    ("common word", "file", {}, "terms"),
+    ("word", "alembic", {}, "terms"),
+    ("error code", "ENOENT", {}, "terms"),
+    ("two words", "token refresh", {}, "terms"),
+    ("two words", "failing test", {}, "terms"),
+    ("two words", "jwt expired", {}, "terms"),
+    ("two words", "docker build", {}, "terms"),
+    ("typo", "alembik", {}, "terms"),
+    ("phrase", '"no such file"', {}, "terms"),
+    ("common word + facets", "the", {"facets": True}, "filtered"),
+    ("level:error + facets", "error", {"level": ["error"], "facets": True}, "filtered"),
+    ("project + since", "token", {"project": ["billing-api"], "since": "2025-12-01"}, "filtered"),
+    ("newest first", "test", {"sort": "newest"}, "filtered"),
+    ("oldest first", "alembic", {"sort": "oldest"}, "filtered"),
+    ("tool:Bash", "pytest", {"tool": ["Bash"]}, "filtered"),
+    ("component + facets", "server", {"component": ["LSP"], "facets": True}, "filtered"),
+    ("source debug + facets", "ENOENT", {"source": ["debug"], "facets": True}, "filtered"),
+    ("type user + range", "refresh", {"type": ["user"], "since": "2025-11-15", "until": "2026-01-31"}, "filtered"),
+    ("OR + facets", "retry OR backoff", {"facets": True}, "filtered"),
+    ("prefix + project", "migrat*", {"project": ["coditect-core"]}, "filtered"),
+    ("filters only, newest", "level:error", {}, "filtered"),
+]
+
+SEMANTIC = ["what did we decide about the auth token refresh", "the session where I set up database migrations",
+            "make the call retry with increasing delays", "a test that fails randomly",
+            "why is the build pipeline red", "upgrade a dependency and fix what breaks",
+            "split list results into pages", "review my diff before pushing",
+            "comparing naive and aware datetimes", "the function returns nothing instead of raising",
+            "race between two workers", "smaller docker image"]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))]
+
+
+def run(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+
+
+def prepare(work: Path, messages: int, env: dict) -> dict:
+    claude, home = work / "claude", work / "home"
+    info: dict = {}
+    if not (claude / "projects").exists():
+        t = time.perf_counter()
+        run([*MEMORY, "sample", str(claude), "--messages", str(messages), "--json"], env)
+        info["generate_s"] = time.perf_counter() - t
+    if not (home / "memory.db").exists():
+        t = time.perf_counter()
+        out = json.loads(run([*MEMORY, "ingest", str(claude), "--json"], env).stdout)
+        info["ingest_s"] = time.perf_counter() - t
+        info["ingest"] = out
+    t = time.perf_counter()
+    info["index"] = json.loads(run([*MEMORY, "index", "--rebuild", "--json"], env).stdout)
+    info["index_s"] = time.perf_counter() - t
+    info["index_mb"] = sum(dir_mb(p) for p in (home / "index").glob("keyword-*"))
+    return info
+
+
+def keyword_latency(store, settings, reps: int) -> list[dict]:
+    from coditect_memory.search.service import SearchRequest, search
+
+    out = []
+    for label, q, opts, group in KEYWORD:
+        req = SearchRequest(query=q, mode="keyword", **opts)
+        search(store, settings, req)  # warm: index open, caches
+        times, total = [], 0
+        for _ in range(reps):
+            res = search(store, settings, req)
+            times.append(res["took_ms"])
+            total = res["total"]
+        out.append({"label": label, "query": q, "opts": opts, "group": group, "total": total,
+                    "p50": statistics.median(times), "max": max(times), "times": times})
+    return out
+
+
+def ripgrep(claude: Path, reps: int) -> list[dict]:
+    """The same words over the raw files: what people do today."""
+    rg = shutil.which("rg")
+    if not rg:
+        raise SystemExit("ripgrep (rg) is needed for the baseline: apt-get install ripgrep")
+    out = []
+    for _label, q, _opts, group in KEYWORD:
+        words = [w.strip('"*') for w in q.replace(" OR ", " ").split() if ":" not in w]
+        if not words:
+            continue
+        first = [rg, "-i", "-c", "-F", words[0], str(claude)] if len(words) == 1 else \
+            [rg, "-i", "-F", words[0], str(claude)]
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            p1 = subprocess.run(first, capture_output=True)
+            if len(words) > 1:
+                subprocess.run([rg, "-i", "-c", "-F", words[1]], input=p1.stdout, capture_output=True)
+            times.append((time.perf_counter() - t) * 1000)
+        out.append({"query": q, "group": group, "p50": statistics.median(times), "times": times})
+    return out
+
+
+def fill_vectors(store, settings, real: int) -> dict:
+    """Embed `real` units for real; give every other unit a real vector plus noise."""
+    import numpy as np
+
+    from coditect_memory.search import storage, vectors
+    from coditect_memory.search.embedder import DEFAULT_MODEL, get
+
+    db = store.db
+    engine = vectors.engine_name(DEFAULT_MODEL)
+    top = storage.max_message_id(db)
+    units = storage.count_embeddable(db, vectors.EMBED_TYPES, 0, top)
+    have = storage.embedding_count(db, DEFAULT_MODEL)
+    info = {"units": units}
+    if have >= units:
+        info["reused"] = True
+        return info
+    rows = storage.embeddable_after(db, vectors.EMBED_TYPES, 0, top, real)
+    model = get(DEFAULT_MODEL, bulk=True)
+    t = time.perf_counter()
+    real_vecs = model.embed([vectors.unit_text(r[1]) for r in rows])
+    info["embed_per_s"] = len(rows) / (time.perf_counter() - t)
+    info["real"] = len(rows)
+    rng = np.random.default_rng(7)
+    done, batch = 0, []
+    t = time.perf_counter()
+    for start in range(0, top, 50_000):
+        chunk = storage.embeddable_after(db, vectors.EMBED_TYPES, start, min(top, start + 50_000), 10**9)
+        for r in chunk:
+            if r[3] == "user" and r[4]:
+                continue  # tool-injected prompts are not embedded (vectors.embed)
+            if done < len(rows):
+                v = real_vecs[done]
+            else:
+                v = real_vecs[done % len(rows)] + rng.standard_normal(384).astype(np.float32) * 0.04
+                v /= np.linalg.norm(v)
+            batch.append((r[0], r[2], v.astype("<f2").tobytes()))
+            done += 1
+        storage.put_embeddings(db, DEFAULT_MODEL, batch, engine, min(top, start + 50_000), 0)
+        batch = []
+    storage.put_embeddings(db, DEFAULT_MODEL, [], engine, top, storage.settled_run_id(db))
+    info["fill_s"] = time.perf_counter() - t
+    return info
+
+
+def semantic_latency(store, settings, reps: int) -> dict:
+    import numpy as np
+
+    from coditect_memory.search import vectors
+    from coditect_memory.search.embedder import DEFAULT_MODEL, get
+    from coditect_memory.search.filters import Filters
+    from coditect_memory.search.service import SearchRequest, search
+
+    t = time.perf_counter()
+    vix = vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)
+    cache_s = time.perf_counter() - t
+    t = time.perf_counter()
+    vix = vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)
+    open_s = time.perf_counter() - t
+    model = get(DEFAULT_MODEL)
+    agree = []
+    for q in SEMANTIC:  # the first stage against an exact scan of the same vectors
+        qv = model.embed([q])[0]
+        two = [h[0] for h in vix.search(qv, 10, Filters(), 0.0)[0]]
+        exact = np.asarray(vix.vecs @ qv)
+        best = vix.ids[np.argsort(-exact)[:10]].tolist()
+        agree.append(len(set(two) & set(best)) / 10)
+    out = {"vectors": len(vix), "cache_build_s": cache_s, "open_s": open_s,
+           "first_stage_agreement": statistics.mean(agree)}
+    for mode in ("semantic", "hybrid"):
+        times = []
+        for q in SEMANTIC:
+            search(store, settings, SearchRequest(query=q, mode=mode))
+            for _ in range(reps):
+                times.append(search(store, settings, SearchRequest(query=q, mode=mode))["took_ms"])
+        out[mode] = {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}
+    return out
+
+
+def startup(env: dict, reps: int) -> dict:
+    def wall(cmd):
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            subprocess.run(cmd, env=env, capture_output=True, check=True)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    return {"help": wall([*MEMORY, "--help"]),
+            "search": wall([*MEMORY, "search", "alembic", "--mode", "keyword", "--json", "-n", "10"]),
+            "search_hybrid": wall([*MEMORY, "search", "alembic migrations", "--mode", "hybrid", "--json", "-n", "10"])}
+
+
+def relevance(work: Path, env: dict) -> dict:
+    from tests.relevance import evaluate
+
+    rel = work / "relevance"
+    if not (rel / "home" / "memory.db").exists():
+        run([*MEMORY, "sample", str(rel / "claude"), "--sessions", "12", "--seed", "7", "--json"], env)
+        e = {**env, "MEMORY_HOME": str(rel / "home")}
+        run([*MEMORY, "ingest", str(rel / "claude"), "--json"], e)
+        run([*MEMORY, "embed", "--json"], e)
+    os.environ["MEMORY_HOME"] = str(rel / "home")
+    from coditect_memory.config import load_config
+    from coditect_memory.search.service import SearchRequest, search
+    from coditect_memory.search.settings import load_settings
+    from coditect_memory.store import open_store
+
+    config = load_config()
+    settings = load_settings(config.home)
+    queries = evaluate.load()
+    out = {}
+    with open_store(config) as store:
+        labels = evaluate.labels(store.db, queries)
+        for mode in ("keyword", "semantic", "hybrid"):
+            out[mode] = evaluate.evaluate(lambda q, m=mode: [r["uid"] for r in search(
+                store, settings, SearchRequest(query=q, mode=m, limit=10))["results"]], queries, labels)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the workdir for the next run")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--real-vectors", type=int, default=1000)
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+    work = args.workdir or Path(f"/tmp/bench-search-{args.messages}")
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MEMORY_HOME": str(work / "home"), "HF_HUB_OFFLINE": "1"}
+    os.environ.update({"MEMORY_HOME": str(work / "home"), "HF_HUB_OFFLINE": "1"})
+    print("preparing data ...", file=sys.stderr)
+    prep = prepare(work, args.messages, env)
+
+    from coditect_memory.config import load_config
+    from coditect_memory.search.settings import load_settings
+    from coditect_memory.store import open_store
+
+    config = load_config()
+    settings = load_settings(config.home)
+    with open_store(config) as store:
+        status = store.status()
+        print("keyword ...", file=sys.stderr)
+        kw = keyword_latency(store, settings, args.reps)
+        print("ripgrep ...", file=sys.stderr)
+        rg = ripgrep(work / "claude", max(2, args.reps // 3))
+        print("vectors ...", file=sys.stderr)
+        fill = fill_vectors(store, settings, args.real_vectors)
+        sem = semantic_latency(store, settings, max(2, args.reps // 2))
+    print("startup ...", file=sys.stderr)
+    start = startup(env, 5)
+    print("relevance ...", file=sys.stderr)
+    rel = relevance(work, env)
+    body = report(args, prep, status, kw, rg, fill, sem, start, rel, work)
+    print(body)
+    if not args.no_record:
+        append_results(f"search, {status['messages']:,} messages", body)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(args, prep, status, kw, rg, fill, sem, start, rel, work) -> str:
+    m = machine()
+    lines = [f"Command: `.venv/bin/python benchmarks/bench_search.py --messages {args.messages}"
+             f" --workdir {work}{' --keep' if args.keep else ''}`", "",
+             f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}, Python {m['python']},"
+             f" SQLite {m['sqlite']}. Shared and noisy: other engineers' jobs ran at the same time;"
+             " compare figures within this section.", ""]
+    idx = prep["index"]
+    lines.append(f"Data: {status['messages']:,} messages ({args.messages:,} transcript messages asked for),"
+                 f" {status['sessions']:,} sessions. Keyword index rebuilt from the store: "
+                 f"{idx['documents']:,} documents in {prep['index_s']:.1f} s (`memory index --rebuild`),"
+                 f" {prep['index_mb']:.0f} MB on disk (the text it indexes: {status_text_mb(work):.0f} MB).")
+    lines.append("")
+    rows = []
+    rg_by_q = {r["query"]: r for r in rg}
+    for r in kw:
+        base = rg_by_q.get(r["query"])
+        rows.append((r["label"], f"`{r['query']}` {fmt_opts(r['opts'])}", f"{r['total']:,}",
+                     f"{r['p50']:.1f}", f"{r['max']:.1f}",
+                     f"{base['p50']:.0f}" if base else "—",
+                     f"{base['p50'] / max(r['p50'], 0.01):.0f}x" if base else "—"))
+    lines.append(table(rows, ("query", "as typed", "matches", "ours p50 ms", "ours max ms",
+                              "ripgrep p50 ms", "ripgrep / ours")))
+    lines.append("")
+    sums = []
+    for group, target in (("terms", 20), ("filtered", 50)):
+        times = [t for r in kw if r["group"] == group for t in r["times"]]
+        p95 = pct(times, 95)
+        rgt = [t for r in rg if r["group"] == group for t in r["times"]]
+        sums.append((f"keyword, {'one or two terms' if group == 'terms' else 'filters, facets, sorts'}",
+                     f"{statistics.median(times):.1f}", f"{p95:.1f}", f"<= {target}",
+                     "yes" if p95 <= target else "NO",
+                     f"{statistics.median(rgt):.0f}" if rgt else "—",
+                     f"{statistics.median(rgt) / statistics.median(times):.0f}x" if rgt else "—"))
+    for mode in ("semantic", "hybrid"):
+        s = sem[mode]
+        sums.append((f"{mode} ({sem['vectors']:,} vectors)", f"{s['p50']:.1f}", f"{s['p95']:.1f}",
+                     "<= 50" if mode == "semantic" else "", ("yes" if s["p95"] <= 50 else "NO")
+                     if mode == "semantic" else "", "", ""))
+    lines.append(table(sums, ("measure (took_ms, in-process)", "p50", "p95", "target", "met",
+                              "ripgrep p50 ms", "ratio of medians")))
+    lines.append("")
+    lines.append(f"Vectors: {fill.get('units', sem['vectors']):,} embeddable units (prompts, answers,"
+                 " summaries, titles, plans, todos)"
+                 + (f"; {fill['real']:,} embedded for real at {fill['embed_per_s']:.1f} units/s"
+                    f" (sentence-transformers on torch, 2 threads), the rest real vectors plus noise"
+                    f" (written in {fill['fill_s']:.0f} s)" if "real" in fill else "; reused from the last run")
+                 + f". Vector cache built in {sem['cache_build_s']:.1f} s, opened in {sem['open_s'] * 1000:.0f} ms."
+                 f" First stage (centred sign bits, 3,000 candidates re-ranked exactly) agrees with an"
+                 f" exact scan on {sem['first_stage_agreement'] * 100:.0f}% of the top 10.")
+    lines.append("")
+    lines.append(f"Whole command (startup, store and index opening included), median of 5: "
+                 f"`memory --help` {start['help'] * 1000:.0f} ms; `memory search alembic --mode keyword"
+                 f" --json` {start['search'] * 1000:.0f} ms; `--mode hybrid` (loads the NumPy model)"
+                 f" {start['search_hybrid'] * 1000:.0f} ms.")
+    lines.append("")
+    rrows = [(mode, f"{r['recall']:.3f}", f"{r['ndcg']:.3f}") for mode, r in rel.items()]
+    lines.append("Relevance set (tests/relevance/queries.json, 24 queries on 12 generated sessions,"
+                 " seed 7; labels from the generator's templates):")
+    lines.append("")
+    lines.append(table(rrows, ("mode", "Recall@10", "nDCG@10")))
+    kinds = {}
+    for mode, r in rel.items():
+        for p in r["per_query"]:
+            kinds.setdefault((p["kind"], mode), []).append(p["ndcg"])
+    krows = [(kind, *(f"{statistics.mean(kinds[(kind, m)]):.3f}" for m in rel))
+             for kind in ("exact", "paraphrase", "mixed")]
+    lines.append("")
+    lines.append(table(krows, ("nDCG@10 by query kind", *rel)))
+    return "\n".join(lines)
+
+
+def fmt_opts(opts: dict) -> str:
+    return " ".join(f"--{k} {','.join(v) if isinstance(v, list) else v}" if v is not True else f"--{k}"
+                    for k, v in opts.items())
+
+
+def status_text_mb(work: Path) -> float:
+    import sqlite3
+
+    db = sqlite3.connect(work / "home" / "memory.db")
+    try:
+        return (db.execute("SELECT sum(length(content)) FROM messages").fetchone()[0] or 0) / 1e6
+    finally:
+        db.close()
+
+
+def dir_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""`memory search`, `memory embed` and `memory index`: thin doors into coditect_memory.search."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .output import console, get_config, interactive, json_option, print_json, short_time
+
+
+class _Bar:
+    """A Rich progress bar on stderr, started on the first update (none when nothing to do)."""
+
+    def __init__(self, label: str, unit: str) -> None:
+        self.label, self.unit = label, unit
+        self.p = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.p is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.p = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(),
+                              TextColumn(self.unit), TimeRemainingColumn(),
+                              console=console(stderr=True), transient=True)
+            self.p.start()
+            self.task = self.p.add_task(self.label, total=max(total, 1))
+        self.p.update(self.task, completed=done, total=max(total, 1))
+
+    def close(self) -> None:
+        if self.p is not None:
+            self.p.stop()
+
+
+def _bar(label: str, unit: str, quiet: bool) -> _Bar | None:
+    return _Bar(label, unit) if interactive() and not quiet else None
+
+
+def _open_store():
+    from ..store import open_store
+
+    return open_store(get_config(), readonly=True)
+
+
+def _settings():
+    from ..search.settings import load_settings
+
+    return load_settings(get_config().home)
+
+
+_MULTI = dict(multiple=True, metavar="VALUE")
+
+
+@click.command()
+@click.argument("query", nargs=-1)
+@click.option("--project", "-p", **_MULTI, help="Project path or name (repeat for several).")
+@click.option("--session", "-s", **_MULTI, help="Session id or a prefix of it.")
+@click.option("--source", **_MULTI, help="Source kind: transcript, history, debug, todo, plan, ...")
+@click.option("--type", "type_", **_MULTI, help="Message type: user, assistant, tool_use, tool_result, log, ...")
+@click.option("--role", **_MULTI, help="user or assistant.")
+@click.option("--tool", **_MULTI, help="Tool name, e.g. Bash, Edit, Read.")
+@click.option("--component", **_MULTI, help="Debug-log component, e.g. LSP, MCP, Hooks.")
+@click.option("--level", **_MULTI, help="Log level: debug, info, warn, error.")
+@click.option("--since", help="From this date or ISO timestamp (inclusive).")
+@click.option("--until", help="Up to this date (the whole day) or ISO timestamp.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
+              show_default=True)
+@click.option("--limit", "-n", default=20, show_default=True, help="Results to show (1-1000).")
+@click.option("--offset", default=0, show_default=True, help="Results to skip (paging).")
+@click.option("--facets", is_flag=True, help="Counts of the matches by project, source, component, level, tool.")
+@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default=None,
+              help="Default: hybrid where embeddings exist (`memory embed`), keyword otherwise.")
+@json_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per result).")
+def search(query: tuple[str, ...], project, session, source, type_, role, tool, component, level,
+           since, until, sort, limit, offset, facets, mode, as_json, as_csv) -> None:
+    """Search every message: words (all must match), "exact phrase", prefix*, -exclude,
+    a OR b, and filters inline (project:NAME tool:Bash level:error after:2025-11-01).
+
+    \b
+    Examples:
+      memory search auth token refresh
+      memory search '"no such file" ENOENT' --source debug
+      memory search alembic --project billing-api --since 2025-11-01 --facets
+      memory search "what did we decide about retries" --mode hybrid --json
+    """
+    from ..search.service import SearchRequest
+    from ..search.service import search as run_search
+
+    req = SearchRequest(query=" ".join(query), project=list(project), session=list(session),
+                        source=list(source), type=list(type_), role=list(role), tool=list(tool),
+                        component=list(component), level=list(level), since=since, until=until,
+                        sort=sort, limit=limit, offset=offset, facets=facets, mode=mode)
+    bar = _bar("indexing", "messages", as_json or as_csv)
+    try:
+        with _open_store() as store:
+            out = run_search(store, _settings(), req, progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    if as_json:
+        print_json(out)
+    elif as_csv:
+        _csv(out)
+    else:
+        _render(out)
+
+
+def _csv(out: dict) -> None:
+    import csv
+
+    cols = ["timestamp", "project", "session_id", "type", "role", "source_kind", "source_file",
+            "source_line", "score", "uid", "snippet"]
+    w = csv.writer(sys.stdout)
+    w.writerow(cols)
+    for r in out["results"]:
+        w.writerow([r.get(c) if r.get(c) is not None else "" for c in cols])
+
+
+def _highlight(text: str, marks: list[list[int]]) -> str:
+    from rich.markup import escape
+
+    parts, pos = [], 0
+    for a, b in marks:
+        parts.append(escape(text[pos:a]))
+        parts.append(f"[bold yellow]{escape(text[a:b])}[/]")
+        pos = b
+    parts.append(escape(text[pos:]))
+    return "".join(parts)
+
+
+def _render(out: dict) -> None:
+    from rich.markup import escape
+
+    c = console()
+    for note in out["notes"]:
+        c.print(f"[dim]note: {escape(note)}[/]")
+    shown = len(out["results"])
+    first = out["offset"] + 1 if shown else 0
+    c.print(f"[bold]{out['total']:,}[/] matches ({out['mode']}, {out['took_ms']:.1f} ms)"
+            + (f", showing {first}-{out['offset'] + shown}" if shown else ""))
+    for n, r in enumerate(out["results"], start=out["offset"] + 1):
+        who = r["type"] + (f" {r['tool_name']}" if r.get("tool_name") else "")
+        where = r["project_name"] or "—"
+        c.print(f"\n[bold]{n}.[/] [cyan]{escape(where)}[/] · {short_time(r['timestamp'])} · "
+                f"[magenta]{escape(who)}[/] · {escape(r['source_kind'])}"
+                f"{' · ' + escape(r['level']) if r.get('level') else ''}")
+        c.print("   " + _highlight(r["snippet"], r["highlights"]), soft_wrap=False)
+        if r.get("open"):
+            c.print(f"   [dim]→ {escape(r['open'])}   # at {short_time(r['timestamp'])}[/]")
+    if "facets" in out:
+        from rich.table import Table
+
+        for name, counts in out["facets"].items():
+            if not counts:
+                continue
+            t = Table(name, "matches", box=None, pad_edge=False, title_justify="left")
+            for key, value in counts.items():
+                t.add_row(escape(str(key)), f"{value:,}")
+            c.print()
+            c.print(t)
+    if out["total"] > out["offset"] + shown and shown:
+        c.print(f"\n[dim]more: --offset {out['offset'] + shown}[/]")
+
+
+@click.command()
+@click.option("--limit", type=int, default=None, help="Stop after this many messages (resume later).")
+@json_option
+def embed(limit: int | None, as_json: bool) -> None:
+    """Embed prompts, answers and summaries for semantic and hybrid search (all-MiniLM-L6-v2,
+    offline). Incremental: resumes where it stopped; only new messages are embedded after that,
+    also after each `memory ingest`."""
+    from ..search import vectors
+    from ..search.embedder import DEFAULT_MODEL, require
+    from ..store import open_store
+
+    require(DEFAULT_MODEL)
+    settings = _settings()
+    bar = _bar("embedding", "messages", as_json)
+    try:
+        with open_store(get_config(), readonly=True) as store:  # must exist; never create one
+            res = vectors.embed(store, settings.index_dir, DEFAULT_MODEL, progress=bar, limit=limit)
+            vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)  # warm the cache
+            total = vectors.storage.embedding_count(store.db, DEFAULT_MODEL)
+    finally:
+        if bar:
+            bar.close()
+    out = {**res.as_dict(), "vectors": total}
+    if as_json:
+        print_json(out)
+        return
+    console().print(f"{res.embedded:,} messages embedded in {res.seconds:.1f} s ({total:,} in all"
+                    + (f", {res.pending:,} still to do: run `memory embed` again" if res.pending else "")
+                    + ")")
+
+
+@click.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild the keyword index from the store.")
+@json_option
+def index(rebuild: bool, as_json: bool) -> None:
+    """Bring the keyword search index up to date with the store (or --rebuild it). The store is
+    the source of truth: the index under $MEMORY_HOME/index/ can always be rebuilt."""
+    from ..search import indexer
+    from ..store import open_store
+
+    settings = _settings()
+    bar = _bar("indexing", "messages", as_json)
+    try:
+        with open_store(get_config(), readonly=True) as store:  # must exist; never create one
+            res = indexer.sync(store, settings.index_dir, rebuild=rebuild, progress=bar, wait=True)
+            _, state = indexer.current_index(store, settings.index_dir)
+    finally:
+        if bar:
+            bar.close()
+    out = {**res.as_dict(), "documents": state["docs"] if state else 0}
+    if as_json:
+        print_json(out)
+        return
+    verb = "rebuilt" if res.rebuilt else "updated"
+    console().print(f"index {verb}: {res.indexed:,} documents written in {res.seconds:.1f} s "
+                    f"({out['documents']:,} in all)")

@@ -1,0 +1,78 @@
+"""Filters: what the options and the inline `field:value` words restrict a search to.
+
+Resolved against the store once (a project's name or path to its ids, a session prefix to
+ids, dates to epoch ms), then applied the same way by the keyword and the vector index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ..timeutil import parse_user_time
+from . import storage
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DAY_MS = 86_400_000
+
+# option / inline name -> index field of the plain term filters
+TERM_FIELDS = {"source": "kind", "type": "type", "role": "role", "tool": "tool",
+               "component": "component", "level": "level"}
+
+
+@dataclass
+class Filters:
+    projects: list[int] | None = None  # None: any; []: none matched (the search finds nothing)
+    sessions: list[str] | None = None
+    terms: dict[str, list[str]] = field(default_factory=dict)  # index field -> accepted values
+    since: int | None = None  # epoch ms, inclusive
+    until: int | None = None  # epoch ms, inclusive
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.projects == [] or self.sessions == []
+
+    @property
+    def active(self) -> bool:
+        return bool(self.projects is not None or self.sessions is not None or self.terms
+                    or self.since is not None or self.until is not None)
+
+
+def user_time(text: str, end_of_day: bool) -> int:
+    try:
+        ms = parse_user_time(text.strip())
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if end_of_day and _DATE_ONLY.match(text.strip()):
+        ms += DAY_MS - 1  # `--until 2025-11-15` includes that whole day
+    return ms
+
+
+def resolve(db, wanted: dict[str, list[str]]) -> Filters:
+    """Filters from {name: [values]} (names as in query.FILTER_FIELDS' values)."""
+    f = Filters()
+    for value in wanted.get("project", []):
+        ids = storage.project_ids(db, value)
+        if not ids:
+            f.notes.append(f"no project {value!r} (`memory sessions` lists them)")
+        f.projects = sorted(set(f.projects or []) | set(ids))
+    for value in wanted.get("session", []):
+        ids = storage.session_ids(db, value)
+        if not ids:
+            f.notes.append(f"no session {value!r}")
+        f.sessions = sorted(set(f.sessions or []) | set(ids))
+    for name, index_field in TERM_FIELDS.items():
+        values = [v for v in wanted.get(name, []) if v]
+        if values:
+            f.terms[index_field] = values
+    for value in wanted.get("since", []):
+        ms = user_time(value, end_of_day=False)
+        f.since = ms if f.since is None else max(f.since, ms)
+    for value in wanted.get("until", []):
+        ms = user_time(value, end_of_day=True)
+        f.until = ms if f.until is None else min(f.until, ms)
+    if f.since is not None and f.until is not None and f.since > f.until:
+        f.notes.append("the time range is empty (since is after until)")
+    return f

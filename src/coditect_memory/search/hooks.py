@@ -1,0 +1,52 @@
+"""What `memory ingest` calls when it is done, so the pipeline itself knows nothing of search:
+the keyword index (once there is one) catches up with the new rows, and new prompts and
+answers are embedded when semantic search is in use. A failure here never fails the ingest: the data is stored,
+and the next `memory search` (or `memory index`) catches up."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+EMBED_AFTER_INGEST_MAX = 2000  # more than this is left to `memory embed` (it shows progress)
+
+
+def embed_enabled(store, setting: str, model: str) -> bool:
+    from . import vectors
+    from .embedder import available
+
+    if setting == "false":
+        return False
+    if not available(model):
+        return False
+    return setting == "true" or vectors.has_embeddings(store.db, model)
+
+
+def after_ingest(store, home: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not (home / "index").is_dir():
+        return out  # search never used here: nothing to keep up (and nothing to slow ingest)
+    from . import indexer, vectors
+    from .embedder import DEFAULT_MODEL
+    from .settings import load_settings
+
+    try:
+        settings = load_settings(home)
+        # Only an index that exists is kept up: the first one is built by the first search
+        # (with a progress bar) or `memory index`, so a first ingest stays as fast as it was.
+        if settings.index_on_ingest and indexer.current_index(store, settings.index_dir)[0] is not None:
+            out["index"] = indexer.sync(store, settings.index_dir, wait=True).as_dict()
+        if embed_enabled(store, settings.embed_on_ingest, DEFAULT_MODEL):
+            res = vectors.embed(store, settings.index_dir, DEFAULT_MODEL, limit=EMBED_AFTER_INGEST_MAX)
+            out["embed"] = res.as_dict()
+            if res.pending:
+                print(f"memory: {res.pending:,} new messages left to embed: run `memory embed`",
+                      file=sys.stderr)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # the ingest itself succeeded; say what to run, don't fail it
+        print(f"memory: warning: the search index was not updated ({e}); "
+              "`memory index` will catch up", file=sys.stderr)
+        out["error"] = str(e)
+    return out

