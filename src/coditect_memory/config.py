@@ -44,7 +44,7 @@ _TAG = re.compile(r"^\[([A-Za-z][\w .:-]{0,40})\]")
 class Config:
     home: Path
     max_line_bytes: int = 64 << 20
-    batch_size: int = 5000
+    batch_size: int = 20000
     lock_wait_seconds: float = 30.0
     ignore_dirs: list[str] = field(default_factory=list)
     component_rules: list[tuple[str, str]] = field(default_factory=list)
@@ -118,7 +118,7 @@ def load_config(home: Path | None = None) -> Config:
     return Config(
         home=home,
         max_line_bytes=int(float(ingest.get("max_line_mb", 64)) * (1 << 20)),
-        batch_size=int(ingest.get("batch_size", 5000)),
+        batch_size=int(ingest.get("batch_size", 20000)),
         lock_wait_seconds=float(ingest.get("lock_wait_seconds", 30)),
         ignore_dirs=list(ingest.get("ignore_dirs", [])),
         component_rules=rules + DEFAULT_COMPONENT_RULES,

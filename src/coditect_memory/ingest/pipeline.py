@@ -27,7 +27,7 @@ from ..store.base import FileUpdate
 from .inventory import Entry, WalkIssue, text_path, walk
 from .lock import IngestLock
 
-MAX_BATCH_BYTES = 32 << 20
+MAX_BATCH_BYTES = 48 << 20
 
 
 @dataclass

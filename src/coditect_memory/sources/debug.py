@@ -45,7 +45,7 @@ def read_debug(ctx: ReadContext) -> Iterator[Record | Issue]:
             # The entry we resumed at was the last one of the previous run: it may have
             # grown since, even if newer entries now follow it, so it is replaced too.
             return Record(
-                uid=uid("debug", session, e[0], e[4]), kind="debug", type="log", content=text,
+                uid=uid("debug", session, e[0], e[4], ts=e[2]), kind="debug", type="log", content=text,
                 session_id=session, ts=e[2], line=e[0], offset=e[1], level=level,
                 component=component_of(text), is_error=level == "error",
                 replace=last or e[1] == resumed_at,

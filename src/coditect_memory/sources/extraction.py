@@ -61,7 +61,7 @@ def read_extraction(ctx: ReadContext) -> Iterator[Record | Issue]:
         project = fields.get("project")
         kind = obj.get("source_kind") if obj.get("source_kind") in SOURCE_KINDS else "import"
         rtype = str(fields.get("type") or "message")
-        key = obj.get("uid") or uid("import", session, fields.get("timestamp"), rtype, content)
+        key = obj.get("uid") or uid("import", session, fields.get("timestamp"), rtype, content, ts=ts)
         meta = {k: v for k, v in obj.items() if k not in used and k not in ("uid", "source_kind")}
         yield Record(uid=str(key), kind=kind, type=rtype, role=fields.get("role"), content=content,
                      session_id=session, ts=ts, line=no, offset=offset,

@@ -34,6 +34,6 @@ def read_history(ctx: ReadContext) -> Iterator[Record | Issue]:
         session = obj.get("sessionId")
         project = obj.get("project")
         meta = {k: v for k, v in obj.items() if k not in ("display", "timestamp", "sessionId")}
-        yield Record(uid=uid("history", session, project, obj.get("timestamp"), display),
+        yield Record(uid=uid("history", session, project, obj.get("timestamp"), display, ts=ts),
                      kind="history", type="user", role="user", content=text, session_id=session,
                      ts=ts, line=no, offset=offset, project=project, metadata=meta)

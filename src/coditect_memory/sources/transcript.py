@@ -170,7 +170,7 @@ def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
             first = False
         yield rec
     if first:  # an empty content list: keep the line itself
-        yield Record(uid=uid(*base_id, 0), type=text_type, role=role, content="",
+        yield Record(uid=uid(*base_id, 0, ts=common["ts"]), type=text_type, role=role, content="",
                      metadata=meta, usage=usage, model=model, **common)
 
 
@@ -187,7 +187,7 @@ def _injected(text: str | None) -> bool:
 
 
 def _block(block, i, role, text_type, base_id, common, tool_names) -> Record:
-    key = uid(*base_id, i)
+    key = uid(*base_id, i, ts=common["ts"])
     if not isinstance(block, dict):
         return Record(uid=key, type=text_type, role=role, content=str(block), **common)
     btype = block.get("type")
@@ -284,7 +284,7 @@ def _int(v: Any) -> int:
 
 def _other(obj, etype, meta, common, base_id) -> Record:
     """Every entry that is not a user/assistant message: system, progress, bookkeeping, ..."""
-    key = uid(*base_id, 0)
+    key = uid(*base_id, 0, ts=common["ts"])
     field = _TITLE_FIELDS.get(etype)
     component = level = tool = None
     is_error = False

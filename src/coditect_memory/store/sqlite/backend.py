@@ -73,7 +73,7 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
         for pragma in ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY",
-                       "cache_size=-65536", "wal_autocheckpoint=4000"):
+                       "cache_size=-131072", "wal_autocheckpoint=4000"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.row_factory = sqlite3.Row
         self._projects: dict[str, int] = {}
@@ -245,7 +245,7 @@ class SQLiteStore(Store):
                 self._errors(db, batch.run_id, batch.errors)
             for f in batch.files:
                 f.messages_new += new_by_file.get(f.file_id, 0)
-                self._file_done(db, batch.run_id, f)
+            self._files_done(db, batch.run_id, batch.files)
         return new, len(batch.records) - new
 
     def _write_sessions(self, db: sqlite3.Connection, sessions: dict[str, dict[str, Any]]) -> None:
@@ -275,24 +275,27 @@ class SQLiteStore(Store):
         with self.tx() as db:
             self._errors(db, run_id, errors)
 
-    def _file_done(self, db: sqlite3.Connection, run_id: int, f) -> None:
-        db.execute(
+    def _files_done(self, db: sqlite3.Connection, run_id: int, files: list) -> None:
+        """Watermarks of the files whose last rows are in this batch (many small files a batch)."""
+        if not files:
+            return
+        db.executemany(
             "UPDATE source_files SET kind = ?, size = ?, mtime_ns = ?, sha256 = ?, bytes_consumed = ?,"
             " lines_consumed = ?, prefix_sha256 = ?, state = ?, partial_tail = ?, errors = ?,"
             " last_error = ?, last_run_id = ?, missing_since = NULL, messages = messages + ?"
             " WHERE id = ?",
-            (f.kind, f.size, f.mtime_ns, f.sha256, f.bytes_consumed, f.lines_consumed,
-             f.prefix_sha256, _meta(f.state), int(f.partial_tail), f.errors, f.last_error, run_id,
-             f.messages_new, f.file_id))
-        db.execute(
+            [(f.kind, f.size, f.mtime_ns, f.sha256, f.bytes_consumed, f.lines_consumed,
+              f.prefix_sha256, _meta(f.state), int(f.partial_tail), f.errors, f.last_error, run_id,
+              f.messages_new, f.file_id) for f in files])
+        db.executemany(
             "INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, source_file_id) DO UPDATE SET"
             " sha256 = excluded.sha256, bytes_read = run_files.bytes_read + excluded.bytes_read,"
             " messages_read = run_files.messages_read + excluded.messages_read,"
             " messages_new = run_files.messages_new + excluded.messages_new,"
             " errors = run_files.errors + excluded.errors",
-            (run_id, f.file_id, f.sha256, f.size, f.bytes_read, f.messages_read, f.messages_new,
-             f.errors, f.action))
+            [(run_id, f.file_id, f.sha256, f.size, f.bytes_read, f.messages_read, f.messages_new,
+              f.errors, f.action) for f in files])
 
     def derive_sessions(self) -> int:
         from .derive import derive_sessions
