@@ -116,8 +116,10 @@ def _assert_like_clean(home: Path, clean: dict, killed: bool) -> None:
     runs = run("runs", "--json").json()
     assert runs[0]["status"] == "completed"
     if killed and len(runs) > 1:  # the killed run had started: it is marked, not "running"
-        assert runs[1]["status"] == "interrupted"
-        assert "ended before the run completed" in runs[1]["message"]
+        # (a kill after the run was recorded, during the search index update, leaves it completed)
+        assert runs[1]["status"] in ("interrupted", "completed")
+        if runs[1]["status"] == "interrupted":
+            assert "ended before the run completed" in runs[1]["message"]
 
 
 class TestKilledIngest:

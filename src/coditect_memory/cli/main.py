@@ -23,6 +23,8 @@ COMMANDS = {
     "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
     "embed": ("search", "embed", "Embed prompts and answers for semantic search (offline model)."),
     "index": ("search", "index", "Bring the search index up to date, or --rebuild it from the store."),
+    "report": ("report", "report", "Reports: project activity, timeline, components, errors, usage, ..."),
+    "timeline": ("report", "timeline", "What happened on a day (or range): sessions, prompts, errors."),
 }
 
 

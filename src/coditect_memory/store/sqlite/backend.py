@@ -356,6 +356,15 @@ class SQLiteStore(Store):
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (ours never put ';' inside a literal)."""
-    lines = [ln.split("--", 1)[0] for ln in sql.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a migration into complete statements (a trigger body holds ';' of its own)."""
+    out, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                out.append(current.strip())
+            current = ""
+    if current.strip() and not all(ln.strip().startswith("--") or not ln.strip()
+                                   for ln in current.splitlines()):
+        out.append(current.strip())
+    return out

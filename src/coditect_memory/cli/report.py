@@ -1,0 +1,169 @@
+"""`memory report NAME` and `memory timeline DAY|RANGE`: thin doors onto reports/."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import NotFound, UsageError
+from ..reports import REPORTS
+from .output import console, get_config, json_option, open_readonly, print_json, short_time
+
+NAMES = tuple(REPORTS)
+FORMATS = ("table", "json", "csv", "md", "html")
+
+
+def _help() -> str:
+    lines = [f"  {name:<20} {help_}" for name, (_, _, help_) in REPORTS.items()]
+    return "\b\nReports:\n" + "\n".join(lines)
+
+
+@click.command(epilog=_help())
+@click.argument("name", type=click.Choice(NAMES), metavar="NAME")
+@click.argument("session_id", required=False, metavar="[SESSION_ID]")
+@click.option("--since", help="From this day or time (2025-11-15, 'Nov 15', 7d, ISO time).")
+@click.option("--until", help="Up to this day (included) or time (excluded).")
+@click.option("--project", "-p", help="Only this project (path or name).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format (default: table).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.option("--by", type=click.Choice(("day", "model", "project", "session")), default="day",
+              show_default=True, help="usage: what one row is.")
+@click.option("--all", "show_all", is_flag=True, help="extraction-progress: list every source file.")
+@click.option("--limit", default=50, show_default=True, help="Rows shown per table (table format).")
+@json_option
+def report(name: str, session_id: str | None, since: str | None, until: str | None,
+           project: str | None, fmt: str | None, out: Path | None, by: str, show_all: bool,
+           limit: int, as_json: bool) -> None:
+    """Reports over everything captured: NAME is one of the reports below; `session` takes a
+    SESSION_ID (or a unique prefix). Times are UTC.
+
+    \b
+    memory report project-activity --since 2025-11-01
+    memory report usage --by model --json
+    memory report error-analysis --project my-app --format html --out errors.html
+    memory report session 3f2a --format md
+    """
+    from .. import reports
+    from ..reports import filters as flt
+    from ..reports.render import render
+
+    fmt = "json" if as_json else fmt or "table"
+    if name == "session" and not session_id:
+        raise UsageError("`memory report session` needs a SESSION_ID; `memory sessions` lists them")
+    if name != "session" and session_id:
+        raise UsageError(f"unexpected argument {session_id!r}: only `session` takes an ID")
+    if name == "session" and (since or until or project):
+        raise UsageError("`report session` shows the whole session: drop --since/--until/--project")
+    if name == "extraction-progress" and project:
+        raise UsageError("runs read whole folders, not projects: drop --project")
+    config = get_config()
+    f = flt.make(since, until, project)
+    with open_readonly() as store:
+        rep = reports.build(store, name, f, config.home, session_id=session_id, by=by,
+                            all=show_all, charts=fmt == "html")
+    if fmt == "table":
+        _print_table(rep, limit, out)
+        return
+    if fmt == "html" and out is None and sys.stdout.isatty():
+        out = Path(f"memory-{name}.html")
+    text = render(rep, fmt)
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    click.echo(f"wrote {out} ({out.stat().st_size:,} bytes)", err=True)
+
+
+def _print_table(rep, limit: int, out: Path | None) -> None:
+    c = console()
+    if out is not None:
+        from rich.console import Console
+
+        with open(out, "w", encoding="utf-8") as fh:
+            c = Console(file=fh, width=200, no_color=True, highlight=False)
+            _emit(c, rep, limit)
+        click.echo(f"wrote {out}", err=True)
+        return
+    _emit(c, rep, limit)
+
+
+def _emit(c, rep, limit: int) -> None:
+    from ..reports.render.table import renderables
+
+    for r in renderables(rep, limit):
+        c.print(r)
+    if rep.conversation is not None:
+        from .sessions import render_session
+
+        c.print()
+        render_session(rep.meta, rep.conversation, False, 400)
+
+
+@click.command()
+@click.argument("when", required=False, metavar="[DAY|RANGE]")
+@click.option("--project", "-p", help="Only this project (path or name).")
+@json_option
+def timeline(when: str | None, project: str | None, as_json: bool) -> None:
+    """What happened on a day: sessions in order with their titles and first prompts,
+    projects, tools and errors. DAY is 2025-11-15, 'Nov 15', today, yesterday or 3d; RANGE is
+    FROM..TO (both days included). Without one: the last day with activity. Times are UTC.
+    """
+    from .. import reports
+    from ..reports import filters as flt
+
+    config = get_config()
+    with open_readonly() as store:
+        if when is None:
+            days = store.report_rows("daily", {})
+            worked = [d for d in days if d["prompts"] or d["active_ms"]] or days
+            if not worked:
+                raise NotFound("nothing recorded yet: run `memory ingest` first")
+            day = flt.day_name(worked[-1]["day"])
+            since, until = flt.parse_range(day)
+        else:
+            since, until = flt.parse_range(when)
+        view = reports.day_view(store, flt.Filters(since, until, project), config.home)
+    if as_json:
+        print_json(view)
+        return
+    _print_day_view(view, when)
+
+
+def _print_day_view(view: dict, when: str | None) -> None:
+    from rich.markup import escape
+
+    c = console()
+    if not view["days"]:
+        c.print(f"nothing recorded {'on ' + when if when else 'yet'} (times are UTC)")
+        return
+    for day in view["days"]:
+        from datetime import date
+
+        d = date.fromisoformat(day["date"])
+        c.print(f"[bold]{d.strftime('%A %d %B %Y')}[/] — {len(day['sessions'])} sessions, "
+                f"{day['hours']:.1f} h active, {day['messages']:,} messages, "
+                f"{day['errors']:,} errors · {escape(', '.join(day['projects']))}")
+        for s in day["sessions"]:
+            span = f"{short_time(s['from'])[11:]}–{short_time(s['to'])[11:]}"
+            c.print(f"  [cyan]{span}[/] [bold]{escape(s['project_name'])}[/]"
+                    f"{' (' + escape(s['git_branch']) + ')' if s['git_branch'] else ''}  "
+                    f"{escape((s['title'] or '')[:100])}  [dim]{s['session_id'][:8]}[/]")
+            if s["first_prompt"] and s["first_prompt"] != s["title"]:
+                c.print(f"    [dim]first prompt:[/] {escape(' '.join(s['first_prompt'].split())[:160])}")
+            for p in s["prompts_said"][:3]:
+                c.print(f"    [dim]{p['timestamp'][11:16]} you:[/] {escape(' '.join(p['text'].split())[:140])}")
+            tools = ", ".join(f"{k} {v}" for k, v in list(s["tools"].items())[:6])
+            c.print(f"    [dim]{s['prompts']} prompts · {s['tool_calls']} tool calls"
+                    f"{' (' + escape(tools) + ')' if tools else ''} · {s['hours']:.1f} h[/]"
+                    + (f" · [red]{s['errors']} errors[/]" if s["errors"] else ""))
+            for e in s["error_samples"][:2]:
+                c.print(f"    [red]✗[/] [dim]{e['timestamp'][11:16]} {escape(e['component'])}:[/] "
+                        f"{escape(' '.join(e['message'].split())[:140])}")
+        if day["outside_sessions"]:
+            c.print(f"  [dim]+ {day['outside_sessions']:,} rows outside sessions "
+                    "(history lines without a session id, snapshots)[/]")
+        c.print()

@@ -1,0 +1,46 @@
+"""Reports: builders turn store rows into a Report (model.py); renderers (render/) turn a
+Report into a table, JSON, CSV, Markdown or one self-contained HTML file. Nothing here
+prints: the CLI and the API call `build` and write what a renderer returns."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from .context import Context
+from .filters import Filters
+from .model import Report
+
+# name -> (module, function, one line of help)
+REPORTS: dict[str, tuple[str, str, str]] = {
+    "project-activity": ("activity", "project_activity",
+                         "per project: sessions, messages, prompts, errors, tokens, days, hours"),
+    "timeline": ("activity", "timeline", "per day and project: sessions, messages, errors, "
+                 "components, tools, titles"),
+    "component-usage": ("components", "build", "per component and tool: occurrences, sessions, "
+                        "days, errors, error rate"),
+    "error-analysis": ("errors", "build", "errors by component and project, with samples "
+                       "grouped by similar message"),
+    "session": ("session", "build", "one session: metadata, models, tokens, tools, errors, "
+                "files, conversation (memory report session ID)"),
+    "extraction-progress": ("progress", "build", "every ingest run, and coverage per source "
+                            "kind and file"),
+    "usage": ("usage", "build", "tokens and cost at list prices per day, model, project or "
+              "session (--by)"),
+}
+
+
+def build(store: Any, name: str, filters: Filters, home: Path, **options: Any) -> Report:
+    module, func, _ = REPORTS[name]
+    ctx = Context(store, filters, home, options)
+    return getattr(importlib.import_module(f"{__package__}.{module}"), func)(ctx)
+
+
+def day_view(store: Any, filters: Filters, home: Path) -> dict[str, Any]:
+    from . import day
+
+    return day.build(Context(store, filters, home))
+
+
+__all__ = ["REPORTS", "Filters", "Report", "build", "day_view"]

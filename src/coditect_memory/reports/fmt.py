@@ -1,0 +1,54 @@
+"""Cell formatting shared by the table, Markdown and HTML renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def cell(value: Any, fmt: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if fmt == "int":
+        return f"{int(value):,}"
+    if fmt == "float":
+        return f"{value:,.2f}"
+    if fmt == "hours":
+        return f"{value:,.1f} h"
+    if fmt == "pct":
+        return f"{value:.1f} %"
+    if fmt == "usd":
+        return f"${value:,.2f}"
+    if fmt == "bytes":
+        return human_bytes(value)
+    if fmt == "time":
+        return str(value)[:16].replace("T", " ")
+    if fmt == "list":
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if fmt == "names":  # {name: count} or [{name, uses}] -> "Bash 12, Edit 3"
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {v:,}" for k, v in value.items())
+        return ", ".join(map(str, value))
+    if fmt == "samples":  # error samples: the most frequent kind of message first
+        return " | ".join(f"{s['signature']} (x{s['count']:,})" for s in value[:1])
+    return str(value)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def number(value: float, unit: str) -> str:
+    """A chart value as a person reads it."""
+    if unit == "hours":
+        return f"{value:,.1f} h"
+    if unit == "usd":
+        return f"${value:,.2f}"
+    if unit == "pct":
+        return f"{value:.1f} %"
+    if abs(value) >= 10_000:
+        return f"{value / 1000:,.0f}k" if abs(value) < 10_000_000 else f"{value / 1e6:,.1f}M"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
