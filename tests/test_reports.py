@@ -223,11 +223,9 @@ class TestProjectActivity:
             assert r["hours"] == round(e["active_ms"] / 3_600_000, 2), path
         assert sum(r["hours"] for r in rows.values()) > 1  # the sample has real working time
 
-    @pytest.mark.xfail(strict=True, reason="queries.PROMPT counts the history.jsonl lines of "
-                       "local commands (/mcp, /model) that Claude Code 2.1 writes to the "
-                       "transcript as system lines, so they link to no prompt; the generator's "
-                       "truth leaves them out (seed 7, 16 sessions: auth-service 23 vs 21)")
     def test_prompts_match_the_truth(self, stored):
+        """Local commands (/mcp) that Claude Code 2.1 writes as system lines are linked, not
+        counted as extra prompts."""
         truth, _ = stored
         rows = by_project(report("project-activity")["rows"])
         for path, t in truth["per_project"].items():

@@ -51,7 +51,8 @@ def _link_history(db: sqlite3.Connection) -> None:
     """A prompt in history.jsonl and in its transcript is one logical prompt: link the history
     line to it (search and counts show it once; the history line stays). Same text (slash
     commands compared as `/name args`) within 5 minutes, else the nearest prompt within 15 s
-    (pastes and images are shown differently in history). History lines without a sessionId
+    (pastes and images are shown differently in history). A local command (/model) links to
+    the system line Claude Code 2.1 writes for it. History lines without a sessionId
     (older Claude Code) are matched within their project, and take the session they match."""
     hist = db.execute("""
         SELECT id, session_id, project_id, ts, content FROM messages INDEXED BY messages_history_unlinked
@@ -81,8 +82,11 @@ def _link_history(db: sqlite3.Connection) -> None:
             SELECT m.uid, m.session_id, s.project_id, m.ts, m.content, m.linked_uid FROM messages m
             JOIN sessions s ON s.id = m.session_id
             WHERE m.session_id IN (SELECT id FROM link_ids) AND m.ts IS NOT NULL
-              AND ((m.source_kind = 'transcript' AND m.type = 'user' AND m.is_meta = 0
-                    AND m.is_sidechain = 0) OR m.linked_uid IS NOT NULL)"""):
+              AND ((m.source_kind = 'transcript' AND m.is_sidechain = 0
+                    AND ((m.type = 'user' AND m.is_meta = 0)
+                         -- Claude Code 2.1 writes a local command (/model, /mcp) as a system line
+                         OR (m.type = 'system' AND m.component = 'Commands')))
+                   OR m.linked_uid IS NOT NULL)"""):
         if linked:
             used.add(linked)
             continue
