@@ -42,16 +42,26 @@ class TestFollowsIngest:
         s1 = sid(1)
         path = write_jsonl(transcript_path(root, s1), conversation(s1, 6))
         ingest_json(root)
-        assert not (memory_home / "index").exists()  # a first ingest builds no index ...
-        assert search("quetzalcoatl")["total"] == 0  # ... the first search does
+        assert (memory_home / "index").is_dir()  # the first ingest builds the index
         assert state(memory_home)["done_id"] == state(memory_home)["max_id"]
+        assert search("quetzalcoatl")["total"] == 0
         append(path, line(user(s1, 6, "rename the quetzalcoatl module")))
         write_jsonl(transcript_path(root, sid(2)), [user(sid(2), 0, "quetzalcoatl again, in a new session")])
-        ingest_json(root)  # the hook updates the index that now exists
+        ingest_json(root)  # the hook brings the index up to date
         st = state(memory_home)
         assert st["done_id"] == st["max_id"]
         out = search("quetzalcoatl")
         assert out["total"] == 2 and {r["session_id"] for r in out["results"]} == {s1, sid(2)}
+
+    def test_index_on_ingest_off_leaves_it_to_the_first_search(self, tmp_path, memory_home):
+        memory_home.mkdir(parents=True, exist_ok=True)
+        (memory_home / "config.toml").write_text("[search]\nindex_on_ingest = false\n")
+        root = tmp_path / "claude"
+        write_jsonl(transcript_path(root, sid(4)), [user(sid(4), 0, "the narwhal prompt")])
+        ingest_json(root)
+        assert not (memory_home / "index").exists()
+        assert search("narwhal")["total"] == 1
+        assert (memory_home / "index").is_dir()
 
     def test_search_catches_up_when_the_hook_did_not_run(self, tmp_path, memory_home):
         root = tmp_path / "claude"
