@@ -28,12 +28,23 @@ if [ -n "$SID" ]; then
   echo; echo "== memory show session ${SID:0:8} (first 40 lines)"
   "$M" show session "$SID" | head -40 || true
 fi
+echo; echo "== memory search 'migration error' --limit 5"
+"$M" search "migration error" --limit 5 || true
+echo; echo "== memory report project-activity"
+"$M" report project-activity || true
+echo; echo "== memory timeline (the last day with activity)"
+"$M" timeline | head -30 || true
+REPORT="$(dirname "$MEMORY_HOME")/activity.html"
+"$M" report timeline --format html --out "$REPORT" >/dev/null && echo && echo "== an HTML report with charts: $REPORT"
 cat <<TXT
 
 == try next (MEMORY_HOME=$MEMORY_HOME)
-  $M sessions --project NAME      sessions of one project
-  $M show session ID --json       a session as JSON, with provenance per message
-  $M runs                         the audit trail of every ingest
-  $M errors                       bad records of the last run, with file and line
-  $M doctor                       integrity check of the store
+  $M search 'alembic' --facets      full-text search with filters and facets
+  $M search 'tool:Bash ENOENT'      inline filters: project: tool: level: after:
+  $M report usage --by model        tokens and cost (also: component-usage, error-analysis, ...)
+  $M timeline 2026-02-10            what was I doing that day?
+  $M show session ID --json         a session as JSON, with provenance per message
+  $M runs / $M errors               the audit trail and the bad records, with file and line
+  $M backup create --target DIR     a verified, restorable backup
+  $M doctor                         integrity check of the store
 TXT
