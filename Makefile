@@ -34,8 +34,13 @@ test: dev
 lint: dev
 	$(BIN)/ruff check src tests benchmarks
 
+# Benchmarks write dated sections to benchmarks/RESULTS.md (1M messages: several minutes each).
 bench: dev
+	command -v rg >/dev/null || (apt-get update -qq && apt-get install -y -qq ripgrep)
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_search.py
+	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python benchmarks/bench_backup.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info
