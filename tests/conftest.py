@@ -54,3 +54,13 @@ def run_proc(*args: str, env: dict | None = None, timeout: float = 120) -> Resul
 
 def ingest_json(root: Path | str, *extra: str) -> dict:
     return run("ingest", str(root), "--json", *extra).json()
+
+
+def ingest_into(home: Path, root: Path | str) -> dict:
+    """Ingest ROOT into the store at HOME: a module-scoped store shared by read-only tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MEMORY_HOME", str(home))
+    try:
+        return ingest_json(root)
+    finally:
+        mp.undo()

@@ -15,7 +15,7 @@ import pytest
 from coditect_memory.sample import generate
 from coditect_memory.store.sqlite.queries import PROMPT
 
-from .conftest import ingest_json, run, run_proc
+from .conftest import ingest_into, run, run_proc
 
 DAY = 86_400_000
 IDLE = 30 * 60 * 1000
@@ -167,11 +167,7 @@ def sample(tmp_path_factory):
 def store_home(sample, tmp_path_factory):
     """One ingested store shared by the read-only tests of this module."""
     home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEMORY_HOME", str(home))
-    out = ingest_json(sample[0])
-    mp.undo()
-    assert out["errors"] == 0
+    assert ingest_into(home, sample[0])["errors"] == 0
     return home
 
 

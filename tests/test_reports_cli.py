@@ -16,7 +16,7 @@ import pytest
 from coditect_memory.reports.filters import parse_bound, parse_day, parse_range, today
 from coditect_memory.sample import generate
 
-from .conftest import ingest_json, run, run_proc
+from .conftest import ingest_into, ingest_json, run, run_proc
 from .test_reports import Oracle, day, iso, report
 
 NAMES = ("project-activity", "timeline", "component-usage", "error-analysis",
@@ -32,10 +32,7 @@ def sample(tmp_path_factory):
 @pytest.fixture(scope="module")
 def store_home(sample, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEMORY_HOME", str(home))
-    ingest_json(sample[0])
-    mp.undo()
+    ingest_into(home, sample[0])
     return home
 
 
