@@ -1,0 +1,272 @@
+"""The repository format (version 1), the same on a local folder and on S3:
+
+    config.json                 format, version, repository id, encryption (scrypt salt and
+                                an HMAC key check) - written once, when the first backup is made
+    objects/<ab>/<id>           content-addressed objects (see objects.py); written first
+    manifests/<backup_id>.json  one per backup, written LAST: a backup exists once its
+                                manifest does, so a killed or failed run leaves no half backup
+    locks/<backup_id>           a backup being made (prune leaves unreferenced objects alone
+                                while one is fresh)
+
+A manifest names every object it needs with the SHA-256 and size of the stored bytes, its
+parent (incrementals), the schema version, row counts per table and the message digest, and
+carries a checksum (an HMAC under the key when encrypted) over all of that. Names read from
+a manifest are validated before use: an object id is 64 hex digits, a backup id is
+`[0-9A-Za-z._-]`, so no name can reach outside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from typing import Any
+
+import orjson
+
+from ..timeutil import iso
+from .errors import BackupDamaged, BackupError, BackupKeyError
+from .keys import SCRYPT, derive, key_check, key_material, matches
+from .objects import OBJECT_ID, Codec, sha256
+from .targets import Target
+
+FORMAT = "coditect-memory-backup"
+VERSION = 1
+BACKUP_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,99}$")
+TYPES = ("full", "incremental")
+
+
+def new_backup_id(now_ms: int) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now_ms / 1000))
+    return f"{stamp}{now_ms % 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def object_key(oid: str) -> str:
+    if not OBJECT_ID.match(oid):
+        raise BackupDamaged(f"refusing object name {oid!r}: not a 64-digit hex id")
+    return f"objects/{oid[:2]}/{oid}"
+
+
+def manifest_key(backup_id: str) -> str:
+    if not BACKUP_ID.match(backup_id):
+        raise BackupDamaged(f"refusing backup name {backup_id!r}: only letters, digits, '.', "
+                            "'_' and '-' are allowed")
+    return f"manifests/{backup_id}.json"
+
+
+def canonical(manifest: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+def check_names(m: dict[str, Any], key: str) -> None:
+    """Reject a manifest whose names could escape the repository or do not fit together."""
+    bid = m.get("backup_id")
+    if not isinstance(bid, str) or not BACKUP_ID.match(bid):
+        raise BackupDamaged(f"manifest {key} has an invalid backup id {bid!r}")
+    if m.get("type") not in TYPES:
+        raise BackupDamaged(f"manifest {key} has an unknown type {m.get('type')!r}")
+    parent = m.get("parent")
+    if parent is not None and (not isinstance(parent, str) or not BACKUP_ID.match(parent)):
+        raise BackupDamaged(f"manifest {key} names an invalid parent {parent!r}")
+    if (m["type"] == "incremental") != (parent is not None):
+        raise BackupDamaged(f"manifest {key}: a {m['type']} backup with parent {parent!r}")
+    objects = m.get("objects")
+    if not isinstance(objects, dict):
+        raise BackupDamaged(f"manifest {key} has no object list")
+    for oid, meta in objects.items():
+        if not isinstance(oid, str) or not OBJECT_ID.match(oid):
+            raise BackupDamaged(f"manifest {key} names an invalid object {oid!r} (rejected)")
+        if not (isinstance(meta, dict) and isinstance(meta.get("sha256"), str)
+                and OBJECT_ID.match(meta["sha256"]) and isinstance(meta.get("size"), int)):
+            raise BackupDamaged(f"manifest {key} has no valid sha256/size for object {oid}")
+    used = [s[2] for s in m.get("segments", [])] + [d[1] for d in m.get("deltas", [])]
+    used.append(m.get("pagemap"))
+    for oid in used:
+        if oid not in objects:
+            raise BackupDamaged(f"manifest {key} uses object {oid!r} it does not list")
+
+
+class Repository:
+    """One backup repository on one target."""
+
+    def __init__(self, target: Target, key_file: str | None = None, level: int = 1) -> None:
+        self.target = target
+        self.key_file = key_file
+        self.level = level
+        self.config: dict[str, Any] | None = None
+        self.codec = Codec(None, level)
+
+    # --- config and keys --------------------------------------------------------------
+    def load(self, create: bool = False, need_key: bool = True) -> Repository:
+        raw = self.target.read("config.json")
+        material = key_material(self.key_file)
+        if raw is None:
+            if not create:
+                raise BackupError(f"no backup repository at {self.target.url} (no backups "
+                                  "made there yet): run `memory backup create` first")
+            self._init(material)
+            return self
+        try:
+            cfg = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BackupDamaged(f"{self.target.url}/config.json is not valid JSON") from None
+        if cfg.get("format") != FORMAT:
+            raise BackupError(f"{self.target.url} is not a coditect-memory backup repository")
+        if cfg.get("version") != VERSION:
+            raise BackupError(f"{self.target.url} uses repository format {cfg.get('version')}; "
+                              f"this version of memory reads format {VERSION}: upgrade memory")
+        self.config = cfg
+        enc = cfg.get("encryption")
+        if enc:
+            if material is None:
+                if need_key:
+                    raise BackupKeyError(f"the backups at {self.target.url} are encrypted: set "
+                                         "MEMORY_BACKUP_KEY_FILE (or MEMORY_BACKUP_KEY) to their key")
+                return self
+            keys = derive(material, bytes.fromhex(enc["salt"]), enc.get("scrypt"))
+            if not matches(keys, enc["key_check"]):
+                raise BackupKeyError(f"wrong backup key for {self.target.url}: it is not the key "
+                                     "these backups were made with")
+            self.codec = Codec(keys, self.level)
+        elif material is not None and create:
+            raise BackupKeyError(f"the backups at {self.target.url} are not encrypted but a key "
+                                 "is configured: use a new target for encrypted backups")
+        return self
+
+    def _init(self, material: bytes | None) -> None:
+        cfg: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                               "repository_id": secrets.token_hex(16),
+                               "created_at": iso(int(time.time() * 1000)), "encryption": None}
+        if material is not None:
+            salt = os.urandom(16)
+            keys = derive(material, salt)
+            cfg["encryption"] = {"cipher": "AES-256-GCM", "kdf": "scrypt", "scrypt": SCRYPT,
+                                 "salt": salt.hex(), "key_check": key_check(keys)}
+            self.codec = Codec(keys, self.level)
+        self.target.write("config.json", orjson.dumps(cfg, option=orjson.OPT_INDENT_2))
+        self.config = cfg
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.config and self.config.get("encryption"))
+
+    # --- manifests --------------------------------------------------------------------
+    def backup_ids(self) -> list[str]:
+        ids = []
+        for key in self.target.list("manifests/"):
+            name = key.rsplit("/", 1)[-1]
+            if name.endswith(".json"):
+                ids.append(name[:-5])
+        return ids
+
+    def manifest(self, backup_id: str, check: bool = True) -> dict[str, Any]:
+        key = manifest_key(backup_id)
+        raw = self.target.read(key)
+        if raw is None:
+            raise BackupError(f"no backup {backup_id} at {self.target.url} (`memory backup list`)")
+        try:
+            m = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BackupDamaged(f"manifest {key} is not valid JSON (damaged)") from None
+        if not isinstance(m, dict):
+            raise BackupDamaged(f"manifest {key} is not a JSON object (damaged)")
+        check_names(m, key)
+        if m["backup_id"] != backup_id:
+            raise BackupDamaged(f"manifest {key} is for backup {m['backup_id']!r}")
+        can_check = self.codec.encrypted or not self.encrypted  # an HMAC needs the key
+        if check and can_check and m.get("checksum") != self.codec.mac(canonical(m)):
+            raise BackupDamaged(f"manifest {key} fails its checksum (damaged or altered)")
+        return m
+
+    def manifests(self, check: bool = False) -> list[dict[str, Any]]:
+        """Every readable manifest, oldest first; damaged ones are skipped here (verify names them)."""
+        out = []
+        for bid in self.backup_ids():
+            try:
+                out.append(self.manifest(bid, check=check))
+            except BackupDamaged:
+                continue
+        return sorted(out, key=lambda m: (m.get("created_ms", 0), m["backup_id"]))
+
+    def chain(self, backup_id: str) -> list[dict[str, Any]]:
+        """The backup and its ancestors, the full backup first."""
+        out = [self.manifest(backup_id)]
+        seen = {backup_id}
+        while out[-1]["parent"]:
+            parent = out[-1]["parent"]
+            if parent in seen:
+                raise BackupDamaged(f"backup {backup_id} has a loop in its chain at {parent}")
+            seen.add(parent)
+            try:
+                out.append(self.manifest(parent))
+            except BackupDamaged:
+                raise
+            except BackupError:
+                raise BackupDamaged(f"backup {out[-1]['backup_id']} needs its parent {parent}, "
+                                    "which is missing") from None
+        return out[::-1]
+
+    def commit(self, manifest: dict[str, Any]) -> int:
+        manifest["checksum"] = self.codec.mac(canonical(manifest))
+        data = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+        self.target.sync()
+        self.target.write(manifest_key(manifest["backup_id"]), data)
+        self.target.sync()
+        return len(data)
+
+    # --- objects ----------------------------------------------------------------------
+    def object_ids(self) -> set[str]:
+        out = set()
+        for key in self.target.list("objects/"):
+            name = key.rsplit("/", 1)[-1]
+            if OBJECT_ID.match(name):
+                out.add(name)
+        return out
+
+    def put(self, oid: str, stored: bytes) -> None:
+        self.target.write(object_key(oid), stored)
+
+    def fetch(self, oid: str, meta: dict[str, Any], owner: str) -> bytes:
+        """The stored bytes of an object, checked against the manifest's sha256 and size."""
+        stored = self.target.read(object_key(oid))
+        problem = object_problem(oid, meta, stored, owner)
+        if problem:
+            raise BackupDamaged(problem)
+        return stored
+
+    def get(self, oid: str, meta: dict[str, Any], owner: str) -> bytes:
+        return self.codec.decode(oid, self.fetch(oid, meta, owner))
+
+    # --- locks ------------------------------------------------------------------------
+    def lock(self, backup_id: str) -> None:
+        self.target.write(f"locks/{backup_id}", str(int(time.time() * 1000)).encode())
+
+    def unlock(self, backup_id: str) -> None:
+        self.target.delete(f"locks/{backup_id}")
+
+    def fresh_locks(self, max_age_s: float = 6 * 3600) -> list[str]:
+        now = time.time() * 1000
+        out = []
+        for key in self.target.list("locks/"):
+            raw = self.target.read(key)
+            try:
+                if raw is not None and now - int(raw) < max_age_s * 1000:
+                    out.append(key.rsplit("/", 1)[-1])
+            except ValueError:
+                continue
+        return out
+
+
+def object_problem(oid: str, meta: dict[str, Any], stored: bytes | None, owner: str) -> str | None:
+    """Why an object's stored bytes are not what its manifest recorded, or None."""
+    where = f"object {object_key(oid)} ({meta.get('kind', 'object')} of backup {owner})"
+    if stored is None:
+        return f"{where} is missing"
+    if len(stored) != meta["size"]:
+        return (f"{where} is truncated or altered: {len(stored)} bytes, the manifest says "
+                f"{meta['size']}")
+    if sha256(stored) != meta["sha256"]:
+        return f"{where} is damaged: its sha256 does not match the manifest"
+    return None

@@ -1,0 +1,297 @@
+"""`memory backup create|list|verify|restore|prune|schedule`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .output import (
+    console,
+    get_config,
+    human_bytes,
+    interactive,
+    json_option,
+    print_json,
+    short_time,
+)
+
+_TARGET = click.option("--target", help="A folder or s3://bucket/prefix (default: [backup] target "
+                       "in $MEMORY_HOME/config.toml, or $MEMORY_BACKUP_TARGET).")
+_ENDPOINT = click.option("--endpoint-url", help="S3 endpoint of an S3-compatible store "
+                         "(default: $MEMORY_S3_ENDPOINT).")
+
+
+def _repo(target: str | None, endpoint: str | None, create: bool = False, need_key: bool = True):
+    from ..backup.repository import Repository
+    from ..backup.settings import load_settings, resolve_target
+    from ..backup.targets import open_target
+
+    settings = load_settings(get_config().home)
+    url = resolve_target(target, settings)
+    tgt = open_target(url, endpoint or settings.endpoint_url)
+    repo = Repository(tgt, settings.key_file, settings.compression_level)
+    return repo.load(create=create, need_key=need_key)
+
+
+class _Bar:
+    """A Rich progress bar on stderr, for a person watching."""
+
+    def __init__(self, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TransferSpeedColumn,
+        )
+
+        self.p = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                          console=console(stderr=True), transient=True)
+        self.task = None
+
+    def start(self, total: int) -> None:
+        self.p.start()
+        self.task = self.p.add_task("", total=max(total, 1))
+
+    def advance(self, n: int) -> None:
+        self.p.update(self.task, advance=n)
+
+    def finish(self) -> None:
+        self.p.stop()
+
+
+def _bar(label: str, as_json: bool) -> _Bar | None:
+    return _Bar(label) if interactive() and not as_json else None
+
+
+@click.group()
+def backup() -> None:
+    """Backups that restore: full and incremental, local or S3, verified, encrypted.
+
+    \b
+    memory backup create --target /mnt/backups        a backup (incremental when one exists)
+    memory backup list --target s3://bucket/memory    what is there
+    memory backup verify ID [--deep]                  re-hash every object (and test-restore)
+    memory backup restore ID --into DIR               a working store in DIR (MEMORY_HOME=DIR)
+
+    Set MEMORY_BACKUP_KEY_FILE (or MEMORY_BACKUP_KEY) to encrypt new repositories with
+    AES-256-GCM; the same key is then needed to verify and restore.
+    """
+
+
+@backup.command()
+@click.option("--type", "kind", type=click.Choice(["full", "incremental"]), default="incremental",
+              show_default=True, help="incremental stores only the pages changed since the latest "
+              "backup (a full one when there is none yet).")
+@_TARGET
+@_ENDPOINT
+@json_option
+def create(kind: str, target: str | None, endpoint_url: str | None, as_json: bool) -> None:
+    """Back up the store while it keeps working (a consistent snapshot)."""
+    from ..backup.create import create_backup
+    from ..store import open_store
+
+    config = get_config()
+    if not config.db_path.exists():
+        from ..errors import StoreError
+
+        raise StoreError(f"no store at {config.db_path}: nothing to back up (run `memory ingest`)")
+    repo = _repo(target, endpoint_url, create=True)
+    with open_store(config) as store:
+        result = create_backup(store, repo, kind, config.home / "backup-tmp", _bar("backup", as_json))
+    if as_json:
+        print_json(result)
+        return
+    c = console()
+    note = f" on {result['parent']}" if result["parent"] else ""
+    c.print(f"[bold]{result['backup_id']}[/] ({result['type']}{note}): {result['messages']:,} "
+            f"messages, {human_bytes(result['bytes'])} written to {result['target']} in "
+            f"{result['seconds']:.1f} s" + ("" if result["encrypted"] else " (not encrypted)"))
+    for note in result["notes"]:
+        c.print(f"[yellow]note[/]: {note}", markup=True)
+
+
+def _row(m: dict) -> dict:
+    return {"backup_id": m["backup_id"], "type": m["type"], "created_at": m["created_at"],
+            "parent": m["parent"], "messages": m["digest"]["messages"],
+            "schema_version": m["schema_version"], "store_bytes": m["store"]["bytes"],
+            "bytes_written": m.get("bytes_written"), "seconds": m.get("seconds")}
+
+
+@backup.command(name="list")
+@_TARGET
+@_ENDPOINT
+@json_option
+def list_(target: str | None, endpoint_url: str | None, as_json: bool) -> None:
+    """The backups at the target, oldest first (only complete ones: a manifest was written)."""
+    repo = _repo(target, endpoint_url, need_key=False)
+    rows = [_row(m) for m in repo.manifests()]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table("backup", "type", "created", "parent", "messages", "store", "written",
+              box=None, pad_edge=False)
+    for r in rows:
+        t.add_row(r["backup_id"], r["type"], short_time(r["created_at"]), r["parent"] or "—",
+                  f"{r['messages']:,}", human_bytes(r["store_bytes"]), human_bytes(r["bytes_written"]))
+    console().print(t)
+
+
+@backup.command()
+@click.argument("backup_id")
+@click.option("--deep", is_flag=True, help="Also restore into a temp folder and check the "
+              "restored store's counts and digest against the manifest.")
+@_TARGET
+@_ENDPOINT
+@json_option
+def verify(backup_id: str, deep: bool, target: str | None, endpoint_url: str | None,
+           as_json: bool) -> None:
+    """Re-read and re-hash every object of a backup and its chain; name each damaged one.
+
+    Exit 0 when intact, 13 when anything is missing or damaged."""
+    from ..backup.errors import BackupDamaged
+    from ..backup.verify import verify as run_verify
+
+    repo = _repo(target, endpoint_url)
+    result = run_verify(repo, backup_id, deep, get_config().home / "backup-tmp")
+    if as_json:
+        print_json(result)
+    else:
+        c = console()
+        if result["ok"]:
+            c.print(f"[green]ok[/]: backup {backup_id}, {result['objects']:,} objects "
+                    f"({human_bytes(result['bytes'])}) re-hashed"
+                    + (", restored and checked against its manifest" if deep else ""))
+        else:
+            c.print(f"[red]damaged[/]: backup {backup_id}")
+            for p in result["problems"]:
+                c.print(f"  {p}", markup=False)
+    if not result["ok"]:
+        sys.exit(BackupDamaged.exit_code)
+
+
+@backup.command()
+@click.argument("backup_id", required=False)
+@click.option("--at", "at", help="Restore the newest backup made at or before this time "
+              "(2025-11-15 or an ISO timestamp).")
+@click.option("--into", "into", required=True, type=click.Path(path_type=Path),
+              help="The folder to restore into; usable as MEMORY_HOME afterwards.")
+@click.option("--replace", is_flag=True, help="DIR already holds a store: set it aside "
+              "(memory.db.before-restore-TIME) and put the backup in its place.")
+@_TARGET
+@_ENDPOINT
+@json_option
+def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, target: str | None,
+            endpoint_url: str | None, as_json: bool) -> None:
+    """Rebuild a complete store from a backup, check it against its manifest, put it in DIR."""
+    from ..backup.restore import pick
+    from ..backup.restore import restore as run_restore
+    from ..errors import UsageError
+    from ..timeutil import parse_user_time
+
+    if bool(backup_id) == bool(at):
+        raise UsageError("name a backup ID or give --at TIME (one of them)")
+    try:
+        at_ms = parse_user_time(at) if at else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    repo = _repo(target, endpoint_url)
+    chosen = pick(repo, backup_id, at_ms)
+    bar = _bar("restore", as_json)
+    if replace:
+        from ..ingest.lock import IngestLock
+
+        with IngestLock(into.expanduser().absolute(), get_config().lock_wait_seconds):
+            result = run_restore(repo, chosen, into, replace=True, progress=bar)
+    else:
+        result = run_restore(repo, chosen, into, progress=bar)
+    if as_json:
+        print_json(result)
+        return
+    c = console()
+    c.print(f"Restored backup [bold]{chosen}[/] ({short_time(result['created_at'])}, "
+            f"{result['messages']:,} messages) into {result['path']} in {result['seconds']:.1f} s; "
+            "its digest matches the manifest.")
+    if result["previous_store"]:
+        c.print(f"The store that was there is kept at {result['previous_store']}")
+    c.print(f"Use it with: MEMORY_HOME={result['into']} memory status")
+
+
+@backup.command()
+@click.option("--keep-daily", default=0, show_default=True, help="Keep the newest backup of each "
+              "of the last N days that have one.")
+@click.option("--keep-weekly", default=0, show_default=True, help="... of the last N weeks.")
+@click.option("--keep-monthly", default=0, show_default=True, help="... of the last N months.")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@_TARGET
+@_ENDPOINT
+@json_option
+def prune(keep_daily: int, keep_weekly: int, keep_monthly: int, dry_run: bool, target: str | None,
+          endpoint_url: str | None, as_json: bool) -> None:
+    """Remove backups the rules do not keep (never an ancestor of one kept), then unused objects."""
+    from ..backup.retention import prune as run_prune
+
+    repo = _repo(target, endpoint_url, need_key=False)
+    result = run_prune(repo, {"daily": keep_daily, "weekly": keep_weekly, "monthly": keep_monthly},
+                       dry_run)
+    if as_json:
+        print_json(result)
+        return
+    c = console()
+    verb = "would remove" if dry_run else "removed"
+    c.print(f"kept {len(result['kept'])} backups, {verb} {len(result['removed'])}; "
+            f"{result['objects_deleted']:,} unused objects deleted "
+            f"({human_bytes(result['bytes_freed'])})")
+    for note in result["notes"]:
+        c.print(note)
+
+
+@backup.command()
+@click.option("--type", "kind", type=click.Choice(["full", "incremental"]), default="incremental",
+              show_default=True)
+@click.option("--at", "at", default="03:17", show_default=True, help="Time of day (HH:MM, local).")
+@click.option("--systemd", is_flag=True, help="A systemd user timer instead of a cron line.")
+@click.option("--install", is_flag=True, help="Write the systemd units to ~/.config/systemd/user "
+              "(with --systemd); for cron, pipe the line into `crontab -e` yourself.")
+@_TARGET
+@json_option
+def schedule(kind: str, at: str, systemd: bool, install: bool, target: str | None,
+             as_json: bool) -> None:
+    """Print (or install) a daily backup: a cron line or a systemd timer."""
+    from ..backup import schedule as sched
+    from ..errors import UsageError
+
+    try:
+        hour, minute = (int(x) for x in at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--at {at!r}: use HH:MM, e.g. 03:17") from None
+    if install and not systemd:
+        raise UsageError("--install writes systemd units (add --systemd); for cron, add the "
+                         "printed line with `crontab -e`")
+    cmd = sched.command(target, kind, get_config().home)
+    out: dict = {"command": cmd}
+    if systemd:
+        out["units"] = sched.systemd_units(cmd, hour, minute)
+        if install:
+            out["installed"] = sched.install_systemd(out["units"])
+    else:
+        out["cron"] = sched.cron_line(cmd, hour, minute, get_config().home)
+    if as_json:
+        print_json(out)
+        return
+    if "cron" in out:
+        click.echo(out["cron"])
+    elif install:
+        for path in out["installed"]:
+            click.echo(f"wrote {path}")
+        click.echo("enable it with: systemctl --user daemon-reload && "
+                   "systemctl --user enable --now memory-backup.timer")
+    else:
+        for name, text in out["units"].items():
+            click.echo(f"# {name}\n{text}")

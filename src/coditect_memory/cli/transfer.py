@@ -1,0 +1,74 @@
+"""`memory export` and `memory import`: a plain JSONL archive anyone can read."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .output import console, get_config, json_option, open_readonly, print_json
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--project", help="Only this project (its path or name).")
+@click.option("--since", help="Only messages at or after this time (2025-11-15 or ISO).")
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="Write here (default: standard output).")
+@json_option
+def export(fmt: str, project: str | None, since: str | None, output: Path | None,
+           as_json: bool) -> None:
+    """Write messages as plain JSON Lines: one message a line, with uid, source_kind and
+    provenance (file, line, offset, run). `memory import` reads it back to an equal store.
+
+    With --output, --json prints a summary ({"path", "messages"}) on standard output."""
+    import os
+
+    from ..backup.export import write_jsonl
+    from ..errors import UsageError
+    from ..timeutil import parse_user_time
+
+    try:
+        since_ms = parse_user_time(since) if since else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    with open_readonly() as store:
+        rows = store.export_messages(project, since_ms)
+        if output is None:
+            if as_json:
+                raise UsageError("--json needs --output FILE (the export itself goes to stdout)")
+            n = write_jsonl(rows, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            return
+        tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        try:
+            with open(tmp, "wb") as f:
+                n = write_jsonl(rows, f)
+            os.replace(tmp, output)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    if as_json:
+        print_json({"path": str(output), "messages": n})
+    else:
+        console(stderr=True).print(f"{n:,} messages written to {output}")
+
+
+@click.command(name="import")
+@click.argument("path", type=click.Path(path_type=Path))
+@json_option
+def import_(path: Path, as_json: bool) -> None:
+    """Read a `memory export` JSONL file into the store (messages already there are skipped)."""
+    from ..backup.importer import import_jsonl
+    from ..store import open_store
+
+    config = get_config()
+    with open_store(config) as store:
+        stats = import_jsonl(store, config, path)
+    if as_json:
+        print_json(stats)
+        return
+    console().print(f"Run {stats['run_id']}: {stats['messages_read']:,} messages read, "
+                    f"[green]{stats['messages_new']:,} new[/], {stats['duplicates']:,} already "
+                    f"stored, {stats['errors']:,} bad lines (`memory errors`)")
