@@ -40,7 +40,8 @@ def show() -> None:
 
 @show.command("session")
 @click.argument("session_id")
-@click.option("--all", "show_all", is_flag=True, help="Also show progress and bookkeeping lines.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show progress, bookkeeping and debug-log lines (warnings and errors always show).")
 @click.option("--width", default=400, show_default=True, help="Characters shown per message.")
 @json_option
 def show_session(session_id: str, show_all: bool, width: int, as_json: bool) -> None:
@@ -75,6 +76,7 @@ def render_session(meta: dict, messages: list[dict], show_all: bool, width: int)
     for m in messages:
         kind = m["type"]
         if not show_all and (kind in HIDDEN_TYPES or m["is_meta"] or m["linked_uid"]
+                             or (kind == "log" and m["level"] not in ("warn", "error"))
                              or (kind in ("user", "assistant") and not (m["content"] or "").strip())):
             continue
         when = (m["timestamp"] or "")[11:19]
