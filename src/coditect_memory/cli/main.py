@@ -14,20 +14,20 @@ from ..errors import EXIT_INTERRUPTED, MemoryError_
 COMMANDS = {
     "ingest": ("ingest", "ingest", "Capture ~/.claude (or PATH) into the store, incrementally."),
     "status": ("status", "status", "What the store holds: messages, sessions, projects, sources."),
-    "runs": ("status", "runs", "The audit trail: every ingest run and what it read."),
-    "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
     "sessions": ("sessions", "sessions", "List sessions, newest first."),
     "show": ("sessions", "show", "Show one session's conversation."),
-    "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
-    "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+    "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
+    "report": ("report", "report", "Reports: project activity, timeline, components, errors, usage, ..."),
+    "timeline": ("report", "timeline", "What happened on a day (or range): sessions, prompts, errors."),
     "backup": ("backup", "backup", "Backups that restore: create, list, verify, restore, prune, schedule."),
     "export": ("transfer", "export", "Write messages as plain JSONL (one message a line, with provenance)."),
     "import": ("transfer", "import_", "Read a `memory export` JSONL file back into the store."),
-    "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
     "embed": ("search", "embed", "Embed prompts and answers for semantic search (offline model)."),
     "index": ("search", "index", "Bring the search index up to date, or --rebuild it from the store."),
-    "report": ("report", "report", "Reports: project activity, timeline, components, errors, usage, ..."),
-    "timeline": ("report", "timeline", "What happened on a day (or range): sessions, prompts, errors."),
+    "runs": ("status", "runs", "The audit trail: every ingest run and what it read."),
+    "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
+    "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
+    "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
 }
 
 
