@@ -73,7 +73,7 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
         for pragma in ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY",
-                       "cache_size=-131072", "wal_autocheckpoint=4000"):
+                       "cache_size=-131072", "wal_autocheckpoint=20000"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.row_factory = sqlite3.Row
         self._projects: dict[str, int] = {}
