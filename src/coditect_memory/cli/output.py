@@ -11,6 +11,7 @@ import click
 import orjson
 
 from ..config import Config, load_config
+from ..units import human_bytes  # noqa: F401 - re-exported for the commands
 
 
 def json_option(f: Callable) -> Callable:
@@ -46,13 +47,6 @@ def open_readonly():
     return open_store(get_config(), readonly=True)
 
 
-def human_bytes(n: int | None) -> str:
-    n = n or 0
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def short_time(iso_ts: str | None) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..units import human_bytes
+
 
 def cell(value: Any, fmt: str) -> str:
     if value is None or value == "":
@@ -31,14 +33,6 @@ def cell(value: Any, fmt: str) -> str:
     if fmt == "samples":  # error samples: the most frequent kind of message first
         return " | ".join(f"{s['signature']} (x{s['count']:,})" for s in value[:1])
     return str(value)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def number(value: float, unit: str) -> str:
