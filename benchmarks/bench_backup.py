@@ -94,6 +94,10 @@ def main() -> None:
 
 
 def run(args, workdir: Path) -> None:
+    # byte-compile the package once, as an installed wheel is: every command below then
+    # starts as it does on a user's machine (this environment sets PYTHONDONTWRITEBYTECODE)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).parents[1] / "src")],
+                   check=True, capture_output=True)
     base = prepare(workdir, args.messages, args.seed)
     home = workdir / "home-run"  # a fresh copy: the base store stays reusable with --keep
     shutil.rmtree(home, ignore_errors=True)
@@ -156,7 +160,7 @@ def run(args, workdir: Path) -> None:
         ("incremental: wall time", f"{inc_s:.1f} s = {inc_s / full_s:.1%} of the full (peak RSS "
          f"{mb(inc_rss)})", f"< 5%: {mark(inc_s / full_s < 0.05)}"),
         ("incremental: bytes written", f"{mb(inc['bytes'])} = {inc['bytes'] / full['bytes']:.1%} of the full; "
-         f"{inc['pages_stored']:,} pages changed = {inc['pages_stored'] * 4096 / db_bytes:.1%} of the file",
+         f"{inc['rows_stored']:,} rows stored",
          f"< 5%: {mark(inc['bytes'] / full['bytes'] < 0.05)}"),
         ("restore of full + incremental", f"{rest2_s:.1f} s; status equal: {mark(same_inc)}",
          f"< 60 s: {mark(rest2_s < 60 and same_inc)}"),

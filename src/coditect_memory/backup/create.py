@@ -1,10 +1,13 @@
 """`backup create`: snapshot the store, store what the repository lacks, commit a manifest.
 
-A full backup cuts the snapshot into segments of SEGMENT_PAGES consecutive pages, each named
-by its pages' digests, so a segment that is already in the repository is not written again.
-An incremental compares every page's digest with its parent's page map and stores only the
-pages that changed, packed into delta objects. SQLite keeps a page where it is unless it
-changes, so a day of new sessions costs the pages it wrote, not the store's size.
+A full backup cuts a frozen image of the database file into segments of SEGMENT_BYTES, each
+named by its content, so a segment already in the repository is not written again. An
+incremental asks the store for what changed since the latest backup (the rows above that
+backup's marks and the rows its change log names, see store/sqlite/changes.py) as a small
+delta file, and stores that the same way: a day of new sessions costs about its own size,
+and finding it costs no scan of the store. When the latest backup cannot be built on (its
+chain is damaged, the store was restored or migrated since, another store made it), the
+backup is a full one and says why in `notes`.
 
 Order of writes: objects, then (after a sync) the manifest. Until the manifest is written
 the backup does not exist; a killed run leaves only unreferenced objects (reused by the next
@@ -22,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..store.base import DeltaUnavailable
 from ..timeutil import iso
-from . import pagemap
 from .errors import BackupDamaged, BackupError
 from .objects import sha256
-from .repository import Repository, new_backup_id
+from .repository import FORMAT_MANIFEST, Repository, new_backup_id
 
-SEGMENT_PAGES = 1024  # 4 MiB of 4 KiB pages: few objects, and reuse of unchanged segments
-DELTA_PAGES = 1024
+SEGMENT_BYTES = 4 << 20  # few objects, and reuse of unchanged segments between full backups
 
 
 class _Writer:
@@ -94,64 +96,68 @@ def _known_objects(repo: Repository, manifests: list[dict[str, Any]]) -> dict[st
     return known
 
 
-def chain_pagemap(repo: Repository, chain: list[dict[str, Any]]) -> bytearray:
-    current: bytearray | None = None
+def _buildable(repo: Repository, parent: dict[str, Any], known: dict[str, Any]) -> str | None:
+    """Why an incremental cannot be built on `parent`: its chain is damaged or incomplete."""
+    try:
+        chain = repo.chain(parent["backup_id"])
+    except BackupDamaged as e:
+        return f"the latest backup's chain is damaged ({e})"
     for m in chain:
-        oid = m["pagemap"]
-        current = pagemap.apply(current, repo.get(oid, m["objects"][oid], m["backup_id"]), oid)
-    return current or bytearray()
+        for oid in m["objects"]:
+            if oid not in known:
+                return f"object {oid} of backup {m['backup_id']} is missing"
+    return None
 
 
 def create_backup(store, repo: Repository, kind: str, workdir: Path,
                   progress=None, workers: int = 2) -> dict[str, Any]:
     started = time.monotonic()
     manifests = repo.manifests(check=True)
+    known = _known_objects(repo, manifests)
     parent = manifests[-1] if kind == "incremental" and manifests else None
     notes: list[str] = []
-    chain: list[dict[str, Any]] = []
-    if parent:
-        try:
-            chain = repo.chain(parent["backup_id"])
-        except BackupDamaged as e:
-            notes.append(f"the latest backup's chain is damaged ({e}); made a full backup instead")
-            parent = None
-    writer = _Writer(repo, _known_objects(repo, manifests), workers)
+    if parent and (why := _buildable(repo, parent, known)):
+        notes.append(f"{why}; made a full backup instead")
+        parent = None
+    writer = _Writer(repo, known, workers)
     backup_id = new_backup_id(int(time.time() * 1000))
     repo.lock(backup_id)
     try:
-        with store.backup_snapshot(workdir) as snap, ThreadPoolExecutor(1) as side:
+        source = None
+        if parent:
+            try:
+                source = store.backup_delta(str(workdir), parent)
+            except DeltaUnavailable as e:
+                notes.append(f"{e}; made a full backup instead")
+                parent = None
+        if source is None:
+            source = store.backup_snapshot(str(workdir))
+        with source, ThreadPoolExecutor(1) as side:
             created_ms = int(time.time() * 1000)
-            # counts and digest come from the same read transaction; computed alongside the
-            # pages (one core scans rows while the other hashes and compresses pages)
-            summary_future = side.submit(snap.summary)
-            if parent and parent["store"]["page_size"] != snap.page_size:
-                parent, chain = None, []  # the page size changed (VACUUM): start a new chain
-            old_map = None
-            if parent:
-                try:
-                    old_map = chain_pagemap(repo, chain)
-                except BackupDamaged as e:
-                    notes.append(f"the latest backup's page map cannot be read ({e}); made a "
-                                 "full backup instead")
-                    parent = None
+            # a full backup's counts and digest are a scan of the snapshot: one core scans
+            # rows while the other reads, hashes and compresses pages
+            summary_future = side.submit(source.summary)
             if progress:
-                progress.start(snap.page_count * snap.page_size)
-            if old_map is None:
-                body = _full(snap, repo, writer, progress)
-            else:
-                body = _incremental(snap, repo, writer, old_map, progress)
+                progress.start(source.size)
+            segments = _store_file(source, repo, writer, "delta" if parent else "segment", progress)
             summary = summary_future.result()
             writer.drain()
+            store_info = {"backend": source.backend, "page_size": summary.pop("page_size", None),
+                          "page_count": summary.pop("page_count", None), "snapshot": source.method}
+            if parent is None:
+                store_info.update(page_size=source.page_size, page_count=source.page_count)
+            store_info["bytes"] = store_info["page_size"] * store_info["page_count"]
             manifest = {
-                "format": 1, "backup_id": backup_id, "type": "incremental" if parent else "full",
+                "format": FORMAT_MANIFEST, "backup_id": backup_id,
+                "type": "incremental" if parent else "full",
                 "parent": parent["backup_id"] if parent else None,
                 "created_at": iso(created_ms), "created_ms": created_ms,
-                "tool_version": __version__, **summary,
-                "store": {"backend": snap.backend, "page_size": snap.page_size,
-                          "page_count": snap.page_count,
-                          "bytes": snap.page_size * snap.page_count, "snapshot": snap.method},
-                **body, "objects": writer.objects,
+                "tool_version": __version__, **summary, "store": store_info,
+                "segments": segments, "objects": writer.objects,
             }
+            if parent:
+                manifest["delta"] = {"bytes": source.size, "rows": source.rows,
+                                     "touched": source.touched}
         manifest["bytes_written"] = writer.bytes
         manifest["seconds"] = round(time.monotonic() - started, 3)
         written = repo.commit(manifest)
@@ -165,96 +171,25 @@ def create_backup(store, repo: Repository, kind: str, workdir: Path,
             repo.unlock(backup_id)
     return {"backup_id": backup_id, "type": manifest["type"], "parent": manifest["parent"],
             "created_at": manifest["created_at"], "bytes": writer.bytes + written,
-            "objects_written": writer.written,
-            "store_bytes": manifest["store"]["bytes"], "pages_stored": body.get("pages_stored"),
-            "snapshot": manifest["store"]["snapshot"],
+            "objects_written": writer.written, "store_bytes": store_info["bytes"],
+            "rows_stored": manifest["delta"]["rows"] if parent else None,
+            "snapshot": store_info["snapshot"],
             "messages": summary["digest"]["messages"], "seconds": manifest["seconds"],
             "target": repo.target.url, "encrypted": repo.codec.encrypted, "notes": notes}
 
 
-def _full(snap, repo: Repository, writer: _Writer, progress) -> dict[str, Any]:
-    segments: list[list] = []
-    hashes: list[bytes] = []
-    futures: list[Future] = []
-
-    def one(first: int, n: int) -> tuple[int, int, str, bytes]:
-        data = snap.read(first, n)
-        digests = pagemap.page_hashes(data, snap.page_size)
-        oid = repo.codec.object_id("segment", digests)
-        writer.store(oid, "segment", data)
+def _store_file(source, repo: Repository, writer: _Writer, kind: str, progress) -> list[list]:
+    """Cut the source (a frozen database file or a delta file) into segments of
+    SEGMENT_BYTES, each named by its content, and store the ones the repository lacks."""
+    def one(offset: int, length: int) -> list:
+        data = source.read(offset, length)
+        oid = repo.codec.object_id(kind, data)
+        writer.store(oid, kind, data)
         if progress:
-            progress.advance(len(data))
-        return first, n, oid, digests
+            progress.advance(length)
+        return [offset, length, oid]
 
-    for first in range(1, snap.page_count + 1, SEGMENT_PAGES):
-        futures.append(writer.submit(one, first, min(SEGMENT_PAGES, snap.page_count - first + 1)))
+    futures = [writer.submit(one, off, min(SEGMENT_BYTES, source.size - off))
+               for off in range(0, source.size, SEGMENT_BYTES)]
     writer.drain()
-    for fut in futures:
-        first, n, oid, digests = fut.result()
-        segments.append([first, n, oid])
-        hashes.append(digests)
-    blob = pagemap.encode_full(snap.page_count, b"".join(hashes))
-    oid = repo.codec.object_id("pagemap", blob)
-    writer.store(oid, "pagemap", blob)
-    return {"segments": segments, "pagemap": oid, "pages_stored": snap.page_count}
-
-
-def _incremental(snap, repo: Repository, writer: _Writer, old_map: bytearray,
-                 progress) -> dict[str, Any]:
-    H = pagemap.HASH
-    old_pages = len(old_map) // H
-    deltas: list[list] = []
-    changed: list[int] = []
-    changed_hashes: list[bytes] = []
-    buf_pgnos: list[int] = []
-    buf_pages: list[bytes] = []
-    buf_hashes: list[bytes] = []
-
-    def flush() -> None:
-        if not buf_pgnos:
-            return
-        pgnos, pages, digests = list(buf_pgnos), list(buf_pages), b"".join(buf_hashes)
-        oid = repo.codec.object_id("delta", pagemap.struct.pack(f"<{len(pgnos)}I", *pgnos), digests)
-        deltas.append([len(pgnos), oid])
-        writer.submit(writer.store, oid, "delta", pagemap.encode_pages(pgnos, pages))
-        buf_pgnos.clear()
-        buf_pages.clear()
-        buf_hashes.clear()
-
-    def hash_segment(first: int, n: int) -> tuple[int, bytes, bytes]:
-        data = snap.read(first, n)
-        return first, data, pagemap.page_hashes(data, snap.page_size)
-
-    def consume(fut: Future) -> None:
-        first, data, digests = fut.result()
-        ps = snap.page_size
-        for i in range(len(digests) // H):
-            pgno = first + i
-            d = digests[i * H:(i + 1) * H]
-            if pgno <= old_pages and old_map[(pgno - 1) * H:pgno * H] == d:
-                continue
-            changed.append(pgno)
-            changed_hashes.append(d)
-            buf_pgnos.append(pgno)
-            buf_pages.append(data[i * ps:(i + 1) * ps])
-            buf_hashes.append(d)
-            if len(buf_pgnos) >= DELTA_PAGES:
-                flush()
-        if progress:
-            progress.advance(len(data))
-
-    with ThreadPoolExecutor(2) as hasher:
-        window: deque[Future] = deque()
-        for first in range(1, snap.page_count + 1, SEGMENT_PAGES):
-            n = min(SEGMENT_PAGES, snap.page_count - first + 1)
-            window.append(hasher.submit(hash_segment, first, n))
-            if len(window) >= 3:
-                consume(window.popleft())
-        while window:
-            consume(window.popleft())
-    flush()
-    writer.drain()
-    blob = pagemap.encode_delta(snap.page_count, changed, changed_hashes)
-    oid = repo.codec.object_id("pagemap", blob)
-    writer.store(oid, "pagemap", blob)
-    return {"deltas": deltas, "pagemap": oid, "pages_stored": len(changed)}
+    return [f.result() for f in futures]

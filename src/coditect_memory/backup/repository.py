@@ -33,6 +33,7 @@ from .targets import Target
 
 FORMAT = "coditect-memory-backup"
 VERSION = 1
+FORMAT_MANIFEST = 2  # 2: incrementals are row deltas (format 1 stored changed pages)
 BACKUP_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,99}$")
 TYPES = ("full", "incremental")
 
@@ -65,6 +66,9 @@ def check_names(m: dict[str, Any], key: str) -> None:
     bid = m.get("backup_id")
     if not isinstance(bid, str) or not BACKUP_ID.match(bid):
         raise BackupDamaged(f"manifest {key} has an invalid backup id {bid!r}")
+    if m.get("format") != FORMAT_MANIFEST:
+        raise BackupDamaged(f"manifest {key} has format {m.get('format')!r}; this version of "
+                            f"memory reads format {FORMAT_MANIFEST}: make a new full backup")
     if m.get("type") not in TYPES:
         raise BackupDamaged(f"manifest {key} has an unknown type {m.get('type')!r}")
     parent = m.get("parent")
@@ -81,9 +85,12 @@ def check_names(m: dict[str, Any], key: str) -> None:
         if not (isinstance(meta, dict) and isinstance(meta.get("sha256"), str)
                 and OBJECT_ID.match(meta["sha256"]) and isinstance(meta.get("size"), int)):
             raise BackupDamaged(f"manifest {key} has no valid sha256/size for object {oid}")
-    used = [s[2] for s in m.get("segments", [])] + [d[1] for d in m.get("deltas", [])]
-    used.append(m.get("pagemap"))
-    for oid in used:
+    segments = m.get("segments")
+    if not isinstance(segments, list) or not all(
+            isinstance(s, list) and len(s) == 3 and isinstance(s[0], int) and isinstance(s[1], int)
+            and s[0] >= 0 and s[1] >= 0 for s in segments):
+        raise BackupDamaged(f"manifest {key} has no valid segment list")
+    for oid in (s[2] for s in segments):
         if oid not in objects:
             raise BackupDamaged(f"manifest {key} uses object {oid!r} it does not list")
 

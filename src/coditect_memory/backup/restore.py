@@ -1,7 +1,8 @@
 """`backup restore`: rebuild a complete store from a backup and its chain, and prove it.
 
 The file is assembled in a temp file next to its destination: the full backup's segments,
-then each incremental's changed pages in order. Every object is checked against its
+then each incremental's delta applied in order (a new change history starts: the restored
+store's next backup is a full one). Every object is checked against its
 manifest's sha256 and size before use; then the restored store's counts, schema version and
 message digest must equal the manifest's. Only then is it renamed into place. Any failure
 removes the temp file and names what failed: a restore never leaves a half store behind,
@@ -12,14 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..store.sqlite.snapshot import inspect_restored
-from . import pagemap
+from ..store.sqlite.snapshot import inspect_restored, rebuild
 from .errors import BackupDamaged, BackupError
 from .repository import Repository
 
@@ -37,57 +38,58 @@ def pick(repo: Repository, backup_id: str | None, at_ms: int | None) -> str:
     return candidates[-1]["backup_id"]
 
 
-def _pieces(chain: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any], Any]]:
-    """(owner, oid, meta, where) for every object of the chain, data in the order it must be
-    applied; page maps are fetched and checked as well, so a restore refuses a chain with any
-    damaged object, not only the ones it copies pages from."""
-    out = []
-    for m in chain:
-        out.append((m["backup_id"], m["pagemap"], m["objects"][m["pagemap"]], "pagemap"))
-        for first, _n, oid in m.get("segments", []):
-            out.append((m["backup_id"], oid, m["objects"][oid], first))
-        for _n, oid in m.get("deltas", []):
-            out.append((m["backup_id"], oid, m["objects"][oid], None))
-    return out
+def _write(repo: Repository, m: dict[str, Any], out_path: Path, size: int, pool,
+           workers: int, progress) -> None:
+    """Fetch, check and decode a backup's segments (on the pool) and write them into a file."""
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        window: deque[tuple[Future, int, int]] = deque()
+
+        def put(item: tuple[Future, int, int]) -> None:
+            fut, offset, length = item
+            plain = fut.result()
+            if len(plain) != length:
+                raise BackupDamaged(f"segment at byte {offset} of backup {m['backup_id']} holds "
+                                    f"{len(plain)} bytes, the manifest says {length}")
+            os.pwrite(fd, plain, offset)
+            if progress:
+                progress.advance(length)
+
+        for offset, length, oid in m["segments"]:
+            window.append((pool.submit(repo.get, oid, m["objects"][oid], m["backup_id"]),
+                           offset, length))
+            if len(window) >= workers * 2:
+                put(window.popleft())
+        while window:
+            put(window.popleft())
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def assemble(repo: Repository, chain: list[dict[str, Any]], out_path: Path,
              workers: int = 4, progress=None) -> None:
-    """Write the chain's pages into `out_path` (fetching and decoding on a thread pool)."""
-    final = chain[-1]["store"]
-    ps = final["page_size"]
-    pieces = _pieces(chain)
+    """Rebuild the chain's store in `out_path`: the full backup's file, then each
+    incremental's delta applied in order (every object checked against its manifest)."""
     if progress:
-        progress.start(sum(meta["size"] for _, _, meta, _ in pieces))
-    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        progress.start(sum(s[1] for m in chain for s in m["segments"]))
+    deltas: list[Path] = []
     try:
         with ThreadPoolExecutor(workers) as pool:
-            window: deque[tuple[Future, Any, str, dict]] = deque()
-
-            def apply(item) -> None:
-                fut, where, oid, meta = item
-                plain = fut.result()
-                if where == "pagemap":
-                    pass  # not needed to rebuild the file, but part of the backup: checked too
-                elif where is not None:  # a segment: consecutive pages from `where`
-                    os.pwrite(fd, plain, (where - 1) * ps)
-                else:
-                    pgnos, data = pagemap.decode_pages(plain, ps, oid)
-                    for i, pgno in enumerate(pgnos):
-                        os.pwrite(fd, data[i * ps:(i + 1) * ps], (pgno - 1) * ps)
-                if progress:
-                    progress.advance(meta["size"])
-
-            for owner, oid, meta, where in pieces:
-                window.append((pool.submit(repo.get, oid, meta, owner), where, oid, meta))
-                if len(window) >= workers * 2:
-                    apply(window.popleft())
-            while window:
-                apply(window.popleft())
-        os.ftruncate(fd, final["page_count"] * ps)
-        os.fsync(fd)
+            _write(repo, chain[0], out_path, chain[0]["store"]["bytes"], pool, workers, progress)
+            for i, m in enumerate(chain[1:]):
+                deltas.append(out_path.with_name(f"{out_path.name}.delta-{i}"))
+                _write(repo, m, deltas[-1], m["delta"]["bytes"], pool, workers, progress)
+        try:
+            rebuild(str(out_path), deltas)
+        except sqlite3.DatabaseError as e:
+            raise BackupDamaged(f"the chain of backup {chain[-1]['backup_id']} does not apply "
+                                f"to its full backup: {e}") from None
     finally:
-        os.close(fd)
+        for path in deltas:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
         if progress:
             progress.finish()
 

@@ -83,7 +83,7 @@ def backup() -> None:
 
 @backup.command()
 @click.option("--type", "kind", type=click.Choice(["full", "incremental"]), default="incremental",
-              show_default=True, help="incremental stores only the pages changed since the latest "
+              show_default=True, help="incremental stores only the rows changed since the latest "
               "backup (a full one when there is none yet).")
 @_TARGET
 @_ENDPOINT

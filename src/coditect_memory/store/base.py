@@ -13,6 +13,11 @@ from typing import Any
 from ..sources.base import Record, Usage
 
 
+class DeltaUnavailable(Exception):
+    """An incremental backup cannot be built on this parent; the message says why (the
+    caller makes a full backup instead)."""
+
+
 @dataclass
 class FileState:
     """A source_files row: the manifest entry that makes re-ingest incremental."""
@@ -154,13 +159,19 @@ class Store(ABC):
     # --- backups (issue 4) --------------------------------------------------------------------
     def backup_snapshot(self, workdir: str):
         """A consistent, frozen view of the store for `backup create`, taken while writers go
-        on: `.read(first_page, n)`, `.page_size`, `.page_count`, `.method`, `.backend`,
-        `.summary()` (schema version, row counts, message digest), `.close()`.
+        on: `.read(offset, n)`, `.size`, `.page_size`, `.page_count`, `.method`, `.backend`,
+        `.summary()` (schema version, row counts, message digest, change position), `.close()`.
 
         `workdir` may hold a temp copy when the backend needs one."""
         from ..errors import UsageError
 
         raise UsageError(f"backups are not available on the {type(self).__name__} backend yet")
+
+    def backup_delta(self, workdir: str, parent: dict[str, Any]):
+        """What changed since the backup whose manifest is `parent`, read like a snapshot
+        (`.read(offset, n)`, `.size`, `.summary()`, `.rows`, `.close()`); raises
+        DeltaUnavailable when it cannot be built on that parent."""
+        raise DeltaUnavailable(f"the {type(self).__name__} backend makes full backups only")
 
     def export_messages(self, project: str | None = None, since: int | None = None):
         """Every message as a plain dict (uid, source_kind, provenance, ...), oldest first,

@@ -24,7 +24,7 @@ from ...errors import StoreError, StoreLocked
 from ...sources.text import compact_json
 from ...timeutil import iso
 from ..base import Batch, FileState, Store
-from . import queries
+from . import changes, queries
 
 _MSG_COLS = (
     "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
@@ -72,8 +72,9 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
+        # recursive_triggers: a row an INSERT OR REPLACE removes is logged for backups too
         for pragma in ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY",
-                       "cache_size=-131072", "wal_autocheckpoint=20000"):
+                       "cache_size=-131072", "wal_autocheckpoint=20000", "recursive_triggers=ON"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.row_factory = sqlite3.Row
         self._projects: dict[str, int] = {}
@@ -109,6 +110,9 @@ class SQLiteStore(Store):
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                            (version, name, int(time.time() * 1000)))
+        if changes.missing_triggers(self.db):
+            with self.tx() as db:
+                changes.install(db)
 
     def schema_version(self) -> int:
         return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
@@ -343,11 +347,25 @@ class SQLiteStore(Store):
         return reports.report_rows(self, query, filters)
 
     def backup_snapshot(self, workdir: str):
-        from pathlib import Path as _Path
-
         from .snapshot import SQLiteSnapshot
 
-        return SQLiteSnapshot(self.path, _Path(workdir))
+        self._mark()
+        return SQLiteSnapshot(self.path, Path(workdir))
+
+    def backup_delta(self, workdir: str, parent: dict[str, Any]):
+        from .snapshot import SQLiteDelta
+
+        self._mark()
+        return SQLiteDelta(self.path, Path(workdir), parent)
+
+    def _mark(self) -> None:
+        """Raise the backup marks, committed before the backup's read begins (changes.py);
+        when the store cannot be written the backup goes on with the marks it has."""
+        try:
+            with self.tx() as db:
+                changes.mark(db)
+        except (sqlite3.OperationalError, StoreLocked):
+            pass
 
     def export_messages(self, project: str | None = None, since: int | None = None):
         from .snapshot import export_messages

@@ -125,13 +125,18 @@ def _match(ts: int, key: str, pool: list, used: set) -> tuple | None:
 
 
 def _tool_names(db: sqlite3.Connection) -> None:
-    """Results read in an earlier run than their call learn the tool's name now."""
+    """Results read in an earlier run than their call learn the tool's name now (only rows
+    that change are written: an unchanged row would still be logged for backups)."""
     db.execute(f"""
         UPDATE messages SET tool_name = (
             SELECT u.tool_name FROM messages u WHERE u.session_id = messages.session_id
-            AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use' LIMIT 1)
+            AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use'
+            AND u.tool_name IS NOT NULL LIMIT 1)
         WHERE {_IN_DIRTY} AND tool_name IS NULL
-          AND tool_use_id IS NOT NULL AND type IN ('tool_result', 'tool_output')""")
+          AND tool_use_id IS NOT NULL AND type IN ('tool_result', 'tool_output')
+          AND EXISTS (SELECT 1 FROM messages u WHERE u.session_id = messages.session_id
+                      AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use'
+                      AND u.tool_name IS NOT NULL)""")
 
 
 def _counts(db: sqlite3.Connection) -> None:

@@ -7,67 +7,66 @@ writing. Two ways, best first:
   started on an empty WAL. Such a reader holds WAL read-lock 0, and no checkpoint may copy
   frames into the file while it is held (SQLite's WAL locking), so the file on disk *is*
   the snapshot until we let go. Writers keep appending to the WAL meanwhile. Nothing is
-  copied, and unchanged pages keep their place, which is what makes incrementals small.
+  copied.
 - copy: SQLite's online backup API into a temp file in one step (one read transaction),
   used when the WAL cannot be emptied (a long reader, a busy writer) or the store is not
   in WAL mode.
 
-Counts and the message digest are computed inside the same read transaction, so the
-manifest describes exactly the pages stored.
+Counts, the message digest and the change-log position are computed inside the same read
+transaction, so the manifest describes exactly the pages stored. An incremental is not a
+file snapshot but a delta file (`SQLiteDelta`, see changes.py) read the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
-DIGEST_ALGORITHM = "sum-sha256(uid US content_hash) mod 2^256"
-
-
-def message_digest(cur: sqlite3.Cursor) -> dict[str, Any]:
-    """An order-independent digest of every message's uid and content hash.
-
-    Each row contributes sha256(uid + 0x1f + content_hash) read as a 256-bit number; the
-    digest is their sum mod 2^256, so it depends on what is stored, not on row order or
-    page layout, and any backend can compute the same figure.
-    """
-    sha = hashlib.sha256
-    total = 0
-    n = 0
-    cur.execute("SELECT uid, coalesce(content_hash, '') FROM messages")
-    while rows := cur.fetchmany(20000):
-        total += sum(int.from_bytes(sha(f"{u}\x1f{c}".encode("utf-8", "surrogatepass")).digest(), "big")
-                     for u, c in rows)
-        n += len(rows)
-    return {"algorithm": DIGEST_ALGORITHM, "messages": n, "value": f"{total % (1 << 256):064x}"}
+from . import changes, digest
 
 
 def _reading(db: sqlite3.Connection) -> sqlite3.Connection:
     """Settings for one long scan: a larger page cache. (A memory map of the whole file made
     the digest's walk over overflow chains ~1.6x faster but showed the file as 2.2 GB of
-    resident memory at 1M messages; the digest now runs beside the page hashing instead.)"""
+    resident memory at 1M messages; the digest now runs beside the page reads instead.)"""
     db.execute("PRAGMA cache_size = -65536")
     return db
 
 
-def table_counts(db: sqlite3.Connection) -> dict[str, int]:
-    """Rows in every ordinary table (virtual tables are counted through their shadow tables)."""
-    names = [r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        " AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")]
-    return {n: db.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+def summarize(db: sqlite3.Connection) -> dict[str, Any]:
+    """What a manifest records of the store seen by `db`'s read transaction."""
+    return {"schema_version": changes.schema_version(db), "counts": changes.table_counts(db),
+            "digest": digest.message_digest(db.cursor())}
 
 
-def _schema_version(db: sqlite3.Connection) -> int:
+def temp_file(workdir: Path, prefix: str) -> Path:
+    """A temp database path in `workdir` for this process, after removing the ones that
+    processes no longer running left behind (a backup killed mid-way)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for old in workdir.glob("*-*.db*"):
+        pid = old.name.split(".", 1)[0].rsplit("-", 1)[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                old.unlink()
+    path = workdir / f"{prefix}-{os.getpid()}.db"
+    for suffix in ("", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+    return path
+
+
+def _running(pid: int) -> bool:
     try:
-        return db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
-    except sqlite3.OperationalError:
-        return 0
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class SQLiteSnapshot:
@@ -119,11 +118,7 @@ class SQLiteSnapshot:
         return False
 
     def _copy(self, workdir: Path) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self._tmp = str(workdir / f"snapshot-{os.getpid()}.db")
-        for suffix in ("", "-journal"):
-            if os.path.exists(self._tmp + suffix):
-                os.unlink(self._tmp + suffix)
+        self._tmp = str(temp_file(workdir, "snapshot"))
         src = sqlite3.connect(self.db_path, timeout=30.0)
         dst = sqlite3.connect(self._tmp)
         try:
@@ -136,18 +131,20 @@ class SQLiteSnapshot:
                                   check_same_thread=False)
         self.db.execute("BEGIN")
 
-    def read(self, first_page: int, count: int) -> bytes:
-        """Pages first_page .. first_page + count - 1 (1-based), as one bytes object."""
-        want = count * self.page_size
-        data = os.pread(self.fd, want, (first_page - 1) * self.page_size)
-        if len(data) != want:
-            raise OSError(f"short read of pages {first_page}..{first_page + count - 1}")
+    @property
+    def size(self) -> int:
+        return self.page_size * self.page_count
+
+    def read(self, offset: int, length: int) -> bytes:
+        """`length` bytes of the frozen file from `offset`."""
+        data = os.pread(self.fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"short read at byte {offset} of the database file")
         return data
 
     def summary(self) -> dict[str, Any]:
-        _reading(self.db)
-        return {"schema_version": _schema_version(self.db), "counts": table_counts(self.db),
-                "digest": message_digest(self.db.cursor())}
+        """Counts, digest and the change-log position, all from the snapshot's transaction."""
+        return {**summarize(_reading(self.db)), "changes": changes.position(self.db)}
 
     def close(self) -> None:
         if getattr(self, "fd", None) is not None:
@@ -172,6 +169,68 @@ class SQLiteSnapshot:
         self.close()
 
 
+class SQLiteDelta:
+    """What changed since a parent backup, as a SQLite file in `workdir` (changes.py); read
+    like a snapshot, removed on `close`. Raises changes.DeltaUnavailable when the parent
+    cannot be built on."""
+
+    backend = "sqlite"
+    method = "delta"
+
+    def __init__(self, db_path: str, workdir: Path, parent: dict[str, Any]) -> None:
+        self.path = temp_file(workdir, "delta")
+        self.fd: int | None = None
+        try:
+            self._summary = changes.write_delta(db_path, self.path, parent)
+            self.fd = os.open(self.path, os.O_RDONLY)
+        except BaseException:
+            self.close()
+            raise
+        self.size = os.fstat(self.fd).st_size
+        self.rows = self._summary.pop("rows")
+        self.touched = self._summary.pop("touched")
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = os.pread(self.fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"short read at byte {offset} of the delta file")
+        return data
+
+    def summary(self) -> dict[str, Any]:
+        return self._summary
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        for suffix in ("", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.path}{suffix}")
+
+    def __enter__(self) -> SQLiteDelta:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rebuild(db_path: str, deltas: list[Path]) -> None:
+    """Turn a restored full backup at `db_path` into the store of the chain's last backup:
+    start a new change history (a restored store's next backup is a full one), then apply
+    each delta in order."""
+    db = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'store_meta'").fetchone():
+            db.execute("BEGIN IMMEDIATE")
+            changes.reset(db)  # first: with no marks the triggers stay quiet while deltas apply
+            db.execute("COMMIT")
+        for path in deltas:
+            changes.apply_delta(db, path)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+
+
 def inspect_restored(db_path: str) -> dict[str, Any]:
     """What a restored database file holds: the same summary a snapshot records, plus
     SQLite's own quick check. Only read (opened read-write because a WAL-mode file without
@@ -180,8 +239,7 @@ def inspect_restored(db_path: str) -> dict[str, Any]:
     try:
         _reading(db).execute("BEGIN")
         check = [r[0] for r in db.execute("PRAGMA quick_check(20)")]
-        out = {"schema_version": _schema_version(db), "counts": table_counts(db),
-               "digest": message_digest(db.cursor()), "quick_check": check}
+        out = {**summarize(db), "quick_check": check}
         db.execute("COMMIT")
         return out
     except sqlite3.DatabaseError as e:
