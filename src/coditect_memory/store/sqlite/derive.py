@@ -37,11 +37,15 @@ def derive_sessions(store) -> int:
 
 def _one_project_per_session(db: sqlite3.Connection) -> None:
     """A session belongs to one project (its first working directory), and so do its
-    messages, even when it later ran in a subfolder (that `cwd` stays in the metadata)."""
-    db.execute(f"""
-        UPDATE messages SET project_id = s.project_id FROM sessions s
-        WHERE messages.{_IN_DIRTY} AND s.id = messages.session_id AND s.project_id IS NOT NULL
-          AND messages.project_id IS NOT s.project_id""")
+    messages, even when it later ran in a subfolder (that `cwd` stays in the metadata).
+
+    One UPDATE per session, each through the session index: a single UPDATE ... FROM over
+    all sessions would first gather every matching row in a temp table (with the backup
+    triggers, whole rows: GBs of RAM at a million messages)."""
+    db.executemany(
+        "UPDATE messages SET project_id = ? WHERE session_id = ? AND project_id IS NOT ?",
+        db.execute("SELECT s.project_id, s.id, s.project_id FROM sessions s JOIN dirty_ids d"
+                   " ON d.id = s.id WHERE s.project_id IS NOT NULL").fetchall())
     db.execute("""
         DELETE FROM projects WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.project_id = projects.id)
           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.project_id = projects.id)""")
@@ -125,18 +129,15 @@ def _match(ts: int, key: str, pool: list, used: set) -> tuple | None:
 
 
 def _tool_names(db: sqlite3.Connection) -> None:
-    """Results read in an earlier run than their call learn the tool's name now (only rows
-    that change are written: an unchanged row would still be logged for backups)."""
-    db.execute(f"""
-        UPDATE messages SET tool_name = (
-            SELECT u.tool_name FROM messages u WHERE u.session_id = messages.session_id
-            AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use'
-            AND u.tool_name IS NOT NULL LIMIT 1)
-        WHERE {_IN_DIRTY} AND tool_name IS NULL
-          AND tool_use_id IS NOT NULL AND type IN ('tool_result', 'tool_output')
-          AND EXISTS (SELECT 1 FROM messages u WHERE u.session_id = messages.session_id
-                      AND u.tool_use_id = messages.tool_use_id AND u.type = 'tool_use'
-                      AND u.tool_name IS NOT NULL)""")
+    """Results read in an earlier run than their call learn the tool's name now. Found with
+    a query, written row by row: only rows that change are written (an unchanged one would
+    still be logged for backups), and no UPDATE gathers a temp copy of the rows first."""
+    db.executemany("UPDATE messages SET tool_name = ? WHERE id = ?", [r for r in db.execute(f"""
+        SELECT (SELECT u.tool_name FROM messages u WHERE u.session_id = r.session_id
+                AND u.tool_use_id = r.tool_use_id AND u.type = 'tool_use'
+                AND u.tool_name IS NOT NULL LIMIT 1), r.id
+        FROM messages r WHERE r.{_IN_DIRTY} AND r.tool_name IS NULL
+          AND r.tool_use_id IS NOT NULL AND r.type IN ('tool_result', 'tool_output')""") if r[0]])
 
 
 def _counts(db: sqlite3.Connection) -> None:
