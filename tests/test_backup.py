@@ -110,6 +110,16 @@ class TestIncremental:
         run("backup", "restore", "--at", at, "--target", str(target), "--into", str(tmp_path / "r1"))
         assert status_at(tmp_path / "r1") == status_first
 
+    def test_a_long_chain_starts_over_with_a_full(self, store, tmp_path):
+        (store / "config.toml").write_text("[backup]\nfull_every = 2\n")
+        target = tmp_path / "target"
+        kinds = [create(target) for _ in range(4)]
+        assert [k["type"] for k in kinds] == ["full", "incremental", "incremental", "full"]
+        assert "full_every = 2" in kinds[3]["notes"][0]
+        (store / "config.toml").write_text("[backup]\nfull_every = 'often'\n")
+        r = run_proc("backup", "create", "--target", str(target))
+        assert r.code == 2 and "full_every" in r.stderr
+
     def test_at_before_any_backup_is_a_clear_error(self, store, tmp_path):
         target = tmp_path / "target"
         create(target)

@@ -96,8 +96,10 @@ def _known_objects(repo: Repository, manifests: list[dict[str, Any]]) -> dict[st
     return known
 
 
-def _buildable(repo: Repository, parent: dict[str, Any], known: dict[str, Any]) -> str | None:
-    """Why an incremental cannot be built on `parent`: its chain is damaged or incomplete."""
+def _buildable(repo: Repository, parent: dict[str, Any], known: dict[str, Any],
+               full_every: int) -> str | None:
+    """Why an incremental should not be built on `parent`: its chain is damaged, incomplete
+    or as long as `full_every` allows."""
     try:
         chain = repo.chain(parent["backup_id"])
     except BackupDamaged as e:
@@ -106,17 +108,20 @@ def _buildable(repo: Repository, parent: dict[str, Any], known: dict[str, Any]) 
         for oid in m["objects"]:
             if oid not in known:
                 return f"object {oid} of backup {m['backup_id']} is missing"
+    if full_every and len(chain) > full_every:
+        return (f"the latest chain holds {len(chain) - 1} incrementals ([backup] full_every = "
+                f"{full_every})")
     return None
 
 
-def create_backup(store, repo: Repository, kind: str, workdir: Path,
-                  progress=None, workers: int = 2) -> dict[str, Any]:
+def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=None,
+                  workers: int = 2, full_every: int = 0) -> dict[str, Any]:
     started = time.monotonic()
     manifests = repo.manifests(check=True)
     known = _known_objects(repo, manifests)
     parent = manifests[-1] if kind == "incremental" and manifests else None
     notes: list[str] = []
-    if parent and (why := _buildable(repo, parent, known)):
+    if parent and (why := _buildable(repo, parent, known, full_every)):
         notes.append(f"{why}; made a full backup instead")
         parent = None
     writer = _Writer(repo, known, workers)

@@ -23,12 +23,18 @@ _ENDPOINT = click.option("--endpoint-url", help="S3 endpoint of an S3-compatible
                          "(default: $MEMORY_S3_ENDPOINT).")
 
 
+def _settings():
+    from ..backup.settings import load_settings
+
+    return load_settings(get_config().home)
+
+
 def _repo(target: str | None, endpoint: str | None, create: bool = False, need_key: bool = True):
     from ..backup.repository import Repository
-    from ..backup.settings import load_settings, resolve_target
+    from ..backup.settings import resolve_target
     from ..backup.targets import open_target
 
-    settings = load_settings(get_config().home)
+    settings = _settings()
     url = resolve_target(target, settings)
     tgt = open_target(url, endpoint or settings.endpoint_url)
     repo = Repository(tgt, settings.key_file, settings.compression_level)
@@ -84,7 +90,7 @@ def backup() -> None:
 @backup.command()
 @click.option("--type", "kind", type=click.Choice(["full", "incremental"]), default="incremental",
               show_default=True, help="incremental stores only the rows changed since the latest "
-              "backup (a full one when there is none yet).")
+              "backup (a full one when there is none yet, or after [backup] full_every incrementals).")
 @_TARGET
 @_ENDPOINT
 @json_option
@@ -100,7 +106,8 @@ def create(kind: str, target: str | None, endpoint_url: str | None, as_json: boo
         raise StoreError(f"no store at {config.db_path}: nothing to back up (run `memory ingest`)")
     repo = _repo(target, endpoint_url, create=True)
     with open_store(config) as store:
-        result = create_backup(store, repo, kind, config.home / "backup-tmp", _bar("backup", as_json))
+        result = create_backup(store, repo, kind, config.home / "backup-tmp", _bar("backup", as_json),
+                               full_every=_settings().full_every)
     if as_json:
         print_json(result)
         return
