@@ -194,6 +194,16 @@ class TestFallsBackToFull:
         assert restored(repo, inc["backup_id"], tmp_path / "r")["later_feature"] == [(1, 1, "kept")]
         store.db = sqlite3.connect(store.path)  # for the fixture's close
 
+    def test_vacuum_since_the_parent(self, store, tmp_path):
+        """VACUUM may give rows of tables without an INTEGER PRIMARY KEY new rowids, which
+        the log would not see."""
+        repo = repo_at(tmp_path / "t")
+        backup(store, repo, tmp_path, "full")
+        store.db.execute("VACUUM")
+        made = backup(store, repo, tmp_path)
+        assert made["type"] == "full" and "VACUUM" in made["notes"][0]
+        assert backup(store, repo, tmp_path)["type"] == "incremental"
+
     def test_log_trimmed_past_the_parent(self, store, tmp_path, monkeypatch):
         repo = repo_at(tmp_path / "t")
         backup(store, repo, tmp_path, "full")

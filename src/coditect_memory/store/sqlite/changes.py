@@ -23,7 +23,8 @@ whether the parent had it ('u'/'d') or not ('i'), and for messages what it was.
 
 Marks only ever rise, so several backup chains (a local folder and S3) share one log: a
 change to a row at or below any chain's mark is at or below the current mark. A restored
-store gets a new epoch: its history is not its chain's, so its next backup is full.
+store gets a new epoch: its history is not its chain's, so its next backup is full. So does
+a store whose schema cookie moved (DDL, or a VACUUM, which may renumber rowids).
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ def position(db: sqlite3.Connection) -> dict[str, Any]:
     return {"store_id": meta.get("store_id"), "epoch": meta.get("backup_epoch"),
             "floor": int(meta.get("backup_log_floor", 0)),
             "seq": db.execute("SELECT coalesce(max(seq), 0) FROM backup_changes").fetchone()[0],
+            # SQLite's schema cookie: any DDL, and VACUUM (which may renumber rowids), bump it
+            "schema_cookie": db.execute("PRAGMA main.schema_version").fetchone()[0],
             "marks": marks, "tail": tail, "tail_digest": digest.as_dict(tail_total, tail_n)}
 
 
@@ -153,6 +156,8 @@ def _unusable(now: dict[str, Any], version: int, parent: dict[str, Any]) -> str 
         return "this store was restored or replaced since the latest backup"
     if version != parent.get("schema_version") or set(since["marks"]) != set(now["marks"]):
         return "the store's schema changed since the latest backup"
+    if since.get("schema_cookie") != now["schema_cookie"]:
+        return "the store's schema or file was rebuilt (e.g. VACUUM) since the latest backup"
     if since["seq"] < now["floor"]:
         return "the change log no longer reaches back to the latest backup"
     return None
