@@ -158,6 +158,22 @@ class TestEncryption:
             str(tmp_path / "r"))
         assert status_at(tmp_path / "r") == run("status", "--json").json()
 
+    def test_encrypted_chain(self, store, tmp_path, monkeypatch):
+        """Incrementals are sealed like full backups: no plaintext row on the target, and
+        the chain restores under the key."""
+        monkeypatch.setenv("MEMORY_BACKUP_KEY", "chain key")
+        target = tmp_path / "target"
+        create(target, "--type", "full")
+        run("ingest", str(more_sessions(tmp_path, seed=71)), "--json")
+        inc = create(target)
+        assert inc["type"] == "incremental" and inc["encrypted"] and inc["rows_stored"] > 0
+        newest = json.loads(run("export").stdout.splitlines()[-1])["uid"].encode()
+        assert not any(newest in p.read_bytes() for p in objects(target))
+        v = run("backup", "verify", inc["backup_id"], "--target", str(target), "--deep", "--json").json()
+        assert v["ok"], v["problems"]
+        run("backup", "restore", inc["backup_id"], "--target", str(target), "--into", str(tmp_path / "r"))
+        assert status_at(tmp_path / "r") == run("status", "--json").json()
+
     def test_equal_objects_are_written_once(self, tmp_path, monkeypatch):
         """Equal segments in one snapshot are one object, written once: two encrypted
         writes of it would differ by their nonce, and the manifest could name the other."""

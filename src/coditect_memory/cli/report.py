@@ -9,6 +9,7 @@ import click
 
 from ..errors import NotFound, UsageError
 from ..reports import REPORTS
+from ..units import count
 from .output import console, get_config, json_option, open_readonly, print_json, short_time
 
 NAMES = tuple(REPORTS)
@@ -144,9 +145,9 @@ def _print_day_view(view: dict, when: str | None) -> None:
         from datetime import date
 
         d = date.fromisoformat(day["date"])
-        c.print(f"[bold]{d.strftime('%A %d %B %Y')}[/] — {len(day['sessions'])} sessions, "
-                f"{day['hours']:.1f} h active, {day['messages']:,} messages, "
-                f"{day['errors']:,} errors · {escape(', '.join(day['projects']))}")
+        c.print(f"[bold]{d.strftime('%A %d %B %Y')}[/] — {count(len(day['sessions']), 'session')}, "
+                f"{day['hours']:.1f} h active, {count(day['messages'], 'message')}, "
+                f"{count(day['errors'], 'error')} · {escape(', '.join(day['projects']))}")
         for s in day["sessions"]:
             span = f"{short_time(s['from'])[11:]}–{short_time(s['to'])[11:]}"
             c.print(f"  [cyan]{span}[/] [bold]{escape(s['project_name'])}[/]"
@@ -157,9 +158,9 @@ def _print_day_view(view: dict, when: str | None) -> None:
             for p in s["prompts_said"][:3]:
                 c.print(f"    [dim]{p['timestamp'][11:16]} you:[/] {escape(' '.join(p['text'].split())[:140])}")
             tools = ", ".join(f"{k} {v}" for k, v in list(s["tools"].items())[:6])
-            c.print(f"    [dim]{s['prompts']} prompts · {s['tool_calls']} tool calls"
+            c.print(f"    [dim]{count(s['prompts'], 'prompt')} · {count(s['tool_calls'], 'tool call')}"
                     f"{' (' + escape(tools) + ')' if tools else ''} · {s['hours']:.1f} h[/]"
-                    + (f" · [red]{s['errors']} errors[/]" if s["errors"] else ""))
+                    + (f" · [red]{count(s['errors'], 'error')}[/]" if s["errors"] else ""))
             for e in s["error_samples"][:2]:
                 c.print(f"    [red]✗[/] [dim]{e['timestamp'][11:16]} {escape(e['component'])}:[/] "
                         f"{escape(' '.join(e['message'].split())[:140])}")
