@@ -98,6 +98,30 @@ class TestKilledCreate:
         run("backup", "restore", again["backup_id"], "--target", str(target), "--into", str(restored))
         assert status_at(restored) == run("status", "--json").json()
 
+    @pytest.mark.parametrize("point", ["backup:marking", "backup:delta-api_usage",
+                                       "backup:delta-messages", "backup:source-ready",
+                                       "backup:objects-stored", "backup:committed"])
+    def test_sigkill_during_an_incremental(self, chain, tmp_path, point):
+        """Killed at each step of an incremental (inside the marks' transaction, half-way
+        through the delta, with the delta written, with its objects stored, just after the
+        manifest): no half backup is listed, and the next incremental restores the store
+        exactly (the killed run's temp files are gone)."""
+        target, full, inc = chain
+        run("ingest", str(more_sessions(tmp_path, seed=81, sessions=2)), "--json")
+        before = listed(target)
+        r = run_proc("backup", "create", "--target", str(target),
+                     env={"MEMORY_FAILPOINT": point})
+        assert r.code == -signal.SIGKILL
+        after = listed(target)
+        assert after == (before + after[-1:] if point == "backup:committed" else before)
+        last = create(target)
+        assert last["type"] == "incremental", last["notes"]
+        run("backup", "restore", last["backup_id"], "--target", str(target), "--into",
+            str(tmp_path / "r"))
+        assert status_at(tmp_path / "r") == run("status", "--json").json()
+        assert not list((Path(os.environ["MEMORY_HOME"]) / "backup-tmp").glob("delta-*")), \
+            "the killed runs' delta files were not cleaned up"
+
 
 class TestDamagedObjects:
     """verify names the damaged object and exits 13; restore refuses and leaves nothing."""

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..failpoints import failpoint
 from ..store.base import DeltaUnavailable
 from ..timeutil import iso
 from .errors import BackupDamaged, BackupError
@@ -137,6 +138,7 @@ def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=No
                 parent = None
         if source is None:
             source = store.backup_snapshot(str(workdir))
+        failpoint("backup:source-ready")
         with source, ThreadPoolExecutor(1) as side:
             created_ms = int(time.time() * 1000)
             # a full backup's counts and digest are a scan of the snapshot: one core scans
@@ -165,7 +167,9 @@ def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=No
                                      "touched": source.touched}
         manifest["bytes_written"] = writer.bytes
         manifest["seconds"] = round(time.monotonic() - started, 3)
+        failpoint("backup:objects-stored")
         written = repo.commit(manifest)
+        failpoint("backup:committed")
     except OSError as e:
         raise BackupError(f"cannot read the store for a backup: {e}") from None
     finally:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from ...errors import StoreError, StoreLocked
+from ...failpoints import failpoint
 from ...sources.text import compact_json
 from ...timeutil import iso
 from ..base import Batch, FileState, Store
@@ -364,6 +365,7 @@ class SQLiteStore(Store):
         try:
             with self.tx() as db:
                 changes.mark(db)
+                failpoint("backup:marking")
         except (sqlite3.OperationalError, StoreLocked):
             pass
 

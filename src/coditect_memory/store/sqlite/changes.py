@@ -34,6 +34,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from ...failpoints import failpoint
 from ..base import DeltaUnavailable
 from . import digest
 
@@ -235,6 +236,7 @@ def _copy_changes(db: sqlite3.Connection, parent: dict[str, Any], now: dict[str,
         had = [(u, h) for op, u, h in first.get(t, {}).values() if op != "i"]  # the parent's
         counts[t] = parent["counts"][t] - since["tail"][t] - len(had) + stored
         rows += stored
+        failpoint(f"backup:delta-{t}")
         if t == "messages":
             gone, n_gone = digest.row_sum(had)
             total += new.total - gone
