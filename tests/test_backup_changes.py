@@ -237,3 +237,23 @@ def test_temp_files_of_killed_backups_are_removed(store, tmp_path):
     backup(store, repo, tmp_path)
     assert not any(p.exists() for p in stale) and live.exists()
     assert [p.name for p in work.iterdir()] == [live.name], "the backups' own files are gone too"
+
+
+def test_a_backup_reads_only_the_latest_chain(store, tmp_path):
+    """Making a backup reads the newest chain's manifests, not every backup ever made (on S3
+    each manifest is a request). The target is the real local one, its reads counted."""
+    class Counting(LocalTarget):
+        def read(self, key: str) -> bytes | None:
+            reads.append(key)
+            return super().read(key)
+
+    reads: list[str] = []
+    repo = Repository(Counting(tmp_path / "t")).load(create=True)
+    old = [backup(store, repo, tmp_path, "full")["backup_id"]]
+    old += [backup(store, repo, tmp_path)["backup_id"] for _ in range(3)]
+    new = [backup(store, repo, tmp_path, "full")["backup_id"], backup(store, repo, tmp_path)["backup_id"]]
+    reads.clear()
+    made = backup(store, repo, tmp_path)
+    assert made["type"] == "incremental" and made["parent"] == new[-1]
+    manifests = {k.split("/")[-1][:-5] for k in reads if k.startswith("manifests/")}
+    assert manifests == set(new)

@@ -87,7 +87,8 @@ class _Writer:
 
 
 def _known_objects(repo: Repository, manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Objects listed by committed manifests and present in the repository."""
+    """Objects listed by these manifests and present in the repository: what a new backup
+    can reuse instead of writing again."""
     present = repo.object_ids()
     known: dict[str, dict[str, Any]] = {}
     for m in manifests:
@@ -97,14 +98,20 @@ def _known_objects(repo: Repository, manifests: list[dict[str, Any]]) -> dict[st
     return known
 
 
-def _buildable(repo: Repository, parent: dict[str, Any], known: dict[str, Any],
-               full_every: int) -> str | None:
-    """Why an incremental should not be built on `parent`: its chain is damaged, incomplete
-    or as long as `full_every` allows."""
+def _latest_chain(repo: Repository) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest backup and its ancestors (full first), or why that chain is unusable."""
+    latest = repo.latest()
+    if latest is None:
+        return [], None
     try:
-        chain = repo.chain(parent["backup_id"])
+        return repo.chain(latest["backup_id"]), None
     except BackupDamaged as e:
-        return f"the latest backup's chain is damaged ({e})"
+        return [latest], f"the latest backup's chain is damaged ({e})"
+
+
+def _unbuildable(chain: list[dict[str, Any]], known: dict[str, Any], full_every: int) -> str | None:
+    """Why an incremental should not be built on this chain: it is incomplete, or as long
+    as `full_every` allows."""
     for m in chain:
         for oid in m["objects"]:
             if oid not in known:
@@ -118,11 +125,11 @@ def _buildable(repo: Repository, parent: dict[str, Any], known: dict[str, Any],
 def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=None,
                   workers: int = 2, full_every: int = 0) -> dict[str, Any]:
     started = time.monotonic()
-    manifests = repo.manifests(check=True)
-    known = _known_objects(repo, manifests)
-    parent = manifests[-1] if kind == "incremental" and manifests else None
+    chain, damaged = _latest_chain(repo)  # only the latest chain is read, not every manifest
+    known = _known_objects(repo, chain)
+    parent = chain[-1] if kind == "incremental" and chain else None
     notes: list[str] = []
-    if parent and (why := _buildable(repo, parent, known, full_every)):
+    if parent and (why := damaged or _unbuildable(chain, known, full_every)):
         notes.append(f"{why}; made a full backup instead")
         parent = None
     writer = _Writer(repo, known, workers)

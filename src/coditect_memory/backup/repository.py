@@ -197,6 +197,16 @@ class Repository:
                 continue
         return sorted(out, key=lambda m: (m.get("created_ms", 0), m["backup_id"]))
 
+    def latest(self, check: bool = True) -> dict[str, Any] | None:
+        """The newest readable manifest, reading as few as it can (ids start with their
+        creation time): on S3 one LIST and a GET, not a GET per backup ever made."""
+        for bid in sorted(self.backup_ids(), reverse=True):
+            try:
+                return self.manifest(bid, check=check)
+            except BackupDamaged:
+                continue
+        return None
+
     def chain(self, backup_id: str) -> list[dict[str, Any]]:
         """The backup and its ancestors, the full backup first."""
         out = [self.manifest(backup_id)]
