@@ -112,7 +112,7 @@ def create(kind: str, target: str | None, endpoint_url: str | None, as_json: boo
         print_json(result)
         return
     c = console()
-    note = f" on {result['parent']}" if result["parent"] else ""
+    note = f" on {result['parent']}, {result['rows_stored']:,} rows changed" if result["parent"] else ""
     c.print(f"[bold]{result['backup_id']}[/] ({result['type']}{note}): {result['messages']:,} "
             f"messages, {human_bytes(result['bytes'])} written to {result['target']} in "
             f"{result['seconds']:.1f} s" + ("" if result["encrypted"] else " (not encrypted)"))
