@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -35,6 +36,13 @@ def console(stderr: bool = False):
 def interactive() -> bool:
     """A progress bar only for a person watching: stderr is a terminal."""
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def working(message: str):
+    """A spinner on stderr while something may take a while (a person watching only)."""
+    if not interactive():
+        return contextlib.nullcontext()
+    return console(stderr=True).status(message)
 
 
 def get_config() -> Config:

@@ -10,7 +10,18 @@ import click
 from ..errors import NotFound, UsageError
 from ..reports import REPORTS
 from ..units import count
-from .output import console, get_config, json_option, open_readonly, print_json, short_time
+from .output import (
+    console,
+    get_config,
+    json_option,
+    open_readonly,
+    print_json,
+    short_time,
+    working,
+)
+
+# the first report on a store builds its daily rollups (about 10 s a million messages)
+_WORKING = "reading the store (the first report also builds its daily tables)…"
 
 NAMES = tuple(REPORTS)
 FORMATS = ("table", "json", "csv", "md", "html")
@@ -63,7 +74,7 @@ def report(name: str, session_id: str | None, since: str | None, until: str | No
         raise UsageError("runs read whole folders, not projects: drop --project")
     config = get_config()
     f = flt.make(since, until, project)
-    with open_readonly() as store:
+    with open_readonly() as store, working(_WORKING):
         rep = reports.build(store, name, f, config.home, session_id=session_id, by=by,
                             all=show_all, charts=fmt == "html")
     if fmt == "table":
@@ -117,7 +128,7 @@ def timeline(when: str | None, project: str | None, as_json: bool) -> None:
     from ..reports import filters as flt
 
     config = get_config()
-    with open_readonly() as store:
+    with open_readonly() as store, working(_WORKING):
         if when is None:
             days = store.report_rows("daily", {})
             worked = [d for d in days if d["prompts"] or d["active_ms"]] or days
