@@ -34,6 +34,13 @@ echo; echo "== memory report project-activity"
 "$M" report project-activity || true
 echo; echo "== memory timeline (the last day with activity)"
 "$M" timeline | head -30 || true
+BACKUPS="$(dirname "$MEMORY_HOME")/backups"
+echo; echo "== memory backup create --target $BACKUPS (the first is full, later ones store only what changed)"
+"$M" backup create --target "$BACKUPS"
+"$M" backup create --target "$BACKUPS"
+LAST=$("$M" backup list --target "$BACKUPS" --json | "$BIN/python" -c 'import json,sys; print(json.load(sys.stdin)[-1]["backup_id"])')
+echo; echo "== memory backup verify $LAST --deep (re-hash every object, test-restore, compare)"
+"$M" backup verify "$LAST" --target "$BACKUPS" --deep
 REPORT="$(dirname "$MEMORY_HOME")/activity.html"
 "$M" report timeline --format html --out "$REPORT" >/dev/null && echo && echo "== an HTML report with charts: $REPORT"
 cat <<TXT
