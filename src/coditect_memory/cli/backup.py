@@ -225,7 +225,8 @@ def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, ta
             "its digest matches the manifest.")
     if result["previous_store"]:
         c.print(f"The store that was there is kept at {result['previous_store']}")
-    c.print(f"Use it with: MEMORY_HOME={result['into']} memory status")
+    c.print(f"Use it with: MEMORY_HOME={result['into']} memory status "
+            "(the search index is rebuilt from it by the first search, or `memory index`)")
 
 
 @backup.command()
