@@ -156,11 +156,9 @@ def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=No
             segments = _store_file(source, repo, writer, "delta" if parent else "segment", progress)
             summary = summary_future.result()
             writer.drain()
-            store_info = {"backend": source.backend, "page_size": summary.pop("page_size", None),
-                          "page_count": summary.pop("page_count", None), "snapshot": source.method}
-            if parent is None:
-                store_info.update(page_size=source.page_size, page_count=source.page_count)
-            store_info["bytes"] = store_info["page_size"] * store_info["page_count"]
+            store_info = {"backend": source.backend, "page_size": source.page_size,
+                          "page_count": source.page_count,
+                          "bytes": source.page_size * source.page_count, "snapshot": source.method}
             manifest = {
                 "format": FORMAT_MANIFEST, "backup_id": backup_id,
                 "type": "incremental" if parent else "full",

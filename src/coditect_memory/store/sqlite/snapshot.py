@@ -53,10 +53,15 @@ def temp_file(workdir: Path, prefix: str) -> Path:
             with contextlib.suppress(OSError):
                 old.unlink()
     path = workdir / f"{prefix}-{os.getpid()}.db"
+    _remove(path)
+    return path
+
+
+def _remove(path: str | Path) -> None:
+    """A temp database file and its rollback journal, if there."""
     for suffix in ("", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
-    return path
 
 
 def _running(pid: int) -> bool:
@@ -69,10 +74,34 @@ def _running(pid: int) -> bool:
     return True
 
 
-class SQLiteSnapshot:
-    """A frozen view of the database file; read pages with `read`, then `close`."""
+class _FileSource:
+    """What `backup create` reads from: an open file (`fd`) read in pieces, closed after."""
 
     backend = "sqlite"
+    what = "database file"  # for errors
+    fd: int | None = None
+
+    def read(self, offset: int, length: int) -> bytes:
+        """`length` bytes of the frozen file from `offset`."""
+        data = os.pread(self.fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"short read at byte {offset} of the {self.what}")
+        return data
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SQLiteSnapshot(_FileSource):
+    """A frozen view of the database file; read pages with `read`, then `close`."""
 
     def __init__(self, db_path: str, workdir: Path, attempts: int = 20) -> None:
         self.db_path = db_path
@@ -135,21 +164,12 @@ class SQLiteSnapshot:
     def size(self) -> int:
         return self.page_size * self.page_count
 
-    def read(self, offset: int, length: int) -> bytes:
-        """`length` bytes of the frozen file from `offset`."""
-        data = os.pread(self.fd, length, offset)
-        if len(data) != length:
-            raise OSError(f"short read at byte {offset} of the database file")
-        return data
-
     def summary(self) -> dict[str, Any]:
         """Counts, digest and the change-log position, all from the snapshot's transaction."""
         return {**summarize(_reading(self.db)), "changes": changes.position(self.db)}
 
     def close(self) -> None:
-        if getattr(self, "fd", None) is not None:
-            os.close(self.fd)
-            self.fd = None
+        super().close()
         try:
             if self.db.in_transaction:
                 self.db.execute("COMMIT")
@@ -157,29 +177,20 @@ class SQLiteSnapshot:
         except sqlite3.Error:
             pass
         if self._tmp:
-            for suffix in ("", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._tmp + suffix)
+            _remove(self._tmp)
             self._tmp = None
 
-    def __enter__(self) -> SQLiteSnapshot:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class SQLiteDelta:
+class SQLiteDelta(_FileSource):
     """What changed since a parent backup, as a SQLite file in `workdir` (changes.py); read
     like a snapshot, removed on `close`. Raises changes.DeltaUnavailable when the parent
-    cannot be built on."""
+    cannot be built on. `page_size`/`page_count` are the store's, as the delta saw it."""
 
-    backend = "sqlite"
     method = "delta"
+    what = "delta file"
 
     def __init__(self, db_path: str, workdir: Path, parent: dict[str, Any]) -> None:
         self.path = temp_file(workdir, "delta")
-        self.fd: int | None = None
         try:
             self._summary = changes.write_delta(db_path, self.path, parent)
             self.fd = os.open(self.path, os.O_RDONLY)
@@ -187,31 +198,15 @@ class SQLiteDelta:
             self.close()
             raise
         self.size = os.fstat(self.fd).st_size
-        self.rows = self._summary.pop("rows")
-        self.touched = self._summary.pop("touched")
-
-    def read(self, offset: int, length: int) -> bytes:
-        data = os.pread(self.fd, length, offset)
-        if len(data) != length:
-            raise OSError(f"short read at byte {offset} of the delta file")
-        return data
+        for name in ("rows", "touched", "page_size", "page_count"):
+            setattr(self, name, self._summary.pop(name))
 
     def summary(self) -> dict[str, Any]:
         return self._summary
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        for suffix in ("", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{self.path}{suffix}")
-
-    def __enter__(self) -> SQLiteDelta:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
+        _remove(self.path)
 
 
 def rebuild(db_path: str, deltas: list[Path]) -> None:
