@@ -23,18 +23,13 @@ _ENDPOINT = click.option("--endpoint-url", help="S3 endpoint of an S3-compatible
                          "(default: $MEMORY_S3_ENDPOINT).")
 
 
-def _settings():
-    from ..backup.settings import load_settings
-
-    return load_settings(get_config().home)
-
-
-def _repo(target: str | None, endpoint: str | None, create: bool = False, need_key: bool = True):
+def _repo(target: str | None, endpoint: str | None, create: bool = False, need_key: bool = True,
+          settings=None):
     from ..backup.repository import Repository
-    from ..backup.settings import resolve_target
+    from ..backup.settings import load_settings, resolve_target
     from ..backup.targets import open_target
 
-    settings = _settings()
+    settings = settings or load_settings(get_config().home)
     url = resolve_target(target, settings)
     tgt = open_target(url, endpoint or settings.endpoint_url)
     repo = Repository(tgt, settings.key_file, settings.compression_level)
@@ -97,6 +92,7 @@ def backup() -> None:
 def create(kind: str, target: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """Back up the store while it keeps working (a consistent snapshot)."""
     from ..backup.create import create_backup
+    from ..backup.settings import load_settings
     from ..store import open_store
 
     config = get_config()
@@ -104,10 +100,11 @@ def create(kind: str, target: str | None, endpoint_url: str | None, as_json: boo
         from ..errors import StoreError
 
         raise StoreError(f"no store at {config.db_path}: nothing to back up (run `memory ingest`)")
-    repo = _repo(target, endpoint_url, create=True)
+    settings = load_settings(config.home)
+    repo = _repo(target, endpoint_url, create=True, settings=settings)
     with open_store(config) as store:
         result = create_backup(store, repo, kind, config.home / "backup-tmp", _bar("backup", as_json),
-                               full_every=_settings().full_every)
+                               full_every=settings.full_every)
     if as_json:
         print_json(result)
         return

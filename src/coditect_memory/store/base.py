@@ -170,8 +170,7 @@ class Store(ABC):
     def backup_delta(self, workdir: str, parent: dict[str, Any]):
         """What changed since the backup whose manifest is `parent`, read like a snapshot
         (`.read(offset, n)`, `.size`, `.page_size`, `.page_count`, `.summary()`, `.rows`,
-        `.close()`); raises
-        DeltaUnavailable when it cannot be built on that parent."""
+        `.close()`); raises DeltaUnavailable when it cannot be built on that parent."""
         raise DeltaUnavailable(f"the {type(self).__name__} backend makes full backups only")
 
     def export_messages(self, project: str | None = None, since: int | None = None):

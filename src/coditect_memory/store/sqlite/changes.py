@@ -65,10 +65,14 @@ def table_counts(db: sqlite3.Connection) -> dict[str, int]:
     return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables(db)}
 
 
+def _triggers(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'backup\\_%' ESCAPE '\\'")}
+
+
 def install(db: sqlite3.Connection) -> int:
     """Create the triggers a table lacks (after migrations; a no-op once all are there)."""
-    have = {r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'backup\\_%' ESCAPE '\\'")}
+    have = _triggers(db)
     made = 0
     for t in tables(db):
         if not _NAME.match(t):
@@ -86,9 +90,7 @@ def install(db: sqlite3.Connection) -> int:
 
 
 def missing_triggers(db: sqlite3.Connection) -> bool:
-    n = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
-                   " AND name LIKE 'backup\\_%' ESCAPE '\\'").fetchone()[0]
-    return n < 3 * len(tables(db))
+    return len(_triggers(db)) < 3 * len(tables(db))
 
 
 def mark(db: sqlite3.Connection) -> None:
