@@ -80,6 +80,16 @@ def status(home: Path) -> dict:
     return memory(["status", "--json"], home)[0]
 
 
+def restored(home: Path, target: Path, backup_id: str, into: Path, want: dict) -> tuple[float, int, bool]:
+    """Restore into a fresh folder: (seconds, peak RSS, whether its status equals `want`)."""
+    shutil.rmtree(into, ignore_errors=True)
+    _, secs, rss = memory(["backup", "restore", backup_id, "--target", str(target), "--into",
+                           str(into), "--json"], home)
+    same = status(into) == want
+    shutil.rmtree(into, ignore_errors=True)
+    return secs, rss, same
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=1_000_000)
@@ -129,12 +139,8 @@ def run(args, workdir: Path) -> None:
                             "--json"], home)
     read_s, read_bytes = baseline_read(target)
     print("restore (full) ...", file=sys.stderr)
-    into = workdir / "restored-full"
-    shutil.rmtree(into, ignore_errors=True)
-    _, rest_s, rest_rss = memory(["backup", "restore", full["backup_id"], "--target", str(target),
-                                  "--into", str(into), "--json"], home)
-    same_full = status(into) == st_full
-    shutil.rmtree(into, ignore_errors=True)
+    rest_s, rest_rss, same_full = restored(home, target, full["backup_id"], workdir / "restored-full",
+                                           st_full)
     for t in targets[1:]:
         shutil.rmtree(t, ignore_errors=True)
     new_msgs = max(100, int(args.messages * args.new_fraction))
@@ -155,12 +161,7 @@ def run(args, workdir: Path) -> None:
     inc_bytes = statistics.median(x[0]["bytes"] for x in incs)
     inc_rss = max(x[2] for x in incs)
     print("restore (full + incrementals) ...", file=sys.stderr)
-    into = workdir / "restored-inc"
-    shutil.rmtree(into, ignore_errors=True)
-    _, rest2_s, _ = memory(["backup", "restore", inc["backup_id"], "--target", str(target),
-                            "--into", str(into), "--json"], home)
-    same_inc = status(into) == st_inc
-    shutil.rmtree(into, ignore_errors=True)
+    rest2_s, _, same_inc = restored(home, target, inc["backup_id"], workdir / "restored-inc", st_inc)
     mb = lambda n: f"{n / 1e6:,.1f} MB"  # noqa: E731
     mark = lambda good: "yes" if good else "**NO**"  # noqa: E731
     each = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
