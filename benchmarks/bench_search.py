@@ -243,13 +243,12 @@ def relevance(work: Path, env: dict) -> dict:
         run([*MEMORY, "ingest", str(rel / "claude"), "--json"], e)
         run([*MEMORY, "embed", "--json"], e)
     os.environ["MEMORY_HOME"] = str(rel / "home")
-    from coditect_memory.config import load_config
     from coditect_memory.search.service import SearchRequest, search
-    from coditect_memory.search.settings import load_settings
+    from coditect_memory.settings import load_settings as load_config
     from coditect_memory.store import open_store
 
     config = load_config()
-    settings = load_settings(config.home)
+    settings = config.search
     queries = evaluate.load()
     out = {}
     with open_store(config) as store:
@@ -276,12 +275,11 @@ def main() -> None:
     print("preparing data ...", file=sys.stderr)
     prep = prepare(work, args.messages, env)
 
-    from coditect_memory.config import load_config
-    from coditect_memory.search.settings import load_settings
+    from coditect_memory.settings import load_settings as load_config
     from coditect_memory.store import open_store
 
     config = load_config()
-    settings = load_settings(config.home)
+    settings = config.search
     with open_store(config) as store:
         status = store.status()
         print("keyword ...", file=sys.stderr)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 
-from coditect_memory.config import load_config
 from coditect_memory.search import indexer
-from coditect_memory.search.settings import load_settings
+from coditect_memory.settings import load_settings as load_config
 from coditect_memory.store import open_store
 
 from .builders import append, assistant, conversation, line, sid, transcript_path, user, write_jsonl
@@ -128,7 +127,7 @@ class TestInPlaceUpdates:
         assert gone not in uids_of(search("platypus"))  # hidden at once, before the index knows
         config = load_config()
         with open_store(config) as store:
-            assert indexer.forget(store, load_settings(config.home).index_dir, ids) == 1
+            assert indexer.forget(store, config.search.index_dir, ids) == 1
         out = search("platypus")
         assert out["total"] == 1 and gone not in uids_of(out)
 
@@ -145,7 +144,7 @@ class TestInPlaceUpdates:
         db.close()
         config = load_config()
         with open_store(config) as store:
-            assert indexer.reindex(store, load_settings(config.home).index_dir, ids) == 1
+            assert indexer.reindex(store, config.search.index_dir, ids) == 1
         assert search("hunter2secret")["total"] == 0
         assert search("redacted")["total"] == 1
 

@@ -11,11 +11,10 @@ import sqlite3
 
 import pytest
 
-from coditect_memory.config import load_config
 from coditect_memory.sample import generate
 from coditect_memory.search import embedder, vectors
 from coditect_memory.search.service import SearchRequest, search
-from coditect_memory.search.settings import load_settings
+from coditect_memory.settings import load_settings as load_config
 from coditect_memory.store import open_store
 
 from .builders import sid, transcript_path, user, write_jsonl
@@ -148,7 +147,7 @@ class TestRelevance:
     def test_hybrid_beats_keyword_and_semantic(self, embedded, monkeypatch, capsys):
         monkeypatch.setenv("MEMORY_HOME", str(embedded))
         config = load_config()
-        settings = load_settings(config.home)
+        settings = config.search
         queries = evaluate.load()
         with open_store(config) as store:
             labels = evaluate.labels(store.db, queries)

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..errors import SourceMissing
 from ..ingest.lock import IngestLock
+from ..settings import Settings
 from ..sources.base import SOURCE_KINDS, Issue, Record, Usage
 from ..sources.context import ReadContext
 from ..sources.jsonl import iter_json
@@ -117,20 +117,20 @@ class _Batcher:
         self.batch = Batch(run_id=self.run_id)
 
 
-def import_jsonl(store: Store, config: Config, path: Path) -> dict[str, Any]:
+def import_jsonl(store: Store, config: Settings, path: Path) -> dict[str, Any]:
     path = Path(os.path.abspath(path))
     if not path.is_file():
         raise SourceMissing(f"nothing to import at {path}: no such file")
     started = time.monotonic()
     root, name = str(path.parent), path.name
-    with IngestLock(config.home, config.lock_wait_seconds):
+    with IngestLock(config.home, config.ingest.lock_wait_seconds):
         run_id = store.begin_run(root, "export")
         stats: dict[str, Any] = {"run_id": run_id, "root": root, "files_seen": 1, "files_changed": 1}
         try:
             file_id = store.register_files(root, [(name, "import")])[name]
             st = path.stat()
             ctx = ReadContext(path=path, relpath=name, size=st.st_size, config=config)
-            batcher = _Batcher(store, run_id, config.batch_size)
+            batcher = _Batcher(store, run_id, config.ingest.batch_size)
             errors = 0
             last_error = None
             for item in read_export(ctx):
@@ -140,7 +140,7 @@ def import_jsonl(store: Store, config: Config, path: Path) -> dict[str, Any]:
                     batcher.batch.errors.append((name, item.line, item.offset, item.severity, item.reason))
                     continue
                 batcher.add(item, file_id)
-                if len(batcher.batch.records) >= config.batch_size:
+                if len(batcher.batch.records) >= config.ingest.batch_size:
                     batcher.flush()
             end = ctx.end
             batcher.flush([FileUpdate(

@@ -26,11 +26,10 @@ _ENDPOINT = click.option("--endpoint-url", help="S3 endpoint of an S3-compatible
 def _repo(target: str | None, endpoint: str | None, create: bool = False, need_key: bool = True,
           settings=None):
     from ..backup.repository import Repository
-    from ..backup.settings import load_settings, resolve_target
     from ..backup.targets import open_target
 
-    settings = settings or load_settings(get_config().home)
-    url = resolve_target(target, settings)
+    settings = settings or get_config().backup
+    url = settings.resolve_target(target)
     tgt = open_target(url, endpoint or settings.endpoint_url)
     repo = Repository(tgt, settings.key_file, settings.compression_level)
     return repo.load(create=create, need_key=need_key)
@@ -92,7 +91,6 @@ def backup() -> None:
 def create(kind: str, target: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """Back up the store while it keeps working (a consistent snapshot)."""
     from ..backup.create import create_backup
-    from ..backup.settings import load_settings
     from ..store import open_store
 
     config = get_config()
@@ -100,7 +98,7 @@ def create(kind: str, target: str | None, endpoint_url: str | None, as_json: boo
         from ..errors import StoreError
 
         raise StoreError(f"no store at {config.db_path}: nothing to back up (run `memory ingest`)")
-    settings = load_settings(config.home)
+    settings = config.backup
     repo = _repo(target, endpoint_url, create=True, settings=settings)
     with open_store(config) as store:
         result = create_backup(store, repo, kind, config.home / "backup-tmp", _bar("backup", as_json),
@@ -209,7 +207,7 @@ def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, ta
     if replace:
         from ..ingest.lock import IngestLock
 
-        with IngestLock(into.expanduser().absolute(), get_config().lock_wait_seconds):
+        with IngestLock(into.expanduser().absolute(), get_config().ingest.lock_wait_seconds):
             result = run_restore(repo, chosen, into, replace=True, progress=bar)
     else:
         result = run_restore(repo, chosen, into, progress=bar)

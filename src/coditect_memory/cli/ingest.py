@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..config import claude_root
 from .output import console, get_config, human_bytes, interactive, json_option, print_json
 
 
@@ -58,13 +57,13 @@ def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
     from ..store import open_store
 
     config = get_config()
-    root = path or claude_root()
+    root = path or config.claude_root
     progress = _Bar() if interactive() and not as_json else None
     with open_store(config) as store:
         stats = Ingest(store, config, progress).run(root, fmt)
-        from ..search.hooks import after_ingest
+        from ..search.catchup import after_ingest
 
-        after_ingest(store, config.home)  # search follows the store; the pipeline knows nothing of it
+        after_ingest(store, config)  # search follows the store; the pipeline knows nothing of it
     result = stats.as_dict()
     if as_json:
         print_json(result)

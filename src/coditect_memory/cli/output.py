@@ -11,7 +11,7 @@ from typing import Any
 import click
 import orjson
 
-from ..config import Config, load_config
+from ..settings import Settings, load_settings
 from ..units import human_bytes  # noqa: F401 - re-exported for the commands
 
 
@@ -45,8 +45,8 @@ def working(message: str):
     return console(stderr=True).status(message)
 
 
-def get_config() -> Config:
-    return load_config()
+def get_config() -> Settings:
+    return load_settings()
 
 
 def open_readonly():

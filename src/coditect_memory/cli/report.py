@@ -75,7 +75,7 @@ def report(name: str, session_id: str | None, since: str | None, until: str | No
     config = get_config()
     f = flt.make(since, until, project)
     with open_readonly() as store, working(_WORKING):
-        rep = reports.build(store, name, f, config.home, session_id=session_id, by=by,
+        rep = reports.build(store, name, f, config, session_id=session_id, by=by,
                             all=show_all, charts=fmt == "html")
     if fmt == "table":
         _print_table(rep, limit, out)
@@ -138,7 +138,7 @@ def timeline(when: str | None, project: str | None, as_json: bool) -> None:
             since, until = flt.parse_range(day)
         else:
             since, until = flt.parse_range(when)
-        view = reports.day_view(store, flt.Filters(since, until, project), config.home)
+        view = reports.day_view(store, flt.Filters(since, until, project), config)
     if as_json:
         print_json(view)
         return

@@ -50,9 +50,7 @@ def _open_store():
 
 
 def _settings():
-    from ..search.settings import load_settings
-
-    return load_settings(get_config().home)
+    return get_config().search
 
 
 _MULTI = dict(multiple=True, metavar="VALUE")

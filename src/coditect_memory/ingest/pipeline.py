@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..errors import SourceMissing
+from ..settings import Settings
 from ..sources.base import Issue, Record, dumps
 from ..sources.classify import EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
 from ..sources.context import ReadContext
@@ -140,7 +140,7 @@ def _guarded(items: Iterator[Record | Issue]) -> Iterator[Record | Issue]:
 
 
 class Ingest:
-    def __init__(self, store: Store, config: Config, progress: Progress | None = None) -> None:
+    def __init__(self, store: Store, config: Settings, progress: Progress | None = None) -> None:
         self.store = store
         self.config = config
         self.progress = progress or Progress()
@@ -165,7 +165,7 @@ class Ingest:
         if not os.access(root, os.R_OK | os.X_OK):
             raise SourceMissing(f"cannot read {root}: permission denied")
         started = time.monotonic()
-        with IngestLock(self.config.home, self.config.lock_wait_seconds):
+        with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds):
             key = text_path(str(root))  # the root as the store and JSON name it
             run_id = self.store.begin_run(key, fmt)
             self.stats = RunStats(run_id=run_id, root=key)
@@ -207,7 +207,7 @@ class Ingest:
 
     # --- planning ---------------------------------------------------------------------
     def _plan(self, root: str, fmt: str, only: str | None, manifest: dict[str, FileState]):
-        ignore = set(self.config.ignore_dirs) if fmt == "claude" else set()
+        ignore = set(self.config.ingest.ignore_dirs) if fmt == "claude" else set()
         plan: list[Planned] = []
         listed: list[tuple[str, str, int, int]] = []
         issues: list[WalkIssue] = []
@@ -296,7 +296,7 @@ class Ingest:
                 else:
                     counts["errors"] += 1
                     last_error = self._issue(item, p.entry.relpath)
-                if len(self.batch.records) >= self.config.batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
+                if len(self.batch.records) >= self.config.ingest.batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
                     self._flush()
         except _ReadFailed as e:  # keep the old watermark: the file is tried again next run
             self._issue(Issue(str(e)), p.entry.relpath)

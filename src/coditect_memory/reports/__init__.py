@@ -5,9 +5,9 @@ prints: the CLI and the API call `build` and write what a renderer returns."""
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
+from ..settings import Settings
 from .context import Context
 from .filters import Filters
 from .model import Report
@@ -31,16 +31,16 @@ REPORTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def build(store: Any, name: str, filters: Filters, home: Path, **options: Any) -> Report:
+def build(store: Any, name: str, filters: Filters, settings: Settings, **options: Any) -> Report:
     module, func, _ = REPORTS[name]
-    ctx = Context(store, filters, home, options)
+    ctx = Context(store, filters, settings, options)
     return getattr(importlib.import_module(f"{__package__}.{module}"), func)(ctx)
 
 
-def day_view(store: Any, filters: Filters, home: Path) -> dict[str, Any]:
+def day_view(store: Any, filters: Filters, settings: Settings) -> dict[str, Any]:
     from . import day
 
-    return day.build(Context(store, filters, home))
+    return day.build(Context(store, filters, settings))
 
 
 __all__ = ["REPORTS", "Filters", "Report", "build", "day_view"]

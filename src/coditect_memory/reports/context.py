@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
+from ..settings import Settings
 from .filters import Filters, for_store
 from .prices import PriceTable
 
@@ -15,7 +15,7 @@ from .prices import PriceTable
 class Context:
     store: Any
     filters: Filters
-    home: Path
+    settings: Settings
     options: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
@@ -25,7 +25,7 @@ class Context:
 
     @cached_property
     def prices(self) -> PriceTable:
-        return PriceTable.load(self.home)
+        return PriceTable.load(self.settings.prices)
 
     @property
     def charts(self) -> bool:

@@ -7,7 +7,6 @@ and is listed as unpriced, so a missing price shows instead of hiding in a total
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +32,7 @@ class Price:
 
 
 def _table(path: Path, required: bool) -> dict[str, Any]:
+    """The [prices] of a TOML file (the shipped defaults)."""
     try:
         with open(path, "rb") as f:
             return tomllib.load(f).get("prices", {})
@@ -45,10 +45,6 @@ def _table(path: Path, required: bool) -> dict[str, Any]:
         raise UsageError(f"cannot read prices from {path}: {e}") from None
 
 
-def _user_config(home: Path) -> Path:
-    return Path(os.environ.get("MEMORY_CONFIG", home / "config.toml"))
-
-
 class PriceTable:
     """Model id -> Price, by the longest matching prefix."""
 
@@ -57,9 +53,9 @@ class PriceTable:
         self._keys = sorted(prices, key=len, reverse=True)
 
     @classmethod
-    def load(cls, home: Path) -> PriceTable:
-        merged = {**_table(Path(__file__).with_name("prices.toml"), True),
-                  **_table(_user_config(home), False)}
+    def load(cls, user: dict[str, Any]) -> PriceTable:
+        """The shipped table overridden by the user's `[prices]` (Settings.prices)."""
+        merged = {**_table(Path(__file__).with_name("prices.toml"), True), **user}
         prices = {}
         for model, p in merged.items():
             try:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..settings import SearchSettings
 from .filters import Filters
 from .index import TEXT_FIELDS, KeywordIndex, analyzer, plain_analyzer, session_key
 from .query import Clause, ParsedQuery
-from .settings import SearchSettings
 
 FACETS = ("project", "kind", "component", "level", "tool", "type", "role")
 MIN_FUZZY_LEN = 4

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..settings import SearchSettings
 from . import hybrid, indexer, storage, vectors
 from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
 from .filters import resolve
 from .index import KeywordIndex
 from .keyword import FACETS, Hit, KeywordSearcher, Terms
 from .query import parse
-from .settings import SearchSettings
 from .snippets import matches, snippet
 
 MODES = ("keyword", "semantic", "hybrid")

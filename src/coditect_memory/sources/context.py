@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..settings import Settings
 from .base import ReadEnd
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -18,7 +18,7 @@ class ReadContext:
     path: Path  # absolute path, opened read-only
     relpath: str  # relative to the ingested root, '/' separators
     size: int
-    config: Config
+    config: Settings
     start_offset: int = 0
     start_line: int = 0
     hasher: Any = None  # sha256 state of the consumed prefix, when resuming

@@ -25,7 +25,7 @@ _LEVEL = {"warning": "warn", "fatal": "error"}
 
 def read_debug(ctx: ReadContext) -> Iterator[Record | Issue]:
     session = ctx.session_hint
-    component_of = ctx.config.component_of
+    component_of = ctx.config.components
     with open(ctx.path, "rb") as f:
         lines = open_lines(ctx, f)
         if isinstance(lines, Issue):

@@ -21,7 +21,7 @@ from .text import flatten
 
 def read_bytes(ctx: ReadContext) -> bytes | None:
     """The whole file; the watermark becomes its size and hash."""
-    if ctx.size > ctx.config.max_line_bytes:
+    if ctx.size > ctx.config.ingest.max_line_bytes:
         return None
     with open(ctx.path, "rb") as f:
         data = f.read()
@@ -34,7 +34,7 @@ def _too_big(ctx: ReadContext) -> Issue:
     """Report a file over the limit; its checksum makes the next run skip it while unchanged."""
     ctx.end.offset = ctx.size
     ctx.end.sha256 = sha256_file(str(ctx.path))
-    return Issue(f"file of {ctx.size / 1e6:.1f} MB exceeds the {ctx.config.max_line_bytes >> 20} MiB"
+    return Issue(f"file of {ctx.size / 1e6:.1f} MB exceeds the {ctx.config.ingest.max_line_bytes >> 20} MiB"
                  " limit (raise ingest.max_line_mb in config.toml); skipped")
 
 

@@ -46,7 +46,7 @@ def open_lines(ctx: ReadContext, f) -> LineReader | Issue:
         if _looks_binary(head):
             _skip_whole(ctx, f)
             return Issue("binary file (NUL bytes): not a text/JSONL file; skipped", line=1, offset=0)
-    return LineReader(f, ctx.start_offset, ctx.start_line, ctx.hasher, ctx.config.max_line_bytes)
+    return LineReader(f, ctx.start_offset, ctx.start_line, ctx.hasher, ctx.config.ingest.max_line_bytes)
 
 
 def finish(ctx: ReadContext, lines: LineReader) -> None:
@@ -69,7 +69,7 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
             return
         if ctx.size == 0:
             yield Issue("empty file (0 bytes): nothing to read", severity="warning")
-        limit_mb = ctx.config.max_line_bytes >> 20
+        limit_mb = ctx.config.ingest.max_line_bytes >> 20
         for line in lines:
             if line.data is None:
                 yield Issue(

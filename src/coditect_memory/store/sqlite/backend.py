@@ -21,11 +21,13 @@ from typing import Any
 import orjson
 
 from ...errors import StoreError, StoreLocked
-from ...failpoints import failpoint
 from ...sources.text import compact_json
 from ...timeutil import iso
 from ..base import Batch, FileState, Store
 from . import changes, queries
+from .backup import SQLiteBackup
+from .reports import SQLiteReports
+from .search import SQLiteSearch
 
 _MSG_COLS = (
     "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
@@ -61,7 +63,9 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
+    kind = "sqlite"
+
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False) -> None:
         self.path = path
         if readonly and not Path(path).exists():
@@ -342,37 +346,6 @@ class SQLiteStore(Store):
     def check(self) -> list[str]:
         return queries.check(self.db)
 
-    def report_rows(self, query: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
-        from . import reports
-
-        return reports.report_rows(self, query, filters)
-
-    def backup_snapshot(self, workdir: str):
-        from .snapshot import SQLiteSnapshot
-
-        self._mark()
-        return SQLiteSnapshot(self.path, Path(workdir))
-
-    def backup_delta(self, workdir: str, parent: dict[str, Any]):
-        from .snapshot import SQLiteDelta
-
-        self._mark()
-        return SQLiteDelta(self.path, Path(workdir), parent)
-
-    def _mark(self) -> None:
-        """Raise the backup marks, committed before the backup's read begins (changes.py);
-        when the store cannot be written the backup goes on with the marks it has."""
-        try:
-            with self.tx() as db:
-                changes.mark(db)
-                failpoint("backup:marking")
-        except (sqlite3.OperationalError, StoreLocked):
-            pass
-
-    def export_messages(self, project: str | None = None, since: int | None = None):
-        from .snapshot import export_messages
-
-        return export_messages(self.db, project, since)
 
 
 def _statements(sql: str) -> list[str]:

@@ -16,6 +16,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any
 
@@ -657,3 +658,14 @@ def _tables(store: Any, filters: dict[str, Any], needs: str) -> dict[str, str]:
     if needs not in cached[1]:
         cached[1][needs] = exact_table(store.db, needs, since, until, use_rollups=fresh)
     return {**MAIN, needs: cached[1][needs]}
+
+
+class SQLiteReports:
+    # Provided by SQLiteStore: this thread's connection, a write transaction.
+    db: sqlite3.Connection
+
+    def tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def report_rows(self, query: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return report_rows(self, query, filters)

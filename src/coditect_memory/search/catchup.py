@@ -6,8 +6,9 @@ and the next `memory search` (or `memory index`) catches up."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
+
+from ..settings import Settings
 
 EMBED_AFTER_INGEST_MAX = 2000  # more than this is left to `memory embed` (it shows progress)
 
@@ -23,14 +24,13 @@ def embed_enabled(store, setting: str, model: str) -> bool:
     return setting == "true" or vectors.has_embeddings(store.db, model)
 
 
-def after_ingest(store, home: Path) -> dict[str, Any]:
+def after_ingest(store, config: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     from . import indexer, vectors
     from .embedder import DEFAULT_MODEL
-    from .settings import load_settings
 
     try:
-        settings = load_settings(home)
+        settings = config.search
         # The keyword index is part of ingest (measured in benchmarks/RESULTS.md), so the
         # first search is instant; `index_on_ingest = false` leaves it to the first search.
         if settings.index_on_ingest:

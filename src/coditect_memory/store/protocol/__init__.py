@@ -1,0 +1,1 @@
+"""The parts of the Store interface, one module per concern; store.base.Store joins them."""

@@ -1,0 +1,103 @@
+"""What ingest writes: runs, the file manifest (watermarks), batches of rows."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...sources.base import Record, Usage
+
+
+@dataclass
+class FileState:
+    """A source_files row: the manifest entry that makes re-ingest incremental."""
+
+    id: int
+    path: str
+    kind: str
+    size: int | None
+    mtime_ns: int | None
+    sha256: str | None
+    bytes_consumed: int
+    lines_consumed: int
+    prefix_sha256: str | None
+    state: dict[str, Any]
+    partial_tail: bool
+    missing_since: int | None
+
+
+@dataclass
+class FileUpdate:
+    """The watermark of one file after it was read, written with its last batch."""
+
+    file_id: int
+    kind: str
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    bytes_consumed: int
+    lines_consumed: int
+    prefix_sha256: str | None
+    state: dict[str, Any]
+    partial_tail: bool
+    errors: int
+    last_error: str | None
+    action: str
+    bytes_read: int
+    messages_read: int
+    messages_new: int
+
+
+@dataclass
+class Batch:
+    """Everything one transaction writes: rows, usage, issues, session facts, watermarks."""
+
+    run_id: int
+    records: list[tuple[Record, int]] = field(default_factory=list)  # (record, source_file_id)
+    usage: list[Usage] = field(default_factory=list)
+    errors: list[tuple[str, int | None, int | None, str, str]] = field(default_factory=list)
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    file_backups: list[tuple[str, str, str]] = field(default_factory=list)
+    files: list[FileUpdate] = field(default_factory=list)
+    new_by_file: dict[int, int] = field(default_factory=dict)  # filled by write_batch
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class IngestStore(ABC):
+    # --- ingest (write side) -------------------------------------------------------------
+    @abstractmethod
+    def begin_run(self, root: str, fmt: str) -> int: ...
+
+    @abstractmethod
+    def finish_run(self, run_id: int, stats: dict[str, Any], status: str,
+                   message: str | None = None) -> None: ...
+
+    @abstractmethod
+    def manifest(self, root: str) -> dict[str, FileState]: ...
+
+    @abstractmethod
+    def register_files(self, root: str, files: list[tuple[str, str]]) -> dict[str, int]:
+        """Add (path, kind) to the manifest in one transaction; returns path -> file id."""
+
+    @abstractmethod
+    def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,
+                   mark_missing: bool = True) -> None:
+        """Record files that are listed but not read (unknown, not_read) and mark missing ones.
+
+        `mark_missing` is False when only part of the root was looked at (one named file):
+        the files not looked at have not disappeared."""
+
+    @abstractmethod
+    def write_batch(self, batch: Batch) -> tuple[int, int]:
+        """Write one batch atomically; returns (new rows, rows already stored)."""
+
+    @abstractmethod
+    def record_errors(self, run_id: int, errors: list[tuple[str, int | None, int | None, str, str]]) -> None: ...
+
+    @abstractmethod
+    def derive_sessions(self) -> int:
+        """Recompute counts, titles, links of sessions touched since the last derive."""
+
