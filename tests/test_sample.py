@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+import orjson
 import pytest
 
 from coditect_memory.sample import generate
@@ -29,8 +30,11 @@ def stored(sample):
 
 
 def _digest(root) -> dict[str, tuple[str, int]]:
+    """Every file's (sha256, mtime) and every folder (empty ones too), by relative path."""
     out = {}
-    for folder, _, names in os.walk(root):
+    for folder, dirs, names in os.walk(root):
+        for name in dirs:
+            out[os.path.relpath(os.path.join(folder, name), root) + "/"] = ("", 0)
         for name in names:
             path = os.path.join(folder, name)
             with open(path, "rb") as f:
@@ -46,6 +50,20 @@ def test_same_seed_same_bytes(tmp_path):
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     c = generate(tmp_path / "c", sessions=5, seed=4)
     assert c["tokens"] != a["tokens"]
+
+
+# The bytes of a small sample, pinned: a change to the generator (new vocabulary, another
+# random draw, a reordered write) changes them, and must then be made on purpose (update
+# these after checking the new output, e.g. `memory sample DIR --sessions 8 --seed 3`).
+PINNED_TREE = "ab278e019a5eb59d4943bb51ef703e8420b2a72da21d5e9d9d25b6ef50e77ee2"
+PINNED_TRUTH = "e73ec1d0de362ac3cd933331170bd320311b9413ba0b5315376489605815bc00"
+
+
+def test_output_is_pinned(tmp_path):
+    truth = generate(tmp_path, sessions=8, seed=3)
+    tree = "".join(f"{path} {sha} {mtime}\n" for path, (sha, mtime) in sorted(_digest(tmp_path).items()))
+    assert hashlib.sha256(tree.encode()).hexdigest() == PINNED_TREE
+    assert hashlib.sha256(orjson.dumps(truth, option=orjson.OPT_SORT_KEYS)).hexdigest() == PINNED_TRUTH
 
 
 def test_messages_target_is_met(tmp_path):
