@@ -61,9 +61,11 @@ PINNED_TRUTH = "e73ec1d0de362ac3cd933331170bd320311b9413ba0b5315376489605815bc00
 
 def test_output_is_pinned(tmp_path):
     truth = generate(tmp_path, sessions=8, seed=3)
-    tree = "".join(f"{path} {sha} {mtime}\n" for path, (sha, mtime) in sorted(_digest(tmp_path).items()))
+    tree = "".join(f"{path} {sha} {mtime}\n"
+                   for path, (sha, mtime) in sorted(_digest(tmp_path).items()))
     assert hashlib.sha256(tree.encode()).hexdigest() == PINNED_TREE
-    assert hashlib.sha256(orjson.dumps(truth, option=orjson.OPT_SORT_KEYS)).hexdigest() == PINNED_TRUTH
+    truth_json = orjson.dumps(truth, option=orjson.OPT_SORT_KEYS)
+    assert hashlib.sha256(truth_json).hexdigest() == PINNED_TRUTH
 
 
 def test_messages_target_is_met(tmp_path):

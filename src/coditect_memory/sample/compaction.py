@@ -10,6 +10,8 @@ from .responses import Responses
 
 
 class Compaction(Responses):
+    """Writes the compaction of a long conversation (and, from 2.1.2, its summarising sub-agent)."""
+
     def _compact(self, s: Session, c: Chain) -> None:
         self._tick(s, 20_000, 60_000)
         summary = ("This session is being continued from a previous conversation that ran out of "

@@ -1,9 +1,19 @@
 """What every writer of the sample shares: the clock, the random stream, the session being
 written, and the counters the truth is built from.
 
-Everything is drawn from one `random.Random(seed)` in a fixed order, so the writers
-(one module per source kind, each a layer over `Core`) must keep calling each other in the
-order they do: a seed always gives the same bytes.
+Each source kind has its writer, a class over `Core` in a module named after what it writes;
+a writer builds on the ones it calls, and `generator.Generator` stacks them all:
+
+    on Core:        Text, Debug, Todos, Plans, SessionEnv, Shell, SettingsFiles
+    on Text:        Lines, History
+    on Lines:       FileHistory -> FileTools -> Tools
+    Lines + Debug:  Responses -> Compaction
+    Steps:          Tools + Responses + Todos
+    Transcripts:    Steps + Compaction + History
+    Generator:      Transcripts + Plans + SessionEnv + Shell + SettingsFiles
+
+Everything is drawn from one `random.Random(seed)`, in the order the writers call each other:
+moving a draw changes every byte after it (tests/test_sample.py pins a small sample).
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import random
 import re
 import time
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -42,17 +53,17 @@ MEAN_ROWS = 300  # mean planned transcript rows per session (lognormal, see sche
 DAY_KEYS = ("sessions", "prompts", "tool_calls", "tool_errors", "transcript_messages",
             "history_only_prompts", "history_only_sessions")
 
-_minute = [-1, ""]
-
-
 def iso(ms: int) -> str:
-    """ISO-8601 UTC with milliseconds, as Claude Code writes it (cached per minute: hot path)."""
+    """ISO-8601 UTC with milliseconds, as Claude Code writes it."""
     minute, rest = divmod(ms, 60_000)
-    if minute != _minute[0]:
-        _minute[0] = minute
-        _minute[1] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
     sec, milli = divmod(rest, 1000)
-    return f"{_minute[1]}{sec:02d}.{milli:03d}Z"
+    return f"{_minute(minute)}{sec:02d}.{milli:03d}Z"
+
+
+@lru_cache(maxsize=16)
+def _minute(minute: int) -> str:
+    """The date, hour and minute (cached: iso stamps every line written, a hot path)."""
+    return time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
 
 
 def day(ms: int) -> str:

@@ -9,6 +9,8 @@ from .core import V2_0, Core, Session, iso
 
 
 class Debug(Core):
+    """Writes a session's debug log as the session goes (a no-op for sessions without one)."""
+
     def _open_debug(self, s: Session) -> None:
         if s.vi < V2_0 or self.random() < 0.12:
             return

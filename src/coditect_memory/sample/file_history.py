@@ -9,6 +9,8 @@ from .lines import Lines
 
 
 class FileHistory(Lines):
+    """Keeps a file's version before its first edit in a turn, and says so in the transcript."""
+
     def _backup(self, s: Session, file: str) -> None:
         """Before the first edit of a file in a turn: keep its content (file-history)."""
         if s.vi < V2_0 or file in s.turn_backed_up:

@@ -12,6 +12,8 @@ from .file_history import FileHistory
 
 
 class FileTools(FileHistory):
+    """What a file tool call asks and returns (a dict _result turns into the result line)."""
+
     def _err(self, p: float) -> bool:
         return self.random() < p
 

@@ -35,6 +35,8 @@ def generate(out_dir: Path | str, sessions: int = 60, messages: int | None = Non
 
 
 class Generator(Transcripts, Plans, SessionEnv, Shell, SettingsFiles):
+    """All the writers stacked: runs the schedule session by session, then the global files."""
+
     def run(self, sessions: int, messages: int | None) -> dict[str, Any]:
         self._mkdir(self.out)
         plan = schedule(self.rng, sessions, messages)

@@ -14,6 +14,8 @@ from .text import Text
 
 
 class History(Text):
+    """Collects history.jsonl lines (from every session) and writes them in time order."""
+
     def _history(self, s: Session | None, ts: int, display: str, project: str, sid: str | None,
                  pasted: dict | None = None) -> None:
         obj: dict[str, Any] = {"display": display, "pastedContents": pasted or {}, "timestamp": ts,
@@ -50,7 +52,7 @@ class History(Text):
         self._mark("history_only_session")
 
     def _flush_history(self, hist: IO[bytes], until: int | None) -> None:
-        """Write the lines stamped before `until` (all if None): later sessions can't precede them."""
+        """Write the lines stamped before `until` (all if None): no later session precedes them."""
         heap = self.history_heap
         while heap and (until is None or heap[0][0] < until):
             hist.write(heapq.heappop(heap)[2])

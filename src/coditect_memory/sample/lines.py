@@ -12,6 +12,8 @@ SURROGATE_JSON = dumps(SURROGATE_MARK)[1:-1]
 
 
 class Lines(Text):
+    """Writes transcript lines and counts them as rows of their session and day."""
+
     def _plain(self, s: Session, c: Chain, obj: dict, ts: int | None = None) -> None:
         """A line without uuid or message (summary, titles, queue operations, PR links)."""
         c.f.write(dumps(obj, option=NL))

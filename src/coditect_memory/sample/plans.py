@@ -7,6 +7,8 @@ from .core import END_MS, Core, Session, folder_name
 
 
 class Plans(Core):
+    """Writes plan files and memory notes."""
+
     def _plan_file(self, s: Session) -> None:
         if s.slug:
             self._write_file(f"plans/{s.slug}.md", s.plan.encode(), "plan", s.end)

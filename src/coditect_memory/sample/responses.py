@@ -10,6 +10,8 @@ from .lines import Lines
 
 
 class Responses(Lines, Debug):
+    """Writes assistant responses and counts their tokens."""
+
     def _response(self, s: Session, c: Chain, blocks: list[dict], stop: str | None,
                   model: str | None = None) -> list[str]:
         """One API response, streamed as one line per content block with a repeated usage."""

@@ -9,7 +9,8 @@ from . import vocab as V
 from .core import DAY_MS, END_MS, MEAN_ROWS, SPAN_DAYS, START_MS, START_WEEKDAY
 
 
-def schedule(r: random.Random, sessions: int, messages: int | None) -> list[tuple[int, int, int, int, bool]]:
+def schedule(r: random.Random, sessions: int,
+             messages: int | None) -> list[tuple[int, int, int, int, bool]]:
     """(start ms, project, version index, planned rows, deleted) in start order."""
     n = sessions if messages is None else max(1, round(messages / MEAN_ROWS))
     weights = [p[2] for p in V.PROJECTS]

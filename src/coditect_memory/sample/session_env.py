@@ -6,6 +6,8 @@ from .core import V2_0, Core, Session
 
 
 class SessionEnv(Core):
+    """Writes session-env/ folders."""
+
     def _session_env(self, s: Session) -> None:
         """The folder for every session; a hook script in a few."""
         if s.vi >= V2_0:

@@ -9,6 +9,8 @@ from .core import DAY_MS, END_MS, Core, day, dumps, iso
 
 
 class SettingsFiles(Core):
+    """Writes the settings and caches a reader lists as not read."""
+
     def _settings_files(self) -> None:
         stats = {"version": 2, "lastComputedDate": day(END_MS), "totalSessions": len(self.per_session),
                  "totalMessages": self.t_by_source["transcript"], "dailyActivity": [],

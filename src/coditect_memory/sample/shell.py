@@ -7,6 +7,8 @@ from .core import Core, Session
 
 
 class Shell(Core):
+    """Writes shell snapshots."""
+
     def _shell_snapshot(self, s: Session) -> None:
         if self.random() < 0.45 or self._force("shell_snapshot"):
             shell = "zsh" if self.random() < 0.85 else "bash"

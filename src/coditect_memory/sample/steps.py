@@ -16,6 +16,8 @@ from .tools import Tools
 
 
 class Steps(Tools, Responses, Todos):
+    """Writes an assistant step: its response with tool calls, then each call's result."""
+
     def _step(self, s: Session, c: Chain) -> bool:
         """One assistant response with tool calls, then their results. False if interrupted."""
         r = self.random

@@ -21,6 +21,8 @@ class Slots(dict):
 
 
 class Text(Core):
+    """Draws the text of a session: filled-in templates, code lines, file names."""
+
     def _lines(self, lang: str, n: int) -> list[str]:
         pool = self.pools[lang]
         start = self.randint(0, len(pool) - 1)

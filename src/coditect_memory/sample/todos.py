@@ -8,6 +8,8 @@ from .core import Core, Session, dumps
 
 
 class Todos(Core):
+    """Writes to-do lists and task files."""
+
     def _todo_file(self, s: Session, rel: str, items: list) -> None:
         self._write_file(rel, dumps(items, option=orjson.OPT_INDENT_2), "todo", s.end,
                          s if items else None)

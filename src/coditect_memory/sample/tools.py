@@ -10,6 +10,8 @@ from .lines import SURROGATE_MARK
 
 
 class Tools(FileTools):
+    """Picks the tool of each call and draws what it asks and returns."""
+
     def _pick_tool(self, s: Session) -> str:
         r = self.random()
         if r < 0.004 and s.vi >= V2_0 and s.slug is None:

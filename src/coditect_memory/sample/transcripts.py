@@ -31,6 +31,8 @@ from .steps import Steps
 
 
 class Transcripts(Steps, Compaction, History):
+    """Writes a session's main transcript and the projects' session indexes."""
+
     def _session(self, start: int, project: int, vi: int, budget: int) -> Session:
         """Write the main transcript of a session of about `budget` rows, turn by turn."""
         sid = self._uuid()
