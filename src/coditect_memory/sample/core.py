@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import IO, Any, TextIO
 
 import orjson
 
@@ -75,16 +75,12 @@ def folder_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", path)
 
 
-class Sink(Protocol):
-    def write(self, data: bytes, /) -> Any: ...
-
-
 class Chain:
     """One transcript file being written: the main session or a sub-agent."""
 
     __slots__ = ("f", "head", "parent", "sidechain", "agent_id", "model", "path", "last_ts")
 
-    def __init__(self, f: Sink, head: dict, sidechain: bool, agent_id: str | None, model: str,
+    def __init__(self, f: IO[bytes], head: dict, sidechain: bool, agent_id: str | None, model: str,
                  path: Path) -> None:
         self.f = f
         self.head = head

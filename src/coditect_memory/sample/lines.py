@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from .core import NL, Chain, Session, dumps, iso
 from .text import Text
 
+# orjson won't encode a lone surrogate: a text holds this mark instead, and _surrogate_line
+# swaps the encoded mark for the escape once the line is JSON.
 SURROGATE_MARK = "\x00LONE-SURROGATE\x00"
-SURROGATE_JSON = dumps(SURROGATE_MARK)[1:-1]
+_SURROGATE_JSON = dumps(SURROGATE_MARK)[1:-1]
 
 
 class Lines(Text):
@@ -79,10 +82,9 @@ class Lines(Text):
     def _surrogate_line(self, s: Session, c: Chain, fields: dict) -> None:
         """A result holding a lone UTF-16 surrogate, as real files sometimes do."""
         f = c.f
-        buf = []
-        c.f = type("_Buf", (), {"write": lambda _self, b: buf.append(b)})()
+        c.f = buf = io.BytesIO()
         try:
             self._line(s, c, "user", fields)
         finally:
             c.f = f
-        f.write(b"".join(buf).replace(SURROGATE_JSON, b"\\ud83d"))
+        f.write(buf.getvalue().replace(_SURROGATE_JSON, b"\\ud83d"))
