@@ -181,8 +181,7 @@ class TestEncryption:
         from coditect_memory.backup.repository import Repository, object_key
         from coditect_memory.backup.targets import LocalTarget
 
-        monkeypatch.setenv("MEMORY_BACKUP_KEY", "k")
-        repo = Repository(LocalTarget(tmp_path / "t")).load(create=True)
+        repo = Repository(LocalTarget(tmp_path / "t"), key="k").load(create=True)
         writer = _Writer(repo, {}, workers=4)
         plain = b"\0" * (4 << 20)
         oid = repo.codec.object_id("segment", plain)

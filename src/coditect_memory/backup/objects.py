@@ -17,7 +17,7 @@ import os
 import re
 import threading
 
-from .errors import BackupDamaged, BackupKeyError
+from ..errors import BackupDamaged, BackupKeyError
 from .keys import Keys
 
 MAGIC = b"CMB1"

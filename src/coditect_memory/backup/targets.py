@@ -14,7 +14,7 @@ import secrets
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from .errors import TargetError
+from ..errors import TargetError
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from ..hashing import uid
 from ..timeutil import parse_ts
 from .base import Issue, Record
-from .context import ReadContext
 from .jsonl import finish, open_lines
+from .read_context import ReadContext
 
 _HEAD = re.compile(
     rb"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?)\s+"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .base import Issue, loads_lenient
-from .context import ReadContext
+from .base import Issue, Record, loads_lenient
 from .lines import LineReader
+from .read_context import ReadContext
 
 _SNIFF = 8192
 
@@ -100,3 +100,21 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
                     yield Issue(note, line=no, offset=off, severity="warning")
                 yield no, off, obj
         finish(ctx, lines)
+
+
+LineParser = Callable[[dict[str, Any], int, int], Iterable[Record | Issue]]
+
+
+def read_objects(ctx: ReadContext, parse: LineParser) -> Iterator[Record | Issue]:
+    """The read loop of every JSONL reader: each line's JSON object goes through
+    `parse(obj, line number, byte offset)`; bad lines, and lines that hold something other
+    than an object, come out as Issues."""
+    for item in iter_json(ctx):
+        if isinstance(item, Issue):
+            yield item
+            continue
+        no, offset, obj = item
+        if not isinstance(obj, dict):
+            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
+            continue
+        yield from parse(obj, no, offset)
