@@ -251,8 +251,8 @@ class Repository:
         """The stored bytes of an object, checked against the manifest's sha256 and size."""
         stored = self.target.read(object_key(oid))
         problem = object_problem(oid, meta, stored, owner)
-        if problem:
-            raise BackupDamaged(problem)
+        if problem or stored is None:
+            raise BackupDamaged(problem or f"object {oid} is missing")
         return stored
 
     def get(self, oid: str, meta: dict[str, Any], owner: str) -> bytes:

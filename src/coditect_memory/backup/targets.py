@@ -7,6 +7,7 @@ also refuses any key that would resolve outside its folder.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import os
@@ -114,7 +115,7 @@ class LocalTarget(Target):
             finally:
                 os.close(fd)
 
-    def temp_files(self) -> list[str]:
+    def temp_files(self) -> builtins.list[str]:
         """Temp files left by a killed writer (removed by `prune`)."""
         out = []
         for folder, _, names in os.walk(self.root):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,7 +44,7 @@ class _Bar:
 
         self.p = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                           console=console(stderr=True), transient=True)
-        self.task = None
+        self.task: Any = None
 
     def start(self, total: int) -> None:
         self.p.start()

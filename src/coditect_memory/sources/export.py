@@ -42,8 +42,8 @@ def _line(obj: dict[str, Any], no: int, offset: int) -> tuple[Record | Issue]:
             blob = base64.b64decode(obj["blob_base64"], validate=True)
     except ValueError:
         return (Issue("blob_base64 is not valid base64; line skipped", no, offset),)
-    kind = obj.get("source_kind") if obj.get("source_kind") in SOURCE_KINDS else "import"
-    fields = {k: _text(obj.get(k)) for k in _STR}
+    kind = obj["source_kind"] if obj.get("source_kind") in SOURCE_KINDS else "import"
+    fields: dict[str, Any] = {k: _text(obj.get(k)) for k in _STR}
     fields["type"] = fields["type"] or "message"
     meta = obj.get("metadata")
     session = obj.get("session")
@@ -74,6 +74,7 @@ def _usage(sid: str, rows: Any) -> list[Usage]:
     out = []
     for r in rows if isinstance(rows, list) else []:
         if isinstance(r, list) and len(r) == 9 and all(isinstance(x, str) for x in r[:2]):
-            out.append(Usage(r[0], r[1], sid, r[2], r[3], *(int(x or 0) for x in r[4:8]),
-                             is_sidechain=bool(r[8])))
+            tokens = [int(x or 0) for x in r[4:8]]
+            out.append(Usage(r[0], r[1], sid, r[2], r[3], tokens[0], tokens[1], tokens[2],
+                             tokens[3], is_sidechain=bool(r[8])))
     return out

@@ -54,7 +54,7 @@ def _line(obj: dict, no: int, offset: int) -> tuple[Record | Issue]:
     session = fields.get("session")
     session = str(session) if session is not None else None
     project = fields.get("project")
-    kind = obj.get("source_kind") if obj.get("source_kind") in SOURCE_KINDS else "import"
+    kind = obj["source_kind"] if obj.get("source_kind") in SOURCE_KINDS else "import"
     rtype = str(fields.get("type") or "message")
     key = obj.get("uid") or uid("import", session, fields.get("timestamp"), rtype, content, ts=ts)
     meta = {k: v for k, v in obj.items() if k not in used and k not in ("uid", "source_kind")}

@@ -22,7 +22,7 @@ def _line(obj: dict, no: int, offset: int) -> tuple[Record]:
     pasted = obj.get("pastedContents")
     text = display
     if isinstance(pasted, dict):
-        extra = [p.get("content") for p in pasted.values()
+        extra = [p["content"] for p in pasted.values()
                  if isinstance(p, dict) and isinstance(p.get("content"), str)]
         if extra:
             text = "\n".join([display, *extra])

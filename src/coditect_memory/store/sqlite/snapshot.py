@@ -272,7 +272,8 @@ ORDER BY m.id"""
 def export_messages(db: sqlite3.Connection, project: str | None, since: int | None):
     """Messages as dicts, in the order they were stored; each session's facts (branch,
     version, plan slug, file-history paths, token usage) ride on its first message."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if project:
         where.append("AND (p.path = ? OR p.name = ?)")
         args += [project, project]
