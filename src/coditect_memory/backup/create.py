@@ -4,10 +4,10 @@ A full backup cuts a frozen image of the store (the backend's: store/protocol/ba
 into segments of SEGMENT_BYTES, each named by its content, so a segment already in the
 repository is not written again. An incremental asks the store for what changed since the
 latest backup (for SQLite: the rows above that backup's marks and the rows its change log
-names, see store/sqlite/changes.py) as a small delta, and stores that the same way: a day of new sessions costs about its own size,
-and finding it costs no scan of the store. When the latest backup cannot be built on (its
-chain is damaged, the store was restored or migrated since, another store made it), the
-backup is a full one and says why in `notes`.
+names, see store/sqlite/changes.py) as a small delta, and stores that the same way: a day
+of new sessions costs about its own size, and finding it costs no scan of the store. When
+the latest backup cannot be built on (its chain is damaged, the store was restored or
+migrated since, another store made it), the backup is a full one and says why in `notes`.
 
 Order of writes: objects, then (after a sync) the manifest. Until the manifest is written
 the backup does not exist; a killed run leaves only unreferenced objects (reused by the next

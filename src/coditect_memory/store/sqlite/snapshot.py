@@ -237,9 +237,10 @@ def rebuild(db_path: str, deltas: list[Path]) -> None:
 
 
 def inspect_restored(db_path: str) -> dict[str, Any]:
-    """What a restored database file holds: the same summary a snapshot records, plus
-    what SQLite's own quick check found (`problems`). Only read (opened read-write because a WAL-mode file without
-    its -shm cannot be opened read-only everywhere; closing removes the -wal/-shm again)."""
+    """What a restored database file holds: the same summary a snapshot records, plus what
+    SQLite's own quick check found (`problems`). Only read (opened read-write because a
+    WAL-mode file without its -shm cannot be opened read-only everywhere; closing removes
+    the -wal/-shm again)."""
     db = sqlite3.connect(db_path, isolation_level=None)
     try:
         _reading(db).execute("BEGIN")
