@@ -136,7 +136,7 @@ class S3Target(Target):
         self.url = url
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.endpoint = endpoint_url or os.environ.get("MEMORY_S3_ENDPOINT") or None
+        self.endpoint = endpoint_url or None  # settings.py folds in $MEMORY_S3_ENDPOINT
         import boto3
         from botocore.config import Config
 
