@@ -4,7 +4,7 @@
 `default_config.toml`, then `$MEMORY_CONFIG` or `$MEMORY_HOME/config.toml`) or the
 environment variables that name places (`MEMORY_HOME`, `CLAUDE_CONFIG_DIR`,
 `MEMORY_DATABASE_URL`, `MEMORY_BACKUP_TARGET`, `MEMORY_S3_ENDPOINT`,
-`MEMORY_BACKUP_KEY_FILE`, `MEMORY_BACKUP_KEY`). The result is passed down; nothing below it reads either.
+`MEMORY_BACKUP_KEY_FILE`). The result is passed down; nothing below it reads either.
 
 Plain frozen dataclasses, validated by hand: Pydantic would do the same in ~90 ms of import
 and class building, which every command (and the sub-second hooks) would pay at start.
@@ -118,7 +118,7 @@ class SearchSettings:
 class BackupSettings:
     target: str | None = None  # a folder or s3://bucket/prefix (MEMORY_BACKUP_TARGET overrides)
     key_file: str | None = None  # the encryption key (MEMORY_BACKUP_KEY_FILE overrides)
-    key: str | None = None  # MEMORY_BACKUP_KEY: the key text itself, when there is no key file
+    key: str | None = field(default=None, repr=False)  # MEMORY_BACKUP_KEY: the key text itself
     endpoint_url: str | None = None  # S3 endpoint (MEMORY_S3_ENDPOINT overrides)
     compression_level: int = 1  # zstd level: 1 fastest (~5.6x here), 3 ~10% smaller, 2x slower
     full_every: int = 30  # incrementals on one full before the next backup is a full (0: never)
