@@ -74,6 +74,42 @@ class TestFullRoundTrip:
         assert status_at_file(Path(out["previous_store"]))["messages"] == grown
 
 
+class TestBackendInManifest:
+    """A manifest names the store backend that restores it (`store.backend`); one written
+    before it was recorded is SQLite's, and one of a backend this version lacks is refused."""
+
+    @staticmethod
+    def _rewrite(target: Path, backup_id: str, backend: str | None) -> None:
+        from coditect_memory.backup.repository import Repository
+        from coditect_memory.backup.targets import LocalTarget
+
+        repo = Repository(LocalTarget(target)).load()
+        m = repo.manifest(backup_id)
+        if backend is None:
+            del m["store"]["backend"]
+        else:
+            m["store"]["backend"] = backend
+        repo.commit(m)  # a valid checksum again: only the backend differs
+
+    def test_old_manifest_is_sqlite_and_unknown_is_refused(self, store, tmp_path):
+        target = tmp_path / "target"
+        made = create(target, "--type", "full")
+        assert json.loads(next((target / "manifests").iterdir()).read_text())["store"][
+            "backend"] == "sqlite"
+        self._rewrite(target, made["backup_id"], None)
+        v = run("backup", "verify", made["backup_id"], "--target", str(target), "--deep",
+                "--json").json()
+        assert v["ok"], v["problems"]
+        run("backup", "restore", made["backup_id"], "--target", str(target), "--into",
+            str(tmp_path / "r"))
+        assert status_at(tmp_path / "r") == run("status", "--json").json()
+        self._rewrite(target, made["backup_id"], "cassandra")
+        r = run_proc("backup", "restore", made["backup_id"], "--target", str(target), "--into",
+                     str(tmp_path / "r2"))
+        assert r.code == 1 and "cassandra store" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "r2").exists()
+
+
 def status_at_file(db: Path) -> dict:
     """`status` of a store file kept aside (copied into a home of its own)."""
     home = db.parent / "aside-home"
@@ -181,8 +217,7 @@ class TestEncryption:
         from coditect_memory.backup.repository import Repository, object_key
         from coditect_memory.backup.targets import LocalTarget
 
-        monkeypatch.setenv("MEMORY_BACKUP_KEY", "k")
-        repo = Repository(LocalTarget(tmp_path / "t")).load(create=True)
+        repo = Repository(LocalTarget(tmp_path / "t"), key="k").load(create=True)
         writer = _Writer(repo, {}, workers=4)
         plain = b"\0" * (4 << 20)
         oid = repo.codec.object_id("segment", plain)

@@ -45,7 +45,7 @@ def repo_at(path: Path) -> Repository:
 
 
 def backup(store: SQLiteStore, repo: Repository, tmp: Path, kind: str = "incremental") -> dict:
-    return create_backup(store, repo, kind, tmp / "work")
+    return create_backup(store, repo, kind, tmp / "work").to_json()
 
 
 def dump(db_path: Path) -> dict[str, list[tuple]]:

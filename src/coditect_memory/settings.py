@@ -118,6 +118,7 @@ class SearchSettings:
 class BackupSettings:
     target: str | None = None  # a folder or s3://bucket/prefix (MEMORY_BACKUP_TARGET overrides)
     key_file: str | None = None  # the encryption key (MEMORY_BACKUP_KEY_FILE overrides)
+    key: str | None = field(default=None, repr=False)  # MEMORY_BACKUP_KEY: the key text itself
     endpoint_url: str | None = None  # S3 endpoint (MEMORY_S3_ENDPOINT overrides)
     compression_level: int = 1  # zstd level: 1 fastest (~5.6x here), 3 ~10% smaller, 2x slower
     full_every: int = 30  # incrementals on one full before the next backup is a full (0: never)
@@ -221,6 +222,7 @@ def _backup(table: dict[str, Any], path: Path) -> BackupSettings:
     return BackupSettings(
         target=os.environ.get("MEMORY_BACKUP_TARGET") or table.get("target"),
         key_file=os.environ.get("MEMORY_BACKUP_KEY_FILE") or table.get("key_file"),
+        key=os.environ.get("MEMORY_BACKUP_KEY"),
         endpoint_url=os.environ.get("MEMORY_S3_ENDPOINT") or table.get("endpoint_url"),
         compression_level=_get(table, "compression_level", int, 1, w),
         full_every=_get(table, "full_every", int, 30, w))

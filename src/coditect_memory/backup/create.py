@@ -1,13 +1,13 @@
 """`backup create`: snapshot the store, store what the repository lacks, commit a manifest.
 
-A full backup cuts a frozen image of the database file into segments of SEGMENT_BYTES, each
-named by its content, so a segment already in the repository is not written again. An
-incremental asks the store for what changed since the latest backup (the rows above that
-backup's marks and the rows its change log names, see store/sqlite/changes.py) as a small
-delta file, and stores that the same way: a day of new sessions costs about its own size,
-and finding it costs no scan of the store. When the latest backup cannot be built on (its
-chain is damaged, the store was restored or migrated since, another store made it), the
-backup is a full one and says why in `notes`.
+A full backup cuts a frozen image of the store (the backend's: store/protocol/backup.py)
+into segments of SEGMENT_BYTES, each named by its content, so a segment already in the
+repository is not written again. An incremental asks the store for what changed since the
+latest backup (for SQLite: the rows above that backup's marks and the rows its change log
+names, see store/sqlite/changes.py) as a small delta, and stores that the same way: a day
+of new sessions costs about its own size, and finding it costs no scan of the store. When
+the latest backup cannot be built on (its chain is damaged, the store was restored or
+migrated since, another store made it), the backup is a full one and says why in `notes`.
 
 Order of writes: objects, then (after a sync) the manifest. Until the manifest is written
 the backup does not exist; a killed run leaves only unreferenced objects (reused by the next
@@ -21,14 +21,15 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import BackupDamaged, BackupError
 from ..failpoints import failpoint
-from ..store.base import DeltaUnavailable
+from ..store.base import DeltaUnavailable, Store
 from ..timeutil import iso
-from .errors import BackupDamaged, BackupError
 from .objects import sha256
 from .repository import FORMAT_MANIFEST, Repository, new_backup_id
 
@@ -122,8 +123,31 @@ def _unbuildable(chain: list[dict[str, Any]], known: dict[str, Any], full_every:
     return None
 
 
-def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=None,
-                  workers: int = 2, full_every: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BackupMade:
+    """What `backup create` made (docs/json-and-exit-codes.md)."""
+
+    backup_id: str
+    type: str  # full | incremental
+    parent: str | None
+    created_at: str
+    bytes: int  # written to the target
+    objects_written: int
+    store_bytes: int
+    rows_stored: int | None  # an incremental's changed rows
+    snapshot: str  # direct | copy | delta
+    messages: int
+    seconds: float
+    target: str
+    encrypted: bool
+    notes: list[str]  # e.g. why an incremental was made as a full backup
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, progress=None,
+                  workers: int = 2, full_every: int = 0) -> BackupMade:
     started = time.monotonic()
     chain, damaged = _latest_chain(repo)  # only the latest chain is read, not every manifest
     known = _known_objects(repo, chain)
@@ -156,9 +180,7 @@ def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=No
             segments = _store_file(source, repo, writer, "delta" if parent else "segment", progress)
             summary = summary_future.result()
             writer.drain()
-            store_info = {"backend": source.backend, "page_size": source.page_size,
-                          "page_count": source.page_count,
-                          "bytes": source.page_size * source.page_count, "snapshot": source.method}
+            store_info = source.info
             manifest = {
                 "format": FORMAT_MANIFEST, "backup_id": backup_id,
                 "type": "incremental" if parent else "full",
@@ -183,17 +205,18 @@ def create_backup(store, repo: Repository, kind: str, workdir: Path, progress=No
             progress.finish()
         with contextlib.suppress(BackupError):  # a stale lock only delays prune's clean-up
             repo.unlock(backup_id)
-    return {"backup_id": backup_id, "type": manifest["type"], "parent": manifest["parent"],
-            "created_at": manifest["created_at"], "bytes": writer.bytes + written,
-            "objects_written": writer.written, "store_bytes": store_info["bytes"],
-            "rows_stored": manifest["delta"]["rows"] if parent else None,
-            "snapshot": store_info["snapshot"],
-            "messages": summary["digest"]["messages"], "seconds": manifest["seconds"],
-            "target": repo.target.url, "encrypted": repo.codec.encrypted, "notes": notes}
+    return BackupMade(
+        backup_id=backup_id, type=manifest["type"], parent=manifest["parent"],
+        created_at=manifest["created_at"], bytes=writer.bytes + written,
+        objects_written=writer.written, store_bytes=store_info["bytes"],
+        rows_stored=manifest["delta"]["rows"] if parent else None,
+        snapshot=store_info["snapshot"], messages=summary["digest"]["messages"],
+        seconds=manifest["seconds"], target=repo.target.url, encrypted=repo.codec.encrypted,
+        notes=notes)
 
 
 def _store_file(source, repo: Repository, writer: _Writer, kind: str, progress) -> list[list]:
-    """Cut the source (a frozen database file or a delta file) into segments of
+    """Cut the source (a frozen image of the store or a delta) into segments of
     SEGMENT_BYTES, each named by its content, and store the ones the repository lacks."""
     def one(offset: int, length: int) -> list:
         data = source.read(offset, length)

@@ -1,4 +1,4 @@
-"""The backup key: read from a file or the environment, stretched with scrypt and a salt kept
+"""The backup key: read from the key file or taken as text (both as Settings gives them), stretched with scrypt and a salt kept
 in the repository, split into an encryption key and a MAC key.
 
 The repository keeps an HMAC of a fixed text under the MAC key, so a wrong key is refused
@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BackupKeyError
+from ..errors import BackupKeyError
 
-ENV_KEY = "MEMORY_BACKUP_KEY"
-ENV_KEY_FILE = "MEMORY_BACKUP_KEY_FILE"
+ENV_KEY = "MEMORY_BACKUP_KEY"  # named in messages; settings.py reads it
 _CHECK = b"coditect-memory backup key check v1"
 SCRYPT = {"n": 1 << 14, "r": 8, "p": 1}
 
@@ -27,10 +25,10 @@ class Keys:
     mac: bytes  # HMAC-SHA256 key for object ids, manifests and the key check
 
 
-def key_material(key_file: str | None = None) -> bytes | None:
-    """The configured key, or None: $MEMORY_BACKUP_KEY_FILE, then [backup] key_file, then
-    $MEMORY_BACKUP_KEY (the key text itself)."""
-    path = os.environ.get(ENV_KEY_FILE) or key_file
+def key_material(key_file: str | None = None, key: str | None = None) -> bytes | None:
+    """The configured key, or None: the key file ($MEMORY_BACKUP_KEY_FILE, then [backup]
+    key_file), else the key text ($MEMORY_BACKUP_KEY)."""
+    path = key_file
     if path:
         try:
             data = Path(path).expanduser().read_bytes().strip()
@@ -39,7 +37,7 @@ def key_material(key_file: str | None = None) -> bytes | None:
         if not data:
             raise BackupKeyError(f"the backup key file {path} is empty")
         return data
-    text = os.environ.get(ENV_KEY)
+    text = key
     if text is not None:
         if not text.strip():
             raise BackupKeyError(f"${ENV_KEY} is set but empty")

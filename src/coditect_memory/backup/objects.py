@@ -17,7 +17,7 @@ import os
 import re
 import threading
 
-from .errors import BackupDamaged, BackupKeyError
+from ..errors import BackupDamaged, BackupKeyError
 from .keys import Keys
 
 MAGIC = b"CMB1"
@@ -73,7 +73,7 @@ class Codec:
         if len(stored) < 5 or stored[:4] != MAGIC:
             raise BackupDamaged(f"object {oid} is not a backup object (bad header)")
         flags = stored[4]
-        payload = memoryview(stored)[5:]
+        payload: bytes | memoryview = memoryview(stored)[5:]
         if flags & SEALED:
             if not self.keys:
                 raise BackupKeyError("this backup is encrypted: set MEMORY_BACKUP_KEY_FILE "

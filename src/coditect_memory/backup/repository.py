@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
+from ..errors import BackupDamaged, BackupError, BackupKeyError
 from ..timeutil import iso
-from .errors import BackupDamaged, BackupError, BackupKeyError
 from .keys import SCRYPT, derive, key_check, key_material, matches
 from .objects import OBJECT_ID, Codec, sha256
 from .targets import Target
@@ -98,9 +98,11 @@ def check_names(m: dict[str, Any], key: str) -> None:
 class Repository:
     """One backup repository on one target."""
 
-    def __init__(self, target: Target, key_file: str | None = None, level: int = 1) -> None:
+    def __init__(self, target: Target, key_file: str | None = None, level: int = 1,
+                 key: str | None = None) -> None:
         self.target = target
         self.key_file = key_file
+        self.key = key  # the key text, when there is no key file
         self.level = level
         self.config: dict[str, Any] | None = None
         self.codec = Codec(None, level)
@@ -108,7 +110,7 @@ class Repository:
     # --- config and keys --------------------------------------------------------------
     def load(self, create: bool = False, need_key: bool = True) -> Repository:
         raw = self.target.read("config.json")
-        material = key_material(self.key_file)
+        material = key_material(self.key_file, self.key)
         if raw is None:
             if not create:
                 raise BackupError(f"no backup repository at {self.target.url} (no backups "
@@ -249,8 +251,8 @@ class Repository:
         """The stored bytes of an object, checked against the manifest's sha256 and size."""
         stored = self.target.read(object_key(oid))
         problem = object_problem(oid, meta, stored, owner)
-        if problem:
-            raise BackupDamaged(problem)
+        if problem or stored is None:
+            raise BackupDamaged(problem or f"object {oid} is missing")
         return stored
 
     def get(self, oid: str, meta: dict[str, Any], owner: str) -> bytes:

@@ -1,30 +1,29 @@
 """`backup restore`: rebuild a complete store from a backup and its chain, and prove it.
 
-The file is assembled in a temp file next to its destination: the full backup's segments,
-then each incremental's delta applied in order (a new change history starts: the restored
-store's next backup is a full one). Every object is checked against its
-manifest's sha256 and size before use; then the restored store's counts, schema version and
-message digest must equal the manifest's. Only then is it renamed into place. Any failure
-removes the temp file and names what failed: a restore never leaves a half store behind,
-and never touches an existing store unless asked (`replace`), which keeps the old one aside.
+The store is assembled in a temp file next to its destination: the full backup's image,
+then each incremental's delta applied in order by the backend the manifest names (a new
+change history starts: the restored store's next backup is a full one). Every object is
+checked against its manifest's sha256 and size before use; then the restored store's
+counts, schema version and message digest must equal the manifest's. Only then is it put
+in place. Any failure removes the temp file and names what failed: a restore never leaves
+a half store behind, and never touches an existing store unless asked (`replace`), which
+keeps the old one aside.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..store.sqlite.snapshot import inspect_restored, rebuild
-from .errors import BackupDamaged, BackupError
+from ..errors import BackupDamaged, BackupError
+from ..store.protocol.backup import BackupStore, backup_backend
 from .repository import Repository
-
-DB_NAME = "memory.db"
 
 
 def pick(repo: Repository, backup_id: str | None, at_ms: int | None) -> str:
@@ -68,9 +67,14 @@ def _write(repo: Repository, m: dict[str, Any], out_path: Path, size: int, pool,
         os.close(fd)
 
 
+def backend_of(manifest: dict[str, Any]) -> type[BackupStore]:
+    """The store backend that made a backup (format 2 manifests without one: SQLite)."""
+    return backup_backend(manifest["store"].get("backend"))
+
+
 def assemble(repo: Repository, chain: list[dict[str, Any]], out_path: Path,
              workers: int = 4, progress=None) -> None:
-    """Rebuild the chain's store in `out_path`: the full backup's file, then each
+    """Rebuild the chain's store in `out_path`: the full backup's image, then each
     incremental's delta applied in order (every object checked against its manifest)."""
     if progress:
         progress.start(sum(s[1] for m in chain for s in m["segments"]))
@@ -82,8 +86,8 @@ def assemble(repo: Repository, chain: list[dict[str, Any]], out_path: Path,
                 deltas.append(out_path.with_name(f"{out_path.name}.delta-{i}"))
                 _write(repo, m, deltas[-1], m["delta"]["bytes"], pool, workers, progress)
         try:
-            rebuild(str(out_path), deltas)
-        except sqlite3.DatabaseError as e:
+            backend_of(chain[-1]).restore_image(out_path, deltas)
+        except BackupDamaged as e:
             raise BackupDamaged(f"the chain of backup {chain[-1]['backup_id']} does not apply "
                                 f"to its full backup: {e}") from None
     finally:
@@ -98,9 +102,7 @@ def compare(manifest: dict[str, Any], found: dict[str, Any]) -> list[str]:
     """What differs between a manifest and a restored store's summary."""
     if "error" in found:
         return [found["error"]]
-    problems = []
-    if found["quick_check"] != ["ok"]:
-        problems.append("SQLite quick_check of the restored store: " + "; ".join(found["quick_check"][:3]))
+    problems = list(found["problems"])  # the backend's own integrity check
     if found["schema_version"] != manifest["schema_version"]:
         problems.append(f"schema version {found['schema_version']}, the manifest says "
                         f"{manifest['schema_version']}")
@@ -117,56 +119,49 @@ def compare(manifest: dict[str, Any], found: dict[str, Any]) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Restored:
+    """What `backup restore` put where (docs/json-and-exit-codes.md)."""
+
+    backup_id: str
+    into: str  # the folder: usable as MEMORY_HOME
+    path: str  # the store in it
+    chain: list[str]  # the full backup first
+    created_at: str
+    messages: int
+    digest: str
+    bytes: int
+    previous_store: str | None  # where the store that was there was set aside
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def restore(repo: Repository, backup_id: str, into: Path, replace: bool = False,
-            progress=None) -> dict[str, Any]:
+            progress=None) -> Restored:
     started = time.monotonic()
     into = into.expanduser().absolute()
-    dest = into / DB_NAME
+    chain = repo.chain(backup_id)
+    final = chain[-1]
+    backend = backend_of(final)
+    dest = backend.store_path(into)
     if dest.exists() and not replace:
         raise BackupError(f"{dest} already exists: restore into an empty folder, or pass "
                           "--replace to set the current store aside and put the backup in its place")
-    chain = repo.chain(backup_id)
-    final = chain[-1]
-    if final["store"].get("backend") != "sqlite":
-        raise BackupError(f"backup {backup_id} is of a {final['store'].get('backend')} store; "
-                          "restore it with that backend's tools")
     into.mkdir(parents=True, exist_ok=True)
-    tmp = into / f".{DB_NAME}.restore-{os.getpid()}"
+    tmp = dest.with_name(f".{dest.name}.restore-{os.getpid()}")
     try:
         assemble(repo, chain, tmp, progress=progress)
-        problems = compare(final, inspect_restored(str(tmp)))
+        problems = compare(final, backend.inspect_image(tmp))
         if problems:
             raise BackupDamaged(f"the restored store does not match backup {backup_id}: "
                                 + "; ".join(problems[:3]))
-        aside = _set_aside(dest) if dest.exists() else None
-        os.replace(tmp, dest)
-        _fsync_dir(into)
+        aside = backend.install_image(tmp, dest)
     finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{tmp}{suffix}")
-    return {"backup_id": backup_id, "into": str(into), "path": str(dest),
-            "chain": [m["backup_id"] for m in chain], "created_at": final["created_at"],
-            "messages": final["digest"]["messages"], "digest": final["digest"]["value"],
-            "bytes": final["store"]["bytes"], "previous_store": str(aside) if aside else None,
-            "seconds": round(time.monotonic() - started, 3)}
-
-
-def _set_aside(dest: Path) -> Path:
-    """Move the current store (and its WAL) to memory.db.before-restore-<time>."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    aside = dest.with_name(f"{dest.name}.before-restore-{stamp}")
-    for suffix in ("-wal", "-shm"):
-        side = Path(f"{dest}{suffix}")
-        if side.exists():
-            os.replace(side, f"{aside}{suffix}")
-    os.replace(dest, aside)
-    return aside
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        backend.discard_image(tmp)
+    return Restored(backup_id=backup_id, into=str(into), path=str(dest),
+                    chain=[m["backup_id"] for m in chain], created_at=final["created_at"],
+                    messages=final["digest"]["messages"], digest=final["digest"]["value"],
+                    bytes=final["store"]["bytes"], previous_store=str(aside) if aside else None,
+                    seconds=round(time.monotonic() - started, 3))

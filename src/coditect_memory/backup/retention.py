@@ -9,9 +9,10 @@ could be read: an object is deleted only when it is certainly unused.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import BackupError
+from ..errors import BackupError
 from .repository import Repository, manifest_key, object_key
 from .targets import LocalTarget
 
@@ -49,24 +50,39 @@ def plan(manifests: list[dict[str, Any]], keep: dict[str, int]) -> tuple[list[st
     return [b for b in order if b in kept], [b for b in order if b not in kept]
 
 
-def prune(repo: Repository, keep: dict[str, int], dry_run: bool = False) -> dict[str, Any]:
+@dataclass
+class Pruned:
+    """What `backup prune` kept and removed (docs/json-and-exit-codes.md), newest first."""
+
+    kept: list[str]
+    removed: list[str]
+    objects_deleted: int = 0
+    bytes_freed: int = 0
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)  # why unused objects were left in place
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def prune(repo: Repository, keep: dict[str, int], dry_run: bool = False) -> Pruned:
+    """Apply the rules (`keep`: daily, weekly, monthly counts) to the repository."""
     all_ids = repo.backup_ids()
     manifests = repo.manifests()
     kept, removed = plan(manifests, keep)
-    result: dict[str, Any] = {"kept": kept, "removed": removed, "objects_deleted": 0,
-                              "bytes_freed": 0, "dry_run": dry_run, "notes": []}
+    result = Pruned(kept, removed, dry_run=dry_run)
     if dry_run:
         return result
     for bid in removed:
         repo.target.delete(manifest_key(bid))
     if len(manifests) != len(all_ids):
-        result["notes"].append("some manifests cannot be read (`memory backup verify`); "
-                               "unused objects were left in place")
+        result.notes.append("some manifests cannot be read (`memory backup verify`); "
+                            "unused objects were left in place")
         return result
     locks = repo.fresh_locks()
     if locks:
-        result["notes"].append(f"a backup is being made ({', '.join(locks)}); unused objects "
-                               "were left in place: run prune again later")
+        result.notes.append(f"a backup is being made ({', '.join(locks)}); unused objects "
+                            "were left in place: run prune again later")
         return result
     used = set()
     sizes = {}
@@ -77,8 +93,8 @@ def prune(repo: Repository, keep: dict[str, int], dry_run: bool = False) -> dict
             sizes[oid] = meta["size"]
     for oid in repo.object_ids() - used:
         repo.target.delete(object_key(oid))
-        result["objects_deleted"] += 1
-        result["bytes_freed"] += sizes.get(oid, 0)
+        result.objects_deleted += 1
+        result.bytes_freed += sizes.get(oid, 0)
     if isinstance(repo.target, LocalTarget):
         import os
 

@@ -7,6 +7,7 @@ also refuses any key that would resolve outside its folder.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import os
@@ -14,7 +15,7 @@ import secrets
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from .errors import TargetError
+from ..errors import TargetError
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -114,7 +115,7 @@ class LocalTarget(Target):
             finally:
                 os.close(fd)
 
-    def temp_files(self) -> list[str]:
+    def temp_files(self) -> builtins.list[str]:
         """Temp files left by a killed writer (removed by `prune`)."""
         out = []
         for folder, _, names in os.walk(self.root):
@@ -135,7 +136,7 @@ class S3Target(Target):
         self.url = url
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.endpoint = endpoint_url or os.environ.get("MEMORY_S3_ENDPOINT") or None
+        self.endpoint = endpoint_url or None  # settings.py folds in $MEMORY_S3_ENDPOINT
         import boto3
         from botocore.config import Config
 

@@ -8,22 +8,38 @@ from __future__ import annotations
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BackupDamaged, BackupError
+from ..errors import BackupDamaged, BackupError
 from .repository import Repository, object_key, object_problem
-from .restore import assemble, compare
+from .restore import assemble, backend_of, compare
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What `backup verify` found (docs/json-and-exit-codes.md); not `ok`: exit 13."""
+
+    backup_id: str
+    ok: bool
+    problems: list[str]  # each missing, truncated or damaged object, or restore mismatch
+    objects: int
+    bytes: int  # re-hashed
+    chain: list[str]
+    deep: bool  # also restored and checked against the manifest
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def verify(repo: Repository, backup_id: str, deep: bool = False, workdir: Path | None = None,
-           workers: int = 4) -> dict[str, Any]:
+           workers: int = 4) -> Verified:
     problems: list[str] = []
     try:
         chain = repo.chain(backup_id)
     except BackupDamaged as e:
-        return {"backup_id": backup_id, "ok": False, "problems": [str(e)], "objects": 0,
-                "bytes": 0, "chain": []}
+        return Verified(backup_id, False, [str(e)], 0, 0, [], deep)
     todo: dict[str, tuple[dict[str, Any], str]] = {}
     for m in chain:
         for oid, meta in m["objects"].items():
@@ -43,28 +59,23 @@ def verify(repo: Repository, backup_id: str, deep: bool = False, workdir: Path |
             checked += size
             if problem:
                 problems.append(problem)
-    result = {"backup_id": backup_id, "ok": not problems, "problems": problems,
-              "objects": len(todo), "bytes": checked, "chain": [m["backup_id"] for m in chain],
-              "deep": deep}
     if deep and not problems:
-        result["problems"] = problems = _deep(repo, chain, workdir)
-        result["ok"] = not problems
-    return result
+        problems = _deep(repo, chain, workdir)
+    return Verified(backup_id, not problems, problems, len(todo), checked,
+                    [m["backup_id"] for m in chain], deep)
 
 
 def _deep(repo: Repository, chain: list[dict[str, Any]], workdir: Path | None) -> list[str]:
     """Restore into a temp folder, compare with the manifest, throw the copy away."""
-    from ..store.sqlite.snapshot import inspect_restored
-
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="memory-verify-", dir=workdir))
     try:
-        path = tmp / "memory.db"
+        path = tmp / "store"
         try:
             assemble(repo, chain, path)
         except BackupDamaged as e:
             return [str(e)]
-        return compare(chain[-1], inspect_restored(str(path)))
+        return compare(chain[-1], backend_of(chain[-1]).inspect_image(path))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,16 +24,10 @@ _ENDPOINT = click.option("--endpoint-url", help="S3 endpoint of an S3-compatible
                          "(default: $MEMORY_S3_ENDPOINT).")
 
 
-def _repo(target: str | None, endpoint: str | None, create: bool = False, need_key: bool = True,
-          settings=None):
-    from ..backup.repository import Repository
-    from ..backup.targets import open_target
+def _target(target: str | None, endpoint: str | None):
+    from ..actions.backup import Target
 
-    settings = settings or get_config().backup
-    url = settings.resolve_target(target)
-    tgt = open_target(url, endpoint or settings.endpoint_url)
-    repo = Repository(tgt, settings.key_file, settings.compression_level)
-    return repo.load(create=create, need_key=need_key)
+    return Target(target, endpoint)
 
 
 class _Bar:
@@ -49,7 +44,7 @@ class _Bar:
 
         self.p = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                           console=console(stderr=True), transient=True)
-        self.task = None
+        self.task: Any = None
 
     def start(self, total: int) -> None:
         self.p.start()
@@ -90,19 +85,10 @@ def backup() -> None:
 @json_option
 def create(kind: str, target: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """Back up the store while it keeps working (a consistent snapshot)."""
-    from ..backup.create import create_backup
-    from ..store import open_store
+    from ..actions import backup as actions
 
-    config = get_config()
-    if not config.db_path.exists():
-        from ..errors import StoreError
-
-        raise StoreError(f"no store at {config.db_path}: nothing to back up (run `memory ingest`)")
-    settings = config.backup
-    repo = _repo(target, endpoint_url, create=True, settings=settings)
-    with open_store(config) as store:
-        result = create_backup(store, repo, kind, config.home / "backup-tmp", _bar("backup", as_json),
-                               full_every=settings.full_every)
+    made = actions.create(get_config(), _target(target, endpoint_url), kind, _bar("backup", as_json))
+    result = made.to_json()
     if as_json:
         print_json(result)
         return
@@ -115,21 +101,15 @@ def create(kind: str, target: str | None, endpoint_url: str | None, as_json: boo
         c.print(f"[yellow]note[/]: {note}", markup=True)
 
 
-def _row(m: dict) -> dict:
-    return {"backup_id": m["backup_id"], "type": m["type"], "created_at": m["created_at"],
-            "parent": m["parent"], "messages": m["digest"]["messages"],
-            "schema_version": m["schema_version"], "store_bytes": m["store"]["bytes"],
-            "bytes_written": m.get("bytes_written"), "seconds": m.get("seconds")}
-
-
 @backup.command(name="list")
 @_TARGET
 @_ENDPOINT
 @json_option
 def list_(target: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """The backups at the target, oldest first (only complete ones: a manifest was written)."""
-    repo = _repo(target, endpoint_url, need_key=False)
-    rows = [_row(m) for m in repo.manifests()]
+    from ..actions import backup as actions
+
+    rows = [b.to_json() for b in actions.list_backups(get_config(), _target(target, endpoint_url))]
     if as_json:
         print_json(rows)
         return
@@ -155,11 +135,10 @@ def verify(backup_id: str, deep: bool, target: str | None, endpoint_url: str | N
     """Re-read and re-hash every object of a backup and its chain; name each damaged one.
 
     Exit 0 when intact, 13 when anything is missing or damaged."""
-    from ..backup.errors import BackupDamaged
-    from ..backup.verify import verify as run_verify
+    from ..actions import backup as actions
+    from ..errors import BackupDamaged
 
-    repo = _repo(target, endpoint_url)
-    result = run_verify(repo, backup_id, deep, get_config().home / "backup-tmp")
+    result = actions.verify(get_config(), _target(target, endpoint_url), backup_id, deep).to_json()
     if as_json:
         print_json(result)
     else:
@@ -190,32 +169,22 @@ def verify(backup_id: str, deep: bool, target: str | None, endpoint_url: str | N
 def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, target: str | None,
             endpoint_url: str | None, as_json: bool) -> None:
     """Rebuild a complete store from a backup, check it against its manifest, put it in DIR."""
-    from ..backup.restore import pick
-    from ..backup.restore import restore as run_restore
+    from ..actions import backup as actions
     from ..errors import UsageError
     from ..timeutil import parse_user_time
 
-    if bool(backup_id) == bool(at):
-        raise UsageError("name a backup ID or give --at TIME (one of them)")
     try:
         at_ms = parse_user_time(at) if at else None
     except ValueError as e:
         raise UsageError(str(e)) from None
-    repo = _repo(target, endpoint_url)
-    chosen = pick(repo, backup_id, at_ms)
-    bar = _bar("restore", as_json)
-    if replace:
-        from ..ingest.lock import IngestLock
-
-        with IngestLock(into.expanduser().absolute(), get_config().ingest.lock_wait_seconds):
-            result = run_restore(repo, chosen, into, replace=True, progress=bar)
-    else:
-        result = run_restore(repo, chosen, into, progress=bar)
+    request = actions.RestoreRequest(into, backup_id, at_ms, replace)
+    result = actions.restore(get_config(), _target(target, endpoint_url), request,
+                             _bar("restore", as_json)).to_json()
     if as_json:
         print_json(result)
         return
     c = console()
-    c.print(f"Restored backup [bold]{chosen}[/] ({short_time(result['created_at'])}, "
+    c.print(f"Restored backup [bold]{result['backup_id']}[/] ({short_time(result['created_at'])}, "
             f"{result['messages']:,} messages) into {result['path']} in {result['seconds']:.1f} s; "
             "its digest matches the manifest.")
     if result["previous_store"]:
@@ -236,11 +205,10 @@ def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, ta
 def prune(keep_daily: int, keep_weekly: int, keep_monthly: int, dry_run: bool, target: str | None,
           endpoint_url: str | None, as_json: bool) -> None:
     """Remove backups the rules do not keep (never an ancestor of one kept), then unused objects."""
-    from ..backup.retention import prune as run_prune
+    from ..actions import backup as actions
 
-    repo = _repo(target, endpoint_url, need_key=False)
-    result = run_prune(repo, {"daily": keep_daily, "weekly": keep_weekly, "monthly": keep_monthly},
-                       dry_run)
+    keep = actions.Keep(keep_daily, keep_weekly, keep_monthly)
+    result = actions.prune(get_config(), _target(target, endpoint_url), keep, dry_run).to_json()
     if as_json:
         print_json(result)
         return
@@ -265,26 +233,10 @@ def prune(keep_daily: int, keep_weekly: int, keep_monthly: int, dry_run: bool, t
 def schedule(kind: str, at: str, systemd: bool, install: bool, target: str | None,
              as_json: bool) -> None:
     """Print (or install) a daily backup: a cron line or a systemd timer."""
-    from ..backup import schedule as sched
-    from ..errors import UsageError
+    from ..actions import backup as actions
 
-    try:
-        hour, minute = (int(x) for x in at.split(":"))
-        if not (0 <= hour < 24 and 0 <= minute < 60):
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"--at {at!r}: use HH:MM, e.g. 03:17") from None
-    if install and not systemd:
-        raise UsageError("--install writes systemd units (add --systemd); for cron, add the "
-                         "printed line with `crontab -e`")
-    cmd = sched.command(target, kind, get_config().home)
-    out: dict = {"command": cmd}
-    if systemd:
-        out["units"] = sched.systemd_units(cmd, hour, minute)
-        if install:
-            out["installed"] = sched.install_systemd(out["units"])
-    else:
-        out["cron"] = sched.cron_line(cmd, hour, minute, get_config().home)
+    out = actions.schedule(get_config(), actions.ScheduleRequest(kind, at, systemd, install,
+                                                                 target)).to_json()
     if as_json:
         print_json(out)
         return

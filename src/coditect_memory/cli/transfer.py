@@ -23,9 +23,8 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
     provenance (file, line, offset, run). `memory import` reads it back to an equal store.
 
     With --output, --json prints a summary ({"path", "messages"}) on standard output."""
-    import os
-
-    from ..backup.export import write_jsonl
+    from ..actions.transfer import ExportRequest
+    from ..actions.transfer import export as run_export
     from ..errors import UsageError
     from ..timeutil import parse_user_time
 
@@ -33,26 +32,16 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
         since_ms = parse_user_time(since) if since else None
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if output is None and as_json:
+        raise UsageError("--json needs --output FILE (the export itself goes to stdout)")
     with open_readonly() as store:
-        rows = store.export_messages(project, since_ms)
-        if output is None:
-            if as_json:
-                raise UsageError("--json needs --output FILE (the export itself goes to stdout)")
-            n = write_jsonl(rows, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-            return
-        tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-        try:
-            with open(tmp, "wb") as f:
-                n = write_jsonl(rows, f)
-            os.replace(tmp, output)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-    if as_json:
-        print_json({"path": str(output), "messages": n})
+        result = run_export(store, ExportRequest(project, since_ms, output), sys.stdout.buffer)
+    if output is None:
+        sys.stdout.buffer.flush()
+    elif as_json:
+        print_json(result.to_json())
     else:
-        console(stderr=True).print(f"{n:,} messages written to {output}")
+        console(stderr=True).print(f"{result.messages:,} messages written to {output}")
 
 
 @click.command(name="import")
@@ -60,15 +49,15 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
 @json_option
 def import_(path: Path, as_json: bool) -> None:
     """Read a `memory export` JSONL file into the store (messages already there are skipped)."""
-    from ..backup.importer import import_jsonl
+    from ..actions.transfer import import_file
     from ..store import open_store
 
     config = get_config()
     with open_store(config) as store:
-        stats = import_jsonl(store, config, path)
+        stats = import_file(store, config, path).stats
     if as_json:
-        print_json(stats)
+        print_json(stats.as_dict())
         return
-    console().print(f"Run {stats['run_id']}: {stats['messages_read']:,} messages read, "
-                    f"[green]{stats['messages_new']:,} new[/], {stats['duplicates']:,} already "
-                    f"stored, {stats['errors']:,} bad lines (`memory errors`)")
+    console().print(f"Run {stats.run_id}: {stats.messages_read:,} messages read, "
+                    f"[green]{stats.messages_new:,} new[/], {stats.duplicates:,} already "
+                    f"stored, {stats.errors:,} bad lines (`memory errors`)")

@@ -20,8 +20,8 @@ from typing import Any
 from ..errors import SourceMissing
 from ..settings import Settings
 from ..sources.base import Issue, Record, dumps
-from ..sources.classify import EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
-from ..sources.context import ReadContext
+from ..sources.classify import EXPORT, EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
+from ..sources.read_context import ReadContext
 from ..store import Batch, FileState, Store
 from ..store.base import FileUpdate
 from .inventory import Entry, WalkIssue, text_path, walk
@@ -154,7 +154,7 @@ class Ingest:
     def run(self, root: Path, fmt: str = "claude") -> RunStats:
         root = Path(os.path.abspath(root))
         only: str | None = None
-        if fmt == "extraction" and root.is_file():
+        if fmt in ("extraction", "export") and root.is_file():
             only, root = root.name, root.parent
         if not root.exists():
             raise SourceMissing(f"nothing to ingest at {root}: no such file or folder "
@@ -219,14 +219,14 @@ class Ingest:
             self.stats.files_seen += 1
             old = manifest.get(item.relpath)
             unchanged = old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns
-            if unchanged and old.sha256 is not None:  # read before, not changed since: not opened
+            if unchanged and old.sha256 is not None and fmt != "export":  # read before: not opened
                 listed.append((item.relpath, old.kind, item.size, item.mtime_ns))
                 self.checksums[item.relpath] = (item.size, old.sha256)
                 continue
             if item.relpath.endswith("/"):
                 kind = NOT_READ
             elif only is not None:
-                kind = EXTRACTION  # a file named on the command line is read, whatever its name
+                kind = EXPORT if fmt == "export" else EXTRACTION  # read, whatever its name
             elif fmt == "extraction":
                 kind = EXTRACTION if item.relpath.endswith(".jsonl") else UNKNOWN
             else:
@@ -350,6 +350,7 @@ class Ingest:
             facts = rec.facts
             if facts:
                 backups = facts.pop("backups", None)
+                batch.usage.extend(facts.pop("usage", ()))  # an export's: the session's usage
                 if backups:
                     batch.file_backups.extend((sid, name, path) for name, path in backups.items()
                                               if isinstance(name, str) and isinstance(path, str))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .base import Issue, Record
-from .context import ReadContext
+from .read_context import ReadContext
 
 Reader = Callable[[ReadContext], Iterator[Record | Issue]]
 
@@ -25,7 +25,7 @@ class Kind:
 
 
 def _readers() -> dict[str, Reader]:
-    from . import debug, documents, extraction, history, transcript
+    from . import debug, documents, export, extraction, history, transcript
 
     return {
         "transcript": transcript.read_transcript,
@@ -42,6 +42,7 @@ def _readers() -> dict[str, Reader]:
         "tool_output": documents.read_tool_output,
         "json_document": documents.read_json_document,
         "extraction": extraction.read_extraction,
+        "export": export.read_export,
     }
 
 
@@ -58,6 +59,7 @@ TRANSCRIPT = Kind("transcript", "transcript", incremental=True)
 UNKNOWN = Kind("unknown", None)
 NOT_READ = Kind("not_read", None)
 EXTRACTION = Kind("import", "extraction", incremental=True)
+EXPORT = Kind("import", "export")  # `memory import`: read whole every time (duplicates counted)
 
 # Never opened: secrets and configuration.
 _NOT_READ = re.compile(

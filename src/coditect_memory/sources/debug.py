@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from ..hashing import uid
 from ..timeutil import parse_ts
 from .base import Issue, Record
-from .context import ReadContext
-from .jsonl import finish, open_lines
+from .jsonl import begin, finish
+from .read_context import ReadContext
 
 _HEAD = re.compile(
     rb"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?)\s+"
@@ -27,12 +27,9 @@ def read_debug(ctx: ReadContext) -> Iterator[Record | Issue]:
     session = ctx.session_hint
     component_of = ctx.config.components
     with open(ctx.path, "rb") as f:
-        lines = open_lines(ctx, f)
-        if isinstance(lines, Issue):
-            yield lines
+        lines = yield from begin(ctx, f)
+        if lines is None:
             return
-        if ctx.size == 0:
-            yield Issue("empty file (0 bytes): nothing to read", severity="warning")
         lines.keep_before = True
         entry: list | None = None  # [line, offset, ts, level, header, [texts], hasher_before]
         bad_utf8 = False

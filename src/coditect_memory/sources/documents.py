@@ -15,7 +15,7 @@ from typing import Any
 from ..hashing import sha256_file, uid
 from ..timeutil import parse_ts
 from .base import Issue, Record, loads_lenient
-from .context import ReadContext
+from .read_context import ReadContext
 from .text import flatten
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from ..hashing import uid
 from ..timeutil import parse_ts
 from .base import SOURCE_KINDS, Issue, Record
-from .context import ReadContext
-from .jsonl import iter_json
+from .jsonl import read_objects
+from .read_context import ReadContext
 from .text import flatten
 
 _ALIASES = {
@@ -34,35 +34,30 @@ def _pick(obj: dict, name: str):
 
 
 def read_extraction(ctx: ReadContext) -> Iterator[Record | Issue]:
-    for item in iter_json(ctx):
-        if isinstance(item, Issue):
-            yield item
-            continue
-        no, offset, obj = item
-        if not isinstance(obj, dict):
-            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
-            continue
-        used = set()
-        fields = {}
-        for name in _ALIASES:
-            key, value = _pick(obj, name)
-            if key:
-                used.add(key)
-                fields[name] = value
-        content = fields.get("content")
-        if content is None:
-            yield Issue("no content field (content/text/message/body); line skipped", no, offset)
-            continue
-        if not isinstance(content, str):
-            content = content.get("content") if isinstance(content, dict) and isinstance(content.get("content"), str) else flatten(content)
-        ts = parse_ts(fields.get("timestamp"))
-        session = fields.get("session")
-        session = str(session) if session is not None else None
-        project = fields.get("project")
-        kind = obj.get("source_kind") if obj.get("source_kind") in SOURCE_KINDS else "import"
-        rtype = str(fields.get("type") or "message")
-        key = obj.get("uid") or uid("import", session, fields.get("timestamp"), rtype, content, ts=ts)
-        meta = {k: v for k, v in obj.items() if k not in used and k not in ("uid", "source_kind")}
-        yield Record(uid=str(key), kind=kind, type=rtype, role=fields.get("role"), content=content,
-                     session_id=session, ts=ts, line=no, offset=offset,
-                     project=str(project) if project else None, metadata=meta or None)
+    return read_objects(ctx, _line)
+
+
+def _line(obj: dict, no: int, offset: int) -> tuple[Record | Issue]:
+    used = set()
+    fields = {}
+    for name in _ALIASES:
+        key, value = _pick(obj, name)
+        if key:
+            used.add(key)
+            fields[name] = value
+    content = fields.get("content")
+    if content is None:
+        return (Issue("no content field (content/text/message/body); line skipped", no, offset),)
+    if not isinstance(content, str):
+        content = content.get("content") if isinstance(content, dict) and isinstance(content.get("content"), str) else flatten(content)
+    ts = parse_ts(fields.get("timestamp"))
+    session = fields.get("session")
+    session = str(session) if session is not None else None
+    project = fields.get("project")
+    kind = obj["source_kind"] if obj.get("source_kind") in SOURCE_KINDS else "import"
+    rtype = str(fields.get("type") or "message")
+    key = obj.get("uid") or uid("import", session, fields.get("timestamp"), rtype, content, ts=ts)
+    meta = {k: v for k, v in obj.items() if k not in used and k not in ("uid", "source_kind")}
+    return (Record(uid=str(key), kind=kind, type=rtype, role=fields.get("role"), content=content,
+                   session_id=session, ts=ts, line=no, offset=offset,
+                   project=str(project) if project else None, metadata=meta or None),)

@@ -8,32 +8,28 @@ from collections.abc import Iterator
 from ..hashing import uid
 from ..timeutil import parse_ts
 from .base import Issue, Record
-from .context import ReadContext
-from .jsonl import iter_json
+from .jsonl import read_objects
+from .read_context import ReadContext
 
 
 def read_history(ctx: ReadContext) -> Iterator[Record | Issue]:
-    for item in iter_json(ctx):
-        if isinstance(item, Issue):
-            yield item
-            continue
-        no, offset, obj = item
-        if not isinstance(obj, dict):
-            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
-            continue
-        display = obj.get("display")
-        display = display if isinstance(display, str) else ("" if display is None else str(display))
-        pasted = obj.get("pastedContents")
-        text = display
-        if isinstance(pasted, dict):
-            extra = [p.get("content") for p in pasted.values()
-                     if isinstance(p, dict) and isinstance(p.get("content"), str)]
-            if extra:
-                text = "\n".join([display, *extra])
-        ts = parse_ts(obj.get("timestamp"))
-        session = obj.get("sessionId")
-        project = obj.get("project")
-        meta = {k: v for k, v in obj.items() if k not in ("display", "timestamp", "sessionId")}
-        yield Record(uid=uid("history", session, project, obj.get("timestamp"), display, ts=ts),
-                     kind="history", type="user", role="user", content=text, session_id=session,
-                     ts=ts, line=no, offset=offset, project=project, metadata=meta)
+    return read_objects(ctx, _line)
+
+
+def _line(obj: dict, no: int, offset: int) -> tuple[Record]:
+    display = obj.get("display")
+    display = display if isinstance(display, str) else ("" if display is None else str(display))
+    pasted = obj.get("pastedContents")
+    text = display
+    if isinstance(pasted, dict):
+        extra = [p["content"] for p in pasted.values()
+                 if isinstance(p, dict) and isinstance(p.get("content"), str)]
+        if extra:
+            text = "\n".join([display, *extra])
+    ts = parse_ts(obj.get("timestamp"))
+    session = obj.get("sessionId")
+    project = obj.get("project")
+    meta = {k: v for k, v in obj.items() if k not in ("display", "timestamp", "sessionId")}
+    return (Record(uid=uid("history", session, project, obj.get("timestamp"), display, ts=ts),
+                   kind="history", type="user", role="user", content=text, session_id=session,
+                   ts=ts, line=no, offset=offset, project=project, metadata=meta),)

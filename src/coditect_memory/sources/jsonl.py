@@ -1,14 +1,15 @@
-"""The JSON Lines driver shared by every JSONL reader: read-only, resumable, located errors."""
+"""The line-file driver shared by the readers (JSON Lines, debug logs): read-only, resumable,
+located errors; and the read loop of every JSONL reader (`read_objects`)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
-from .base import Issue, loads_lenient
-from .context import ReadContext
+from .base import Issue, Record, loads_lenient
 from .lines import LineReader
+from .read_context import ReadContext
 
 _SNIFF = 8192
 
@@ -39,13 +40,17 @@ def _skip_whole(ctx: ReadContext, f) -> None:
     ctx.end.prefix_sha256 = None
 
 
-def open_lines(ctx: ReadContext, f) -> LineReader | Issue:
-    """A LineReader positioned at the watermark, or an Issue when the file is not text."""
+def begin(ctx: ReadContext, f) -> Generator[Issue, None, LineReader | None]:
+    """Start reading `f` at the watermark: yields the file's own Issues (not text, or empty)
+    and returns its LineReader, or None when it is not read (`lines = yield from begin(...)`)."""
     if ctx.start_offset == 0:
         head = f.read(_SNIFF)
         if _looks_binary(head):
             _skip_whole(ctx, f)
-            return Issue("binary file (NUL bytes): not a text/JSONL file; skipped", line=1, offset=0)
+            yield Issue("binary file (NUL bytes): not a text/JSONL file; skipped", line=1, offset=0)
+            return None
+    if ctx.size == 0:
+        yield Issue("empty file (0 bytes): nothing to read", severity="warning")
     return LineReader(f, ctx.start_offset, ctx.start_line, ctx.hasher, ctx.config.ingest.max_line_bytes)
 
 
@@ -63,12 +68,9 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
     its final newline); otherwise it is a line still being written, left for a later run.
     """
     with open(ctx.path, "rb") as f:
-        lines = open_lines(ctx, f)
-        if isinstance(lines, Issue):
-            yield lines
+        lines = yield from begin(ctx, f)
+        if lines is None:
             return
-        if ctx.size == 0:
-            yield Issue("empty file (0 bytes): nothing to read", severity="warning")
         limit_mb = ctx.config.ingest.max_line_bytes >> 20
         for line in lines:
             if line.data is None:
@@ -100,3 +102,21 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
                     yield Issue(note, line=no, offset=off, severity="warning")
                 yield no, off, obj
         finish(ctx, lines)
+
+
+LineParser = Callable[[dict[str, Any], int, int], Iterable[Record | Issue]]
+
+
+def read_objects(ctx: ReadContext, parse: LineParser) -> Iterator[Record | Issue]:
+    """The read loop of every JSONL reader: each line's JSON object goes through
+    `parse(obj, line number, byte offset)`; bad lines, and lines that hold something other
+    than an object, come out as Issues."""
+    for item in iter_json(ctx):
+        if isinstance(item, Issue):
+            yield item
+            continue
+        no, offset, obj = item
+        if not isinstance(obj, dict):
+            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
+            continue
+        yield from parse(obj, no, offset)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 _CHUNK = 1 << 20
 
@@ -32,7 +33,7 @@ class LineReader:
         self.tail: bytes | None = None  # unterminated last line (not consumed)
         self.tail_too_long = False
         self.keep_before = False  # keep the hash state before each line (debug entries)
-        self.hasher_before = None
+        self.hasher_before: Any = None
 
     def __iter__(self) -> Iterator[Line]:
         f, max_len = self.f, self.max_len

@@ -89,7 +89,7 @@ def blocks_text(content: Any) -> str:
                 if b.get("type") == "text":
                     parts.append(str(b.get("text", "")))
                 elif b.get("type") == "image":
-                    source = b.get("source") if isinstance(b.get("source"), dict) else {}
+                    source = b["source"] if isinstance(b.get("source"), dict) else {}
                     parts.append(f"[image {source.get('media_type', '')}]")
                 else:
                     parts.append(flatten(b))

@@ -15,8 +15,8 @@ from typing import Any
 from ..hashing import content_hash, uid
 from ..timeutil import parse_ts
 from .base import Issue, Record, Usage
-from .context import ReadContext
-from .jsonl import iter_json
+from .jsonl import read_objects
+from .read_context import ReadContext
 from .text import blocks_text, compact_json, flatten
 
 # Line-level keys that become columns (or are rebuilt from them); the rest is metadata.
@@ -53,22 +53,16 @@ def read_transcript(ctx: ReadContext) -> Iterator[Record | Issue]:
     hint = _file_session(ctx)
     agent_hint = ctx.agent_hint
     tool_names: dict[str, str] = {}
-    for item in iter_json(ctx):
-        if isinstance(item, Issue):
-            yield item
-            continue
-        no, offset, obj = item
-        if not isinstance(obj, dict):
-            yield Issue(f"not a JSON object ({type(obj).__name__}); line skipped", no, offset)
-            continue
+
+    def line(obj: dict, no: int, offset: int) -> list[Record] | tuple[Issue]:
         try:
-            records = list(_entry(obj, no, offset, state, hint, agent_hint, tool_names))
+            return list(_entry(obj, no, offset, state, hint, agent_hint, tool_names))
         except (TypeError, AttributeError, ValueError, KeyError) as e:
             # a shape no version of Claude Code wrote yet: report it, read on
-            yield Issue(f"unexpected entry shape ({type(e).__name__}: {e}); line skipped",
-                        no, offset)
-            continue
-        yield from records
+            return (Issue(f"unexpected entry shape ({type(e).__name__}: {e}); line skipped",
+                          no, offset),)
+
+    yield from read_objects(ctx, line)
 
 
 def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Record]:

@@ -32,7 +32,7 @@ class Sum:
         return 1
 
 
-def row_sum(rows: Iterable[tuple[str, str | None]]) -> tuple[int, int]:
+def row_sum(rows: Iterable[tuple[Any, Any]]) -> tuple[int, int]:
     """(sum of the rows' contributions, not yet reduced; number of rows)."""
     acc = Sum()
     for uid, content_hash in rows:

@@ -77,12 +77,22 @@ def _running(pid: int) -> bool:
 class _FileSource:
     """What `backup create` reads from: an open file (`fd`) read in pieces, closed after."""
 
-    backend = "sqlite"
     what = "database file"  # for errors
+    method = "direct"
     fd: int | None = None
+    page_size = page_count = 0  # the store's, as the image or delta saw it
+    rows = 0  # rows in a delta
+    touched: dict[str, int] = {}  # a delta's changed rows per table; never mutated
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The manifest's `store`: what a restore of this backend needs to know."""
+        return {"backend": "sqlite", "page_size": self.page_size, "page_count": self.page_count,
+                "bytes": self.page_size * self.page_count, "snapshot": self.method}
 
     def read(self, offset: int, length: int) -> bytes:
         """`length` bytes of the frozen file from `offset`."""
+        assert self.fd is not None
         data = os.pread(self.fd, length, offset)
         if len(data) != length:
             raise OSError(f"short read at byte {offset} of the {self.what}")
@@ -93,7 +103,7 @@ class _FileSource:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self):
+    def __enter__(self) -> _FileSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -227,14 +237,17 @@ def rebuild(db_path: str, deltas: list[Path]) -> None:
 
 
 def inspect_restored(db_path: str) -> dict[str, Any]:
-    """What a restored database file holds: the same summary a snapshot records, plus
-    SQLite's own quick check. Only read (opened read-write because a WAL-mode file without
-    its -shm cannot be opened read-only everywhere; closing removes the -wal/-shm again)."""
+    """What a restored database file holds: the same summary a snapshot records, plus what
+    SQLite's own quick check found (`problems`). Only read (opened read-write because a
+    WAL-mode file without its -shm cannot be opened read-only everywhere; closing removes
+    the -wal/-shm again)."""
     db = sqlite3.connect(db_path, isolation_level=None)
     try:
         _reading(db).execute("BEGIN")
         check = [r[0] for r in db.execute("PRAGMA quick_check(20)")]
-        out = {**summarize(db), "quick_check": check}
+        problems = [] if check == ["ok"] else [
+            "SQLite quick_check of the restored store: " + "; ".join(check[:3])]
+        out = {**summarize(db), "problems": problems}
         db.execute("COMMIT")
         return out
     except sqlite3.DatabaseError as e:
@@ -260,7 +273,8 @@ ORDER BY m.id"""
 def export_messages(db: sqlite3.Connection, project: str | None, since: int | None):
     """Messages as dicts, in the order they were stored; each session's facts (branch,
     version, plan slug, file-history paths, token usage) ride on its first message."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if project:
         where.append("AND (p.path = ? OR p.name = ?)")
         args += [project, project]

@@ -1,0 +1,192 @@
+"""Backups: create, list, verify, restore, prune, schedule.
+
+Each action opens the repository named by the request or by [backup] in the Settings (the
+key from there too), does one thing through backup/ and returns what it did. Restore finds
+the store backend from the backup's manifest; create backs up the store the Settings name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..backup.create import BackupMade, create_backup
+from ..backup.repository import Repository
+from ..backup.restore import Restored, pick
+from ..backup.restore import restore as restore_backup
+from ..backup.retention import Pruned
+from ..backup.retention import prune as prune_backups
+from ..backup.verify import Verified
+from ..backup.verify import verify as verify_backup
+from ..errors import StoreError, UsageError
+from ..settings import Settings
+
+__all__ = ["BackupInfo", "BackupMade", "Keep", "Pruned", "Restored", "RestoreRequest",
+           "Schedule", "ScheduleRequest", "Target", "Verified", "create", "list_backups",
+           "open_repository", "prune", "restore", "schedule", "verify"]
+
+
+class Progress(Protocol):
+    """A byte counter for a person watching (the CLI's bar): total, then bytes done."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the backups are: a folder or s3://bucket/prefix; None: [backup] in the Settings."""
+
+    url: str | None = None
+    endpoint_url: str | None = None  # an S3-compatible store's endpoint
+
+
+def open_repository(settings: Settings, target: Target, create: bool = False,
+                    need_key: bool = True) -> Repository:
+    """The repository at the target, opened with the configured key (`create`: made there
+    when there is none yet; `need_key=False`: an encrypted one may be listed without it)."""
+    from ..backup.targets import open_target
+
+    cfg = settings.backup
+    tgt = open_target(cfg.resolve_target(target.url), target.endpoint_url or cfg.endpoint_url)
+    repo = Repository(tgt, cfg.key_file, cfg.compression_level, key=cfg.key)
+    return repo.load(create=create, need_key=need_key)
+
+
+def _workdir(settings: Settings) -> Path:
+    return settings.home / "backup-tmp"
+
+
+def create(settings: Settings, target: Target, kind: str = "incremental",
+           progress: Progress | None = None) -> BackupMade:
+    """Back up the store while it keeps working: incremental on the latest backup when it
+    can be (`kind`), else full."""
+    from ..store import open_store
+
+    if kind not in ("full", "incremental"):
+        raise UsageError(f"a backup is full or incremental, not {kind!r}")
+    if not settings.db_path.exists():
+        raise StoreError(f"no store at {settings.db_path}: nothing to back up (run `memory ingest`)")
+    repo = open_repository(settings, target, create=True)
+    with open_store(settings) as store:
+        return create_backup(store, repo, kind, _workdir(settings), progress,
+                             full_every=settings.backup.full_every)
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One complete backup, as `backup list` shows it."""
+
+    backup_id: str
+    type: str
+    created_at: str
+    parent: str | None
+    messages: int
+    schema_version: int
+    store_bytes: int
+    bytes_written: int | None
+    seconds: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_backups(settings: Settings, target: Target) -> list[BackupInfo]:
+    """The backups at the target, oldest first (only complete ones: a manifest was written)."""
+    repo = open_repository(settings, target, need_key=False)
+    return [BackupInfo(m["backup_id"], m["type"], m["created_at"], m["parent"],
+                       m["digest"]["messages"], m["schema_version"], m["store"]["bytes"],
+                       m.get("bytes_written"), m.get("seconds")) for m in repo.manifests()]
+
+
+def verify(settings: Settings, target: Target, backup_id: str, deep: bool = False) -> Verified:
+    """Re-hash every object of a backup and its chain (`deep`: also restore it into a temp
+    folder and check it against its manifest). Damage is reported, not raised."""
+    return verify_backup(open_repository(settings, target), backup_id, deep, _workdir(settings))
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    into: Path  # the folder: usable as MEMORY_HOME afterwards
+    backup_id: str | None = None  # this backup, or
+    at_ms: int | None = None  # the newest made at or before this time
+    replace: bool = False  # a store in `into` is set aside, not refused
+
+
+def restore(settings: Settings, target: Target, request: RestoreRequest,
+            progress: Progress | None = None) -> Restored:
+    """Rebuild a complete store from a backup, check it against its manifest, put it in
+    place; replacing a store waits for (and holds off) its writers."""
+    from ..ingest.lock import IngestLock
+
+    if bool(request.backup_id) == (request.at_ms is not None):
+        raise UsageError("name a backup ID or give --at TIME (one of them)")
+    repo = open_repository(settings, target)
+    chosen = pick(repo, request.backup_id, request.at_ms)
+    if not request.replace:
+        return restore_backup(repo, chosen, request.into, progress=progress)
+    with IngestLock(request.into.expanduser().absolute(), settings.ingest.lock_wait_seconds):
+        return restore_backup(repo, chosen, request.into, replace=True, progress=progress)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """prune's rules: the newest backup of each of the last N days, weeks, months."""
+
+    daily: int = 0
+    weekly: int = 0
+    monthly: int = 0
+
+
+def prune(settings: Settings, target: Target, keep: Keep, dry_run: bool = False) -> Pruned:
+    """Remove the backups the rules do not keep (never an ancestor of one kept), then the
+    objects no remaining backup uses."""
+    return prune_backups(open_repository(settings, target, need_key=False), asdict(keep), dry_run)
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    kind: str = "incremental"
+    at: str = "03:17"  # HH:MM, local time
+    systemd: bool = False  # a systemd user timer instead of a cron line
+    install: bool = False  # write the systemd units to ~/.config/systemd/user
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A daily backup: the command, and a cron line or systemd units (and where they went)."""
+
+    command: str
+    cron: str | None = None
+    units: dict[str, str] | None = None
+    installed: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def schedule(settings: Settings, request: ScheduleRequest) -> Schedule:
+    """A daily `backup create` as a cron line or systemd units (installed when asked)."""
+    from ..backup import schedule as sched
+
+    try:
+        hour, minute = (int(x) for x in request.at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--at {request.at!r}: use HH:MM, e.g. 03:17") from None
+    if request.install and not request.systemd:
+        raise UsageError("--install writes systemd units (add --systemd); for cron, add the "
+                         "printed line with `crontab -e`")
+    cmd = sched.command(request.target, request.kind, settings.home)
+    if not request.systemd:
+        return Schedule(cmd, cron=sched.cron_line(cmd, hour, minute,
+                                                  settings.home))
+    units = sched.systemd_units(cmd, hour, minute)
+    return Schedule(cmd, units=units,
+                    installed=sched.install_systemd(units) if request.install else None)

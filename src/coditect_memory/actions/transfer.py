@@ -1,0 +1,67 @@
+"""Export and import: a plain JSONL archive out of the store, and back in through the ingest
+pipeline (the one write path; sources/export.py is the reader)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import SourceMissing
+from ..ingest.pipeline import Ingest, RunStats
+from ..settings import Settings
+from ..store import Store
+from ..transfer.export import write_jsonl
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    project: str | None = None  # its path or name
+    since_ms: int | None = None  # messages at or after this time
+    output: Path | None = None  # a file (written whole, then renamed into place) or a stream
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: str | None  # None when written to a stream
+    messages: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "messages": self.messages}
+
+
+def export(store: Store, request: ExportRequest, stream: IO[bytes] | None = None) -> Exported:
+    """Write the store's messages as JSON Lines to `request.output`, else to `stream`."""
+    rows = store.export_messages(request.project, request.since_ms)
+    output = request.output
+    if output is None:
+        if stream is None:
+            raise ValueError("export needs an output file or a stream")
+        return Exported(None, write_jsonl(rows, stream))
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            n = write_jsonl(rows, f)
+        os.replace(tmp, output)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return Exported(str(output), n)
+
+
+@dataclass(frozen=True)
+class Imported:
+    stats: RunStats  # the ingest run that read the file
+
+    def to_json(self) -> dict[str, Any]:
+        return self.stats.as_dict()
+
+
+def import_file(store: Store, settings: Settings, path: Path) -> Imported:
+    """Read a `memory export` file into the store as an ingest run (format `export`):
+    messages already stored are counted as duplicates; importing twice stores nothing new."""
+    path = Path(os.path.abspath(path))
+    if not path.is_file():
+        raise SourceMissing(f"nothing to import at {path}: no such file")
+    return Imported(Ingest(store, settings).run(path, "export"))
