@@ -3,8 +3,8 @@ API and the MCP server, call).
 
 It parses the query, resolves the filters, makes sure the keyword index has every message
 (a cheap check, an incremental update when behind), runs the keyword, semantic or hybrid
-ranking, keeps one chatty session from filling the page, and returns the documented JSON
-shape (docs/json-and-exit-codes.md, `memory search`).
+ranking, keeps one chatty session from filling the page, and returns a `SearchResult` whose
+`to_json()` is the documented shape (docs/json-and-exit-codes.md, `memory search`).
 """
 
 from __future__ import annotations
