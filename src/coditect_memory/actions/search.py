@@ -14,13 +14,13 @@ from typing import Any
 from ..search import indexer, vectors
 from ..search.cache import SearchCache
 from ..search.embedder import DEFAULT_MODEL, require
-from ..search.service import SearchRequest, SearchResult
+from ..search.service import ResultRow, SearchRequest, SearchResult
 from ..search.service import search as run_search
 from ..settings import Settings
 from ..store.base import Store
 
-__all__ = ["EmbedRequest", "EmbedSummary", "IndexRequest", "IndexSummary", "SearchRequest",
-           "SearchResult", "embed", "index", "search"]
+__all__ = ["EmbedRequest", "EmbedSummary", "IndexRequest", "IndexSummary", "ResultRow",
+           "SearchRequest", "SearchResult", "embed", "index", "search"]
 
 Progress = indexer.Progress
 

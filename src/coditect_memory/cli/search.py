@@ -150,14 +150,15 @@ def _render(out: SearchResult) -> None:
     c.print(f"[bold]{out.total:,}[/] matches ({out.mode}, {out.took_ms:.1f} ms)"
             + (f", showing {first}-{out.offset + shown}" if shown else ""))
     for n, r in enumerate(out.results, start=out.offset + 1):
-        who = r["type"] + (f" {r['tool_name']}" if r.get("tool_name") else "")
+        who = r["type"] + (f" {r['tool_name']}" if r["tool_name"] else "")
         where = r["project_name"] or "—"
+        level, opener = r["level"], r["open"]
         c.print(f"\n[bold]{n}.[/] [cyan]{escape(where)}[/] · {short_time(r['timestamp'])} · "
                 f"[magenta]{escape(who)}[/] · {escape(r['source_kind'])}"
-                f"{' · ' + escape(r['level']) if r.get('level') else ''}")
+                f"{' · ' + escape(level) if level else ''}")
         c.print("   " + _highlight(r["snippet"], r["highlights"]), soft_wrap=False)
-        if r.get("open"):
-            c.print(f"   [dim]→ {escape(r['open'])}   # at {short_time(r['timestamp'])}[/]")
+        if opener:
+            c.print(f"   [dim]→ {escape(opener)}   # at {short_time(r['timestamp'])}[/]")
     if out.facets is not None:
         from rich.table import Table
 

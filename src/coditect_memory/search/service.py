@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import UsageError
 from ..settings import SearchSettings
@@ -63,6 +63,30 @@ class SearchRequest:
         return out
 
 
+class ResultRow(TypedDict):
+    """One result of `memory search --json`: where the message is (named as in `show
+    session`), what it is, and the snippet that shows why it matched."""
+
+    uid: str
+    session_id: str | None
+    project: str | None
+    project_name: str | None
+    timestamp: str | None
+    source_kind: str
+    source_file: str | None
+    source_line: int | None
+    type: str
+    role: str | None
+    tool_name: str | None
+    component: str | None
+    level: str | None
+    is_error: bool
+    snippet: str
+    highlights: list[list[int]]  # [start, end] offsets in the snippet
+    score: float
+    open: str | None  # the command that shows the session
+
+
 @dataclass
 class SearchResult:
     """One page of results: `to_json()` is the documented `memory search --json` shape."""
@@ -74,7 +98,7 @@ class SearchResult:
     took_ms: float
     offset: int
     limit: int
-    results: list[dict[str, Any]]  # StoredHit without content, with snippet, highlights, score, open
+    results: list[ResultRow]
     notes: list[str]
     facets: dict[str, dict[str, int]] | None = None  # only when asked for
 
@@ -274,11 +298,14 @@ def _facet_names(store: Store, facets: dict[str, dict[Any, int]]) -> dict[str, d
     return out
 
 
-def _result(row: StoredHit, h: Hit, terms: Terms, kw: KeywordSearcher) -> dict[str, Any]:
-    out: dict[str, Any] = dict(row)
-    text = out.pop("content")
-    spans = matches(text, terms, kw.stem, kw.plain)
-    snip, marks = snippet(text, spans)
-    out.update(snippet=snip, highlights=marks, score=round(h.score, 6),
-               open=f"memory show session {row['session_id']}" if row["session_id"] else None)
-    return out
+def _result(row: StoredHit, h: Hit, terms: Terms, kw: KeywordSearcher) -> ResultRow:
+    text = row["content"]
+    snip, marks = snippet(text, matches(text, terms, kw.stem, kw.plain))
+    sid = row["session_id"]
+    return ResultRow(
+        uid=row["uid"], session_id=sid, project=row["project"], project_name=row["project_name"],
+        timestamp=row["timestamp"], source_kind=row["source_kind"], source_file=row["source_file"],
+        source_line=row["source_line"], type=row["type"], role=row["role"],
+        tool_name=row["tool_name"], component=row["component"], level=row["level"],
+        is_error=row["is_error"], snippet=snip, highlights=marks, score=round(h.score, 6),
+        open=f"memory show session {sid}" if sid else None)
