@@ -1,12 +1,12 @@
 """Keep the keyword index up to date with the store, cheaply and crash-safely.
 
-The store is the source of truth; the index follows it from a watermark (messages.id) kept
-in `search_state`. Documents are keyed by message id, so every write is an upsert: a run
-killed at any point leaves at worst documents past the watermark, which the next sync
-deletes (one range delete) before adding them again. Rows can also change in place:
+The store is the source of truth; the index follows it from a watermark (a message id) kept
+in the store (`Store.index_state`). Documents are keyed by message id, so every write is an
+upsert: a run killed at any point leaves at worst documents past the watermark, which the
+next sync deletes (one range delete) before adding them again. Rows can also change in place:
 
 - a debug log's last entry grows (same uid, longer text): the last indexed row of every
-  file read again since the last sync is indexed again (`search_tails`);
+  file read again since the last sync is indexed again (`Store.put_tails`);
 - deriving sessions fills project, tool name and history links of older rows of the
   sessions that received new rows: those sessions' older rows are indexed again;
 - deleted rows (deleted_at) are removed by `forget(ids)` and skipped by every later sync.
