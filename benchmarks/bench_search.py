@@ -101,18 +101,18 @@ def prepare(work: Path, messages: int, env: dict) -> dict:
     return info
 
 
-def keyword_latency(store, settings, reps: int) -> list[dict]:
-    from coditect_memory.search.service import SearchRequest, search
+def keyword_latency(store, settings, cache, reps: int) -> list[dict]:
+    from coditect_memory.actions.search import SearchRequest, search
 
     out = []
     for label, q, opts, group in KEYWORD:
         req = SearchRequest(query=q, mode="keyword", **opts)
-        search(store, settings, req)  # warm: index open, caches
+        search(store, settings, req, cache)  # warm: index open, caches
         times, total = [], 0
         for _ in range(reps):
-            res = search(store, settings, req)
-            times.append(res["took_ms"])
-            total = res["total"]
+            res = search(store, settings, req, cache)
+            times.append(res.took_ms)
+            total = res.total
         out.append({"label": label, "query": q, "opts": opts, "group": group, "total": total,
                     "p50": statistics.median(times), "max": max(times), "times": times})
     return out
@@ -141,65 +141,64 @@ def ripgrep(claude: Path, reps: int) -> list[dict]:
     return out
 
 
-def fill_vectors(store, settings, real: int) -> dict:
+def fill_vectors(store, cache, real: int) -> dict:
     """Embed `real` units for real; give every other unit a real vector plus noise."""
     import numpy as np
 
-    from coditect_memory.search import storage, vectors
-    from coditect_memory.search.embedder import DEFAULT_MODEL, get
+    from coditect_memory.search import vectors
+    from coditect_memory.search.embedder import DEFAULT_MODEL
 
-    db = store.db
     engine = vectors.engine_name(DEFAULT_MODEL)
-    top = storage.max_message_id(db)
-    units = storage.count_embeddable(db, vectors.EMBED_TYPES, 0, top)
-    have = storage.embedding_count(db, DEFAULT_MODEL)
+    top = store.max_message_id()
+    units = store.count_embeddable(vectors.EMBED_TYPES, 0, top)
+    have = store.embedding_count(DEFAULT_MODEL)
     info = {"units": units}
     if have >= units:
         info["reused"] = True
         return info
-    rows = storage.embeddable_after(db, vectors.EMBED_TYPES, 0, top, real)
-    model = get(DEFAULT_MODEL, bulk=True)
+    rows = store.embeddable_rows(vectors.EMBED_TYPES, 0, top, real)
+    model = cache.embedder(DEFAULT_MODEL, bulk=True)
     t = time.perf_counter()
-    real_vecs = model.embed([vectors.unit_text(r[1]) for r in rows])
+    real_vecs = model.embed([vectors.unit_text(r.content) for r in rows])
     info["embed_per_s"] = len(rows) / (time.perf_counter() - t)
     info["real"] = len(rows)
     rng = np.random.default_rng(7)
     done, batch = 0, []
     t = time.perf_counter()
     for start in range(0, top, 50_000):
-        chunk = storage.embeddable_after(db, vectors.EMBED_TYPES, start, min(top, start + 50_000), 10**9)
+        chunk = store.embeddable_rows(vectors.EMBED_TYPES, start, min(top, start + 50_000), 10**9)
         for r in chunk:
-            if r[3] == "user" and r[4]:
+            if r.type == "user" and r.is_meta:
                 continue  # tool-injected prompts are not embedded (vectors.embed)
             if done < len(rows):
                 v = real_vecs[done]
             else:
                 v = real_vecs[done % len(rows)] + rng.standard_normal(384).astype(np.float32) * 0.04
                 v /= np.linalg.norm(v)
-            batch.append((r[0], r[2], v.astype("<f2").tobytes()))
+            batch.append((r.id, r.content_hash, v.astype("<f2").tobytes()))
             done += 1
-        storage.put_embeddings(db, DEFAULT_MODEL, batch, engine, min(top, start + 50_000), 0)
+        store.put_embeddings(DEFAULT_MODEL, batch, engine, min(top, start + 50_000), 0)
         batch = []
-    storage.put_embeddings(db, DEFAULT_MODEL, [], engine, top, storage.settled_run_id(db))
+    store.put_embeddings(DEFAULT_MODEL, [], engine, top, store.settled_run_id())
     info["fill_s"] = time.perf_counter() - t
     return info
 
 
-def semantic_latency(store, settings, reps: int) -> dict:
+def semantic_latency(store, settings, cache, reps: int) -> dict:
     import numpy as np
 
+    from coditect_memory.actions.search import SearchRequest, search
     from coditect_memory.search import vectors
-    from coditect_memory.search.embedder import DEFAULT_MODEL, get
+    from coditect_memory.search.embedder import DEFAULT_MODEL
     from coditect_memory.search.filters import Filters
-    from coditect_memory.search.service import SearchRequest, search
 
     t = time.perf_counter()
-    vix = vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)
+    vix = vectors.load_index(store, settings.search.index_dir, DEFAULT_MODEL)
     cache_s = time.perf_counter() - t
     t = time.perf_counter()
-    vix = vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)
+    vix = vectors.load_index(store, settings.search.index_dir, DEFAULT_MODEL)
     open_s = time.perf_counter() - t
-    model = get(DEFAULT_MODEL)
+    model = cache.embedder(DEFAULT_MODEL)
     agree = []
     for q in SEMANTIC:  # the first stage against an exact scan of the same vectors
         qv = model.embed([q])[0]
@@ -212,9 +211,9 @@ def semantic_latency(store, settings, reps: int) -> dict:
     for mode in ("semantic", "hybrid"):
         times = []
         for q in SEMANTIC:
-            search(store, settings, SearchRequest(query=q, mode=mode))
+            search(store, settings, SearchRequest(query=q, mode=mode), cache)
             for _ in range(reps):
-                times.append(search(store, settings, SearchRequest(query=q, mode=mode))["took_ms"])
+                times.append(search(store, settings, SearchRequest(query=q, mode=mode), cache).took_ms)
         out[mode] = {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}
     return out
 
@@ -243,19 +242,21 @@ def relevance(work: Path, env: dict) -> dict:
         run([*MEMORY, "ingest", str(rel / "claude"), "--json"], e)
         run([*MEMORY, "embed", "--json"], e)
     os.environ["MEMORY_HOME"] = str(rel / "home")
-    from coditect_memory.search.service import SearchRequest, search
-    from coditect_memory.settings import load_settings as load_config
+    from coditect_memory.actions.search import SearchRequest, search
+    from coditect_memory.search.cache import SearchCache
+    from coditect_memory.settings import load_settings
     from coditect_memory.store import open_store
 
-    config = load_config()
-    settings = config.search
+    settings = load_settings()
+    cache = SearchCache()
     queries = evaluate.load()
     out = {}
-    with open_store(config) as store:
-        labels = evaluate.labels(store.db, queries)
+    with open_store(settings) as store:
+        labels = evaluate.labels(store, queries)
         for mode in ("keyword", "semantic", "hybrid"):
             out[mode] = evaluate.evaluate(lambda q, m=mode: [r["uid"] for r in search(
-                store, settings, SearchRequest(query=q, mode=m, limit=10))["results"]], queries, labels)
+                store, settings, SearchRequest(query=q, mode=m, limit=10), cache).results],
+                queries, labels)
     return out
 
 
@@ -275,20 +276,21 @@ def main() -> None:
     print("preparing data ...", file=sys.stderr)
     prep = prepare(work, args.messages, env)
 
-    from coditect_memory.settings import load_settings as load_config
+    from coditect_memory.search.cache import SearchCache
+    from coditect_memory.settings import load_settings
     from coditect_memory.store import open_store
 
-    config = load_config()
-    settings = config.search
-    with open_store(config) as store:
+    settings = load_settings()
+    cache = SearchCache()  # the index and the model stay open across queries, as in a server
+    with open_store(settings) as store:
         status = store.status()
         print("keyword ...", file=sys.stderr)
-        kw = keyword_latency(store, settings, args.reps)
+        kw = keyword_latency(store, settings, cache, args.reps)
         print("ripgrep ...", file=sys.stderr)
         rg = ripgrep(work / "claude", max(2, args.reps // 3))
         print("vectors ...", file=sys.stderr)
-        fill = fill_vectors(store, settings, args.real_vectors)
-        sem = semantic_latency(store, settings, max(2, args.reps // 2))
+        fill = fill_vectors(store, cache, args.real_vectors)
+        sem = semantic_latency(store, settings, cache, max(2, args.reps // 2))
     print("startup ...", file=sys.stderr)
     start = startup(env, 5)
     print("relevance ...", file=sys.stderr)

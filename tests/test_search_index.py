@@ -10,7 +10,7 @@ import shutil
 import sqlite3
 
 from coditect_memory.search import indexer
-from coditect_memory.settings import load_settings as load_config
+from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .builders import append, assistant, conversation, line, sid, transcript_path, user, write_jsonl
@@ -26,11 +26,32 @@ def uids_of(out: dict) -> list[str]:
 
 
 def state(home) -> dict:
+    with open_store(load_settings()) as store:
+        st = store.index_state(indexer.ENGINE)
+        assert st is not None
+        return {"done_id": st["done_id"], "docs": st["docs"], "max_id": store.max_message_id()}
+
+
+def set_watermark(done_id, last_run_id=None) -> None:
+    """Move the keyword index's watermark back, as a sync that never ran or died would leave
+    it. `done_id` may be a function of the current one."""
+    with open_store(load_settings()) as store:
+        st = store.index_state(indexer.ENGINE)
+        assert st is not None
+        done = done_id(st["done_id"]) if callable(done_id) else done_id
+        store.put_index_state(indexer.ENGINE, st["index_id"], done,
+                              st["last_run_id"] if last_run_id is None else last_run_id, st["docs"])
+
+
+def sqlite_change(home, assignments: str, where: str, params: tuple) -> list[int]:
+    """Change messages in place in the SQLite store, as a command that deletes or redacts
+    them will (the Store has no such write yet). Returns the ids of the rows changed."""
     db = sqlite3.connect(home / "memory.db")
-    row = db.execute("SELECT done_id, docs FROM search_state WHERE engine = 'keyword'").fetchone()
-    top = db.execute("SELECT max(id) FROM messages").fetchone()[0]
+    ids = [r[0] for r in db.execute(f"SELECT id FROM messages WHERE {where}", params)]
+    db.execute(f"UPDATE messages SET {assignments} WHERE {where}", params)
+    db.commit()
     db.close()
-    return {"done_id": row[0], "docs": row[1], "max_id": top}
+    return ids
 
 
 class TestFollowsIngest:
@@ -66,10 +87,7 @@ class TestFollowsIngest:
         root = tmp_path / "claude"
         write_jsonl(transcript_path(root, sid(3)), [user(sid(3), 0, "the axolotl prompt")])
         ingest_json(root)
-        db = sqlite3.connect(memory_home / "memory.db")  # as if indexing never happened
-        db.execute("UPDATE search_state SET done_id = 0, last_run_id = 0")
-        db.commit()
-        db.close()
+        set_watermark(0, 0)  # as if indexing never happened
         assert search("axolotl")["total"] == 1
         assert state(memory_home)["done_id"] == state(memory_home)["max_id"]
 
@@ -119,15 +137,11 @@ class TestInPlaceUpdates:
         out = search("platypus")
         assert out["total"] == 2
         gone = out["results"][0]["uid"]
-        db = sqlite3.connect(memory_home / "memory.db")  # what a forget command will do
-        db.execute("UPDATE messages SET deleted_at = 1 WHERE uid = ?", (gone,))
-        ids = [r[0] for r in db.execute("SELECT id FROM messages WHERE uid = ?", (gone,))]
-        db.commit()
-        db.close()
+        ids = sqlite_change(memory_home, "deleted_at = 1", "uid = ?", (gone,))
         assert gone not in uids_of(search("platypus"))  # hidden at once, before the index knows
-        config = load_config()
-        with open_store(config) as store:
-            assert indexer.forget(store, config.search.index_dir, ids) == 1
+        settings = load_settings()
+        with open_store(settings) as store:
+            assert indexer.forget(store, settings.search.index_dir, ids) == 1
         out = search("platypus")
         assert out["total"] == 1 and gone not in uids_of(out)
 
@@ -137,14 +151,10 @@ class TestInPlaceUpdates:
         write_jsonl(transcript_path(root, s), [user(s, 0, "my token is hunter2secret")])
         ingest_json(root)
         assert search("hunter2secret")["total"] == 1
-        db = sqlite3.connect(memory_home / "memory.db")  # what a redaction will do
-        db.execute("UPDATE messages SET content = 'my token is [REDACTED]' WHERE session_id = ?", (s,))
-        ids = [r[0] for r in db.execute("SELECT id FROM messages WHERE session_id = ?", (s,))]
-        db.commit()
-        db.close()
-        config = load_config()
-        with open_store(config) as store:
-            assert indexer.reindex(store, config.search.index_dir, ids) == 1
+        ids = sqlite_change(memory_home, "content = 'my token is [REDACTED]'", "session_id = ?", (s,))
+        settings = load_settings()
+        with open_store(settings) as store:
+            assert indexer.reindex(store, settings.search.index_dir, ids) == 1
         assert search("hunter2secret")["total"] == 0
         assert search("redacted")["total"] == 1
 
@@ -181,20 +191,14 @@ class TestRebuildAndRecovery:
         # sync deletes what lies past the watermark and adds it again.
         self._store(tmp_path)
         before = search("step")["total"]
-        db = sqlite3.connect(memory_home / "memory.db")
-        db.execute("UPDATE search_state SET done_id = done_id / 2")
-        db.commit()
-        db.close()
+        set_watermark(lambda done: done // 2)
         assert search("step")["total"] == before
         st = state(memory_home)
         assert st["done_id"] == st["max_id"]
 
     def test_a_busy_writer_is_not_waited_for_by_search(self, tmp_path, memory_home):
         self._store(tmp_path)
-        db = sqlite3.connect(memory_home / "memory.db")
-        db.execute("UPDATE search_state SET done_id = 0")  # behind: search would sync
-        db.commit()
-        db.close()
+        set_watermark(0)  # behind: search would sync
         lock = indexer.IndexLock(memory_home / "index")  # an index exists: search won't wait
         assert lock.acquire(blocking=False)
         try:

@@ -7,17 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 
 import pytest
 
 from coditect_memory.sample import generate
 from coditect_memory.search.index import SKIP_TYPES
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
 
 from .conftest import ingest_json, run, run_proc
 
 SESSIONS = 12
-_SKIP = ", ".join(f"'{t}'" for t in SKIP_TYPES)
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +38,33 @@ def shared_home(home, monkeypatch):
     return home
 
 
+def every_message(home) -> list:
+    """Every message of the store at `home`, as the Store gives them to the indexer."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMORY_HOME", str(home))
+        with open_store(load_settings()) as store:
+            return [r for rows in store.rows_to_index(0, store.max_message_id()) for r in rows]
+
+
+def message_count(home) -> int:
+    return len(every_message(home))
+
+
 @pytest.fixture(scope="module")
 def rows(home):
     """Every searchable row: (uid, type, source_kind, content, session, project name, path,
     tool, level, component, ts)."""
-    db = sqlite3.connect(home / "memory.db")
-    out = db.execute(f"""
-        SELECT m.uid, m.type, m.source_kind, m.content, m.session_id, p.name, p.path, m.tool_name,
-               m.level, m.component, m.ts
-        FROM messages m LEFT JOIN projects p ON p.id = m.project_id
-        WHERE m.content IS NOT NULL AND m.content <> '' AND m.deleted_at IS NULL
-          AND m.linked_uid IS NULL AND m.type NOT IN ({_SKIP})""").fetchall()
-    db.close()
+    messages = every_message(home)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMORY_HOME", str(home))
+        with open_store(load_settings()) as store:
+            projects = store.project_labels({m.project_id for m in messages if m.project_id})
+    out = []
+    for m in messages:
+        if m.content and m.deleted_at is None and m.linked_uid is None and m.type not in SKIP_TYPES:
+            path, name = projects.get(m.project_id or 0, (None, None))
+            out.append((m.uid, m.type, m.source_kind, m.content, m.session_id, name, path,
+                        m.tool_name, m.level, m.component, m.ts))
     return out
 
 
@@ -124,9 +139,7 @@ class TestMatching:
         assert all(re.search(r"(?i)(?<![a-z0-9])migrat", r["snippet"]) for r in out["results"])
 
     def test_history_copies_are_not_returned_twice(self, home):
-        db = sqlite3.connect(home / "memory.db")
-        linked = {r[0] for r in db.execute("SELECT uid FROM messages WHERE linked_uid IS NOT NULL")}
-        db.close()
+        linked = {m.uid for m in every_message(home) if m.linked_uid is not None}
         assert linked, "the sample has history prompts linked to their transcripts"
         out = search("fix", "--limit", "1000", "--type", "user")
         assert not linked & {r["uid"] for r in out["results"]}
@@ -254,12 +267,12 @@ class TestHostileQueries:
         'x" OR 1=1 --', '+-&&||!(){}[]^"~*?:\\/', "title:(a OR b)", "id:[1 TO *]", "认证 令牌",
         "🎉 émoji", "x" * 5000, "alembic^10", "alembic~2", "/regex.*/", "NOT alembic"])
     def test_query_is_safe(self, query, home):
-        before = sqlite3.connect(home / "memory.db").execute("SELECT count(*) FROM messages").fetchone()[0]
+        before = message_count(home)
         r = run("search", query, "--json", check=False)
         assert r.code == 0, r.stderr
         out = r.json()
         assert isinstance(out["total"], int)
-        after = sqlite3.connect(home / "memory.db").execute("SELECT count(*) FROM messages").fetchone()[0]
+        after = message_count(home)
         assert after == before
 
     def test_engine_syntax_is_text(self, rows):

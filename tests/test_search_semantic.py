@@ -7,14 +7,14 @@ hybrid beats keyword and semantic alone on Recall@10 and nDCG@10."""
 from __future__ import annotations
 
 import socket
-import sqlite3
 
 import pytest
 
+from coditect_memory.actions.search import SearchRequest, search
 from coditect_memory.sample import generate
 from coditect_memory.search import embedder, vectors
-from coditect_memory.search.service import SearchRequest, search
-from coditect_memory.settings import load_settings as load_config
+from coditect_memory.search.cache import SearchCache
+from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .builders import sid, transcript_path, user, write_jsonl
@@ -37,8 +37,8 @@ class TestModel:
     def test_numpy_forward_equals_sentence_transformers(self):
         import numpy as np
 
-        fast = embedder.get(bulk=False).embed(self.TEXTS)
-        ref = embedder.get(bulk=True).embed(self.TEXTS)
+        fast = embedder.load(bulk=False).embed(self.TEXTS)
+        ref = embedder.load(bulk=True).embed(self.TEXTS)
         assert fast.shape == ref.shape == (len(self.TEXTS), 384)
         assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-4)
         assert float((fast * ref).sum(axis=1).min()) > 0.9999
@@ -48,12 +48,11 @@ class TestModel:
             raise AssertionError("the model tried to reach the network")
 
         monkeypatch.setattr(socket.socket, "connect", refuse)
-        monkeypatch.setattr(embedder, "_loaded", {})
-        vec = embedder.get(bulk=False).embed(["offline only"])
+        vec = SearchCache().embedder(embedder.DEFAULT_MODEL).embed(["offline only"])
         assert vec.shape == (1, 384)
 
     def test_meaning_is_captured(self):
-        a, b, c = embedder.get().embed(["add retries with exponential backoff",
+        a, b, c = embedder.load().embed(["add retries with exponential backoff",
                                         "retry the call with increasing delays",
                                         "rename the css class of the footer"])
         assert float(a @ b) > float(a @ c) + 0.2
@@ -75,15 +74,13 @@ class TestEmbedCommand:
         rest = run("embed", "--json").json()
         assert rest["embedded"] == 4 and rest["pending"] == 0 and rest["vectors"] == 6
         assert run("embed", "--json").json()["embedded"] == 0
-        db = sqlite3.connect(memory_home / "memory.db")
-        types = {r[0] for r in db.execute(
-            "SELECT m.type FROM embeddings e JOIN messages m ON m.id = e.message_id")}
-        assert types == {"user"}
+        with open_store(load_settings()) as store:
+            assert {v.type for v in store.all_vectors(embedder.DEFAULT_MODEL)} == {"user"}
         assert search_mode(memory_home, "garden") == "hybrid"
         write_jsonl(transcript_path(root, sid(2)), [user(sid(2), 0, "a new prompt about roses")])
         ingest_json(root)  # the hook embeds the new prompt
-        assert db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 7
-        db.close()
+        with open_store(load_settings()) as store:
+            assert store.embedding_count(embedder.DEFAULT_MODEL) == 7
 
     def test_semantic_mode_without_embeddings_is_one_line(self, tmp_path):
         root = tmp_path / "claude"
@@ -146,17 +143,17 @@ class TestRelevance:
 
     def test_hybrid_beats_keyword_and_semantic(self, embedded, monkeypatch, capsys):
         monkeypatch.setenv("MEMORY_HOME", str(embedded))
-        config = load_config()
-        settings = config.search
+        settings = load_settings()
+        cache = SearchCache()
         queries = evaluate.load()
-        with open_store(config) as store:
-            labels = evaluate.labels(store.db, queries)
+        with open_store(settings) as store:
+            labels = evaluate.labels(store, queries)
             assert all(labels), [q["query"] for q, lab in zip(queries, labels, strict=True) if not lab]
             scores = {}
             for mode in ("keyword", "semantic", "hybrid"):
                 scores[mode] = evaluate.evaluate(
                     lambda q, m=mode: [r["uid"] for r in search(
-                        store, settings, SearchRequest(query=q, mode=m, limit=10))["results"]],
+                        store, settings, SearchRequest(query=q, mode=m, limit=10), cache).results],
                     queries, labels)
         with capsys.disabled():
             print("\nrelevance set (tests/relevance, 12 generated sessions):"

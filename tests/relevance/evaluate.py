@@ -1,6 +1,6 @@
 """Scoring the labelled relevance set (queries.json): Recall@10 and nDCG@10 per search mode.
 
-Used by tests/test_search_relevance.py and benchmarks/bench_search.py. Labels are computed
+Used by tests/test_search_semantic.py and benchmarks/bench_search.py. Labels are computed
 from the store: the messages whose text and type match a query's patterns.
 """
 
@@ -19,11 +19,16 @@ def load() -> list[dict]:
     return json.loads(QUERIES.read_text())["queries"]
 
 
-def labels(db, queries: list[dict]) -> list[dict[str, int]]:
-    """For each query, {uid: grade} of its relevant messages (the highest grade that applies).
-    Only what search can return counts: live, not a history copy, with text."""
-    rows = db.execute("SELECT uid, type, content FROM messages WHERE deleted_at IS NULL"
-                      " AND linked_uid IS NULL AND content IS NOT NULL AND content <> ''").fetchall()
+def searchable(store) -> list[tuple[str, str, str]]:
+    """(uid, type, content) of every message search can return: live, not a history copy,
+    with text."""
+    return [(r.uid, r.type, r.content) for rows in store.rows_to_index(0, store.max_message_id())
+            for r in rows if r.deleted_at is None and r.linked_uid is None and r.content]
+
+
+def labels(store, queries: list[dict]) -> list[dict[str, int]]:
+    """For each query, {uid: grade} of its relevant messages (the highest grade that applies)."""
+    rows = searchable(store)
     out = []
     for q in queries:
         grades: dict[str, int] = {}

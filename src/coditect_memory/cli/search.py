@@ -1,12 +1,20 @@
-"""`memory search`, `memory embed` and `memory index`: thin doors into coditect_memory.search."""
+"""`memory search`, `memory embed` and `memory index`: parse, open the store, call the action
+(actions/search.py), render."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .output import console, get_config, interactive, json_option, print_json, short_time
+
+if TYPE_CHECKING:
+    from ..actions.search import EmbedSummary, IndexSummary, SearchResult
+
+T = TypeVar("T")
 
 
 class _Bar:
@@ -14,8 +22,8 @@ class _Bar:
 
     def __init__(self, label: str, unit: str) -> None:
         self.label, self.unit = label, unit
-        self.p = None
-        self.task = None
+        self.p: Any = None
+        self.task: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.p is None:
@@ -43,17 +51,20 @@ def _bar(label: str, unit: str, quiet: bool) -> _Bar | None:
     return _Bar(label, unit) if interactive() and not quiet else None
 
 
-def _open_store():
+def _run(action: Callable[..., T], request: Any, bar: _Bar | None) -> T:
+    """Open the store (it must exist: these commands never create one) and call the action."""
     from ..store import open_store
 
-    return open_store(get_config(), readonly=True)
+    settings = get_config()
+    try:
+        with open_store(settings, readonly=True) as store:
+            return action(store, settings, request, progress=bar)
+    finally:
+        if bar:
+            bar.close()
 
 
-def _settings():
-    return get_config().search
-
-
-_MULTI = dict(multiple=True, metavar="VALUE")
+_MULTI: dict[str, Any] = dict(multiple=True, metavar="VALUE")
 
 
 @click.command()
@@ -89,36 +100,30 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
       memory search alembic --project billing-api --since 2025-11-01 --facets
       memory search "what did we decide about retries" --mode hybrid --json
     """
-    from ..search.service import SearchRequest
-    from ..search.service import search as run_search
+    from ..actions.search import SearchRequest
+    from ..actions.search import search as action
 
     req = SearchRequest(query=" ".join(query), project=list(project), session=list(session),
                         source=list(source), type=list(type_), role=list(role), tool=list(tool),
                         component=list(component), level=list(level), since=since, until=until,
                         sort=sort, limit=limit, offset=offset, facets=facets, mode=mode)
-    bar = _bar("indexing", "messages", as_json or as_csv)
-    try:
-        with _open_store() as store:
-            out = run_search(store, _settings(), req, progress=bar)
-    finally:
-        if bar:
-            bar.close()
+    out = _run(action, req, _bar("indexing", "messages", as_json or as_csv))
     if as_json:
-        print_json(out)
+        print_json(out.to_json())
     elif as_csv:
         _csv(out)
     else:
         _render(out)
 
 
-def _csv(out: dict) -> None:
+def _csv(out: SearchResult) -> None:
     import csv
 
     cols = ["timestamp", "project", "session_id", "type", "role", "source_kind", "source_file",
             "source_line", "score", "uid", "snippet"]
     w = csv.writer(sys.stdout)
     w.writerow(cols)
-    for r in out["results"]:
+    for r in out.results:
         w.writerow([r.get(c) if r.get(c) is not None else "" for c in cols])
 
 
@@ -134,29 +139,30 @@ def _highlight(text: str, marks: list[list[int]]) -> str:
     return "".join(parts)
 
 
-def _render(out: dict) -> None:
+def _render(out: SearchResult) -> None:
     from rich.markup import escape
 
     c = console()
-    for note in out["notes"]:
+    for note in out.notes:
         c.print(f"[dim]note: {escape(note)}[/]")
-    shown = len(out["results"])
-    first = out["offset"] + 1 if shown else 0
-    c.print(f"[bold]{out['total']:,}[/] matches ({out['mode']}, {out['took_ms']:.1f} ms)"
-            + (f", showing {first}-{out['offset'] + shown}" if shown else ""))
-    for n, r in enumerate(out["results"], start=out["offset"] + 1):
-        who = r["type"] + (f" {r['tool_name']}" if r.get("tool_name") else "")
+    shown = len(out.results)
+    first = out.offset + 1 if shown else 0
+    c.print(f"[bold]{out.total:,}[/] matches ({out.mode}, {out.took_ms:.1f} ms)"
+            + (f", showing {first}-{out.offset + shown}" if shown else ""))
+    for n, r in enumerate(out.results, start=out.offset + 1):
+        who = r["type"] + (f" {r['tool_name']}" if r["tool_name"] else "")
         where = r["project_name"] or "—"
+        level, opener = r["level"], r["open"]
         c.print(f"\n[bold]{n}.[/] [cyan]{escape(where)}[/] · {short_time(r['timestamp'])} · "
                 f"[magenta]{escape(who)}[/] · {escape(r['source_kind'])}"
-                f"{' · ' + escape(r['level']) if r.get('level') else ''}")
+                f"{' · ' + escape(level) if level else ''}")
         c.print("   " + _highlight(r["snippet"], r["highlights"]), soft_wrap=False)
-        if r.get("open"):
-            c.print(f"   [dim]→ {escape(r['open'])}   # at {short_time(r['timestamp'])}[/]")
-    if "facets" in out:
+        if opener:
+            c.print(f"   [dim]→ {escape(opener)}   # at {short_time(r['timestamp'])}[/]")
+    if out.facets is not None:
         from rich.table import Table
 
-        for name, counts in out["facets"].items():
+        for name, counts in out.facets.items():
             if not counts:
                 continue
             t = Table(name, "matches", box=None, pad_edge=False, title_justify="left")
@@ -164,8 +170,8 @@ def _render(out: dict) -> None:
                 t.add_row(escape(str(key)), f"{value:,}")
             c.print()
             c.print(t)
-    if out["total"] > out["offset"] + shown and shown:
-        c.print(f"\n[dim]more: --offset {out['offset'] + shown}[/]")
+    if out.total > out.offset + shown and shown:
+        c.print(f"\n[dim]more: --offset {out.offset + shown}[/]")
 
 
 @click.command()
@@ -175,26 +181,16 @@ def embed(limit: int | None, as_json: bool) -> None:
     """Embed prompts, answers and summaries for semantic and hybrid search (all-MiniLM-L6-v2,
     offline). Incremental: resumes where it stopped; only new messages are embedded after that,
     also after each `memory ingest`."""
-    from ..search import vectors
-    from ..search.embedder import DEFAULT_MODEL, require
-    from ..store import open_store
+    from ..actions.search import EmbedRequest
+    from ..actions.search import embed as action
+    from ..search.embedder import require
 
-    require(DEFAULT_MODEL)
-    settings = _settings()
-    bar = _bar("embedding", "messages", as_json)
-    try:
-        with open_store(get_config(), readonly=True) as store:  # must exist; never create one
-            res = vectors.embed(store, settings.index_dir, DEFAULT_MODEL, progress=bar, limit=limit)
-            vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)  # warm the cache
-            total = vectors.storage.embedding_count(store.db, DEFAULT_MODEL)
-    finally:
-        if bar:
-            bar.close()
-    out = {**res.as_dict(), "vectors": total}
+    require()  # before the store: no model is the first thing to say
+    res: EmbedSummary = _run(action, EmbedRequest(limit=limit), _bar("embedding", "messages", as_json))
     if as_json:
-        print_json(out)
+        print_json(res.to_json())
         return
-    console().print(f"{res.embedded:,} messages embedded in {res.seconds:.1f} s ({total:,} in all"
+    console().print(f"{res.embedded:,} messages embedded in {res.seconds:.1f} s ({res.vectors:,} in all"
                     + (f", {res.pending:,} still to do: run `memory embed` again" if res.pending else "")
                     + ")")
 
@@ -205,22 +201,13 @@ def embed(limit: int | None, as_json: bool) -> None:
 def index(rebuild: bool, as_json: bool) -> None:
     """Bring the keyword search index up to date with the store (or --rebuild it). The store is
     the source of truth: the index under $MEMORY_HOME/index/ can always be rebuilt."""
-    from ..search import indexer
-    from ..store import open_store
+    from ..actions.search import IndexRequest
+    from ..actions.search import index as action
 
-    settings = _settings()
-    bar = _bar("indexing", "messages", as_json)
-    try:
-        with open_store(get_config(), readonly=True) as store:  # must exist; never create one
-            res = indexer.sync(store, settings.index_dir, rebuild=rebuild, progress=bar, wait=True)
-            _, state = indexer.current_index(store, settings.index_dir)
-    finally:
-        if bar:
-            bar.close()
-    out = {**res.as_dict(), "documents": state["docs"] if state else 0}
+    res: IndexSummary = _run(action, IndexRequest(rebuild=rebuild), _bar("indexing", "messages", as_json))
     if as_json:
-        print_json(out)
+        print_json(res.to_json())
         return
-    verb = "rebuilt" if res.rebuilt else "updated"
-    console().print(f"index {verb}: {res.indexed:,} documents written in {res.seconds:.1f} s "
-                    f"({out['documents']:,} in all)")
+    verb = "rebuilt" if res.sync.rebuilt else "updated"
+    console().print(f"index {verb}: {res.sync.indexed:,} documents written in {res.sync.seconds:.1f} s "
+                    f"({res.documents:,} in all)")

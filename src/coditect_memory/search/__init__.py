@@ -1,6 +1,8 @@
 """Search: the query language, the keyword index (Tantivy), semantic vectors (MiniLM),
-hybrid ranking, filters, facets and snippets. `service.search()` is the entry point the
-CLI and the API share; nothing here builds SQL from user text (storage.py is parameterised).
+hybrid ranking, filters, facets and snippets. `actions.search` is what the doors call;
+`service.search()` is the engine behind it. What search reads and writes in the store goes
+through the Store interface (store/protocol/search.py); a `cache.SearchCache` the caller
+owns keeps indexes and models open between searches.
 """
 
 import os

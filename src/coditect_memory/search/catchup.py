@@ -9,11 +9,13 @@ import sys
 from typing import Any
 
 from ..settings import Settings
+from ..store.base import Store
+from .cache import SearchCache
 
 EMBED_AFTER_INGEST_MAX = 2000  # more than this is left to `memory embed` (it shows progress)
 
 
-def embed_enabled(store, setting: str, model: str) -> bool:
+def embed_enabled(store: Store, setting: str, model: str) -> bool:
     from . import vectors
     from .embedder import available
 
@@ -21,22 +23,23 @@ def embed_enabled(store, setting: str, model: str) -> bool:
         return False
     if not available(model):
         return False
-    return setting == "true" or vectors.has_embeddings(store.db, model)
+    return setting == "true" or vectors.has_embeddings(store, model)
 
 
-def after_ingest(store, config: Settings) -> dict[str, Any]:
+def after_ingest(store: Store, config: Settings, cache: SearchCache | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     from . import indexer, vectors
     from .embedder import DEFAULT_MODEL
 
+    cache = cache or SearchCache()
     try:
         settings = config.search
         # The keyword index is part of ingest (measured in benchmarks/RESULTS.md), so the
         # first search is instant; `index_on_ingest = false` leaves it to the first search.
         if settings.index_on_ingest:
-            out["index"] = indexer.sync(store, settings.index_dir, wait=True).as_dict()
+            out["index"] = indexer.sync(store, settings.index_dir, cache, wait=True).as_dict()
         if embed_enabled(store, settings.embed_on_ingest, DEFAULT_MODEL):
-            res = vectors.embed(store, settings.index_dir, DEFAULT_MODEL, limit=EMBED_AFTER_INGEST_MAX)
+            res = vectors.embed(store, DEFAULT_MODEL, cache, limit=EMBED_AFTER_INGEST_MAX)
             out["embed"] = res.as_dict()
             if res.pending:
                 print(f"memory: {res.pending:,} new messages left to embed: run `memory embed`",

@@ -49,23 +49,22 @@ def require(model: str = DEFAULT_MODEL) -> None:
                                   " then `memory embed`")
 
 
-_loaded: dict[tuple[str, bool], Embedder] = {}
+def bulk_available() -> bool:
+    """Whether the torch implementation (faster for backfills) is installed."""
+    return importlib.util.find_spec("sentence_transformers") is not None
 
 
-def get(model: str = DEFAULT_MODEL, bulk: bool = False) -> Embedder:
-    """The model, loaded once per process. `bulk`: prefer the torch implementation."""
+def load(model: str = DEFAULT_MODEL, bulk: bool = False) -> Embedder:
+    """Load the model (seconds: callers keep it, see cache.SearchCache). `bulk`: the torch
+    implementation, which must be installed."""
     require(model)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    key = (model, bulk and importlib.util.find_spec("sentence_transformers") is not None)
-    if key not in _loaded:
-        if key[1]:
-            _loaded[key] = _TorchMiniLM()
-        else:
-            from .minilm import MiniLM
+    if bulk:
+        return _TorchMiniLM()
+    from .minilm import MiniLM
 
-            _loaded[key] = MiniLM()
-    return _loaded[key]
+    return MiniLM()
 
 
 class _TorchMiniLM:

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
+from ..store.base import Store
 from ..timeutil import parse_user_time
-from . import storage
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DAY_MS = 86_400_000
@@ -50,19 +50,19 @@ def user_time(text: str, end_of_day: bool) -> int:
     return ms
 
 
-def resolve(db, wanted: dict[str, list[str]]) -> Filters:
+def resolve(store: Store, wanted: dict[str, list[str]]) -> Filters:
     """Filters from {name: [values]} (names as in query.FILTER_FIELDS' values)."""
     f = Filters()
     for value in wanted.get("project", []):
-        ids = storage.project_ids(db, value)
+        ids = store.project_ids(value)
         if not ids:
             f.notes.append(f"no project {value!r} (`memory sessions` lists them)")
         f.projects = sorted(set(f.projects or []) | set(ids))
     for value in wanted.get("session", []):
-        ids = storage.session_ids(db, value)
-        if not ids:
+        sids = store.session_ids(value)
+        if not sids:
             f.notes.append(f"no session {value!r}")
-        f.sessions = sorted(set(f.sessions or []) | set(ids))
+        f.sessions = sorted(set(f.sessions or []) | set(sids))
     for name, index_field in TERM_FIELDS.items():
         values = [v for v in wanted.get(name, []) if v]
         if values:

@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..store.protocol.search import IndexRow
+
 TEXT_FIELDS = {"text": 1.0, "hi": 1.0, "mid": 0.3}  # field -> boost
 FACET_FIELDS = ("kind", "type", "role", "tool", "component", "level", "session")
 MAX_INDEXED_CHARS = 100_000  # text beyond this is kept in the store, not indexed
@@ -77,24 +79,25 @@ def text_field(mtype: str, is_meta: bool) -> str:
     return "mid" if mtype in MID_TYPES else "lo"
 
 
-def document(row: Any):
-    """The Tantivy document of a messages row (see storage.INDEX_COLUMNS)."""
+def document(row: IndexRow) -> Any:
+    """The Tantivy document of a message."""
     import tantivy as T
 
     doc = T.Document()
-    doc.add_integer("id", row[0])
-    text = clean(row[7][:MAX_INDEXED_CHARS])
+    doc.add_integer("id", row.id)
+    text = clean((row.content or "")[:MAX_INDEXED_CHARS])
     doc.add_text("text", text)
-    extra = text_field(row[5], bool(row[12]))
+    extra = text_field(row.type, bool(row.is_meta))
     if extra != "lo":
         doc.add_text(extra, text)
-    for name, value in (("session", row[2]), ("kind", row[4]), ("type", row[5]), ("role", row[6]),
-                        ("component", row[9]), ("level", row[10]), ("tool", row[11])):
+    for name, value in (("session", row.session_id), ("kind", row.source_kind), ("type", row.type),
+                        ("role", row.role), ("component", row.component), ("level", row.level),
+                        ("tool", row.tool_name)):
         if value:
             doc.add_text(name, value)
-    doc.add_integer("project", row[3] or 0)
-    doc.add_integer("ts", row[8] or 0)
-    doc.add_integer("skey", session_key(row[2]))
+    doc.add_integer("project", row.project_id or 0)
+    doc.add_integer("ts", row.ts or 0)
+    doc.add_integer("skey", session_key(row.session_id))
     return doc
 
 
@@ -108,10 +111,11 @@ def clean(text: str) -> str:
         return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
-def indexable(row: Any) -> bool:
-    """Whether a messages row gets a document: it says something, is not bookkeeping, is not
+def indexable(row: IndexRow) -> bool:
+    """Whether a message gets a document: it says something, is not bookkeeping, is not
     deleted, and is not the history copy of a prompt its transcript already has."""
-    return bool(row[7]) and row[5] not in SKIP_TYPES and row[13] is None and row[14] is None
+    return (bool(row.content) and row.type not in SKIP_TYPES and row.linked_uid is None
+            and row.deleted_at is None)
 
 
 class KeywordIndex:

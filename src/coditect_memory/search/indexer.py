@@ -1,12 +1,12 @@
 """Keep the keyword index up to date with the store, cheaply and crash-safely.
 
-The store is the source of truth; the index follows it from a watermark (messages.id) kept
-in `search_state`. Documents are keyed by message id, so every write is an upsert: a run
-killed at any point leaves at worst documents past the watermark, which the next sync
-deletes (one range delete) before adding them again. Rows can also change in place:
+The store is the source of truth; the index follows it from a watermark (a message id) kept
+in the store (`Store.index_state`). Documents are keyed by message id, so every write is an
+upsert: a run killed at any point leaves at worst documents past the watermark, which the
+next sync deletes (one range delete) before adding them again. Rows can also change in place:
 
 - a debug log's last entry grows (same uid, longer text): the last indexed row of every
-  file read again since the last sync is indexed again (`search_tails`);
+  file read again since the last sync is indexed again (`Store.put_tails`);
 - deriving sessions fills project, tool name and history links of older rows of the
   sessions that received new rows: those sessions' older rows are indexed again;
 - deleted rows (deleted_at) are removed by `forget(ids)` and skipped by every later sync.
@@ -15,12 +15,16 @@ deletes (one range delete) before adding them again. Rows can also change in pla
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
-from . import storage
+from ..store.base import Store
+from ..store.protocol.search import IndexRow, IndexState
+from .cache import SearchCache
 from .index import (
     KeywordIndex,
     current_version,
@@ -56,7 +60,7 @@ class IndexLock:
     def __init__(self, index_dir: Path) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
         self.path = index_dir / "keyword.lock"
-        self.f = None
+        self.f: IO[str] | None = None
 
     def acquire(self, blocking: bool) -> bool:
         self.f = open(self.path, "a+")  # noqa: SIM115 - held until release()
@@ -78,37 +82,38 @@ class IndexLock:
             self.f = None
 
 
-def current_index(store, index_dir: Path) -> tuple[KeywordIndex | None, dict | None]:
+def current_index(store: Store, index_dir: Path,
+                  cache: SearchCache) -> tuple[KeywordIndex | None, IndexState | None]:
     """The index the store's state names, if it exists on disk."""
-    state = storage.get_state(store.db, ENGINE)
+    state = store.index_state(ENGINE)
     if not state or not state["index_id"] or not current_version(state["index_id"]):
         return None, state
-    path = index_path(index_dir, state["index_id"])
-    if not (path / "meta.json").exists():
-        _open.pop(path, None)
-        return None, state
-    if path not in _open:  # opened once per process (the API serves many searches)
-        try:
-            _open[path] = KeywordIndex(path)
-        except ValueError:  # damaged or from an incompatible version: rebuild
-            return None, state
-    return _open[path], state
+    return cache.keyword_index(index_path(index_dir, state["index_id"])), state
 
 
-_open: dict[Path, KeywordIndex] = {}
-
-
-def behind(store, state: dict | None) -> bool:
+def behind(store: Store, state: IndexState | None) -> bool:
     """Cheap (two indexed lookups): does the store hold rows or runs the index has not seen?"""
     if state is None:
         return True
-    db = store.db
-    return (storage.max_message_id(db) > state["done_id"]
-            or storage.settled_run_id(db) > state["last_run_id"])
+    return store.max_message_id() > state["done_id"] or store.settled_run_id() > state["last_run_id"]
 
 
-def sync(store, index_dir: Path, rebuild: bool = False, progress: Progress | None = None,
-         wait: bool = False) -> SyncResult:
+def ingest_running(store: Store) -> bool:
+    """An ingest of this machine is writing now (its run is open and its process alive)."""
+    for pid in store.running_ingest_pids():
+        if pid and pid != os.getpid():
+            try:
+                os.kill(pid, 0)
+                return True
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                return True
+    return False
+
+
+def sync(store: Store, index_dir: Path, cache: SearchCache, rebuild: bool = False,
+         progress: Progress | None = None, wait: bool = False) -> SyncResult:
     """Bring the index up to date (or rebuild it). Without `wait`, returns at once with
     `skipped` set when another process is updating it."""
     t0 = time.perf_counter()
@@ -116,8 +121,8 @@ def sync(store, index_dir: Path, rebuild: bool = False, progress: Progress | Non
     if not lock.acquire(blocking=wait or rebuild):
         return SyncResult(skipped="another process is updating the index")
     try:
-        ix, state = current_index(store, index_dir)
-        if rebuild or ix is None:
+        ix, state = current_index(store, index_dir, cache)
+        if rebuild or ix is None or state is None:
             result = _build(store, index_dir, progress)
         else:
             result = _update(store, ix, state, progress)
@@ -127,93 +132,91 @@ def sync(store, index_dir: Path, rebuild: bool = False, progress: Progress | Non
     return result
 
 
-def _build(store, index_dir: Path, progress: Progress | None) -> SyncResult:
-    db = store.db
-    upto, run_id = storage.max_message_id(db), storage.settled_run_id(db)
+def _build(store: Store, index_dir: Path, progress: Progress | None) -> SyncResult:
+    upto, run_id = store.max_message_id(), store.settled_run_id()
     index_id = new_index_id()
     ix = KeywordIndex(index_path(index_dir, index_id), create=True)
     result = SyncResult(rebuilt=True, done_id=upto)
     writer = ix.writer()
     tails: dict[int, int] = {}
-    total = upto
-    for rows in storage.rows_after(db, 0, upto):
+    for rows in store.rows_to_index(0, upto):
         _add_rows(writer, rows, result, tails)
         if progress:
-            progress(rows[-1][0], total)
+            progress(rows[-1].id, upto)
     writer.commit()
     writer.wait_merging_threads()
-    storage.clear_tails(db)
-    storage.put_tails(db, tails)
-    storage.put_state(db, ENGINE, index_id, upto, run_id, result.indexed)
+    store.put_tails(tails, replace=True)
+    store.put_index_state(ENGINE, index_id, upto, run_id, result.indexed)
     remove_other_indexes(index_dir, index_id)
     return result
 
 
-def _update(store, ix: KeywordIndex, state: dict, progress: Progress | None) -> SyncResult:
+def _update(store: Store, ix: KeywordIndex, state: IndexState,
+            progress: Progress | None) -> SyncResult:
     import tantivy as T
 
-    db = store.db
-    done, last_run = state["done_id"], state["last_run_id"]
-    upto, run_id = storage.max_message_id(db), storage.settled_run_id(db)
+    done, last_run, index_id = state["done_id"], state["last_run_id"], state["index_id"]
+    upto, run_id = store.max_message_id(), store.settled_run_id()
     result = SyncResult(done_id=done)
     if upto <= done and run_id <= last_run:
         return result
     writer = ix.writer()
-    schema = ix.schema
     # Documents past the watermark come from a sync that died before recording it.
     writer.delete_documents_by_query(
-        T.Query.range_query(schema, "id", T.FieldType.Integer, done + 1, None))
-    changed = set(storage.tails(db, storage.files_read_since(db, last_run))) if run_id > last_run else set()
+        T.Query.range_query(ix.schema, "id", T.FieldType.Integer, done + 1, None))
+    changed = set(store.tail_message_ids(store.files_read_since(last_run))) if run_id > last_run else set()
     sessions: set[str] = set()
     tails: dict[int, int] = {}
     pending = 0
-    for rows in storage.rows_after(db, done, upto):
-        sessions.update(r[2] for r in rows if r[2])
+    for rows in store.rows_to_index(done, upto):
+        sessions.update(r.session_id for r in rows if r.session_id)
         _add_rows(writer, rows, result, tails)
         pending += len(rows)
         if progress:
-            progress(rows[-1][0] - done, upto - done)
+            progress(rows[-1].id - done, upto - done)
         if pending >= COMMIT_EVERY:  # an interrupted catch-up keeps what it did
-            _reindex(writer, schema, db, changed, sessions, done, result)
+            _reindex(store, writer, ix, changed, sessions, done, result)
             changed, sessions, pending = set(), set(), 0
             writer.commit()
-            storage.put_tails(db, tails)
-            storage.put_state(db, ENGINE, state["index_id"], rows[-1][0], last_run,
-                              writer_docs(ix), expect_index_id=state["index_id"])
-    _reindex(writer, schema, db, changed, sessions, done, result)
+            store.put_tails(tails)
+            store.put_index_state(ENGINE, index_id, rows[-1].id, last_run, writer_docs(ix),
+                                  expect_index_id=index_id)
+    _reindex(store, writer, ix, changed, sessions, done, result)
     writer.commit()
     writer.wait_merging_threads()
-    storage.put_tails(db, tails)
-    ix.reload()
-    storage.put_state(db, ENGINE, state["index_id"], upto, run_id, ix.searcher().num_docs,
-                      expect_index_id=state["index_id"])
+    store.put_tails(tails)
+    store.put_index_state(ENGINE, index_id, upto, run_id, writer_docs(ix), expect_index_id=index_id)
     result.done_id = upto
     return result
 
 
 def writer_docs(ix: KeywordIndex) -> int:
     ix.reload()
-    return ix.searcher().num_docs
+    return int(ix.searcher().num_docs)
 
 
-def _reindex(writer, schema, db, changed: set[int], sessions: set[str], done: int,
-             result: SyncResult) -> None:
+def _chunks(ids: list[int], size: int = 5000) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def _reindex(store: Store, writer: Any, ix: KeywordIndex, changed: set[int], sessions: set[str],
+             done: int, result: SyncResult) -> None:
     """Index again the older rows that may have changed in place (see the module doc)."""
     import tantivy as T
 
-    ids = changed | set(storage.ids_in_sessions(db, sessions, done)) if sessions else changed
-    ids = sorted(i for i in ids if i <= done)
-    if not ids:
-        return
-    for chunk in storage._chunks(ids, 5000):
-        writer.delete_documents_by_query(T.Query.term_set_query(schema, "id", chunk))
-        _add_rows(writer, storage.rows_by_ids(db, chunk), result, None)
+    ids = changed | set(store.message_ids_in_sessions(sessions, done)) if sessions else changed
+    todo = sorted(i for i in ids if i <= done)
+    for chunk in _chunks(todo):
+        writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
+        _add_rows(writer, store.rows_by_ids(chunk), result, None)
 
 
-def _add_rows(writer, rows: list, result: SyncResult, tails: dict[int, int] | None) -> None:
+def _add_rows(writer: Any, rows: list[IndexRow], result: SyncResult,
+              tails: dict[int, int] | None) -> None:
     for row in rows:
-        if tails is not None and row[4] == "debug" and row[15] is not None:
-            tails[row[15]] = row[0]
+        if tails is not None and row.source_kind == "debug" and row.source_file_id is not None:
+            tails[row.source_file_id] = row.id
         if indexable(row):
             writer.add_document(document(row))
             result.indexed += 1
@@ -221,47 +224,49 @@ def _add_rows(writer, rows: list, result: SyncResult, tails: dict[int, int] | No
             result.removed += 1
 
 
-def reindex(store, index_dir: Path, ids: list[int]) -> int:
-    """Index these messages again now, as they are in the store (for code that changes rows
-    in place, e.g. redaction: later syncs only look again at rows they know may change)."""
-    if not ids:
-        return 0
+@contextlib.contextmanager
+def _locked(store: Store, index_dir: Path,
+            cache: SearchCache) -> Iterator[tuple[KeywordIndex | None, IndexState | None]]:
+    """The current index, with the index lock held (waiting for it)."""
     lock = IndexLock(index_dir)
     lock.acquire(blocking=True)
     try:
-        ix, state = current_index(store, index_dir)
-        if ix is None:
-            return 0
-        writer = ix.writer()
-        result = SyncResult()
-        _reindex(writer, ix.schema, store.db, set(ids), set(), state["done_id"], result)
-        writer.commit()
-        writer.wait_merging_threads()
-        ix.reload()
-        return result.indexed
+        yield current_index(store, index_dir, cache)
     finally:
         lock.release()
 
 
-def forget(store, index_dir: Path, ids: list[int]) -> int:
+def reindex(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | None = None) -> int:
+    """Index these messages again now, as they are in the store (for code that changes rows
+    in place, e.g. redaction: later syncs only look again at rows they know may change)."""
+    if not ids:
+        return 0
+    with _locked(store, index_dir, cache or SearchCache()) as (ix, state):
+        if ix is None or state is None:
+            return 0
+        writer = ix.writer()
+        result = SyncResult()
+        _reindex(store, writer, ix, set(ids), set(), state["done_id"], result)
+        writer.commit()
+        writer.wait_merging_threads()
+        ix.reload()
+        return result.indexed
+
+
+def forget(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | None = None) -> int:
     """Remove messages from the index at once (for the code that deletes or redacts them:
     later syncs skip deleted rows by themselves, but only rows they look at again)."""
     import tantivy as T
 
     if not ids:
         return 0
-    lock = IndexLock(index_dir)
-    lock.acquire(blocking=True)
-    try:
-        ix, _ = current_index(store, index_dir)
+    with _locked(store, index_dir, cache or SearchCache()) as (ix, _):
         if ix is None:
             return 0
         writer = ix.writer()
-        for chunk in storage._chunks(sorted(set(ids)), 5000):
+        for chunk in _chunks(sorted(set(ids))):
             writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
         writer.commit()
         with contextlib.suppress(Exception):
             writer.wait_merging_threads()
         return len(ids)
-    finally:
-        lock.release()

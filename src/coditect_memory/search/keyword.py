@@ -215,7 +215,8 @@ class KeywordSearcher:
         match (0: all)."""
         import tantivy as T
 
-        terms, notes = Terms(), []
+        terms = Terms()
+        notes: list[str] = []
         musts = []
         for group in self._content_groups(parsed):
             subs = [q for q in (self.clause(c, terms, notes, fuzzy_all, syn)

@@ -1,21 +1,24 @@
-"""`search()`: the one function the CLI (and later the REST API) calls.
+"""`search()`: the search engine behind `actions.search` (what the CLI, and later the REST
+API and the MCP server, call).
 
 It parses the query, resolves the filters, makes sure the keyword index has every message
 (a cheap check, an incremental update when behind), runs the keyword, semantic or hybrid
-ranking, keeps one chatty session from filling the page, and returns the documented JSON
-shape (docs/json-and-exit-codes.md, `memory search`).
+ranking, keeps one chatty session from filling the page, and returns a `SearchResult` whose
+`to_json()` is the documented shape (docs/json-and-exit-codes.md, `memory search`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import UsageError
 from ..settings import SearchSettings
-from . import hybrid, indexer, storage, vectors
+from ..store.base import Store
+from ..store.protocol.search import StoredHit
+from . import hybrid, indexer, vectors
+from .cache import SearchCache
 from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
 from .filters import resolve
 from .index import KeywordIndex
@@ -60,21 +63,70 @@ class SearchRequest:
         return out
 
 
-def open_keyword(store, settings: SearchSettings, progress: Callable | None = None,
+class ResultRow(TypedDict):
+    """One result of `memory search --json`: where the message is (named as in `show
+    session`), what it is, and the snippet that shows why it matched."""
+
+    uid: str
+    session_id: str | None
+    project: str | None
+    project_name: str | None
+    timestamp: str | None
+    source_kind: str
+    source_file: str | None
+    source_line: int | None
+    type: str
+    role: str | None
+    tool_name: str | None
+    component: str | None
+    level: str | None
+    is_error: bool
+    snippet: str
+    highlights: list[list[int]]  # [start, end] offsets in the snippet
+    score: float
+    open: str | None  # the command that shows the session
+
+
+@dataclass
+class SearchResult:
+    """One page of results: `to_json()` is the documented `memory search --json` shape."""
+
+    query: str
+    mode: str
+    sort: str
+    total: int
+    took_ms: float
+    offset: int
+    limit: int
+    results: list[ResultRow]
+    notes: list[str]
+    facets: dict[str, dict[str, int]] | None = None  # only when asked for
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"query": self.query, "mode": self.mode, "sort": self.sort,
+                               "total": self.total, "took_ms": self.took_ms, "offset": self.offset,
+                               "limit": self.limit, "results": self.results, "notes": self.notes}
+        if self.facets is not None:
+            out["facets"] = self.facets
+        return out
+
+
+def open_keyword(store: Store, settings: SearchSettings, cache: SearchCache,
+                 progress: indexer.Progress | None = None,
                  sync: bool = True) -> tuple[KeywordIndex, list[str]]:
     """The keyword index, brought up to date first when the store is ahead of it."""
     notes: list[str] = []
-    ix, state = indexer.current_index(store, settings.index_dir)
+    ix, state = indexer.current_index(store, settings.index_dir, cache)
     if ix is not None and not (sync and indexer.behind(store, state)):
         ix.reload()  # another process (or this one) may have committed since
         return ix, notes
-    if ix is not None and storage.ingest_running(store.db):
+    if ix is not None and indexer.ingest_running(store):
         notes.append("an ingest is running: the newest messages may be missing from the results")
         return ix, notes
-    res = indexer.sync(store, settings.index_dir, progress=progress, wait=ix is None)
+    res = indexer.sync(store, settings.index_dir, cache, progress=progress, wait=ix is None)
     if res.skipped:
         notes.append("another process is updating the index: the newest messages may be missing")
-    ix, _ = indexer.current_index(store, settings.index_dir)
+    ix, _ = indexer.current_index(store, settings.index_dir, cache)
     if ix is None:
         raise UsageError("the search index could not be opened; run `memory index --rebuild`")
     ix.reload()
@@ -92,8 +144,8 @@ def _validate(req: SearchRequest) -> None:
         raise UsageError("--offset must be between 0 and 100000")
 
 
-def choose_mode(store, req: SearchRequest, has_text: bool) -> str:
-    has_vectors = available(req.model) and vectors.has_embeddings(store.db, req.model)
+def choose_mode(store: Store, req: SearchRequest, has_text: bool) -> str:
+    has_vectors = available(req.model) and vectors.has_embeddings(store, req.model)
     if req.mode is None:
         return "hybrid" if has_vectors and has_text else "keyword"
     if req.mode != "keyword":
@@ -113,7 +165,8 @@ def collapse(hits: list[Hit], per_session: int, digits: int = 4) -> list[Hit]:
     rest follow, in order)."""
     hits = sorted(hits, key=lambda h: (-round(h.score, digits), -h.ts))
     seen: dict[int, int] = {}
-    first, rest = [], []
+    first: list[Hit] = []
+    rest: list[Hit] = []
     for h in hits:
         n = seen.get(h.skey, 0)
         (first if h.skey == 0 or n < per_session else rest).append(h)
@@ -121,31 +174,27 @@ def collapse(hits: list[Hit], per_session: int, digits: int = 4) -> list[Hit]:
     return first + rest
 
 
-def search(store, settings: SearchSettings, req: SearchRequest,
-           progress: Callable | None = None) -> dict[str, Any]:
+def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: SearchCache,
+           progress: indexer.Progress | None = None) -> SearchResult:
     _validate(req)
-    db = store.db
     parsed = parse(req.query)
-    f = resolve(db, req.wanted(parsed.filters))
-    ix, notes = open_keyword(store, settings, progress)
+    f = resolve(store, req.wanted(parsed.filters))
+    ix, notes = open_keyword(store, settings, cache, progress)
     notes = parsed.notes + f.notes + notes
     kw = KeywordSearcher(ix, settings)
     has_text = bool(parsed.groups)
     mode = choose_mode(store, req, has_text)
-    vix, qvec = None, None
+    vix, model = None, None
     if mode != "keyword":
-        from .embedder import get
-
         vix = vectors.load_index(store, settings.index_dir, req.model)
-        model = get(req.model)
+        model = cache.embedder(req.model)
         if vix is None:
             raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
-        missing = vectors.pending(db, req.model)
+        missing = vectors.pending(store, req.model)
         if missing:
             notes.append(f"{missing:,} new messages are not embedded yet: `memory embed` adds them")
     t0 = time.perf_counter()
-    if mode != "keyword":
-        qvec = model.embed([parsed.text()])[0]
+    qvec = model.embed([parsed.text()])[0] if model is not None else None
     window = req.offset + req.limit
     facets_out = None
     terms: Terms
@@ -157,6 +206,7 @@ def search(store, settings: SearchSettings, req: SearchRequest,
         ordered = kres.hits if req.sort != "relevance" or not has_text else collapse(kres.hits, settings.per_session)
         facets_out = kres.facets
     elif mode == "semantic":
+        assert vix is not None and qvec is not None  # loaded above for this mode
         shits, total, matched, exact = vix.search(qvec, window * 3 + 30, f, settings.min_similarity)
         if not exact:
             notes.append("semantic total counts the nearest candidates only (first stage on sign bits)")
@@ -166,6 +216,7 @@ def search(store, settings: SearchSettings, req: SearchRequest,
         if req.facets:
             facets_out = _vector_facets(vix, matched)
     else:
+        assert vix is not None and qvec is not None  # loaded above for this mode
         depth = max(hybrid.DEPTH, window * 3)
         kres = kw.search(parsed, f, depth, "relevance", False)
         notes += kres.notes
@@ -185,7 +236,7 @@ def search(store, settings: SearchSettings, req: SearchRequest,
         else:
             total = kw.count(union)
     page = ordered[req.offset:window]
-    rows = storage.hydrate(db, [h.id for h in page])
+    rows = store.hydrate([h.id for h in page])
     results = []
     for h in page:
         row = rows.get(h.id)
@@ -193,12 +244,10 @@ def search(store, settings: SearchSettings, req: SearchRequest,
             continue
         results.append(_result(row, h, terms, kw))
     took = (time.perf_counter() - t0) * 1000
-    out: dict[str, Any] = {"query": req.query, "mode": mode, "sort": req.sort, "total": total,
-                           "took_ms": round(took, 2), "offset": req.offset, "limit": req.limit,
-                           "results": results, "notes": notes}
-    if req.facets:
-        out["facets"] = _facet_names(db, facets_out or {})
-    return out
+    return SearchResult(query=req.query, mode=mode, sort=req.sort, total=total,
+                        took_ms=round(took, 2), offset=req.offset, limit=req.limit,
+                        results=results, notes=notes,
+                        facets=_facet_names(store, facets_out or {}) if req.facets else None)
 
 
 def _sorted(hits: list[Hit], sort: str, per_session: int) -> list[Hit]:
@@ -232,16 +281,16 @@ def _vector_facets(vix, idx) -> dict[str, dict[Any, int]]:
     return out
 
 
-def _facet_names(db, facets: dict[str, dict[Any, int]]) -> dict[str, dict[str, int]]:
+def _facet_names(store: Store, facets: dict[str, dict[Any, int]]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
-    labels = storage.project_labels(db, [k for k in facets.get("project", {}) if k])
+    labels = store.project_labels([k for k in facets.get("project", {}) if k])
     names = [n for _, n in labels.values()]
     for name, counts in facets.items():
         key = FACET_NAMES.get(name, name)
         if name == "project":
             out[key] = {}
             for pid, n in counts.items():
-                path, pname = labels.get(pid, (None, None))
+                path, pname = labels.get(pid, ("", ""))
                 if path:
                     out[key][pname if names.count(pname) == 1 else path] = n
         else:
@@ -249,10 +298,14 @@ def _facet_names(db, facets: dict[str, dict[Any, int]]) -> dict[str, dict[str, i
     return out
 
 
-def _result(row: dict, h: Hit, terms: Terms, kw: KeywordSearcher) -> dict[str, Any]:
-    text = row.pop("content")
-    spans = matches(text, terms, kw.stem, kw.plain)
-    snip, marks = snippet(text, spans)
-    row.update(snippet=snip, highlights=marks, score=round(h.score, 6),
-               open=f"memory show session {row['session_id']}" if row["session_id"] else None)
-    return row
+def _result(row: StoredHit, h: Hit, terms: Terms, kw: KeywordSearcher) -> ResultRow:
+    text = row["content"]
+    snip, marks = snippet(text, matches(text, terms, kw.stem, kw.plain))
+    sid = row["session_id"]
+    return ResultRow(
+        uid=row["uid"], session_id=sid, project=row["project"], project_name=row["project_name"],
+        timestamp=row["timestamp"], source_kind=row["source_kind"], source_file=row["source_file"],
+        source_line=row["source_line"], type=row["type"], role=row["role"],
+        tool_name=row["tool_name"], component=row["component"], level=row["level"],
+        is_error=row["is_error"], snippet=snip, highlights=marks, score=round(h.score, 6),
+        open=f"memory show session {sid}" if sid else None)

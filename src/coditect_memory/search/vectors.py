@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from . import storage
+from ..store.base import Store
+from .cache import SearchCache
 from .filters import Filters
 from .index import session_key
 
@@ -55,64 +56,63 @@ class EmbedResult:
                 "seconds": round(self.seconds, 3), "model": self.model}
 
 
-def has_embeddings(db, model: str) -> bool:
-    state = storage.get_state(db, engine_name(model))
+def has_embeddings(store: Store, model: str) -> bool:
+    state = store.index_state(engine_name(model))
     return bool(state and state["docs"])
 
 
-def pending(db, model: str) -> int:
-    state = storage.get_state(db, engine_name(model))
+def pending(store: Store, model: str) -> int:
+    state = store.index_state(engine_name(model))
     done = state["done_id"] if state else 0
-    return storage.count_embeddable(db, EMBED_TYPES, done, storage.max_message_id(db))
+    return store.count_embeddable(EMBED_TYPES, done, store.max_message_id())
 
 
-def embed(store, index_dir: Path, model: str, progress: Progress | None = None,
+def embed(store: Store, model: str, cache: SearchCache, progress: Progress | None = None,
           limit: int | None = None, bulk: bool | None = None) -> EmbedResult:
     """Embed every unit past the watermark, in batches each committed with the watermark:
     interrupted, it resumes where it stopped. `limit` stops after that many units."""
     import numpy as np
 
-    from .embedder import BULK_THRESHOLD, get
+    from .embedder import BULK_THRESHOLD
 
     t0 = time.perf_counter()
-    db = store.db
     engine = engine_name(model)
-    state = storage.get_state(db, engine)
+    state = store.index_state(engine)
     done = state["done_id"] if state else 0
-    upto, run_id = storage.max_message_id(db), storage.settled_run_id(db)
-    todo = storage.count_embeddable(db, EMBED_TYPES, done, upto)
+    upto, run_id = store.max_message_id(), store.settled_run_id()
+    todo = store.count_embeddable(EMBED_TYPES, done, upto)
     if limit is not None:
         todo = min(todo, limit)
     result = EmbedResult(model=model)
-    embedder = get(model, bulk=todo > BULK_THRESHOLD if bulk is None else bulk) if todo else None
+    embedder = cache.embedder(model, bulk=todo > BULK_THRESHOLD if bulk is None else bulk) if todo else None
     while embedder is not None:
-        rows = storage.embeddable_after(db, EMBED_TYPES, done, upto, BATCH)
+        rows = store.embeddable_rows(EMBED_TYPES, done, upto, BATCH)
         if not rows:
             break
         if limit is not None and result.embedded + len(rows) > limit:
             rows = rows[:max(0, limit - result.embedded)]
             if not rows:
                 break
-        units = [r for r in rows if not (r[3] == "user" and r[4])]  # not tool-injected prompts
-        vecs = embedder.embed([unit_text(r[1]) for r in units]) if units else np.zeros((0, 1))
-        blobs = [(r[0], r[2], v.astype("<f2").tobytes()) for r, v in zip(units, vecs, strict=True)]
-        done = rows[-1][0]
-        storage.put_embeddings(db, model, blobs, engine, done, 0)
+        units = [r for r in rows if not (r.type == "user" and r.is_meta)]  # not tool-injected prompts
+        vecs = embedder.embed([unit_text(r.content) for r in units]) if units else np.zeros((0, 1))
+        blobs = [(r.id, r.content_hash, v.astype("<f2").tobytes()) for r, v in zip(units, vecs, strict=True)]
+        done = rows[-1].id
+        store.put_embeddings(model, blobs, engine, done, 0)
         result.embedded += len(units)
         if progress:
             progress(result.embedded, todo)
         if limit is not None and result.embedded >= limit:
             break
     if limit is not None and result.embedded >= limit:
-        result.pending = storage.count_embeddable(db, EMBED_TYPES, done, upto)
+        result.pending = store.count_embeddable(EMBED_TYPES, done, upto)
     else:
-        storage.put_embeddings(db, model, [], engine, upto, run_id)
+        store.put_embeddings(model, [], engine, upto, run_id)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def forget(store, model: str, ids: list[int]) -> None:
-    storage.delete_embeddings(store.db, model, ids)
+def forget(store: Store, model: str, ids: list[int]) -> None:
+    store.delete_embeddings(model, ids)
 
 
 # --- the in-memory index --------------------------------------------------------------------
@@ -176,7 +176,7 @@ class VectorIndex:
         q = qvec.astype(np.float32)
         m = self.mask(f)
         n = len(self.ids)
-        if n <= EXACT_LIMIT or self.bits is None:
+        if n <= EXACT_LIMIT or self.bits is None or self.mean is None:
             rows = np.arange(n) if m is None else np.flatnonzero(m)
             exact = True
         else:
@@ -204,9 +204,9 @@ def cache_dir(index_dir: Path, model: str) -> Path:
     return index_dir / f"vectors-{model}"
 
 
-def load_index(store, index_dir: Path, model: str) -> VectorIndex | None:
+def load_index(store: Store, index_dir: Path, model: str) -> VectorIndex | None:
     """The cached vector index, rebuilt first if the store has changed since it was made."""
-    state = storage.get_state(store.db, engine_name(model))
+    state = store.index_state(engine_name(model))
     if not state or not state["docs"]:
         return None
     folder = cache_dir(index_dir, model)
@@ -221,7 +221,7 @@ def load_index(store, index_dir: Path, model: str) -> VectorIndex | None:
     return VectorIndex(folder)
 
 
-def build_cache(store, folder: Path, model: str, stamp: dict) -> None:
+def build_cache(store: Store, folder: Path, model: str, stamp: dict) -> None:
     """Write the cache to a new folder, then swap it in (readers see the old or the new)."""
     import numpy as np
 
@@ -229,7 +229,7 @@ def build_cache(store, folder: Path, model: str, stamp: dict) -> None:
     vocab: dict[str, dict[str, int]] = {name: {} for name in VectorIndex.CODES}
     codes: dict[str, list[int]] = {name: [] for name in VectorIndex.CODES}
     dim = None
-    for mid, blob, t, pid, sid, kind, mtype, role in storage.all_vectors(store.db, model):
+    for mid, blob, t, pid, sid, kind, mtype, role in store.all_vectors(model):
         v = np.frombuffer(blob, dtype="<f2")
         if dim is None:
             dim = len(v)
@@ -251,12 +251,12 @@ def build_cache(store, folder: Path, model: str, stamp: dict) -> None:
         mean = matrix.mean(axis=0)
         np.save(tmp / "mean.npy", mean)
         np.save(tmp / "bits.npy", np.packbits((matrix - mean) > 0, axis=1).view(np.uint64))
+    cols: dict[str, Any] = {name: np.array(codes[name], dtype=np.int32) for name in VectorIndex.CODES}
     np.savez(tmp / "cols.npz", ids=np.array(ids, dtype=np.int64), ts=np.array(ts, dtype=np.int64),
-             project=np.array(project, dtype=np.int64), skey=np.array(skey, dtype=np.int64),
-             **{name: np.array(codes[name], dtype=np.int32) for name in VectorIndex.CODES})
+             project=np.array(project, dtype=np.int64), skey=np.array(skey, dtype=np.int64), **cols)
     (tmp / "meta.json").write_text(json.dumps({
         "stamp": stamp, "model": model,
-        "vocab": {name: sorted(vocab[name], key=vocab[name].get) for name in VectorIndex.CODES}}))
+        "vocab": {name: sorted(vocab[name], key=vocab[name].__getitem__) for name in VectorIndex.CODES}}))
     old = folder.with_name(folder.name + f".old{os.getpid()}")
     if folder.exists():
         folder.rename(old)

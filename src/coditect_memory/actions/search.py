@@ -1,0 +1,90 @@
+"""Search use cases: `memory search`, `memory embed`, `memory index`.
+
+Each takes the Settings, an open Store (it must exist: these never create one, but they do
+write the index state, tails and embeddings) and a request; an optional `SearchCache` keeps
+the keyword index and the model open across calls (a server passes one per process; without
+it each call opens its own), and `progress(done, total)` reports long index or embed work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..search import indexer, vectors
+from ..search.cache import SearchCache
+from ..search.embedder import DEFAULT_MODEL, require
+from ..search.service import ResultRow, SearchRequest, SearchResult
+from ..search.service import search as run_search
+from ..settings import Settings
+from ..store.base import Store
+
+__all__ = ["EmbedRequest", "EmbedSummary", "IndexRequest", "IndexSummary", "ResultRow",
+           "SearchRequest", "SearchResult", "embed", "index", "search"]
+
+Progress = indexer.Progress
+
+
+def search(store: Store, settings: Settings, request: SearchRequest,
+           cache: SearchCache | None = None, progress: Progress | None = None) -> SearchResult:
+    """One page of results; the keyword index is brought up to date first when it is behind
+    (`progress` then reports the indexing)."""
+    return run_search(store, settings.search, request, cache or SearchCache(), progress)
+
+
+@dataclass
+class EmbedRequest:
+    limit: int | None = None  # stop after this many messages (the next call resumes)
+    model: str = DEFAULT_MODEL
+
+
+@dataclass
+class EmbedSummary:
+    embedded: int
+    pending: int  # still to embed when stopped by the limit
+    seconds: float
+    model: str
+    vectors: int  # embeddings of the model in the store, in all
+
+    def to_json(self) -> dict[str, Any]:
+        return {"embedded": self.embedded, "pending": self.pending,
+                "seconds": round(self.seconds, 3), "model": self.model, "vectors": self.vectors}
+
+
+def embed(store: Store, settings: Settings, request: EmbedRequest | None = None,
+          cache: SearchCache | None = None, progress: Progress | None = None) -> EmbedSummary:
+    """Embed the messages not embedded yet (incremental, resumable), then warm the vector
+    cache so the next semantic search does not build it."""
+    request = request or EmbedRequest()
+    require(request.model)
+    res = vectors.embed(store, request.model, cache or SearchCache(), progress=progress,
+                        limit=request.limit)
+    vectors.load_index(store, settings.search.index_dir, request.model)
+    return EmbedSummary(embedded=res.embedded, pending=res.pending, seconds=res.seconds,
+                        model=res.model, vectors=store.embedding_count(request.model))
+
+
+@dataclass
+class IndexRequest:
+    rebuild: bool = False  # from the store, into a new index folder
+
+
+@dataclass
+class IndexSummary:
+    sync: indexer.SyncResult
+    documents: int  # in the index now
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.sync.as_dict(), "documents": self.documents}
+
+
+def index(store: Store, settings: Settings, request: IndexRequest | None = None,
+          cache: SearchCache | None = None, progress: Progress | None = None) -> IndexSummary:
+    """Bring the keyword index up to date with the store, or rebuild it (waits for another
+    process updating it)."""
+    request = request or IndexRequest()
+    cache = cache or SearchCache()
+    index_dir = settings.search.index_dir
+    res = indexer.sync(store, index_dir, cache, rebuild=request.rebuild, progress=progress, wait=True)
+    _, state = indexer.current_index(store, index_dir, cache)
+    return IndexSummary(sync=res, documents=state["docs"] if state else 0)

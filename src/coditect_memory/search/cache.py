@@ -1,0 +1,39 @@
+"""What a process keeps open between searches: keyword indexes and embedding models.
+
+Opening an index or loading a model costs far more than a query, so they are opened once
+and reused. No module holds them: the caller owns a `SearchCache` and passes it down (the
+CLI one per command, a server one per process).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .embedder import Embedder, bulk_available, load
+from .index import KeywordIndex
+
+
+class SearchCache:
+    def __init__(self) -> None:
+        self._indexes: dict[Path, KeywordIndex] = {}
+        self._models: dict[tuple[str, bool], Embedder] = {}
+
+    def keyword_index(self, path: Path) -> KeywordIndex | None:
+        """The index at `path`, opened once; None when it is missing, damaged or from an
+        incompatible version (it is then rebuilt)."""
+        if not (path / "meta.json").exists():
+            self._indexes.pop(path, None)
+            return None
+        if path not in self._indexes:
+            try:
+                self._indexes[path] = KeywordIndex(path)
+            except ValueError:
+                return None
+        return self._indexes[path]
+
+    def embedder(self, model: str, bulk: bool = False) -> Embedder:
+        """The model, loaded once. `bulk`: prefer the torch implementation (backfills)."""
+        key = (model, bulk and bulk_available())
+        if key not in self._models:
+            self._models[key] = load(model, bulk=key[1])
+        return self._models[key]
