@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from coditect_memory.store.sqlite.backend import SQLiteStore
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
 
 T0 = datetime(2025, 11, 19, 17, 0, 0, tzinfo=UTC)
 CWD = "/home/dev/webapp"
@@ -136,11 +137,8 @@ def store_state(home: Path) -> dict[str, Any]:
             SELECT path, kind, size, sha256, bytes_consumed, lines_consumed, prefix_sha256,
                    partial_tail, missing_since IS NULL FROM source_files ORDER BY path""")]
         usage = [tuple(r) for r in conn.execute("SELECT * FROM api_usage ORDER BY 1, 2")]
-    store = SQLiteStore(str(home / "memory.db"), readonly=True)
-    try:
-        status = store.status()
-    finally:
-        store.close()
+    with open_store(load_settings(home), readonly=True) as store:
+        status = dict(store.status())
     for volatile in ("runs", "last_run"):
         status.pop(volatile)
     return {"messages": messages, "sessions": sessions, "projects": projects, "files": files,

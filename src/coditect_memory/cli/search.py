@@ -46,7 +46,7 @@ def _bar(label: str, unit: str, quiet: bool) -> _Bar | None:
 def _open_store():
     from ..store import open_store
 
-    return open_store(get_config(), readonly=True)
+    return open_store(get_config(), create=False)
 
 
 def _settings():
@@ -183,7 +183,7 @@ def embed(limit: int | None, as_json: bool) -> None:
     settings = _settings()
     bar = _bar("embedding", "messages", as_json)
     try:
-        with open_store(get_config(), readonly=True) as store:  # must exist; never create one
+        with open_store(get_config(), create=False) as store:  # must exist; never create one
             res = vectors.embed(store, settings.index_dir, DEFAULT_MODEL, progress=bar, limit=limit)
             vectors.load_index(store, settings.index_dir, DEFAULT_MODEL)  # warm the cache
             total = vectors.storage.embedding_count(store.db, DEFAULT_MODEL)
@@ -211,7 +211,7 @@ def index(rebuild: bool, as_json: bool) -> None:
     settings = _settings()
     bar = _bar("indexing", "messages", as_json)
     try:
-        with open_store(get_config(), readonly=True) as store:  # must exist; never create one
+        with open_store(get_config(), create=False) as store:  # must exist; never create one
             res = indexer.sync(store, settings.index_dir, rebuild=rebuild, progress=bar, wait=True)
             _, state = indexer.current_index(store, settings.index_dir)
     finally:

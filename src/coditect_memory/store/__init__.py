@@ -20,6 +20,9 @@ def open_store(settings: Settings, readonly: bool = False, create: bool = True) 
         raise UsageError("the PostgreSQL backend is not available yet; unset MEMORY_DATABASE_URL")
     from .sqlite.backend import SQLiteStore
 
-    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else str(settings.db_path)
+    if url.startswith("sqlite:///"):
+        path = shown = url[len("sqlite:///"):]
+    else:  # named relative to MEMORY_HOME: a restored copy reports the same status
+        path, shown = str(settings.db_path), settings.db_path.name
     return SQLiteStore(path, busy_timeout=settings.ingest.lock_wait_seconds, readonly=readonly,
-                       create=create)
+                       create=create, shown_path=shown)

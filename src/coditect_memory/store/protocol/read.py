@@ -12,7 +12,10 @@ from typing import TypedDict
 
 class StoreInfo(TypedDict):
     kind: str  # "sqlite", later "postgresql"
-    path: str  # where the store is (a file, later a URL without its password)
+    # Where the store is: the default store relative to MEMORY_HOME ("memory.db"), so a
+    # restored copy in another home reports an equal status; else as configured (a file,
+    # later a URL without its password).
+    path: str
     schema_version: int
 
 

@@ -73,13 +73,14 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
-                 create: bool = True) -> None:
+                 create: bool = True, shown_path: str | None = None) -> None:
         """Open (or, writable with `create`, make) the store at `path`.
 
         Read-only opens use SQLite's `mode=ro`: nothing is created, migrated or installed,
         so another user's store or a mounted backup can be read. Schema work happens here,
         once; every thread then opens its own connection on first use (`self.db`)."""
         self.path = path
+        self.shown_path = shown_path or path  # what `status` names (see StoreInfo.path)
         self.readonly = readonly
         self._timeout = busy_timeout
         self._local = threading.local()
@@ -101,13 +102,20 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
 
     # --- plumbing ---------------------------------------------------------------------
     @property
-    def db(self) -> sqlite3.Connection:  # type: ignore[override]  # the mixins declare it
+    def db(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (an API or MCP server calls the
         store from a thread pool; an sqlite3 connection must not be shared by threads)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    @db.setter
+    def db(self, conn: sqlite3.Connection) -> None:
+        """This thread's connection replaced (tests that reopen a file); closed by close()."""
+        self._local.conn = conn
+        with self._guard:
+            self._conns.append(conn)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -379,7 +387,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
 
     # --- read side ---------------------------------------------------------------------
     def status(self) -> Status:
-        return queries.status(self.db, {"kind": self.kind, "path": self.path,
+        return queries.status(self.db, {"kind": self.kind, "path": self.shown_path,
                                         "schema_version": self.schema_version()})
 
     def runs(self, limit: int = 20) -> list[Run]:
