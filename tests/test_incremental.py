@@ -23,7 +23,7 @@ from .builders import (
     user,
     write_jsonl,
 )
-from .conftest import FIXTURES, ingest_json, run
+from .conftest import FIXTURES, ingest_json, needs_fixtures, run
 
 S1, S2 = sid(1), sid(2)
 
@@ -158,6 +158,7 @@ class _Opens:
 class TestUnchangedRerun:
     """A re-run over unchanged data opens no source file and stores nothing."""
 
+    @needs_fixtures
     def test_rerun_opens_no_file(self, claude):
         root = claude
         shutil.copytree(FIXTURES, root, dirs_exist_ok=True)
