@@ -6,6 +6,7 @@ a file layout: a second backend passes these tests or is not done.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -277,4 +278,11 @@ class TestThreads:
         for t in threads:
             t.join()
         assert len({id(c) for c in conns.values()} | {id(store.db)}) == 5
+        late = threading.Thread(target=grab, args=(9,))  # the four threads have ended
+        late.start()
+        late.join()
+        for n in range(4):  # their connections were closed when the next thread connected
+            with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+                conns[n].execute("SELECT 1")
+        assert conns[9].execute("SELECT 1").fetchone()[0] == 1 and store.status()["messages"] == 0
 

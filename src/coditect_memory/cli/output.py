@@ -62,13 +62,5 @@ def open_readonly() -> Store:
     return open_store(get_config(), readonly=True)
 
 
-def open_existing(config: Settings | None = None) -> Store:
-    """The store, writable, for commands that update what is kept beside the data (indexes,
-    rollups) but never create a store: it must exist."""
-    from ..store import open_store
-
-    return open_store(config or get_config(), create=False)
-
-
 def short_time(iso_ts: str | None) -> str:
     return iso_ts[:16].replace("T", " ") if iso_ts else "—"

@@ -84,7 +84,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
         self.readonly = readonly
         self._timeout = busy_timeout
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: dict[threading.Thread, sqlite3.Connection] = {}
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
         if (readonly or not create) and not Path(path).exists():
@@ -114,8 +114,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
     def db(self, conn: sqlite3.Connection) -> None:
         """This thread's connection replaced (tests that reopen a file); closed by close()."""
         self._local.conn = conn
-        with self._guard:
-            self._conns.append(conn)
+        self._keep(conn)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -132,9 +131,19 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
         conn.row_factory = sqlite3.Row
-        with self._guard:
-            self._conns.append(conn)
+        self._keep(conn)
         return conn
+
+    def _keep(self, conn: sqlite3.Connection) -> None:
+        """Remember this thread's connection for close(); close those of threads that ended
+        (a server that starts a thread per request does not pile connections up)."""
+        with self._guard:
+            for thread in [t for t in self._conns if not t.is_alive()]:
+                self._conns.pop(thread).close()
+            old = self._conns.get(threading.current_thread())
+            self._conns[threading.current_thread()] = conn
+        if old is not None and old is not conn:
+            old.close()
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -193,8 +202,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
     def close(self) -> None:
         """Close every thread's connection (the store is not used after this)."""
         with self._guard:
-            conns, self._conns = self._conns, []
-        for conn in conns:
+            conns, self._conns = self._conns, {}
+        for conn in conns.values():
             conn.close()
         self._local = threading.local()
 
