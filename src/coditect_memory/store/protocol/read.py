@@ -86,6 +86,18 @@ class RunError(TypedDict):
     reason: str
 
 
+class RunFile(TypedDict):
+    path: str
+    kind: str
+    action: str  # new, appended, rewritten
+    sha256: str | None
+    size: int | None
+    bytes_read: int
+    messages_read: int
+    messages_new: int
+    errors: int
+
+
 class Session(TypedDict):
     session_id: str
     project: str | None
@@ -186,14 +198,3 @@ class ReadStore(ABC):
     def check(self) -> list[str]:
         """Integrity problems of the store itself, each a sentence; empty when healthy."""
 
-
-class RunFile(TypedDict):
-    path: str
-    kind: str
-    action: str  # new, appended, rewritten
-    sha256: str | None
-    size: int | None
-    bytes_read: int
-    messages_read: int
-    messages_new: int
-    errors: int
