@@ -6,18 +6,16 @@ the same keys, in the same places, with deterministic ids and times so every run
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
-import sqlite3
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from coditect_memory.store.sqlite.backend import SQLiteStore
+from coditect_memory.settings import load_settings
+from coditect_memory.store import Store, open_store
 
 T0 = datetime(2025, 11, 19, 17, 0, 0, tzinfo=UTC)
 CWD = "/home/dev/webapp"
@@ -99,52 +97,45 @@ def transcript_path(root: Path, session: str, slug: str = "-home-dev-webapp") ->
 
 
 # --- looking at the store -----------------------------------------------------------------
-@contextlib.contextmanager
-def db(home: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to the store in `home` (never creates it), for assertions."""
-    conn = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True, timeout=5)
-    conn.row_factory = sqlite3.Row
-    try:
-        yield conn
-    finally:
-        conn.close()
+def open_at(home: Path) -> Store:
+    """The store in `home`, read-only (never creates it): what tests ask through the Store."""
+    return open_store(load_settings(home), readonly=True)
+
+
+def all_messages(home: Path) -> list[dict[str, Any]]:
+    """Every stored message with its provenance (the Store's export), oldest first."""
+    with open_at(home) as store:
+        return list(store.export_messages())
 
 
 def uids(home: Path) -> set[str]:
-    with db(home) as conn:
-        return {r[0] for r in conn.execute("SELECT uid FROM messages")}
+    return {m["uid"] for m in all_messages(home)}
+
+
+_VOLATILE = ("id", "run_id", "session", "blob")  # row ids, runs, facts riding on a first row
 
 
 def store_state(home: Path) -> dict[str, Any]:
-    """Everything a clean run determines, without run ids, row ids or wall-clock times."""
-    with db(home) as conn:
-        messages = sorted(tuple(r) for r in conn.execute("""
-            SELECT m.uid, m.session_id, p.path, m.source_kind, m.type, m.content_hash, m.ts,
-                   m.source_line, m.source_offset, f.path, m.linked_uid, m.tool_name, m.metadata,
-                   m.is_error, m.is_sidechain, m.agent_id, m.parent_ext_id, m.model, m.level
-            FROM messages m LEFT JOIN projects p ON p.id = m.project_id
-            LEFT JOIN source_files f ON f.id = m.source_file_id"""))
-        sessions = [tuple(r) for r in conn.execute("""
-            SELECT s.id, p.path, s.started_at, s.ended_at, s.title, s.summary, s.first_prompt,
-                   s.git_branch, s.version, s.model, s.slug, s.message_count, s.prompt_count,
-                   s.tool_call_count, s.error_count, s.input_tokens, s.output_tokens,
-                   s.cache_read_tokens, s.cache_write_tokens, s.parent_session_id, s.dirty
-            FROM sessions s LEFT JOIN projects p ON p.id = s.project_id ORDER BY s.id""")]
-        projects = [tuple(r) for r in conn.execute(
-            "SELECT path, name, first_seen FROM projects ORDER BY path")]
-        files = [tuple(r) for r in conn.execute("""
-            SELECT path, kind, size, sha256, bytes_consumed, lines_consumed, prefix_sha256,
-                   partial_tail, missing_since IS NULL FROM source_files ORDER BY path""")]
-        usage = [tuple(r) for r in conn.execute("SELECT * FROM api_usage ORDER BY 1, 2")]
-    store = SQLiteStore(str(home / "memory.db"), readonly=True)
-    try:
-        status = store.status()
-    finally:
-        store.close()
+    """Everything a clean run determines, through the Store, without run ids, row ids or
+    wall-clock times: every message with its provenance, sessions, the manifest, status."""
+    with open_at(home) as store:
+        messages, facts = [], {}
+        for m in store.export_messages():
+            if "session" in m:
+                facts[m["session_id"]] = m["session"]
+            messages.append(tuple(v for k, v in m.items() if k not in _VOLATILE))
+        sessions = sorted(store.sessions(limit=1 << 40), key=lambda s: s["session_id"])
+        files = []
+        for root in sorted({f["root"] for f in store.files()}):
+            for path, f in sorted(store.manifest(root).items()):
+                files.append((root, path, f.kind, f.size, f.sha256, f.bytes_consumed,
+                              f.lines_consumed, f.prefix_sha256, f.partial_tail, f.missing_since is None))
+        status = dict(store.status())
     for volatile in ("runs", "last_run"):
         status.pop(volatile)
-    return {"messages": messages, "sessions": sessions, "projects": projects, "files": files,
-            "usage": usage, "status": status}
+    return {"messages": sorted(messages), "sessions": sessions, "facts": facts, "files": files,
+            "projects": sorted({(s["project"], s["project_name"]) for s in sessions if s["project"]}),
+            "status": status}
 
 
 # --- unreadable files when running as root ---------------------------------------------

@@ -1,4 +1,5 @@
-"""Shared test helpers: an isolated MEMORY_HOME per test, and the CLI run in-process or as a
+"""Shared test helpers: an isolated MEMORY_HOME per test, the settings and an opened store on
+it (parametrised by backend, for the conformance suite), and the CLI run in-process or as a
 real subprocess (for kill and concurrency tests)."""
 
 from __future__ import annotations
@@ -7,15 +8,24 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from coditect_memory.cli.main import cli
+from coditect_memory.settings import Settings, load_settings
+from coditect_memory.store import Store, open_store
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
+needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is absent")
+
+# Every backend the `store` fixture runs the conformance suite on. PostgreSQL joins when its
+# backend lands: "postgresql" below, and MEMORY_TEST_DATABASE_URL naming a scratch database.
+BACKENDS = ["sqlite"]
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +35,34 @@ def memory_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("MEMORY_DATABASE_URL", raising=False)
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
     return home
+
+
+@pytest.fixture
+def settings(memory_home) -> Settings:
+    """The settings of the isolated home (its config.toml, if a test wrote one first)."""
+    return load_settings(memory_home)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+def backend_settings(backend: str, settings: Settings) -> Settings:
+    """`settings` pointed at a store of `backend` (SQLite: the file in the isolated home)."""
+    if backend == "sqlite":
+        return settings
+    url = os.environ.get("MEMORY_TEST_DATABASE_URL", "")
+    if not url.startswith(backend):
+        pytest.skip(f"set MEMORY_TEST_DATABASE_URL to a scratch {backend} database")
+    return replace(settings, database_url=url)
+
+
+@pytest.fixture
+def store(backend, settings) -> Iterator[Store]:
+    """An opened, empty, writable Store of each backend on the isolated home."""
+    with open_store(backend_settings(backend, settings)) as s:
+        yield s
 
 
 class Result:

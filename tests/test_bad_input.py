@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from .builders import (
+    all_messages,
     as_unprivileged,
     assistant,
     conversation,
-    db,
     line,
     sid,
     transcript_path,
@@ -138,8 +138,7 @@ class TestHugeLines:
         assert path.stat().st_size > 30_000_000
         out = ingest_json(claude)
         assert out["errors"] == 0 and out["messages_new"] == 3
-        with db(memory_home) as conn:
-            (n,) = conn.execute("SELECT length(content) FROM messages WHERE source_line = 2").fetchone()
+        (n,) = [len(m["content"]) for m in all_messages(memory_home) if m["source_line"] == 2]
         assert n == len(big)
 
     def test_a_line_over_the_limit_is_an_error_and_the_rest_is_stored(self, claude, memory_home):
@@ -285,9 +284,9 @@ class TestOddShapes:
         path.parent.mkdir(parents=True)
         path.write_bytes(b"".join(data))
         out = ingest_json(claude)
-        with db(memory_home) as conn:
-            stored = {r[0] for r in conn.execute("SELECT DISTINCT source_line FROM messages")}
-            ext = {r[0] for r in conn.execute("SELECT ext_id FROM messages")}
+        messages = all_messages(memory_home)
+        stored = {m["source_line"] for m in messages}
+        ext = {m["ext_id"] for m in messages}
         reported = {e["line"] for e in _errors() if e["severity"] == "error"}
         assert stored | reported == set(range(1, len(data) + 1))
         assert not stored & reported
@@ -312,8 +311,7 @@ class TestOddShapes:
         assert (out["messages_new"], out["errors"]) == (2, 1)
         err = _errors()[0]
         assert (err["line"], err["reason"]) == (2, "invalid JSON: nested too deeply; line skipped")
-        with db(memory_home) as conn:
-            (meta,) = conn.execute("SELECT metadata FROM messages WHERE source_line = 1").fetchone()
+        (meta,) = [m["metadata"] for m in all_messages(memory_home) if m["source_line"] == 1]
         assert json.loads(meta)["toolUseResult"] is not None and meta.count("[") == 300
 
 

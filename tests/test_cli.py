@@ -7,10 +7,9 @@ import pytest
 
 from coditect_memory.cli.main import COMMANDS
 
-from .conftest import FIXTURES, ingest_json, run, run_proc
+from .conftest import FIXTURES, ingest_json, needs_fixtures, run, run_proc
 
 ROOT = FIXTURES / "claude-code-viewer/mock-global-claude-dir"
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is absent")
 
 
 class TestHelp:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from coditect_memory.errors import StoreError
 from coditect_memory.ingest.lock import IngestLock
 
-from .builders import db, store_state
+from .builders import open_at, store_state
 from .conftest import run, run_proc
 from .test_crash_safety import make_dataset, start_ingest
 
@@ -37,10 +38,10 @@ def _running(home: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with db(home) as conn:
-                if conn.execute("SELECT 1 FROM extraction_runs WHERE status = 'running'").fetchone():
+            with open_at(home) as store:
+                if [r["status"] for r in store.runs(1)] == ["running"]:
                     return
-        except Exception:  # the store is still being created
+        except StoreError:  # the store is still being created
             pass
         time.sleep(0.005)
     raise AssertionError("the first ingest never started its run")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from .builders import conversation, db, line, sid, store_state, transcript_path, uids, write_jsonl
+from coditect_memory.errors import StoreError
+
+from .builders import (
+    conversation,
+    line,
+    open_at,
+    sid,
+    store_state,
+    transcript_path,
+    uids,
+    write_jsonl,
+)
 from .conftest import ingest_json, run
 
 SESSIONS = 160
@@ -62,9 +72,9 @@ def start_ingest(home: Path, root: Path, **popen) -> subprocess.Popen:
 def stored_messages(home: Path) -> int:
     """Messages committed so far by a running ingest (0 before the store exists)."""
     try:
-        with db(home) as conn:
-            return conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-    except sqlite3.Error:
+        with open_at(home) as store:
+            return store.status()["messages"]
+    except StoreError:  # not created, or not migrated yet
         return 0
 
 
@@ -106,7 +116,7 @@ def _assert_like_clean(home: Path, clean: dict, killed: bool) -> None:
     assert state["status"] == clean["status"]
     assert {m[0] for m in state["messages"]} == {m[0] for m in clean["messages"]}
     assert uids(home) == {m[0] for m in clean["messages"]}
-    for part in ("messages", "sessions", "projects", "files", "usage"):
+    for part in ("messages", "sessions", "projects", "files", "facts"):
         assert state[part] == clean[part], part
     status = run("status", "--json").json()
     for key in ("messages", "sessions", "projects", "by_source"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .builders import append, db, line, write_jsonl
+from .builders import all_messages, append, line, write_jsonl
 from .conftest import ingest_json, run
 
 ROWS = [
@@ -68,9 +68,8 @@ class TestExtractionFormat:
 
     def test_unknown_fields_kept_in_metadata(self, export, memory_home):
         ingest_json(export, "--format", "extraction")
-        with db(memory_home) as conn:
-            meta = {r[0]: r[1] and json.loads(r[1]) for r in conn.execute(
-                "SELECT source_line, metadata FROM messages ORDER BY source_line")}
+        meta = {m["source_line"]: m["metadata"] and json.loads(m["metadata"])
+                for m in all_messages(memory_home)}
         assert meta[1] == {"tags": ["ops"], "score": 0.9}
         assert meta[2] == {"tokens": {"in": 5, "out": 7}}
         assert meta[3] == {"custom": {"origin": "slack", "n": 1}}

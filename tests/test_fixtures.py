@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from .conftest import FIXTURES, ingest_json, needs_fixtures, run
 
-from .conftest import FIXTURES, ingest_json, run
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is absent")
+pytestmark = needs_fixtures
 
 
 def _lines(path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from .builders import (
     append,
     assistant,
     conversation,
-    db,
     line,
+    open_at,
     sid,
     stamp,
     transcript_path,
@@ -23,7 +24,7 @@ from .builders import (
     user,
     write_jsonl,
 )
-from .conftest import FIXTURES, ingest_json, run
+from .conftest import FIXTURES, ingest_json, needs_fixtures, run
 
 S1, S2 = sid(1), sid(2)
 
@@ -42,11 +43,8 @@ def _lines(session: str) -> dict[int, dict]:
 
 
 def _action(home: Path, run_id: int, path_end: str) -> str:
-    with db(home) as conn:
-        row = conn.execute("SELECT r.action FROM run_files r JOIN source_files f"
-                           " ON f.id = r.source_file_id WHERE r.run_id = ? AND f.path LIKE ?",
-                           (run_id, f"%{path_end}")).fetchone()
-    return row[0]
+    with open_at(home) as store:
+        return next(f["action"] for f in store.run_files(run_id) if f["path"].endswith(path_end))
 
 
 class TestAppend:
@@ -158,6 +156,7 @@ class _Opens:
 class TestUnchangedRerun:
     """A re-run over unchanged data opens no source file and stores nothing."""
 
+    @needs_fixtures
     def test_rerun_opens_no_file(self, claude):
         root = claude
         shutil.copytree(FIXTURES, root, dirs_exist_ok=True)
@@ -203,10 +202,9 @@ class TestDedup:
             {"display": "yes", "timestamp": 1763571600000 + i * 1000, "project": "/home/dev/webapp",
              "sessionId": s} for i, s in enumerate((S1, S1, S2))])
         ingest_json(claude)
-        with db(Path(os.environ["MEMORY_HOME"])) as conn:
-            n_yes = conn.execute("SELECT count(*) FROM messages WHERE content = 'yes'").fetchone()[0]
-            n_ok = conn.execute("SELECT count(*) FROM messages WHERE content = 'ok'").fetchone()[0]
-        assert (n_yes, n_ok) == (6 + 3, 4)
+        contents = Counter(m["content"] for s in (S1, S2)
+                           for m in run("show", "session", s, "--json").json()["messages"])
+        assert (contents["yes"], contents["ok"]) == (6 + 3, 4)
 
 
 def _debug_entries(session: str) -> list[dict]:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
-from .builders import conversation, line, sid, transcript_path, user, write_jsonl
-from .conftest import FIXTURES, ingest_json, run
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
+
+from .builders import as_unprivileged, conversation, line, sid, transcript_path, user, write_jsonl
+from .conftest import FIXTURES, ingest_json, needs_fixtures, run, run_proc
 
 S1 = sid(1)
 
@@ -97,6 +102,7 @@ class TestReadOnly:
         os.utime(root / "todos", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
         return root
 
+    @needs_fixtures
     def test_nothing_under_the_root_changes(self, tmp_path):
         root = self._tree(tmp_path)
         before = _snapshot(root)
@@ -115,3 +121,61 @@ class TestReadOnly:
         assert again["messages_new"] == 0
         assert writes == []
         assert _snapshot(root) == before
+
+
+def _data(home: Path) -> dict[str, tuple]:
+    """The home's files but SQLite's WAL and shared-memory files, which a reader of a WAL
+    database creates where it may (in a read-only folder it reads without them)."""
+    return {k: v for k, v in _snapshot(home).items() if not k.endswith(("-wal", "-shm"))}
+
+
+class TestReadOnlyStore:
+    """The commands that only read open the store read-only: nothing is created, migrated or
+    written, so a store in a folder we may not write (another user's, a mounted backup) reads."""
+
+    READERS = (("status", "--json"), ("sessions", "--json"), ("show", "session", S1, "--json"),
+               ("runs", "--json"), ("errors", "--json"), ("doctor", "--json"))
+
+    def test_a_read_only_home_can_be_read(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        write_jsonl(transcript_path(root, S1), conversation(S1, 6))
+        ingest_json(root)
+        expected = {args[0]: run(*args).json() for args in self.READERS}
+        modes = {p: p.stat().st_mode for p in [memory_home, *memory_home.rglob("*")]}
+        for p in modes:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            before = _data(memory_home)
+            for args in self.READERS:
+                p = subprocess.run([sys.executable, "-m", "coditect_memory", *args],
+                                   capture_output=True, text=True, timeout=60, **as_unprivileged())
+                assert p.returncode == 0, (args, p.stderr)
+                assert json.loads(p.stdout) == expected[args[0]], args
+            assert _data(memory_home) == before
+        finally:
+            for p, mode in modes.items():
+                p.chmod(stat.S_IMODE(mode))
+
+    def test_readers_never_create_a_store(self, memory_home):
+        for args in self.READERS:
+            r = run_proc(*args)
+            assert r.code == 12 and "run `memory ingest` first" in r.stderr, args
+        assert not memory_home.exists()
+
+    def test_a_store_that_needs_a_migration_says_what_to_run(self, tmp_path, memory_home):
+        write_jsonl(transcript_path(tmp_path / "claude", S1), conversation(S1, 2))
+        ingest_json(tmp_path / "claude")
+        with open_store(load_settings(memory_home)) as store:  # as if made by an older version
+            store.db.execute("DELETE FROM schema_migrations WHERE version ="
+                             " (SELECT max(version) FROM schema_migrations)")
+        before = _data(memory_home)
+        r = run_proc("status", "--json")
+        assert r.code == 12 and r.stdout == ""
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "needs an upgrade" in lines[0] and "`memory ingest`" in lines[0]
+        assert _data(memory_home) == before
+
+    def test_a_failed_ingest_creates_no_store(self, tmp_path, memory_home):
+        r = run_proc("ingest", str(tmp_path / "no-such-claude"), "--json")
+        assert r.code == 3 and "nothing to ingest" in r.stderr
+        assert not memory_home.exists()

@@ -6,8 +6,10 @@ files are listed, secrets never opened."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
+from .builders import all_messages, open_at
 from .conftest import ingest_json, run
 
 SID = "11111111-2222-4333-8444-555555555555"
@@ -142,12 +144,10 @@ def test_session_view_of_every_kind(tmp_path):
 
 
 def test_file_versions_stored_once(tmp_path, memory_home):
-    import sqlite3
-
     ingest_json(make_root(tmp_path / "claude"))
-    db = sqlite3.connect(memory_home / "memory.db")
-    assert db.execute("SELECT count(*) FROM messages WHERE source_kind='file_history'").fetchone()[0] == 3
-    assert db.execute("SELECT count(*) FROM blobs").fetchone()[0] == 2
+    assert run("status", "--json").json()["by_source"]["file_history"] == 3
+    versions = [m for m in all_messages(memory_home) if m["source_kind"] == "file_history"]
+    assert len(versions) == 3 and len({m["blob_sha256"] for m in versions}) == 2
 
 
 def test_resumed_session_links_to_its_parent(tmp_path):
@@ -186,15 +186,14 @@ def test_tokens_and_models(tmp_path):
 
 def test_per_file_counts_add_up(tmp_path, memory_home):
     """Every new row is counted once, against the file it was first read from."""
-    import sqlite3
-
     root = make_root(tmp_path / "claude")
     out = ingest_json(root)
     run("ingest", str(root), "--json", "--format", "claude")
-    db = sqlite3.connect(memory_home / "memory.db")
-    assert db.execute("SELECT sum(messages) FROM source_files").fetchone()[0] == out["messages_new"]
-    assert db.execute("SELECT sum(messages_new) FROM run_files WHERE run_id = 1").fetchone()[0] \
-        == out["messages_new"]
-    per_file = dict(db.execute("SELECT source_file_id, count(*) FROM messages GROUP BY 1").fetchall())
-    stored = dict(db.execute("SELECT id, messages FROM source_files WHERE messages > 0").fetchall())
-    assert per_file == stored
+    with open_at(memory_home) as store:
+        files = store.files()
+        assert sum(f["messages"] for f in files) == out["messages_new"]
+        assert sum(f["messages_new"] for f in store.run_files(1)) == out["messages_new"]
+    messages = all_messages(memory_home)
+    assert len(messages) == out["messages_new"]
+    per_file = Counter(m["source_file"] for m in messages)
+    assert per_file == {f["path"]: f["messages"] for f in files if f["messages"]}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..ingest.pipeline import Progress
 from .output import console, get_config, human_bytes, interactive, json_option, print_json
 
 
-class _Bar:
+class _Bar(Progress):
     """A Rich progress bar with rate and ETA, on stderr."""
 
     def __init__(self) -> None:
@@ -25,7 +27,7 @@ class _Bar:
         self.p = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                           TextColumn("{task.fields[msgs]:,} msgs"), TimeRemainingColumn(),
                           console=console(stderr=True), transient=True)
-        self.task = None
+        self.task: Any = None
         self.msgs = 0
 
     def start(self, total_bytes: int, files: int) -> None:
@@ -53,21 +55,20 @@ def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
     run stopped. Bad records are recorded with file, line and reason (`memory errors`);
     everything else is stored. Exit 0 when the run completed, even with bad records.
     """
-    from ..ingest.pipeline import Ingest
+    from ..actions.ingest import check_root
+    from ..actions.ingest import ingest as run_ingest
     from ..store import open_store
 
     config = get_config()
     root = path or config.claude_root
+    check_root(root, fmt)  # a mistyped path creates no store
     progress = _Bar() if interactive() and not as_json else None
     with open_store(config) as store:
-        stats = Ingest(store, config, progress).run(root, fmt)
-        from ..search.catchup import after_ingest
-
-        after_ingest(store, config)  # search follows the store; the pipeline knows nothing of it
-    result = stats.as_dict()
+        result = run_ingest(store, config, root, fmt, progress)
     if as_json:
-        print_json(result)
+        print_json(result.to_json())
         return
+    stats = result.stats
     c = console()
     c.print(f"[bold]Run {stats.run_id}[/] of {stats.root}: {stats.files_seen:,} files seen, "
             f"{stats.files_changed:,} read ({human_bytes(stats.bytes_read)}) in {stats.seconds:.1f} s")

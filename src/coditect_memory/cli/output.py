@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -14,8 +14,13 @@ import orjson
 from ..settings import Settings, load_settings
 from ..units import human_bytes  # noqa: F401 - re-exported for the commands
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def json_option(f: Callable) -> Callable:
+    from ..store.base import Store
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
 
 
@@ -24,7 +29,7 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -38,7 +43,7 @@ def interactive() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def working(message: str):
+def working(message: str) -> contextlib.AbstractContextManager[Any]:
     """A spinner on stderr while something may take a while (a person watching only)."""
     if not interactive():
         return contextlib.nullcontext()
@@ -49,12 +54,12 @@ def get_config() -> Settings:
     return load_settings()
 
 
-def open_readonly():
+def open_readonly() -> Store:
+    """The store, really read-only: nothing created or written (a read-only MEMORY_HOME,
+    another user's store, a mounted backup can all be read)."""
     from ..store import open_store
 
     return open_store(get_config(), readonly=True)
-
-
 
 
 def short_time(iso_ts: str | None) -> str:

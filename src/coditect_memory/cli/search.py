@@ -57,7 +57,7 @@ def _run(action: Callable[..., T], request: Any, bar: _Bar | None) -> T:
 
     settings = get_config()
     try:
-        with open_store(settings, readonly=True) as store:
+        with open_store(settings, create=False) as store:
             return action(store, settings, request, progress=bar)
     finally:
         if bar:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import NotFound
+from ..store.base import Message, Session
 from .output import console, json_option, open_readonly, print_json, short_time
-
-HIDDEN_TYPES = {"progress", "file-history-snapshot", "queue-operation", "last-prompt",
-                "permission-mode", "agent-setting", "turn_duration"}
 
 
 @click.command()
@@ -17,8 +14,10 @@ HIDDEN_TYPES = {"progress", "file-history-snapshot", "queue-operation", "last-pr
 @json_option
 def sessions(project: str | None, limit: int, as_json: bool) -> None:
     """List sessions, newest first, with their project and title."""
+    from ..actions.browse import sessions as list_sessions
+
     with open_readonly() as store:
-        rows = store.sessions(project, limit)
+        rows = list_sessions(store, project, limit).sessions
     if as_json:
         print_json(rows)
         return
@@ -47,15 +46,14 @@ def show() -> None:
 def show_session(session_id: str, show_all: bool, width: int, as_json: bool) -> None:
     """The conversation of SESSION_ID (or a unique prefix) in order: prompts, answers,
     tool calls and results, errors marked."""
+    from ..actions.browse import show_session as view
+
     with open_readonly() as store:
-        meta = store.session(session_id)
-        if meta is None:
-            raise NotFound(f"no session {session_id!r}; `memory sessions` lists them")
-        messages = store.session_messages(meta["session_id"])
+        result = view(store, session_id, show_all)
     if as_json:
-        print_json({**meta, "messages": messages})
+        print_json(result.to_json())
         return
-    render_session(meta, messages, show_all, width)
+    render_session(result.session, result.visible, True, width)
 
 
 def _clip(text: str, width: int) -> str:
@@ -63,8 +61,11 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width] + f" … (+{len(text) - width:,} chars)"
 
 
-def render_session(meta: dict, messages: list[dict], show_all: bool, width: int) -> None:
+def render_session(meta: Session, messages: list[Message], show_all: bool, width: int) -> None:
+    """The messages as a conversation (bookkeeping left out unless `show_all`)."""
     from rich.markup import escape
+
+    from ..actions.browse import visible
 
     c = console()
     c.print(f"[bold]{escape(meta['title'] or meta['session_id'])}[/]")
@@ -73,12 +74,8 @@ def render_session(meta: dict, messages: list[dict], show_all: bool, width: int)
             f"{meta['message_count']:,} messages · branch {meta['git_branch'] or '—'} · "
             f"{meta['model'] or ''} · Claude Code {meta['version'] or '?'}")
     c.rule()
-    for m in messages:
+    for m in visible(messages, show_all):
         kind = m["type"]
-        if not show_all and (kind in HIDDEN_TYPES or m["is_meta"] or m["linked_uid"]
-                             or (kind == "log" and m["level"] not in ("warn", "error"))
-                             or (kind in ("user", "assistant") and not (m["content"] or "").strip())):
-            continue
         when = (m["timestamp"] or "")[11:19]
         bar = "[dim]│ [/]" if m["is_sidechain"] else ""
         err = "[red]✗ [/]" if m["is_error"] else ""

@@ -13,8 +13,10 @@ from .output import console, human_bytes, json_option, open_readonly, print_json
 @json_option
 def status(as_json: bool) -> None:
     """What the store holds: messages, sessions, projects, sources and their files."""
+    from ..actions.browse import status as status_of
+
     with open_readonly() as store:
-        s = store.status()
+        s = status_of(store).to_json()
     if as_json:
         print_json(s)
         return
@@ -48,8 +50,8 @@ def status(as_json: bool) -> None:
         notes.append(f"{s['missing_files']} files have disappeared from disk (their messages are kept)")
     if s["files_with_errors"]:
         notes.append(f"{s['files_with_errors']} files had bad records at their last read (`memory errors`)")
-    for n in notes:
-        c.print(n)
+    for note in notes:
+        c.print(note)
     if s["last_run"]:
         r = s["last_run"]
         c.print(f"Last run: #{r['run_id']} {r['status']} at {short_time(r['started_at'])}")
@@ -60,8 +62,10 @@ def status(as_json: bool) -> None:
 @json_option
 def runs(limit: int, as_json: bool) -> None:
     """The audit trail: every ingest run, what it read, what was new, what failed."""
+    from ..actions.browse import runs as runs_of
+
     with open_readonly() as store:
-        rows = store.runs(limit)
+        rows = runs_of(store, limit).runs
     if as_json:
         print_json(rows)
         return
@@ -82,17 +86,17 @@ def runs(limit: int, as_json: bool) -> None:
 @json_option
 def errors(run_id: int | None, limit: int, as_json: bool) -> None:
     """The bad records of a run: file, line and reason, and whether the record was kept."""
+    from ..actions.browse import run_errors
+
     with open_readonly() as store:
-        if run_id is None:
-            latest = store.runs(1)
-            run_id = latest[0]["run_id"] if latest else 0
-        rows = store.run_errors(run_id, limit)
+        result = run_errors(store, run_id, limit)
+    rows = result.errors
     if as_json:
         print_json(rows)
         return
     c = console()
     if not rows:
-        c.print(f"Run {run_id}: no bad records.")
+        c.print(f"Run {result.run_id}: no bad records.")
         return
     for e in rows:
         where = f"{e['path']}:{e['line']}" if e["line"] else e["path"] or "(root)"
@@ -104,24 +108,13 @@ def errors(run_id: int | None, limit: int, as_json: bool) -> None:
 @json_option
 def doctor(as_json: bool) -> None:
     """Check the store's integrity and the health of the sources it was built from."""
-    import os
+    from ..actions.browse import doctor as check
 
     with open_readonly() as store:
-        problems = store.check()
-        files = store.files()
-    sources = []
-    for f in files:
-        path = os.path.join(f["root"], f["path"])
-        if f["missing_since"]:
-            continue
-        if f["kind"] not in ("unknown", "not_read") and not f["path"].endswith("/") \
-                and not os.access(path, os.R_OK):
-            sources.append(f"unreadable: {path} (check its permissions)")
-        elif f["errors"]:
-            sources.append(f"bad records at last read: {path} ({f['errors']}; {f['last_error']})")
-    ok = not problems
+        result = check(store)
+    ok, problems, sources = result.ok, result.problems, result.sources
     if as_json:
-        print_json({"ok": ok, "store": problems, "sources": sources})
+        print_json(result.to_json())
     else:
         c = console()
         c.print("[green]store: ok[/]" if ok else "[red]store: problems[/]")

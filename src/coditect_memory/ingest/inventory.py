@@ -39,8 +39,8 @@ def text_path(name: str) -> str:
 def walk(root: str, ignore_dirs: set[str]) -> Iterator[Entry | WalkIssue]:
     try:
         st = os.stat(root)
-    except OSError as e:
-        yield WalkIssue("", f"cannot read the root: {e.strerror}")
+    except OSError as err:
+        yield WalkIssue("", f"cannot read the root: {err.strerror}")
         return
     seen = {(st.st_dev, st.st_ino)}
     stack = [("", root)]
@@ -49,8 +49,8 @@ def walk(root: str, ignore_dirs: set[str]) -> Iterator[Entry | WalkIssue]:
         try:
             with os.scandir(path) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError as e:
-            yield WalkIssue(rel, f"cannot list folder: {e.strerror}")
+        except OSError as err:
+            yield WalkIssue(rel, f"cannot list folder: {err.strerror}")
             continue
         subdirs = []
         for e in entries:

@@ -139,31 +139,38 @@ def _guarded(items: Iterator[Record | Issue]) -> Iterator[Record | Issue]:
         yield item
 
 
+def check_root(root: Path, fmt: str = "claude") -> tuple[Path, str | None]:
+    """The folder to walk and, for one named export file, its name; SourceMissing when there
+    is nothing readable there (checked before the store is opened, so nothing is created)."""
+    root = Path(os.path.abspath(root))
+    only: str | None = None
+    if fmt in ("extraction", "export") and root.is_file():
+        only, root = root.name, root.parent
+    if not root.exists():
+        raise SourceMissing(f"nothing to ingest at {root}: no such file or folder "
+                            "(pass a path, or set CLAUDE_CONFIG_DIR)")
+    if not root.is_dir():
+        raise SourceMissing(f"{root} is a file; pass the folder that holds it "
+                            "(or use --format extraction for a JSONL export)")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise SourceMissing(f"cannot read {root}: permission denied")
+    return root, only
+
+
 class Ingest:
     def __init__(self, store: Store, config: Settings, progress: Progress | None = None) -> None:
         self.store = store
         self.config = config
         self.progress = progress or Progress()
         self.stats = RunStats()
-        self.batch: Batch | None = None
+        self.batch = Batch(run_id=0)  # replaced when the run starts
         self.batch_bytes = 0
         self.checksums: dict[str, tuple[int, str | None]] = {}  # relpath -> (size, sha256)
         self.file_new: dict[int, int] = {}  # new rows of a file written in its earlier batches
 
     # --- the run ----------------------------------------------------------------------
     def run(self, root: Path, fmt: str = "claude") -> RunStats:
-        root = Path(os.path.abspath(root))
-        only: str | None = None
-        if fmt in ("extraction", "export") and root.is_file():
-            only, root = root.name, root.parent
-        if not root.exists():
-            raise SourceMissing(f"nothing to ingest at {root}: no such file or folder "
-                                "(pass a path, or set CLAUDE_CONFIG_DIR)")
-        if not root.is_dir():
-            raise SourceMissing(f"{root} is a file; pass the folder that holds it "
-                                "(or use --format extraction for a JSONL export)")
-        if not os.access(root, os.R_OK | os.X_OK):
-            raise SourceMissing(f"cannot read {root}: permission denied")
+        root, only = check_root(root, fmt)
         started = time.monotonic()
         with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds):
             key = text_path(str(root))  # the root as the store and JSON name it
@@ -219,7 +226,7 @@ class Ingest:
             self.stats.files_seen += 1
             old = manifest.get(item.relpath)
             unchanged = old is not None and old.size == item.size and old.mtime_ns == item.mtime_ns
-            if unchanged and old.sha256 is not None and fmt != "export":  # read before: not opened
+            if unchanged and old is not None and old.sha256 is not None and fmt != "export":  # read before: not opened
                 listed.append((item.relpath, old.kind, item.size, item.mtime_ns))
                 self.checksums[item.relpath] = (item.size, old.sha256)
                 continue
@@ -278,6 +285,7 @@ class Ingest:
         ctx = ReadContext(path=Path(p.entry.path), relpath=p.entry.relpath, size=p.entry.size,
                           config=self.config, start_offset=p.start_offset, start_line=p.start_line,
                           hasher=p.hasher, state=p.state)
+        assert p.kind.reader is not None  # planned: a kind that is read
         reader = reader_for(p.kind.reader)
         self.stats.files_changed += 1
         counts = {"read": 0, "errors": 0}
@@ -358,7 +366,7 @@ class Ingest:
 
     def _flush(self) -> None:
         batch = self.batch
-        if batch is None or not (batch.records or batch.errors or batch.files):
+        if not (batch.records or batch.errors or batch.files):
             return
         n = len(batch.records)
         new, dup = self.store.write_batch(batch)

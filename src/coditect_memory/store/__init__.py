@@ -9,12 +9,20 @@ from .base import Batch, FileState, Store
 __all__ = ["Batch", "FileState", "Store", "open_store"]
 
 
-def open_store(settings: Settings, readonly: bool = False) -> Store:
-    """The backend named by MEMORY_DATABASE_URL (or [store] url), else SQLite in MEMORY_HOME."""
+def open_store(settings: Settings, readonly: bool = False, create: bool = True) -> Store:
+    """The backend named by MEMORY_DATABASE_URL (or [store] url), else SQLite in MEMORY_HOME.
+
+    `readonly`: really read-only (nothing created, migrated or written; a store that needs
+    a migration is refused with what to run). `create=False`: writable, but the store must
+    already exist (commands that update caches of a store they never create)."""
     url = settings.database_url
     if url.startswith(("postgres://", "postgresql://")):
         raise UsageError("the PostgreSQL backend is not available yet; unset MEMORY_DATABASE_URL")
     from .sqlite.backend import SQLiteStore
 
-    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else str(settings.db_path)
-    return SQLiteStore(path, busy_timeout=settings.ingest.lock_wait_seconds, readonly=readonly)
+    if url.startswith("sqlite:///"):
+        path = shown = url[len("sqlite:///"):]
+    else:  # named relative to MEMORY_HOME: a restored copy reports the same status
+        path, shown = str(settings.db_path), settings.db_path.name
+    return SQLiteStore(path, busy_timeout=settings.ingest.lock_wait_seconds, readonly=readonly,
+                       create=create, shown_path=shown)

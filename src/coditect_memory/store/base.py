@@ -12,16 +12,18 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from .protocol.backup import BackupStore, DeltaUnavailable
-from .protocol.ingest import Batch, FileState, FileUpdate, IngestStore
-from .protocol.read import ReadStore
+from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
+from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
 
-__all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "Store"]
+__all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError", "Message", "Run",
+           "RunError", "RunFile", "Session", "SourceFile", "Status", "Store"]
 
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
+    readonly: bool = False  # opened read-only: every write raises StoreError
 
     @abstractmethod
     def close(self) -> None: ...

@@ -8,6 +8,9 @@ from typing import Any
 
 from ...sources.base import Record, Usage
 
+# A bad record or an unreadable file: (path, line, byte offset, "error" | "warning", reason)
+IngestError = tuple[str, int | None, int | None, str, str]
+
 
 @dataclass
 class FileState:
@@ -56,7 +59,7 @@ class Batch:
     run_id: int
     records: list[tuple[Record, int]] = field(default_factory=list)  # (record, source_file_id)
     usage: list[Usage] = field(default_factory=list)
-    errors: list[tuple[str, int | None, int | None, str, str]] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_backups: list[tuple[str, str, str]] = field(default_factory=list)
     files: list[FileUpdate] = field(default_factory=list)
@@ -68,15 +71,20 @@ class Batch:
 
 class IngestStore(ABC):
     # --- ingest (write side) -------------------------------------------------------------
+    # Each method is one transaction; on a store opened read-only each raises StoreError.
     @abstractmethod
-    def begin_run(self, root: str, fmt: str) -> int: ...
+    def begin_run(self, root: str, fmt: str) -> int:
+        """Start a run (marking any run still `running` as interrupted: the caller holds the
+        ingest lock); returns its id."""
 
     @abstractmethod
     def finish_run(self, run_id: int, stats: dict[str, Any], status: str,
-                   message: str | None = None) -> None: ...
+                   message: str | None = None) -> None:
+        """Record a run's end: its counts (RunStats keys), completed / failed / interrupted."""
 
     @abstractmethod
-    def manifest(self, root: str) -> dict[str, FileState]: ...
+    def manifest(self, root: str) -> dict[str, FileState]:
+        """The files of `root` read before, by path."""
 
     @abstractmethod
     def register_files(self, root: str, files: list[tuple[str, str]]) -> dict[str, int]:
@@ -95,7 +103,8 @@ class IngestStore(ABC):
         """Write one batch atomically; returns (new rows, rows already stored)."""
 
     @abstractmethod
-    def record_errors(self, run_id: int, errors: list[tuple[str, int | None, int | None, str, str]]) -> None: ...
+    def record_errors(self, run_id: int, errors: list[IngestError]) -> None:
+        """Bad records found outside a batch (a folder that cannot be walked)."""
 
     @abstractmethod
     def derive_sessions(self) -> int:

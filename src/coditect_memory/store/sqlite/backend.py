@@ -1,7 +1,8 @@
 """SQLite backend (WAL): the embedded default.
 
-One connection in autocommit mode with explicit BEGIN IMMEDIATE transactions, so a batch
-and its watermark land together or not at all.
+A connection per thread (opened lazily, closed together), each in autocommit mode with
+explicit BEGIN IMMEDIATE transactions, so a batch and its watermark land together or not at
+all.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,8 +24,8 @@ import orjson
 
 from ...errors import StoreError, StoreLocked
 from ...sources.text import compact_json
-from ...timeutil import iso
-from ..base import Batch, FileState, Store
+from ..base import Batch, FileState, FileUpdate, IngestError, Store
+from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
 from . import changes, queries
 from .backup import SQLiteBackup
 from .reports import SQLiteReports
@@ -40,6 +42,10 @@ _UPSERT = (
     " content = excluded.content, content_hash = excluded.content_hash, component = excluded.component"
     " WHERE messages.content_hash IS NOT excluded.content_hash"
 )
+
+
+_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY", "cache_size=-131072",
+            "wal_autocheckpoint=20000", "recursive_triggers=ON")
 
 
 def _sha(text: str | None) -> str | None:
@@ -66,41 +72,112 @@ def migrations() -> list[tuple[int, str, str]]:
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
     kind = "sqlite"
 
-    def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False) -> None:
+    def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
+                 create: bool = True, shown_path: str | None = None) -> None:
+        """Open (or, writable with `create`, make) the store at `path`.
+
+        Read-only opens use SQLite's `mode=ro`: nothing is created, migrated or installed,
+        so another user's store or a mounted backup can be read. Schema work happens here,
+        once; every thread then opens its own connection on first use (`self.db`)."""
         self.path = path
-        if readonly and not Path(path).exists():
+        self.shown_path = shown_path or path  # what `status` names (see StoreInfo.path)
+        self.readonly = readonly
+        self._timeout = busy_timeout
+        self._local = threading.local()
+        self._conns: dict[threading.Thread, sqlite3.Connection] = {}
+        self._guard = threading.Lock()
+        self._projects: dict[str, int] = {}
+        if (readonly or not create) and not Path(path).exists():
             raise StoreError(f"no store at {path}: run `memory ingest` first (or set MEMORY_HOME)")
+        if readonly:
+            self._check_schema()
+            return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
-                                      check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA journal_mode=WAL")  # persistent: once, not per thread
         except sqlite3.DatabaseError as e:
+            self.close()
             raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
-        # recursive_triggers: a row an INSERT OR REPLACE removes is logged for backups too
-        for pragma in ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY",
-                       "cache_size=-131072", "wal_autocheckpoint=20000", "recursive_triggers=ON"):
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.row_factory = sqlite3.Row
-        self._projects: dict[str, int] = {}
         self._migrate()
 
     # --- plumbing ---------------------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (an API or MCP server calls the
+        store from a thread pool; an sqlite3 connection must not be shared by threads)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @db.setter
+    def db(self, conn: sqlite3.Connection) -> None:
+        """This thread's connection replaced (tests that reopen a file); closed by close()."""
+        self._local.conn = conn
+        self._keep(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                uri = f"{Path(self.path).absolute().as_uri()}?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=self._timeout, isolation_level=None,
+                                       check_same_thread=False)
+            else:
+                conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
+                                       check_same_thread=False)  # close() runs in any thread
+            # recursive_triggers: a row an INSERT OR REPLACE removes is logged for backups too
+            for pragma in _PRAGMAS:
+                conn.execute(f"PRAGMA {pragma}")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
+        conn.row_factory = sqlite3.Row
+        self._keep(conn)
+        return conn
+
+    def _keep(self, conn: sqlite3.Connection) -> None:
+        """Remember this thread's connection for close(); close those of threads that ended
+        (a server that starts a thread per request does not pile connections up)."""
+        with self._guard:
+            for thread in [t for t in self._conns if not t.is_alive()]:
+                self._conns.pop(thread).close()
+            old = self._conns.get(threading.current_thread())
+            self._conns[threading.current_thread()] = conn
+        if old is not None and old is not conn:
+            old.close()
+
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on this thread's connection (BEGIN IMMEDIATE: writers queue)."""
+        if self.readonly:
+            raise StoreError(f"the store {self.path} is open read-only; this needs it writable")
+        db = self.db
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise StoreLocked("the store is locked by another writer; try again later") from None
             raise
         try:
-            yield self.db
+            yield db
         except BaseException:
-            self.db.execute("ROLLBACK")
-            self._projects.clear()
+            self._projects.clear()  # ids inserted by this transaction are gone
+            db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        db.execute("COMMIT")
+
+    def _check_schema(self) -> None:
+        """A read-only open cannot migrate: a store behind this version says what to run."""
+        try:
+            have = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.OperationalError:
+            have = set()
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
+        if any(m[0] not in have for m in migrations()):
+            self.close()
+            raise StoreError(f"the store {self.path} needs an upgrade to this version: run "
+                             "`memory ingest` (or open it writable) first")
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
@@ -123,7 +200,12 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
         return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
 
     def close(self) -> None:
-        self.db.close()
+        """Close every thread's connection (the store is not used after this)."""
+        with self._guard:
+            conns, self._conns = self._conns, {}
+        for conn in conns.values():
+            conn.close()
+        self._local = threading.local()
 
     # --- ingest ------------------------------------------------------------------------
     def begin_run(self, root: str, fmt: str) -> int:
@@ -135,7 +217,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
                        " WHERE status = 'running'")
             cur = db.execute("INSERT INTO extraction_runs (started_at, status, root, format, pid)"
                              " VALUES (?, 'running', ?, ?, ?)", (now, root, fmt, os.getpid()))
-            return cur.lastrowid
+            return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, stats: dict[str, Any], status: str,
                    message: str | None = None) -> None:
@@ -202,8 +284,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
         with self.tx() as db:
-            plain, growing = [], []
-            blobs = []
+            plain: list[tuple[Any, ...]] = []
+            growing: list[tuple[Any, ...]] = []
+            blobs: list[tuple[str, int, int, bytes]] = []
             for rec, file_id in batch.records:
                 content = rec.content
                 blob_sha = None
@@ -276,15 +359,15 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
             " version = coalesce(excluded.version, sessions.version),"
             " slug = coalesce(excluded.slug, sessions.slug), dirty = 1", rows)
 
-    def _errors(self, db, run_id, errors) -> None:
+    def _errors(self, db: sqlite3.Connection, run_id: int, errors: list[IngestError]) -> None:
         db.executemany("INSERT INTO ingest_errors (run_id, path, line, byte_offset, severity, reason)"
                        " VALUES (?, ?, ?, ?, ?, ?)", [(run_id, *e) for e in errors])
 
-    def record_errors(self, run_id, errors) -> None:
+    def record_errors(self, run_id: int, errors: list[IngestError]) -> None:
         with self.tx() as db:
             self._errors(db, run_id, errors)
 
-    def _files_done(self, db: sqlite3.Connection, run_id: int, files: list) -> None:
+    def _files_done(self, db: sqlite3.Connection, run_id: int, files: list[FileUpdate]) -> None:
         """Watermarks of the files whose last rows are in this batch (many small files a batch)."""
         if not files:
             return
@@ -312,40 +395,33 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
         return derive_sessions(self)
 
     # --- read side ---------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        return queries.status(self.db)
+    def status(self) -> Status:
+        return queries.status(self.db, {"kind": self.kind, "path": self.shown_path,
+                                        "schema_version": self.schema_version()})
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT * FROM extraction_runs ORDER BY id DESC LIMIT ?", (limit,))
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["run_id"] = d.pop("id")
-            d["started_at"] = iso(d["started_at"])
-            d["finished_at"] = iso(d["finished_at"])
-            out.append(d)
-        return out
+    def runs(self, limit: int = 20) -> list[Run]:
+        return queries.runs(self.db, limit)
 
-    def run_errors(self, run_id: int, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT path, line, byte_offset, severity, reason FROM ingest_errors"
-                               " WHERE run_id = ? ORDER BY id LIMIT ?", (run_id, limit))
-        return [dict(r) for r in rows]
+    def run_errors(self, run_id: int, limit: int = 50) -> list[RunError]:
+        return queries.run_errors(self.db, run_id, limit)
 
-    def sessions(self, project: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def run_files(self, run_id: int) -> list[RunFile]:
+        return queries.run_files(self.db, run_id)
+
+    def sessions(self, project: str | None = None, limit: int = 50) -> list[Session]:
         return queries.sessions(self.db, project, limit)
 
-    def session(self, session_id: str) -> dict[str, Any] | None:
+    def session(self, session_id: str) -> Session | None:
         return queries.session(self.db, session_id)
 
-    def session_messages(self, session_id: str) -> list[dict[str, Any]]:
+    def session_messages(self, session_id: str) -> list[Message]:
         return queries.session_messages(self.db, session_id)
 
-    def files(self, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    def files(self, kinds: tuple[str, ...] | None = None) -> list[SourceFile]:
         return queries.files(self.db, kinds)
 
     def check(self) -> list[str]:
         return queries.check(self.db)
-
 
 
 def _statements(sql: str) -> list[str]:

@@ -1,13 +1,25 @@
-"""SQL of the SQLite backend: session derivation and the read side."""
+"""SQL of the SQLite backend's read side: status, runs, sessions, messages, files, integrity."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 from ...timeutil import iso
+from ..protocol.read import (
+    KindFiles,
+    Message,
+    Run,
+    RunError,
+    RunFile,
+    Session,
+    SourceFile,
+    Status,
+    StoreInfo,
+    Tokens,
+)
 
 # A human prompt: typed by a person in the main conversation, counted once (a history line
 # linked to its transcript prompt is the same prompt).
@@ -29,11 +41,13 @@ def prompt_title(text: str) -> str | None:
     return text[:500]
 
 
-def status(db: sqlite3.Connection) -> dict[str, Any]:
-    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
+    def one(sql: str) -> Any:
+        return db.execute(sql).fetchone()[0]
+
     by_source = {r[0]: r[1] for r in db.execute(
         "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC")}
-    files = {r[0]: {"files": r[1], "bytes": r[2] or 0} for r in db.execute(
+    files: dict[str, KindFiles] = {r[0]: {"files": r[1], "bytes": r[2] or 0} for r in db.execute(
         "SELECT kind, count(*), sum(size) FROM source_files WHERE missing_since IS NULL GROUP BY kind ORDER BY kind")}
     last = db.execute("SELECT id, status, started_at, finished_at FROM extraction_runs ORDER BY id DESC LIMIT 1").fetchone()
     unknown = [r[0] for r in db.execute(
@@ -44,9 +58,9 @@ def status(db: sqlite3.Connection) -> dict[str, Any]:
         "projects": one("SELECT count(*) FROM projects"),
         "by_source": by_source,
         "api_responses": one("SELECT count(*) FROM api_usage"),
-        "tokens": dict(zip(("input", "output", "cache_read", "cache_write"), db.execute(
+        "tokens": cast(Tokens, dict(zip(("input", "output", "cache_read", "cache_write"), db.execute(
             "SELECT coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0),"
-            " coalesce(sum(cache_read_tokens),0), coalesce(sum(cache_write_tokens),0) FROM api_usage").fetchone(), strict=True)),
+            " coalesce(sum(cache_read_tokens),0), coalesce(sum(cache_write_tokens),0) FROM api_usage").fetchone(), strict=True))),
         "first_message": iso(one("SELECT min(ts) FROM messages")),
         "last_message": iso(one("SELECT max(ts) FROM messages")),
         "files": files,
@@ -57,7 +71,8 @@ def status(db: sqlite3.Connection) -> dict[str, Any]:
         "runs": one("SELECT count(*) FROM extraction_runs"),
         "last_run": {"run_id": last[0], "status": last[1], "started_at": iso(last[2]),
                      "finished_at": iso(last[3])} if last else None,
-        "schema_version": one("SELECT max(version) FROM schema_migrations"),
+        "schema_version": store["schema_version"],
+        "store": store,
     }
 
 
@@ -67,14 +82,14 @@ _SESSION_COLS = """s.id AS session_id, p.path AS project, p.name AS project_name
     s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.parent_session_id"""
 
 
-def _session_row(r: sqlite3.Row) -> dict[str, Any]:
+def _session_row(r: sqlite3.Row) -> Session:
     d = dict(r)
     d["started_at"] = iso(d["started_at"])
     d["ended_at"] = iso(d["ended_at"])
-    return d
+    return cast(Session, d)
 
 
-def sessions(db: sqlite3.Connection, project: str | None, limit: int) -> list[dict[str, Any]]:
+def sessions(db: sqlite3.Connection, project: str | None, limit: int) -> list[Session]:
     where, args = "", []
     if project:
         where = "WHERE p.path = ? OR p.name = ?"
@@ -84,7 +99,7 @@ def sessions(db: sqlite3.Connection, project: str | None, limit: int) -> list[di
     return [_session_row(r) for r in rows]
 
 
-def session(db: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
+def session(db: sqlite3.Connection, session_id: str) -> Session | None:
     row = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
                      " WHERE s.id = ?", (session_id,)).fetchone()
     if row is None:  # a unique prefix is enough, like git
@@ -94,7 +109,7 @@ def session(db: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
     return _session_row(row) if row else None
 
 
-def session_messages(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+def session_messages(db: sqlite3.Connection, session_id: str) -> list[Message]:
     rows = db.execute("""
         SELECT m.uid, m.type, m.role, coalesce(m.content, CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
                m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
@@ -113,19 +128,45 @@ def session_messages(db: sqlite3.Connection, session_id: str) -> list[dict[str, 
         d["timestamp"] = iso(d.pop("ts"))
         for k in ("is_error", "is_meta", "is_sidechain"):
             d[k] = bool(d[k])
-        out.append(d)
+        out.append(cast(Message, d))
     return out
 
 
-def files(db: sqlite3.Connection, kinds: tuple[str, ...] | None) -> list[dict[str, Any]]:
+def files(db: sqlite3.Connection, kinds: tuple[str, ...] | None) -> list[SourceFile]:
     where = f"WHERE kind IN ({', '.join('?' * len(kinds))})" if kinds else ""
     rows = db.execute(f"SELECT root, path, kind, size, bytes_consumed, errors, last_error, partial_tail,"
-                      f" missing_since FROM source_files {where} ORDER BY root, path", kinds or ())
-    return [dict(r) for r in rows]
+                      f" missing_since, messages FROM source_files {where} ORDER BY root, path",
+                      kinds or ())
+    return [cast(SourceFile, dict(r)) for r in rows]
+
+
+def runs(db: sqlite3.Connection, limit: int) -> list[Run]:
+    out = []
+    for r in db.execute("SELECT * FROM extraction_runs ORDER BY id DESC LIMIT ?", (limit,)):
+        d = dict(r)
+        d["run_id"] = d.pop("id")
+        d["started_at"] = iso(d["started_at"])
+        d["finished_at"] = iso(d["finished_at"])
+        out.append(cast(Run, d))
+    return out
+
+
+def run_errors(db: sqlite3.Connection, run_id: int, limit: int) -> list[RunError]:
+    rows = db.execute("SELECT path, line, byte_offset, severity, reason FROM ingest_errors"
+                      " WHERE run_id = ? ORDER BY id LIMIT ?", (run_id, limit))
+    return [cast(RunError, dict(r)) for r in rows]
+
+
+def run_files(db: sqlite3.Connection, run_id: int) -> list[RunFile]:
+    rows = db.execute("SELECT f.path, f.kind, r.action, r.sha256, r.size, r.bytes_read,"
+                      " r.messages_read, r.messages_new, r.errors FROM run_files r"
+                      " JOIN source_files f ON f.id = r.source_file_id WHERE r.run_id = ?"
+                      " ORDER BY f.root, f.path", (run_id,))
+    return [cast(RunFile, dict(r)) for r in rows]
 
 
 def check(db: sqlite3.Connection) -> list[str]:
-    problems = []
+    problems: list[str] = []
     result = db.execute("PRAGMA integrity_check").fetchall()
     if [r[0] for r in result] != ["ok"]:
         problems += [f"SQLite integrity: {r[0]}" for r in result[:20]]

@@ -1,0 +1,35 @@
+"""`ingest`: capture a Claude folder (or an extraction export) into the store, then let
+search catch up with what is new."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..ingest.pipeline import Ingest, Progress, RunStats, check_root
+from ..settings import Settings
+from ..store import Store
+
+__all__ = ["IngestResult", "Progress", "check_root", "ingest"]
+
+
+@dataclass
+class IngestResult:
+    stats: RunStats
+    search: dict[str, Any] = field(default_factory=dict)  # what the index and embeddings did
+
+    def to_json(self) -> dict[str, Any]:
+        return self.stats.as_dict()
+
+
+def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
+           progress: Progress | None = None) -> IngestResult:
+    """The run (sessions derived at its end), then the search index and embeddings.
+
+    Call `check_root(root, fmt)` before opening the store, so a mistyped path creates
+    nothing. Raises SourceMissing, StoreLocked (another ingest holds the lock)."""
+    from ..search.catchup import after_ingest
+
+    stats = Ingest(store, settings, progress).run(root, fmt)
+    return IngestResult(stats, after_ingest(store, settings))  # the pipeline knows nothing of search
