@@ -1,23 +1,35 @@
 """Session derivation: what a run changes in the sessions it touched, set-based.
 
 Every query works on all dirty sessions at once (a temp table of their ids), so a first run
-over thousands of sessions costs a few scans, not thousands of small queries.
+over thousands of sessions costs a few scans, not thousands of small queries. What to write
+(titles, which history line is which prompt, what a row counts for) is decided by the rules
+in derive/; this module fetches what they read and writes what they answer.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from typing import Any
 
-from .queries import PROMPT, prompt_title
+from ...derive.counting import counted
+from ...derive.links import LINK_EXACT_MS, Candidate, best_match, link_key
+from ...derive.titles import TITLE_TYPES, SessionText, main_model
+from .queries import PROMPT
+from .reports import refresh
 
 _IN_DIRTY = "session_id IN (SELECT id FROM dirty_ids)"
-_TITLE_TYPES = ("custom-title", "ai-title", "summary", "compact_summary")
-LINK_EXACT_MS = 5 * 60_000  # same text: the history line and the transcript line agree
-LINK_NEAR_MS = 15_000  # different text (pastes, images): the same moment
 
 
-def derive_sessions(store) -> int:
+def derive_sessions(store: Any) -> int:
+    """Derive the dirty sessions, then bring the report rollups up to date (so reports, which
+    may run on a store they cannot write, find them fresh)."""
+    n = _derive(store)
+    refresh(store)
+    return n
+
+
+def _derive(store: Any) -> int:
     with store.tx() as db:
         dirty = [r[0] for r in db.execute("SELECT id FROM sessions WHERE dirty = 1")]
         if not dirty:
@@ -79,65 +91,53 @@ def _link_history(db: sqlite3.Connection) -> None:
     db.execute("CREATE TEMP TABLE IF NOT EXISTS link_ids (id TEXT PRIMARY KEY)")
     db.execute("DELETE FROM link_ids")
     db.executemany("INSERT INTO link_ids VALUES (?)", [(s,) for s in sessions])
-    by_session: dict[str, list] = {}
-    by_project: dict[int, list] = {}
-    used = set()
+    by_session: dict[str, list[Candidate]] = {}
+    by_project: dict[int, list[Candidate]] = {}
+    used: set[str] = set()
     for uid, sid, pid, ts, content, linked in db.execute("""
             SELECT m.uid, m.session_id, s.project_id, m.ts, m.content, m.linked_uid FROM messages m
             JOIN sessions s ON s.id = m.session_id
             WHERE m.session_id IN (SELECT id FROM link_ids) AND m.ts IS NOT NULL
-              AND ((m.source_kind = 'transcript' AND m.is_sidechain = 0
-                    AND ((m.type = 'user' AND m.is_meta = 0)
-                         -- Claude Code 2.1 writes a local command (/model, /mcp) as a system line
-                         OR (m.type = 'system' AND m.component = 'Commands')))
+              AND ((m.source_kind = 'transcript' AND m.is_prompt = 1)
+                   -- Claude Code 2.1 writes a local command (/model, /mcp) as a system line
+                   OR (m.source_kind = 'transcript' AND m.is_sidechain = 0 AND m.type = 'system'
+                       AND m.component = 'Commands')
                    OR m.linked_uid IS NOT NULL)"""):
         if linked:
             used.add(linked)
             continue
-        cand = (ts, uid, sid, _key(content))
+        cand = Candidate(ts, uid, sid, link_key(content))
         by_session.setdefault(sid, []).append(cand)
         if pid is not None:
             by_project.setdefault(pid, []).append(cand)
     links = []
     for hid, sid, pid, ts, content in sorted(hist, key=lambda h: h[3]):
         pool = by_session.get(sid, []) if sid is not None else by_project.get(pid, [])
-        best = _match(ts, _key(content), pool, used)
+        best = best_match(ts, link_key(content), pool, used)
         if best is not None:
-            used.add(best[1])
-            links.append((best[1], best[2], hid))
+            used.add(best.uid)
+            links.append((best.uid, best.session_id, hid))
     db.executemany("UPDATE messages SET linked_uid = ?, session_id = coalesce(session_id, ?)"
                    " WHERE id = ?", links)
     for sid in {s for _, s, _ in links}:
         db.execute("INSERT OR IGNORE INTO dirty_ids VALUES (?)", (sid,))
 
 
-def _key(text: str | None) -> str:
-    title = prompt_title(text or "") or ""
-    return " ".join(title.split())[:120]
-
-
-def _match(ts: int, key: str, pool: list, used: set) -> tuple | None:
-    best, best_gap = None, None
-    for cand in pool:
-        if cand[1] in used:
-            continue
-        gap = abs(cand[0] - ts)
-        ok = gap <= LINK_EXACT_MS if (key and cand[3] == key) else gap <= LINK_NEAR_MS
-        if ok and (best_gap is None or (cand[3] == key, -gap) > (best[3] == key, -best_gap)):
-            best, best_gap = cand, gap
-    return best
-
-
 def _tool_names(db: sqlite3.Connection) -> None:
-    """Results read in an earlier run than their call learn the tool's name now. Found with
-    a query, written row by row: only rows that change are written (an unchanged one would
-    still be logged for backups), and no UPDATE gathers a temp copy of the rows first."""
-    db.executemany("UPDATE messages SET tool_name = ? WHERE id = ?", [r for r in db.execute(f"""
-        SELECT (SELECT u.tool_name FROM messages u WHERE u.session_id = r.session_id
-                AND u.tool_use_id = r.tool_use_id AND u.type = 'tool_use'
-                AND u.tool_name IS NOT NULL LIMIT 1), r.id
-        FROM messages r WHERE r.{_IN_DIRTY} AND r.tool_name IS NULL
-          AND r.tool_use_id IS NOT NULL AND r.type IN ('tool_result', 'tool_output')""") if r[0]])
+    """Results read in an earlier run than their call learn the tool's name now (and so what
+    they count for). Found with a query, written row by row: only rows that change are
+    written (an unchanged one would still be logged for backups), and no UPDATE gathers a
+    temp copy of the rows first."""
+    db.executemany(
+        "UPDATE messages SET tool_name = ?, count_kind = ?, count_name = ? WHERE id = ?",
+        [(tool, *counted(type_, comp, bool(is_error), tool), mid)
+         for tool, mid, type_, comp, is_error in db.execute(f"""
+            SELECT (SELECT u.tool_name FROM messages u WHERE u.session_id = r.session_id
+                    AND u.tool_use_id = r.tool_use_id AND u.type = 'tool_use'
+                    AND u.tool_name IS NOT NULL LIMIT 1), r.id, r.type, r.component, r.is_error
+            FROM messages r WHERE r.{_IN_DIRTY} AND r.tool_name IS NULL
+              AND r.tool_use_id IS NOT NULL AND r.type IN ('tool_result', 'tool_output')""")
+         if tool])
 
 
 def _counts(db: sqlite3.Connection) -> None:
@@ -161,35 +161,26 @@ def _counts(db: sqlite3.Connection) -> None:
 
 
 def _titles(db: sqlite3.Connection) -> None:
-    """Title: the user's custom title, else the AI title, else a summary line, else the
-    first prompt. One pass over the dirty sessions' messages."""
-    found: dict[str, dict[str, str]] = {}
-    types = ", ".join(f"'{t}'" for t in _TITLE_TYPES)
+    """Title, summary, first prompt and model (derive.titles). One pass over the dirty
+    sessions' messages."""
+    found: dict[str, SessionText] = {}
+    types = ", ".join(f"'{t}'" for t in TITLE_TYPES)
     for sid, mtype, content, is_prompt in db.execute(f"""
             SELECT session_id, type, content, ({PROMPT}) FROM messages
             WHERE {_IN_DIRTY} AND content <> '' AND (type IN ({types}) OR ({PROMPT}))
             ORDER BY session_id, ts, id"""):
-        f = found.setdefault(sid, {})
-        if is_prompt:
-            if "first_prompt" not in f and (title := prompt_title(content)):
-                f["first_prompt"] = title
-        else:
-            f[mtype] = content  # ordered by time: the latest wins
-    models: dict[str, Counter] = {}
+        found.setdefault(sid, SessionText()).add(mtype, content, bool(is_prompt))
+    models: dict[str, Counter[str]] = {}
     for sid, model, n in db.execute(f"""
             SELECT session_id, model, count(*) FROM messages
-            WHERE {_IN_DIRTY} AND model IS NOT NULL AND model NOT LIKE '<%'
+            WHERE {_IN_DIRTY} AND model IS NOT NULL
             GROUP BY session_id, model"""):
         models.setdefault(sid, Counter())[model] = n
     rows = []
     for (sid,) in db.execute("SELECT id FROM dirty_ids"):
-        f = found.get(sid, {})
-        first = f.get("first_prompt")
-        summary = f.get("summary") or f.get("compact_summary")
-        title = f.get("custom-title") or f.get("ai-title") or f.get("summary") or first
-        title = " ".join(title.split())[:200] if title else None
-        model = models[sid].most_common(1)[0][0] if sid in models else None
-        rows.append((title, summary[:2000] if summary else None, first, model, sid))
+        text = found.get(sid) or SessionText()
+        rows.append((text.title, text.summary, text.first_prompt,
+                     main_model(models.get(sid, Counter())), sid))
     db.executemany("UPDATE sessions SET title = ?, summary = ?, first_prompt = ?, model = ?"
                    " WHERE id = ?", rows)
 

@@ -12,14 +12,13 @@ exactly instead, from the rows in range, into temp tables of the same shape.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from functools import lru_cache
 from typing import Any
 
+from ...derive.signatures import HEAD
 from ...errors import MemoryError_
 from .queries import PROMPT
 
@@ -28,13 +27,8 @@ IDLE_MS = 30 * 60 * 1000  # a gap longer than this between two lines is idle tim
 _FAR = 1 << 62
 CHECK_EVERY = 2.0  # seconds: the queries of one report share one freshness check
 
-# The component a row counts for: its own, or API for an API error reply (which has none).
-COMPONENT = "coalesce(component, CASE WHEN type = 'assistant' AND is_error = 1 THEN 'API' END)"
-# Every row counts for one name at most: its component, else the tool it calls or failed in.
-NAME_KIND = (f"CASE WHEN {COMPONENT} IS NOT NULL THEN 'component'"
-             " WHEN tool_name IS NOT NULL AND (type = 'tool_use' OR is_error = 1) THEN 'tool' END")
-NAME = f"coalesce({COMPONENT}, CASE WHEN type = 'tool_use' OR is_error = 1 THEN tool_name END)"
-HUMAN_PROMPT = f"(({PROMPT}) AND is_sidechain = 0)"
+# A row counts as a use of its name (derive.counting) when it names a component or calls a tool.
+USES = "(count_kind = 'component' OR type = 'tool_use')"
 # Lines of a conversation log (not whole files, whose time is a file's mtime): the gaps
 # between them measure the time a session was worked in; a gap counts for its later line.
 CONVERSATION = ("(session_id IS NOT NULL AND ts IS NOT NULL AND source_line IS NOT NULL"
@@ -49,59 +43,6 @@ _ORPHAN = "-"  # signature of a session that has rows but no sessions row
 
 MAIN = {"days": "report_days", "names": "report_names", "usage": "report_usage",
         "errors": "report_errors"}
-
-
-# --- what an error says ------------------------------------------------------------------------
-# A signature keeps the words of an error and masks what varies (numbers, hex ids, quoted
-# values, paths), so the same failure with different details groups together. When the first
-# line says only "Exit code 1", the first line that looks like the reason is added, so failed
-# test runs and lint failures do not collapse into one group. Only the head is read: errors
-# can be megabytes of test output. Computed once per error row, in report_errors.
-
-HEAD = 800
-_TAGS = re.compile(r"</?[a-z_]+>")
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\w.~-]*/)+[\w.@-]+")
-_HEX = re.compile(r"\b(?=[0-9a-f-]*\d)[0-9a-f]{8,}(?:-[0-9a-f]{4,})*\b", re.I)
-_QUOTED = re.compile(r"'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|`[^`\n]{0,200}`")
-_NUM = re.compile(r"\d+(?:\.\d+)?")
-_LETTER = re.compile(r"[A-Za-z]")
-_SPACE = re.compile(r"\s+")
-_REASON = re.compile(r"error|fail|panic|exception|denied|not found|no such|refused|timed? ?out|"
-                     r"\bE\d{3}\b|invalid|cannot|unable", re.I)
-_BARE = re.compile(r"^(exit code|error|failed|command failed)\W*\d*\W*$", re.I)
-
-
-def _path(m: re.Match[str]) -> str:
-    return "<path>" if _LETTER.search(m.group()) else m.group()
-
-
-@lru_cache(maxsize=1 << 16)
-def normalise(line: str) -> str:
-    line = _TAGS.sub(" ", line[:240])
-    if "/" in line:
-        line = _PATH.sub(_path, line)
-    line = _HEX.sub("<id>", line)
-    line = _QUOTED.sub("'…'", line)
-    line = _NUM.sub("N", line)
-    return _SPACE.sub(" ", line).strip()[:160]
-
-
-def signature(text: str | None) -> str:
-    head = (text or "")[:HEAD].lstrip()
-    if not head:
-        return "(empty)"
-    first, _, rest = head.partition("\n")
-    first = first.strip()
-    sig = normalise(first)
-    if _BARE.match(first) or len(sig) < 12:
-        reason = next((ln.strip() for ln in rest.split("\n")[:12] if _REASON.search(ln[:200])), None)
-        if reason:
-            sig = f"{sig} · {normalise(reason)}"
-    return sig
-
-
-def _prepare(db: sqlite3.Connection) -> None:
-    db.create_function("report_signature", 1, signature, deterministic=True)
 
 
 # --- building rollups ------------------------------------------------------------------------
@@ -120,8 +61,8 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
         db.execute(f"""
             INSERT INTO {tables['names']} (session_id, project_id, day, kind, name, uses, errors)
             SELECT session_id, project_id, ts / {DAY_MS}, kind, name, sum(uses), sum(is_error)
-            FROM (SELECT session_id, project_id, ts, is_error, {NAME_KIND} AS kind, {NAME} AS name,
-                         CASE WHEN {COMPONENT} IS NOT NULL THEN 1 ELSE type = 'tool_use' END AS uses
+            FROM (SELECT session_id, project_id, ts, is_error, count_kind AS kind,
+                         count_name AS name, {USES} AS uses
                   FROM messages WHERE deleted_at IS NULL AND ({scope}) {span})
             WHERE name IS NOT NULL
             GROUP BY session_id, project_id, ts / {DAY_MS}, kind, name""",
@@ -130,8 +71,8 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
         db.execute(f"""
             INSERT INTO {tables['errors']} (message_id, session_id, project_id, ts, kind, name,
                                             signature)
-            SELECT id, session_id, project_id, ts, coalesce({NAME_KIND}, 'other'),
-                   coalesce({NAME}, type), report_signature(substr(content, 1, {HEAD}))
+            SELECT id, session_id, project_id, ts, coalesce(count_kind, 'other'),
+                   coalesce(count_name, type), coalesce(error_signature, '(empty)')
             FROM messages WHERE is_error = 1 AND deleted_at IS NULL AND ({scope}) {span}""",
                    (*args, lo_, hi_) if rng else args)
     if "usage" in only:
@@ -169,7 +110,7 @@ def _fill_days(db: sqlite3.Connection, tables: dict[str, str], scope: str, args:
         SELECT c.*, coalesce((SELECT g.active_ms FROM temp.report_gaps g
                               WHERE g.session_id = c.session_id AND g.day = c.day
                                 AND g.project_id IS c.project_id), 0)
-        FROM (SELECT session_id, project_id, ts / {DAY_MS} AS day, count(*), sum({HUMAN_PROMPT}),
+        FROM (SELECT session_id, project_id, ts / {DAY_MS} AS day, count(*), sum(({PROMPT})),
                      sum(is_error), sum(type = 'tool_use'), min(ts), max(ts)
               FROM messages WHERE deleted_at IS NULL AND ({scope}) {span}
               GROUP BY session_id, project_id, ts / {DAY_MS}) c""",
@@ -209,7 +150,6 @@ def refresh(store: Any) -> int:
     the end of `derive_sessions`, so that reports never pay for it.
     """
     db = store.db
-    _prepare(db)
     wm, uwm = _state(db)
     top = db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
     utop = db.execute("SELECT coalesce(max(rowid), 0) FROM api_usage").fetchone()[0]
@@ -265,7 +205,6 @@ def exact_table(db: sqlite3.Connection, key: str, since: int | None, until: int 
     bounds that are not whole UTC days: the stored rows of the whole days inside, plus the
     partial days at either end computed from their rows now. Without usable rollups (a
     busy or read-only store) everything in range is computed from the rows."""
-    _prepare(db)
     main, table = MAIN[key], f"temp.x_{MAIN[key]}"
     db.execute(f"DROP TABLE IF EXISTS {table}")
     db.execute(f"CREATE TEMP TABLE x_{main} AS SELECT * FROM {main} WHERE 0")
@@ -509,8 +448,7 @@ def session_usage(db, t, f) -> list[dict[str, Any]]:
 def session_names(db, t, f) -> list[dict[str, Any]]:
     return _rows(db, f"""
         SELECT kind, name, sum(uses) AS uses, sum(is_error) AS errors
-        FROM (SELECT is_error, {NAME_KIND} AS kind, {NAME} AS name,
-                     CASE WHEN {COMPONENT} IS NOT NULL THEN 1 ELSE type = 'tool_use' END AS uses
+        FROM (SELECT is_error, count_kind AS kind, count_name AS name, {USES} AS uses
               FROM messages WHERE session_id = ? AND deleted_at IS NULL)
         WHERE name IS NOT NULL GROUP BY kind, name ORDER BY sum(uses) DESC""", (f["session_id"],))
 
@@ -543,7 +481,7 @@ def prompts(db, t, f) -> list[dict[str, Any]]:
     return _rows(db, f"""
         SELECT session_id, ts, content FROM messages
         WHERE session_id IN ({', '.join('?' * len(ids))}) AND ts >= ? AND ts < ?
-          AND deleted_at IS NULL AND {HUMAN_PROMPT} AND content <> ''
+          AND deleted_at IS NULL AND ({PROMPT}) AND content <> ''
         ORDER BY session_id, ts, id""", (*ids, f.get("since") or 0, f.get("until") or (1 << 62)))
 
 
