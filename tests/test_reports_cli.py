@@ -4,6 +4,7 @@ errors a person can act on."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -64,6 +65,18 @@ def _copy_home(stored, tmp_path):
     dst.close()
     (home / "config.toml").write_text("[ingest]\nlock_wait_seconds = 0.2\n")
     return home
+
+
+@contextlib.contextmanager
+def _write_locked(home):
+    """Another process holds the store's write lock meanwhile."""
+    writer = sqlite3.connect(home / "memory.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def _check_range(home, since: str, until: str) -> None:
@@ -175,17 +188,11 @@ class TestRollupsFollowTheData:
         dst.commit()
         dst.close()
         monkeypatch.setenv("MEMORY_HOME", str(home))
-        writer = sqlite3.connect(home / "memory.db", isolation_level=None)
-        writer.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_locked(home):
             for name, want in expect.items():
                 assert _comparable(name, report(name)) == want, name
-        finally:
-            writer.execute("ROLLBACK")
-            writer.close()
         state = sqlite3.connect(home / "memory.db").execute("SELECT count(*) FROM report_state")
         assert state.fetchone()[0] == 0  # nothing was written while the lock was held
-
 
     def test_busy_store_recomputes_only_its_stale_sessions(self, stored, sample, monkeypatch,
                                                           tmp_path):
@@ -209,14 +216,9 @@ class TestRollupsFollowTheData:
         db.commit()
         db.close()
         monkeypatch.setenv("MEMORY_HOME", str(home))
-        writer = sqlite3.connect(home / "memory.db", isolation_level=None)
-        writer.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_locked(home):
             for (name, rng), want in expect.items():
                 assert _comparable(name, report(name, *rng)) == want, (name, rng)
-        finally:
-            writer.execute("ROLLBACK")
-            writer.close()
 
 
 class TestFormats:
