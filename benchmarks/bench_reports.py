@@ -195,7 +195,7 @@ def run(args, workdir: Path) -> None:
             f"{n_rows:,} rows, {n_sessions:,} sessions, {dir_size(home) / 1e9:.2f} GB. Times are "
             f"medians of {args.repeat} runs of a fresh process (startup included) unless said.\n\n"
             "Reports read rollups (migration 0002: per session and UTC day, kept up to date per "
-            "session by `store/sqlite/reports.py`), so their cost follows sessions x days, not "
+            "session by `store/sqlite/rollups.py`), so their cost follows sessions x days, not "
             "messages; the first build reads every row once (the baseline: what a report "
             "computed from rows costs). Bounds that are not whole days add the partial days, "
             "computed from their rows. ccusage came from the npm registry (`npm install "

@@ -80,7 +80,7 @@ class Oracle:
 
     @staticmethod
     def name_of(r: dict) -> tuple[str, str] | None:
-        """The one component or tool a row counts for (see store/sqlite/reports.py)."""
+        """The one component or tool a row counts for (see derive/counting.py)."""
         comp = r["component"] or ("API" if r["type"] == "assistant" and r["is_error"] else None)
         if comp:
             return "component", comp

@@ -26,7 +26,7 @@ from ...derive.sessions import (
 )
 from ...derive.titles import TITLE_TYPES
 from .queries import PROMPT
-from .reports import refresh
+from .rollups import refresh
 
 _IN_DIRTY = "session_id IN (SELECT id FROM dirty_ids)"
 
