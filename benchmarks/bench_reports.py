@@ -118,7 +118,6 @@ def main() -> None:
 
 def run(args, workdir: Path) -> None:
     from coditect_memory.sample import generate
-    from coditect_memory.store.sqlite import reports as R
 
     data = args.data or workdir / f"claude-{args.messages}-{args.seed}"
     if not data.is_dir():
@@ -150,9 +149,9 @@ def run(args, workdir: Path) -> None:
     cold, _ = memory(["report", "project-activity", "--json"], home, 1)
     rows.append(("baseline: first `report project-activity` (builds the rollups: a report "
                  "from rows)", f"{cold:.2f} s", "once per store"))
-    noop = in_process(home, R.refresh)
+    noop = in_process(home, lambda s: s.refresh_reports())
     rows.append(("rollups up to date: the check every report makes", f"{noop * 1000:.0f} ms", ""))
-    incr = in_process(home, lambda s: (stale_one_percent(s), R.refresh(s)))
+    incr = in_process(home, lambda s: (stale_one_percent(s), s.refresh_reports()))
     rows.append(("refresh after an ingest touching 1 % of the sessions", f"{incr:.2f} s", ""))
     worst = 0.0
     for name in REPORTS:
@@ -196,7 +195,7 @@ def run(args, workdir: Path) -> None:
             f"{n_rows:,} rows, {n_sessions:,} sessions, {dir_size(home) / 1e9:.2f} GB. Times are "
             f"medians of {args.repeat} runs of a fresh process (startup included) unless said.\n\n"
             "Reports read rollups (migration 0002: per session and UTC day, kept up to date per "
-            "session by `store/sqlite/reports.py`), so their cost follows sessions x days, not "
+            "session by `store/sqlite/rollups.py`), so their cost follows sessions x days, not "
             "messages; the first build reads every row once (the baseline: what a report "
             "computed from rows costs). Bounds that are not whole days add the partial days, "
             "computed from their rows. ccusage came from the npm registry (`npm install "

@@ -13,13 +13,18 @@ from pathlib import Path
 import pytest
 
 from coditect_memory.sample import generate
-from coditect_memory.store.sqlite.queries import PROMPT
+from coditect_memory.store.sqlite.backend import SQLiteStore
 
 from .conftest import ingest_into, run, run_proc
 
 DAY = 86_400_000
 IDLE = 30 * 60 * 1000
 PRICES = Path(__file__).resolve().parents[1] / "src/coditect_memory/reports/prices.toml"
+
+
+# A human prompt, as the oracle reads the rows (derive.prompts is what ingest stores).
+PROMPT = ("type = 'user' AND is_meta = 0 AND is_sidechain = 0 AND linked_uid IS NULL"
+          " AND source_kind IN ('transcript', 'history', 'import')")
 
 
 def day(ms: int) -> str:
@@ -42,7 +47,7 @@ class Oracle:
                 "tool_name", "source_kind", "source_line", "prompt")
         everything = [dict(zip(cols, r, strict=True)) for r in db.execute(
             f"SELECT id, session_id, project_id, ts, type, is_error, component, tool_name,"
-            f" source_kind, source_line, ({PROMPT}) AND is_sidechain = 0 FROM messages"
+            f" source_kind, source_line, ({PROMPT}) FROM messages"
             " WHERE deleted_at IS NULL")]
         lo, hi = -(1 << 62) if since is None else since, 1 << 62 if until is None else until
         bounded = since is not None or until is not None
@@ -75,7 +80,7 @@ class Oracle:
 
     @staticmethod
     def name_of(r: dict) -> tuple[str, str] | None:
-        """The one component or tool a row counts for (see store/sqlite/reports.py)."""
+        """The one component or tool a row counts for (see derive/counting.py)."""
         comp = r["component"] or ("API" if r["type"] == "assistant" and r["is_error"] else None)
         if comp:
             return "component", comp
@@ -476,3 +481,28 @@ class TestExtractionProgress:
         assert all(f["coverage_pct"] < 100 or f["errors"] or f["partial_tail"] for f in out["files"])
         every = report("extraction-progress", "--all")["files"]
         assert len(every) == sum(t["files"] for t in truth["files"].values())
+
+
+class TestRowFacts:
+    """What the rules (derive/) store per row: filled at write time, and by migration 7's code
+    step for rows stored before it, the same either way."""
+
+    FACTS = "id, is_prompt, count_kind, count_name, error_signature"
+
+    def test_migration_fills_what_ingest_writes(self, store_home, tmp_path, stored):
+        src = sqlite3.connect(store_home / "memory.db")
+        want = src.execute(f"SELECT {self.FACTS} FROM messages ORDER BY id").fetchall()
+        old = sqlite3.connect(tmp_path / "memory.db")
+        src.backup(old)
+        src.close()
+        for col in ("is_prompt", "count_kind", "count_name", "error_signature"):
+            old.execute(f"ALTER TABLE messages DROP COLUMN {col}")  # a store made before 0007
+        old.execute("DELETE FROM schema_migrations WHERE version = 7")
+        old.commit()
+        old.close()
+        SQLiteStore(str(tmp_path / "memory.db")).close()
+        got = sqlite3.connect(tmp_path / "memory.db")
+        assert got.execute(f"SELECT {self.FACTS} FROM messages ORDER BY id").fetchall() == want
+        assert any(r[1] for r in want) and any(r[4] for r in want)
+        triggers = {r[0] for r in got.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        assert "backup_u_messages" in triggers  # dropped for the backfill, made again

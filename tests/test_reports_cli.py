@@ -4,6 +4,7 @@ errors a person can act on."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -51,6 +52,31 @@ def _comparable(name: str, out: dict) -> dict:
         for m in out["messages"]:
             m.pop("example")
     return out
+
+
+def _copy_home(stored, tmp_path):
+    """A copy of the shared store whose writer gives up quickly (for busy-store tests)."""
+    home = tmp_path / "copy"
+    home.mkdir()
+    src = sqlite3.connect(stored / "memory.db")
+    dst = sqlite3.connect(home / "memory.db")
+    src.backup(dst)
+    src.close()
+    dst.close()
+    (home / "config.toml").write_text("[ingest]\nlock_wait_seconds = 0.2\n")
+    return home
+
+
+@contextlib.contextmanager
+def _write_locked(home):
+    """Another process holds the store's write lock meanwhile."""
+    writer = sqlite3.connect(home / "memory.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def _check_range(home, since: str, until: str) -> None:
@@ -156,27 +182,43 @@ class TestRollupsFollowTheData:
         """While another process holds the write lock, reports do not wait for it: they
         compute the range from the rows, and say the same."""
         expect = {n: _comparable(n, report(n)) for n in ("project-activity", "error-analysis")}
-        home = tmp_path / "copy"
-        home.mkdir()
-        src = sqlite3.connect(stored / "memory.db")
+        home = _copy_home(stored, tmp_path)
         dst = sqlite3.connect(home / "memory.db")
-        src.backup(dst)
-        src.close()
         dst.execute("DELETE FROM report_state")  # as if the rollups had never been built
         dst.commit()
         dst.close()
-        (home / "config.toml").write_text("[ingest]\nlock_wait_seconds = 0.2\n")
         monkeypatch.setenv("MEMORY_HOME", str(home))
-        writer = sqlite3.connect(home / "memory.db", isolation_level=None)
-        writer.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_locked(home):
             for name, want in expect.items():
                 assert _comparable(name, report(name)) == want, name
-        finally:
-            writer.execute("ROLLBACK")
-            writer.close()
         state = sqlite3.connect(home / "memory.db").execute("SELECT count(*) FROM report_state")
         assert state.fetchone()[0] == 0  # nothing was written while the lock was held
+
+    def test_busy_store_recomputes_only_its_stale_sessions(self, stored, sample, monkeypatch,
+                                                          tmp_path):
+        """Rollups out of date for some sessions, on a store that cannot be written: those
+        sessions are computed from their rows, the others read from the rollups (their rows
+        here made wrong, so reading them would show), and the figures are the same."""
+        names = ("project-activity", "error-analysis", "component-usage", "usage", "timeline")
+        days = sorted(sample[1]["per_day"])
+        ranges = ((), ("--since", f"{days[len(days) // 2]}T09:30:00Z"))
+        expect = {(n, r): _comparable(n, report(n, *r)) for n in names for r in ranges}
+        home = _copy_home(stored, tmp_path)
+        db = sqlite3.connect(home / "memory.db")
+        stale = [r[0] for r in db.execute("SELECT session_id FROM report_sessions"
+                                          " WHERE session_id <> '' ORDER BY session_id")][::3]
+        marks = ", ".join("?" * len(stale))
+        db.execute(f"DELETE FROM report_sessions WHERE session_id IN ({marks})", stale)
+        for table, col in (("report_days", "messages"), ("report_names", "uses"),
+                           ("report_usage", "input_tokens"), ("report_errors", "message_id")):
+            db.execute(f"UPDATE {table} SET {col} = {col} + 100000 WHERE session_id IN ({marks})",
+                       stale)
+        db.commit()
+        db.close()
+        monkeypatch.setenv("MEMORY_HOME", str(home))
+        with _write_locked(home):
+            for (name, rng), want in expect.items():
+                assert _comparable(name, report(name, *rng)) == want, (name, rng)
 
 
 class TestFormats:

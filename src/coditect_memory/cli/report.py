@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from ..errors import NotFound, UsageError
-from ..reports import REPORTS
+from ..actions.reports import REPORTS
+
+if TYPE_CHECKING:
+    from ..store.protocol.reports import UsageKey
 from ..units import count
 from .output import (
     console,
@@ -59,24 +62,17 @@ def report(name: str, session_id: str | None, since: str | None, until: str | No
     memory report error-analysis --project my-app --format html --out errors.html
     memory report session 3f2a --format md
     """
-    from .. import reports
-    from ..reports import filters as flt
+    from ..actions import reports as act
     from ..reports.render import render
 
     fmt = "json" if as_json else fmt or "table"
-    if name == "session" and not session_id:
-        raise UsageError("`memory report session` needs a SESSION_ID; `memory sessions` lists them")
-    if name != "session" and session_id:
-        raise UsageError(f"unexpected argument {session_id!r}: only `session` takes an ID")
-    if name == "session" and (since or until or project):
-        raise UsageError("`report session` shows the whole session: drop --since/--until/--project")
-    if name == "extraction-progress" and project:
-        raise UsageError("runs read whole folders, not projects: drop --project")
+    filters = act.ReportFilters(since, until, project)
+    options = act.Options(session_id=session_id, by=cast("UsageKey", by), every=show_all,
+                          charts=fmt == "html")
+    act.check(name, filters, options)  # a wrong request says so before the store is opened
     config = get_config()
-    f = flt.make(since, until, project)
     with open_readonly() as store, working(_WORKING):
-        rep = reports.build(store, name, f, config, session_id=session_id, by=by,
-                            all=show_all, charts=fmt == "html")
+        rep = act.report(store, config, name, filters, options)
     if fmt == "table":
         _print_table(rep, limit, out)
         return
@@ -124,21 +120,11 @@ def timeline(when: str | None, project: str | None, as_json: bool) -> None:
     projects, tools and errors. DAY is 2025-11-15, 'Nov 15', today, yesterday or 3d; RANGE is
     FROM..TO (both days included). Without one: the last day with activity. Times are UTC.
     """
-    from .. import reports
-    from ..reports import filters as flt
+    from ..actions import reports as act
 
     config = get_config()
     with open_readonly() as store, working(_WORKING):
-        if when is None:
-            days = store.report_rows("daily", {})
-            worked = [d for d in days if d["prompts"] or d["active_ms"]] or days
-            if not worked:
-                raise NotFound("nothing recorded yet: run `memory ingest` first")
-            day = flt.day_name(worked[-1]["day"])
-            since, until = flt.parse_range(day)
-        else:
-            since, until = flt.parse_range(when)
-        view = reports.day_view(store, flt.Filters(since, until, project), config)
+        view = act.timeline(store, config, when, project).to_json()
     if as_json:
         print_json(view)
         return

@@ -1,14 +1,17 @@
 """Reports: builders turn store rows into a Report (model.py); renderers (render/) turn a
 Report into a table, JSON, CSV, Markdown or one self-contained HTML file. Nothing here
-prints: the CLI and the API call `build` and write what a renderer returns."""
+prints: the doors call actions.reports, which calls `build`, and write what a renderer
+returns."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from ..settings import Settings
-from .context import Context
+from ..store.base import Store
+from .builder import Context, Options
 from .filters import Filters
 from .model import Report
 
@@ -20,8 +23,8 @@ REPORTS: dict[str, tuple[str, str, str]] = {
                  "components, tools, titles"),
     "component-usage": ("components", "build", "per component and tool: occurrences, sessions, "
                         "days, errors, error rate"),
-    "error-analysis": ("errors", "build", "errors by component and project, with samples "
-                       "grouped by similar message"),
+    "error-analysis": ("error_analysis", "build", "errors by component and project, with "
+                       "samples grouped by similar message"),
     "session": ("session", "build", "one session: metadata, models, tokens, tools, errors, "
                 "files, conversation (memory report session ID)"),
     "extraction-progress": ("progress", "build", "every ingest run, and coverage per source "
@@ -31,16 +34,18 @@ REPORTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def build(store: Any, name: str, filters: Filters, settings: Settings, **options: Any) -> Report:
+def build(store: Store, name: str, filters: Filters, settings: Settings,
+          options: Options | None = None) -> Report:
     module, func, _ = REPORTS[name]
-    ctx = Context(store, filters, settings, options)
-    return getattr(importlib.import_module(f"{__package__}.{module}"), func)(ctx)
+    builder: Callable[[Context], Report] = getattr(
+        importlib.import_module(f"{__package__}.{module}"), func)
+    return builder(Context(store, filters, settings, options or Options()))
 
 
-def day_view(store: Any, filters: Filters, settings: Settings) -> dict[str, Any]:
+def day_view(store: Store, filters: Filters, settings: Settings) -> dict[str, Any]:
     from . import day
 
     return day.build(Context(store, filters, settings))
 
 
-__all__ = ["REPORTS", "Filters", "Report", "build", "day_view"]
+__all__ = ["REPORTS", "Filters", "Options", "Report", "build", "day_view"]

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..timeutil import iso
-from .context import Context
+from .builder import Context
 from .filters import DAY_MS, day_name
 from .model import Chart, Report, Table, col
 from .prices import TOKEN_KEYS
@@ -23,7 +23,7 @@ def hours(ms: int | None) -> float:
 def project_activity(ctx: Context) -> Report:
     tokens = project_tokens(ctx)
     rows = []
-    for r in ctx.rows("project_activity"):
+    for r in ctx.store.report_project_activity(ctx.where):
         t = tokens.get(r["project_id"], {})
         rows.append({
             "project": r["project"], "project_name": r["project_name"] or "(no project)",
@@ -54,13 +54,13 @@ def project_activity(ctx: Context) -> Report:
 
 
 def _daily_chart(ctx: Context) -> Chart:
-    days = ctx.rows("daily")
+    days = ctx.store.report_daily(ctx.where)
     return Chart("Activity over time (hours per day)", "columns", [day_name(d["day"]) for d in days],
                  [("hours", [hours(d["active_ms"]) for d in days])], "hours")
 
 
 def _component_chart(ctx: Context) -> Chart:
-    rows = ctx.rows("component_usage")[:20]
+    rows = ctx.store.report_component_usage(ctx.where)[:20]
     return Chart("Most used components and tools", "bars",
                  [f"{r['name']}" + (" (tool)" if r["kind"] == "tool" else "") for r in rows],
                  [("uses", [r["uses"] for r in rows])], "int")
@@ -68,17 +68,17 @@ def _component_chart(ctx: Context) -> Chart:
 
 def timeline(ctx: Context) -> Report:
     names: dict[tuple, dict[str, dict[str, int]]] = defaultdict(lambda: {"component": {}, "tool": {}})
-    for n in ctx.rows("timeline_names"):
+    for n in ctx.store.report_timeline_names(ctx.where):
         names[(n["day"], n["project_id"])][n["kind"]][n["name"]] = n["uses"]
     titles: dict[tuple, list[str]] = defaultdict(list)
     started: dict[tuple, int] = defaultdict(int)
-    for s in ctx.rows("day_sessions"):
+    for s in ctx.store.report_day_sessions(ctx.where):
         key = (s["day"], s["project_id"])
         titles[key].append(s["title"] or s["session_id"][:8])
         if s["started_at"] is not None and s["started_at"] // DAY_MS == s["day"]:
             started[key] += 1
-    rows = []
-    for r in ctx.rows("timeline"):
+    rows: list[dict[str, Any]] = []
+    for r in ctx.store.report_timeline(ctx.where):
         key = (r["day"], r["project_id"])
         rows.append({
             "date": day_name(r["day"]), "project": r["project"],
@@ -106,9 +106,9 @@ def _timeline_charts(rows: list[dict[str, Any]]) -> list[Chart]:
     per_project: dict[str, float] = defaultdict(float)
     for r in rows:
         per_project[r["project_name"]] += r["hours"]
-    top = sorted(per_project, key=per_project.get, reverse=True)[:TOP]
+    top = sorted(per_project, key=lambda p: per_project[p], reverse=True)[:TOP]
     series = {p: [0.0] * len(days) for p in [*top, "other"]}
-    errors = [0] * len(days)
+    errors: list[float] = [0] * len(days)
     for r in rows:
         name = r["project_name"] if r["project_name"] in top else "other"
         series[name][index[r["date"]]] += r["hours"]

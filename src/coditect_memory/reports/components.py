@@ -3,13 +3,15 @@ reliable each is (its error rows over its uses)."""
 
 from __future__ import annotations
 
-from .context import Context
+from typing import Any
+
+from .builder import Context
 from .model import Chart, Report, Table, col
 
 
 def build(ctx: Context) -> Report:
-    rows = []
-    for r in ctx.rows("component_usage"):
+    rows: list[dict[str, Any]] = []
+    for r in ctx.store.report_component_usage(ctx.where):
         rows.append({
             "component": r["name"], "kind": r["kind"], "uses": r["uses"],
             "sessions": r["sessions"], "active_days": r["active_days"], "projects": r["projects"],

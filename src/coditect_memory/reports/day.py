@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from ..store.protocol.reports import PromptRow
 from ..timeutil import iso
 from .activity import hours
-from .context import Context
-from .errors import load
+from .builder import Context
+from .error_analysis import load
 from .filters import DAY_MS, day_name
 
 PROMPTS_SHOWN = 5
@@ -22,19 +23,22 @@ def _noise(text: str) -> bool:
 
 def build(ctx: Context) -> dict[str, Any]:
     """{since, until, days: [{date, sessions: [...], ...}], rows: every session-day}."""
-    sessions = ctx.rows("day_sessions")
+    store, where = ctx.store, ctx.where
+    sessions = store.report_day_sessions(where)
     names: dict[tuple, dict[str, dict[str, int]]] = defaultdict(lambda: {"component": {}, "tool": {}})
-    for n in ctx.rows("day_session_names"):
+    for n in store.report_day_session_names(where):
         names[(n["day"], n["session_id"])][n["kind"]][n["name"]] = n["uses"]
-    prompts: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for p in ctx.rows("prompts", session_ids=sorted({s["session_id"] for s in sessions})):
+    prompts: dict[tuple, list[PromptRow]] = defaultdict(list)
+    for p in store.report_prompts(sorted({s["session_id"] for s in sessions}), where.since,
+                                  where.until):
         prompts[(p["ts"] // DAY_MS, p["session_id"])].append(p)
     errors: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for e in load(ctx):
         if e["ts"] is not None and e["session_id"]:
             errors[(e["ts"] // DAY_MS, e["session_id"])].append(e)
-    totals = {r["day"]: r for r in ctx.rows("daily")}
-    rows, days = [], {}
+    totals = {r["day"]: r for r in store.report_daily(where)}
+    rows: list[dict[str, Any]] = []
+    days: dict[int, dict[str, Any]] = {}
     for s in sessions:
         key = (s["day"], s["session_id"])
         said = prompts.get(key, [])
@@ -60,8 +64,8 @@ def build(ctx: Context) -> dict[str, Any]:
         if row["project_name"] not in day["projects"]:
             day["projects"].append(row["project_name"])
     for d, day in days.items():
-        t = totals.get(d, {})
-        day["messages"], day["errors"] = t.get("messages", 0), t.get("errors", 0)
-        day["outside_sessions"] = t.get("messages", 0) - sum(s["messages"] for s in day["sessions"])
+        t = totals.get(d)
+        day["messages"], day["errors"] = (t["messages"], t["errors"]) if t else (0, 0)
+        day["outside_sessions"] = day["messages"] - sum(s["messages"] for s in day["sessions"])
     return {"since": iso(ctx.filters.since), "until": iso(ctx.filters.until),
             "project": ctx.filters.project, "days": [days[d] for d in sorted(days)], "rows": rows}

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import NotFound, UsageError
+from ..store.protocol.reports import ReportStore, Where
 from ..timeutil import iso, parse_ts
 
 DAY_MS = 86_400_000
@@ -89,7 +90,7 @@ def parse_bound(text: str | None, end: bool) -> int | None:
     return ms
 
 
-def parse_range(text: str) -> tuple[int, int]:
+def parse_range(text: str) -> tuple[int | None, int | None]:
     """`memory timeline` DAY or FROM..TO (days, both included) as [since, until)."""
     if ".." in text:
         a, b = text.split("..", 1)
@@ -108,13 +109,12 @@ def make(since: str | None, until: str | None, project: str | None) -> Filters:
     return f
 
 
-def for_store(store: Any, f: Filters, **extra: Any) -> dict[str, Any]:
+def for_store(store: ReportStore, f: Filters) -> Where:
     """The filters as the store takes them: the project resolved to ids (an unknown one is an
     error a person can act on, not an empty report)."""
-    out: dict[str, Any] = {"since": f.since, "until": f.until, **extra}
-    if f.project is not None:
-        found = store.report_rows("projects", {"project": f.project})
-        if not found:
-            raise NotFound(f"no project {f.project!r}; `memory report project-activity` lists them")
-        out["project_ids"] = [p["id"] for p in found]
-    return out
+    if f.project is None:
+        return Where(f.since, f.until)
+    found = store.report_projects(f.project)
+    if not found:
+        raise NotFound(f"no project {f.project!r}; `memory report project-activity` lists them")
+    return Where(f.since, f.until, tuple(p["id"] for p in found))

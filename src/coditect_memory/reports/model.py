@@ -56,7 +56,7 @@ class Report:
     def rows(self) -> list[dict[str, Any]]:
         return next((t.rows for t in self.tables if t.key == "rows"), [])
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"report": self.name, "filters": self.filters, **self.meta}
         for t in self.tables:
             out[t.key] = t.rows

@@ -8,8 +8,8 @@ and is listed as unpriced, so a missing price shows instead of hiding in a total
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ class Price:
     cache_read: float
     cache_write: float
 
-    def cost(self, row: dict[str, Any]) -> float:
+    def cost(self, row: Mapping[str, Any]) -> float:
         """USD for a row holding input/output/cache_read/cache_write _tokens."""
         return sum(getattr(self, k) * (row.get(t) or 0) for k, t in zip(KINDS, TOKEN_KEYS, strict=True)) / 1e6
 
@@ -51,6 +51,7 @@ class PriceTable:
     def __init__(self, prices: dict[str, Price]) -> None:
         self.prices = prices
         self._keys = sorted(prices, key=len, reverse=True)
+        self._found: dict[str, Price | None] = {}  # a handful of models per report
 
     @classmethod
     def load(cls, user: dict[str, Any]) -> PriceTable:
@@ -65,12 +66,14 @@ class PriceTable:
                                  f"{', '.join(KINDS)} (USD per million tokens)") from None
         return cls(prices)
 
-    @lru_cache(maxsize=256)  # noqa: B019 - a handful of models, tables live for one command
     def find(self, model: str | None) -> Price | None:
         if not model:
             return None
-        return next((self.prices[k] for k in self._keys if model.startswith(k)), None)
+        if model not in self._found:
+            self._found[model] = next((self.prices[k] for k in self._keys if model.startswith(k)),
+                                      None)
+        return self._found[model]
 
-    def cost(self, model: str | None, row: dict[str, Any]) -> float | None:
+    def cost(self, model: str | None, row: Mapping[str, Any]) -> float | None:
         price = self.find(model)
         return None if price is None else price.cost(row)

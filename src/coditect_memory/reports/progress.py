@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..timeutil import iso
-from .context import Context
+from .builder import Context
 from .model import Chart, Report, Table, col
 
 
@@ -18,13 +18,13 @@ def _pct(part: int, whole: int | None) -> float | None:
 def build(ctx: Context) -> Report:
     store, f = ctx.store, ctx.filters
     kinds: dict[int, dict[str, Any]] = defaultdict(dict)
-    for k in store.report_rows("run_kinds", {}):
-        kinds[k.pop("run_id")][k.pop("kind")] = k
+    for k in store.report_run_kinds():
+        kinds[k["run_id"]][k["kind"]] = {n: v for n, v in k.items() if n not in ("run_id", "kind")}
     issues: dict[int, dict[str, int]] = defaultdict(dict)
-    for i in store.report_rows("run_issues", {}):
+    for i in store.report_run_issues():
         issues[i["run_id"]][i["severity"]] = i["issues"]
-    runs = []
-    for r in store.report_rows("runs", {}):
+    runs: list[dict[str, Any]] = []
+    for r in store.report_runs():
         if f.since is not None and r["started_at"] < f.since:
             continue
         if f.until is not None and r["started_at"] >= f.until:
@@ -33,12 +33,12 @@ def build(ctx: Context) -> Report:
         runs.append({**r, "started_at": iso(r["started_at"]), "finished_at": iso(r["finished_at"]),
                      "seconds": secs, "by_kind": kinds.get(r["run_id"], {}),
                      "issues": issues.get(r["run_id"], {})})
-    by_kind = []
-    for k in store.report_rows("source_kinds", {}):
-        by_kind.append({**k, "coverage_pct": _pct(k["bytes_consumed"], k["bytes"])})
-    files = []
-    every = bool(ctx.options.get("all"))
-    for s in store.report_rows("source_files", {"all": every}):
+    by_kind: list[dict[str, Any]] = []
+    for sk in store.report_source_kinds():
+        by_kind.append({**sk, "coverage_pct": _pct(sk["bytes_consumed"], sk["bytes"])})
+    files: list[dict[str, Any]] = []
+    every = ctx.options.every
+    for s in store.report_source_files(every):
         files.append({**s, "coverage_pct": _pct(s["bytes_consumed"], s["size"]),
                       "partial_tail": bool(s["partial_tail"]), "missing_since": iso(s["missing_since"])})
     tables = [

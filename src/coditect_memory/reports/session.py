@@ -4,6 +4,7 @@ which components and tools, what failed, which files it touched, and the convers
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -11,8 +12,8 @@ import orjson
 from ..errors import NotFound
 from ..timeutil import iso, parse_ts
 from .activity import hours
-from .context import Context
-from .errors import load
+from .builder import Context
+from .error_analysis import load
 from .model import Report, Table, col
 from .prices import TOKEN_KEYS
 from .usage import priced
@@ -21,7 +22,8 @@ _PATH_KEYS = ("file_path", "notebook_path", "path")
 _WRITES = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 
 
-def files_touched(messages: list[dict[str, Any]], backups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def files_touched(messages: list[dict[str, Any]],
+                  backups: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Paths named by tool calls (read or written), and files with file-history versions."""
     files: dict[str, dict[str, Any]] = defaultdict(lambda: {"reads": 0, "writes": 0, "versions": 0,
                                                             "tools": Counter()})
@@ -45,7 +47,7 @@ def files_touched(messages: list[dict[str, Any]], backups: list[dict[str, Any]])
 
 
 def build(ctx: Context) -> Report:
-    wanted = ctx.options.get("session_id")
+    wanted = ctx.options.session_id or ""
     meta = ctx.store.session(wanted)
     if meta is None:
         raise NotFound(f"no session {wanted!r} (or the prefix is not unique); "
@@ -53,16 +55,16 @@ def build(ctx: Context) -> Report:
     sid = meta["session_id"]
     messages = ctx.store.session_messages(sid)
     models, unpriced = priced(ctx, [{**r, "key": r["model"]} for r in
-                                    ctx.store.report_rows("session_usage", {"session_id": sid})])
+                                    ctx.store.report_session_usage(sid)])
     model_rows = [{"model": m, **{k: v for k, v in acc.items() if k != "models"}}
                   for m, acc in models.items()]
-    names = ctx.store.report_rows("session_names", {"session_id": sid})
-    active = ctx.store.report_rows("session_activity", {"session_id": sid})[0]["active_ms"]
+    names = ctx.store.report_session_names(sid)
+    active = ctx.store.report_session_active_ms(sid)
     error_rows = [{"timestamp": iso(e["ts"]), "component": e["component"], "kind": e["kind"],
                    "signature": e["signature"], "message": (e["content"] or "").strip()[:300],
                    "source_file": e["source_file"], "source_line": e["source_line"], "uid": e["uid"]}
                   for e in load(ctx, session_id=sid)]
-    files = files_touched(messages, ctx.store.report_rows("session_files", {"session_id": sid}))
+    files = files_touched(messages, ctx.store.report_session_files(sid))
     start, end = parse_ts(meta["started_at"]), parse_ts(meta["ended_at"])
     duration = (end - start) / 1000 if start is not None and end is not None else None
     tokens = {k: sum(r[k] for r in model_rows) for k in TOKEN_KEYS}

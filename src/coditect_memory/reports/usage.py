@@ -3,9 +3,11 @@ the question ccusage answers, over everything the store kept."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .context import Context
+from ..store.protocol.reports import UsageKey
+from .builder import Context
 from .filters import day_name
 from .model import Chart, Report, Table, col
 from .prices import TOKEN_KEYS
@@ -17,7 +19,8 @@ _TOKEN_COLS = [col("input_tokens", "input", "int"), col("output_tokens", "output
                col("total_tokens", "total", "int"), col("cost_usd", "cost", "usd")]
 
 
-def priced(ctx: Context, rows: list[dict[str, Any]]) -> tuple[dict[Any, dict[str, Any]], set[str]]:
+def priced(ctx: Context, rows: Sequence[Mapping[str, Any]]
+           ) -> tuple[dict[Any, dict[str, Any]], set[str]]:
     """Per-(key, model) usage rows summed per key, each model priced on its own; also the
     models with tokens but no price."""
     out: dict[Any, dict[str, Any]] = {}
@@ -41,13 +44,14 @@ def priced(ctx: Context, rows: list[dict[str, Any]]) -> tuple[dict[Any, dict[str
     return out, unpriced
 
 
-def _keyed(ctx: Context, by: str) -> tuple[list[dict[str, Any]], set[str]]:
+def _keyed(ctx: Context, by: UsageKey) -> tuple[list[dict[str, Any]], set[str]]:
+    raw: Sequence[Mapping[str, Any]]
     if by == "model":
-        raw = [{**r, "key": r["model"]} for r in ctx.rows("usage", by="model")]
+        raw = [{**r, "key": r["model"]} for r in ctx.store.report_usage(ctx.where, "model")]
     else:
-        raw = ctx.rows("usage", by=by)
+        raw = ctx.store.report_usage(ctx.where, by)
     sums, unpriced = priced(ctx, raw)
-    rows = []
+    rows: list[dict[str, Any]] = []
     if by == "day":
         for key, acc in sums.items():
             rows.append({"date": day_name(key), **acc})
@@ -57,10 +61,10 @@ def _keyed(ctx: Context, by: str) -> tuple[list[dict[str, Any]], set[str]]:
             rows.append({"model": key, **acc})
         rows.sort(key=lambda r: -r["cost_usd"])
     elif by == "project":
-        names = {p["id"]: p for p in ctx.store.report_rows("projects", {})}
+        names = {p["id"]: p for p in ctx.store.report_projects()}
         for key, acc in sums.items():
-            p = names.get(key, {})
-            rows.append({"project": p.get("path"), "project_name": p.get("name"), **acc})
+            p = names.get(key)
+            rows.append({"project": p and p["path"], "project_name": p and p["name"], **acc})
         rows.sort(key=lambda r: -r["cost_usd"])
     else:
         rows = [{"session_id": key, **acc} for key, acc in sums.items()]
@@ -78,9 +82,10 @@ def _session_details(ctx: Context, rows: list[dict[str, Any]]) -> None:
 
 
 def build(ctx: Context) -> Report:
-    by = ctx.options.get("by") or "day"
+    by = ctx.options.by
     rows, unpriced = _keyed(ctx, by)
-    totals, more = priced(ctx, [{**r, "key": None} for r in ctx.rows("usage", by="model")])
+    totals, more = priced(ctx, [{**r, "key": None}
+                                for r in ctx.store.report_usage(ctx.where, "model")])
     unpriced |= more
     total = totals.get(None) or {"responses": 0, **dict.fromkeys(TOKEN_KEYS, 0),
                                  "total_tokens": 0, "cost_usd": 0.0, "models": []}
@@ -117,4 +122,4 @@ def _charts(ctx: Context, rows: list[dict[str, Any]], by: str) -> list[Chart]:
 
 def project_tokens(ctx: Context) -> dict[Any, dict[str, Any]]:
     """Tokens and cost per project id (for project-activity)."""
-    return priced(ctx, ctx.rows("usage", by="project"))[0]
+    return priced(ctx, ctx.store.report_usage(ctx.where, "project"))[0]

@@ -61,7 +61,9 @@ def _continuous(chart: Chart) -> Chart:
 
 def _legend(names: list[str], top: int, left: int) -> tuple[list[str], int]:
     """Legend entries, wrapped to the width; returns the marks and the height they take."""
-    body, x, y = [], left, top
+    body: list[str] = []
+    x: float = left
+    y = top
     for j, name in enumerate(names):
         text = _short(name, 28)
         w = 22 + 6.4 * len(text)

@@ -22,11 +22,12 @@ from typing import Any
 
 import orjson
 
+from ...derive import row_facts
 from ...errors import StoreError, StoreLocked
 from ...sources.text import compact_json
 from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
-from . import changes, queries
+from . import backfill, changes, queries
 from .backup import SQLiteBackup
 from .reports import SQLiteReports
 from .search import SQLiteSearch
@@ -34,12 +35,15 @@ from .search import SQLiteSearch
 _MSG_COLS = (
     "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
     " ts, component, level, tool_name, tool_use_id, is_error, is_meta, is_sidechain, agent_id,"
-    " ext_id, parent_ext_id, model, source_file_id, source_line, source_offset, run_id, metadata"
+    " ext_id, parent_ext_id, model, source_file_id, source_line, source_offset, run_id, metadata,"
+    " is_prompt, count_kind, count_name, error_signature"  # derive.ROW_FACTS
 )
-_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 26)}) ON CONFLICT(uid) DO NOTHING"
+_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 30)}) ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
-    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 26)}) ON CONFLICT(uid) DO UPDATE SET"
-    " content = excluded.content, content_hash = excluded.content_hash, component = excluded.component"
+    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 30)}) ON CONFLICT(uid) DO UPDATE SET"
+    " content = excluded.content, content_hash = excluded.content_hash, component = excluded.component,"
+    " count_kind = excluded.count_kind, count_name = excluded.count_name,"
+    " error_signature = excluded.error_signature"
     " WHERE messages.content_hash IS NOT excluded.content_hash"
 )
 
@@ -190,6 +194,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
                     continue  # another process applied it while we waited
                 for statement in _statements(sql):
                     db.execute(statement)
+                if version in backfill.STEPS:
+                    backfill.STEPS[version](db)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                            (version, name, int(time.time() * 1000)))
         if changes.missing_triggers(self.db):
@@ -300,7 +306,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
                        rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                        rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                        int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
-                       file_id, rec.line, rec.offset, batch.run_id, _meta(meta))
+                       file_id, rec.line, rec.offset, batch.run_id, _meta(meta),
+                       *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
+                                  rec.component, rec.is_error, rec.tool_name, content))
                 (growing if rec.replace else plain).append(row)
             if blobs:
                 db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"

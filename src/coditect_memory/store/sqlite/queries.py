@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 from typing import Any, cast
 
@@ -21,24 +20,9 @@ from ..protocol.read import (
     Tokens,
 )
 
-# A human prompt: typed by a person in the main conversation, counted once (a history line
-# linked to its transcript prompt is the same prompt).
-PROMPT = ("type = 'user' AND is_meta = 0 AND is_sidechain = 0 AND linked_uid IS NULL"
-          " AND source_kind IN ('transcript', 'history', 'import')")
-
-
-_TAG = re.compile(r"<(command-name|command-args)>(.*?)</\1>", re.S)
-
-
-def prompt_title(text: str) -> str | None:
-    """A prompt as a title: slash commands as `/name args`; tool noise is no title."""
-    text = text.strip()
-    if "<command-name>" in text:
-        parts = dict((m.group(1), m.group(2).strip()) for m in _TAG.finditer(text))
-        text = f"{parts.get('command-name', '')} {parts.get('command-args', '')}".strip()
-    if not text or text.startswith(("<", "[Request interrupted", "Caveat:")):
-        return None
-    return text[:500]
+# A human prompt (derive.prompts.is_prompt, stored per row), counted once: a history line
+# linked to its transcript prompt is the same prompt.
+PROMPT = "is_prompt = 1 AND linked_uid IS NULL"
 
 
 def status(db: sqlite3.Connection, store: StoreInfo) -> Status:

@@ -8,10 +8,12 @@ fetches one example of each, with where it was read."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
+from ..store.protocol.reports import ErrorSignatureRow
 from ..timeutil import iso
-from .context import Context
+from .builder import Context
 from .filters import day_name
 from .model import Chart, Report, Table, col
 
@@ -20,7 +22,7 @@ SAMPLE_CHARS = 300
 TOP_MESSAGES = 50
 
 
-def _example(e: dict[str, Any] | None) -> dict[str, Any]:
+def _example(e: Mapping[str, Any] | None) -> dict[str, Any]:
     if e is None:
         return {}
     return {"message": (e["content"] or "").strip()[:SAMPLE_CHARS], "session_id": e["session_id"],
@@ -28,19 +30,21 @@ def _example(e: dict[str, Any] | None) -> dict[str, Any]:
             "uid": e["uid"]}
 
 
-def load(ctx: Context, **extra: Any) -> list[dict[str, Any]]:
+def load(ctx: Context, session_id: str | None = None) -> list[dict[str, Any]]:
     """Error rows with text (for one session, or a day); `component` is what they are about."""
-    rows = ctx.rows("errors", **extra)
-    for e in rows:
-        e["component"] = e.pop("name")
-        e["project_name"] = e["project_name"] or "(no project)"
+    rows: list[dict[str, Any]] = []
+    for e in ctx.store.report_errors(ctx.where, session_id):
+        row: dict[str, Any] = {**e, "component": e["name"],
+                               "project_name": e["project_name"] or "(no project)"}
+        del row["name"]
+        rows.append(row)
     return rows
 
 
 def build(ctx: Context) -> Report:
-    groups = ctx.rows("error_groups")
-    sigs = ctx.rows("error_signatures")
-    per_group: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    groups = ctx.store.report_error_groups(ctx.where)
+    sigs = ctx.store.report_error_signatures(ctx.where)
+    per_group: dict[tuple, list[ErrorSignatureRow]] = defaultdict(list)
     for s in sigs:
         per_group[(s["kind"], s["name"], s["project_id"])].append(s)  # most frequent first
     overall: dict[str, dict[str, Any]] = {}
@@ -55,7 +59,8 @@ def build(ctx: Context) -> Report:
     top = sorted(overall.values(), key=lambda o: -o["errors"])[:TOP_MESSAGES]
     wanted = {s["sample_id"] for g in per_group.values() for s in g[:SAMPLES]}
     wanted |= {o["sample_id"] for o in top}
-    examples = {e["message_id"]: e for e in ctx.rows("errors", ids=sorted(wanted))} if wanted else {}
+    examples = ({e["message_id"]: e for e in ctx.store.report_errors(ctx.where, ids=sorted(wanted))}
+                if wanted else {})
     rows = []
     for g in groups:
         mine = per_group.get((g["kind"], g["name"], g["project_id"]), [])
@@ -84,7 +89,7 @@ def build(ctx: Context) -> Report:
               [col("signature", "message (normalised)"), col("errors", fmt="int"),
                col("components", fmt="names"), col("last_seen", "last", "time")], messages),
     ]
-    daily = ctx.rows("daily") if ctx.charts else []
+    daily = ctx.store.report_daily(ctx.where) if ctx.charts else []
     charts = [
         Chart("Errors by component", "bars", [r["component"] for r in by_component],
               [("errors", [r["errors"] for r in by_component])], "int"),
