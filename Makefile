@@ -29,10 +29,12 @@ demo: install
 
 test: dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: dev
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 # Benchmarks write dated sections to benchmarks/RESULTS.md (1M messages: several minutes each).
 bench: dev

@@ -6,6 +6,7 @@ Builders fill a Report from store rows; renderers (render/) format it. Keeping t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +51,7 @@ class Report:
     charts: list[Chart] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)  # top-level JSON fields
     summary: list[tuple[str, str]] = field(default_factory=list)  # (label, value) shown first
-    conversation: list[dict[str, Any]] | None = None  # the session report's messages
+    conversation: Sequence[Mapping[str, Any]] | None = None  # the session report's messages
 
     @property
     def rows(self) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ _PATH_KEYS = ("file_path", "notebook_path", "path")
 _WRITES = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 
 
-def files_touched(messages: list[dict[str, Any]],
+def files_touched(messages: Sequence[Mapping[str, Any]],
                   backups: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Paths named by tool calls (read or written), and files with file-history versions."""
     files: dict[str, dict[str, Any]] = defaultdict(lambda: {"reads": 0, "writes": 0, "versions": 0,

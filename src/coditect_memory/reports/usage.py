@@ -77,7 +77,7 @@ def _session_details(ctx: Context, rows: list[dict[str, Any]]) -> None:
     """Title, project and start of each session row."""
     known = {s["session_id"]: s for s in ctx.store.sessions(None, 1 << 40)}
     for r in rows:
-        s = known.get(r["session_id"]) or {}
+        s: Mapping[str, Any] = known.get(r["session_id"]) or {}
         r["project"], r["title"], r["started_at"] = s.get("project"), s.get("title"), s.get("started_at")
 
 

@@ -3,6 +3,7 @@ its conversation. No script, no external request: it opens offline and prints cl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -60,7 +61,7 @@ def _table(t: Table) -> str:
             f"<tbody>{''.join(body)}</tbody></table>{more}")
 
 
-def _conversation(messages: list[dict[str, Any]]) -> str:
+def _conversation(messages: Sequence[Mapping[str, Any]]) -> str:
     out = ['<section class="conversation"><h2>Conversation</h2>']
     for m in messages:
         kind, text = m["type"], m["content"] or ""

@@ -58,14 +58,9 @@ class Status(TypedDict):
     store: StoreInfo
 
 
-class Run(TypedDict):
-    run_id: int
-    started_at: str | None
-    finished_at: str | None
-    status: str  # running, completed, failed, interrupted
-    root: str
-    format: str
-    pid: int | None
+class RunCounts(TypedDict):
+    """What an ingest run read and stored (an extraction_runs row's figures)."""
+
     files_seen: int
     files_changed: int
     files_unknown: int
@@ -74,6 +69,16 @@ class Run(TypedDict):
     messages_new: int
     duplicates: int
     errors: int
+
+
+class Run(RunCounts):
+    run_id: int
+    started_at: str | None
+    finished_at: str | None
+    status: str  # running, completed, failed, interrupted
+    root: str
+    format: str
+    pid: int | None
     manifest_sha256: str | None
     message: str | None
 

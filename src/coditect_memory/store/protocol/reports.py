@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+from .read import RunCounts
+
 UsageKey = Literal["day", "model", "project", "session", "total"]
 
 
@@ -198,21 +200,13 @@ class PromptRow(TypedDict):
     content: str
 
 
-class RunRow(TypedDict):
+class RunRow(RunCounts):
     run_id: int
     started_at: int
     finished_at: int | None
     status: str
     root: str | None
     format: str | None
-    files_seen: int
-    files_changed: int
-    files_unknown: int
-    bytes_read: int
-    messages_read: int
-    messages_new: int
-    duplicates: int
-    errors: int
     message: str | None
 
 
