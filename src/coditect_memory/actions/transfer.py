@@ -53,15 +53,26 @@ def export(store: Store, request: ExportRequest, stream: IO[bytes] | None = None
 @dataclass(frozen=True)
 class Imported:
     stats: RunStats  # the ingest run that read the file
+    bad_lines: list[dict[str, Any]]  # {line, severity, reason} of each line left out (first 100)
+
+    @property
+    def complete(self) -> bool:
+        """Every line of the file is in the store: none damaged, none in conflict, not cut
+        short. (Warnings, such as an old export without a trailer, do not count.)"""
+        return self.stats.errors == self.stats.warnings
 
     def to_json(self) -> dict[str, Any]:
-        return self.stats.as_dict()
+        return {**self.stats.as_dict(), "complete": self.complete, "bad_lines": self.bad_lines}
 
 
 def import_file(store: Store, settings: Settings, path: Path) -> Imported:
     """Read a `memory export` file into the store as an ingest run (format `export`):
-    messages already stored are counted as duplicates; importing twice stores nothing new."""
+    messages already stored are counted as duplicates; importing twice stores nothing new.
+    Damaged lines are not stored; `complete` says whether every line was."""
     path = Path(os.path.abspath(path))
     if not path.is_file():
         raise SourceMissing(f"nothing to import at {path}: no such file")
-    return Imported(Ingest(store, settings).run(path, "export"))
+    stats = Ingest(store, settings).run(path, "export")
+    bad = [{"line": e["line"], "severity": e["severity"], "reason": e["reason"]}
+           for e in store.run_errors(stats.run_id, limit=100)] if stats.errors else []
+    return Imported(stats, bad)

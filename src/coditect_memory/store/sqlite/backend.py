@@ -300,7 +300,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
                        rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                        rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                        int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
-                       file_id, rec.line, rec.offset, batch.run_id, _meta(meta))
+                       file_id, rec.line, rec.offset,
+                       rec.origin.run_id if rec.origin else batch.run_id, _meta(meta))
                 (growing if rec.replace else plain).append(row)
             if blobs:
                 db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
