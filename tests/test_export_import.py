@@ -9,6 +9,7 @@ import json
 import random
 from pathlib import Path
 
+import orjson
 import pytest
 
 from .conftest import run, run_proc
@@ -306,3 +307,46 @@ class TestTruncatedImport:
         self.check(tmp_path, b"".join(text[:10] + text[11:]), "lines were removed")
         swapped = text[:10] + [text[11], text[10]] + text[12:]
         self.check(tmp_path, b"".join(swapped), "reordered")
+
+
+def rewrite(path: Path, rows: list[dict]) -> Path:
+    """An export of `rows` as `memory export` writes one: each line's check, the trailer."""
+    from coditect_memory.transfer.export import line_check, trailer
+
+    checks = hashlib.sha256()
+    with open(path, "wb") as f:
+        for r in rows:
+            body = orjson.dumps({k: v for k, v in r.items() if k != "check"})
+            check = line_check(body)
+            checks.update(check.encode() + b"\n")
+            f.write(body[:-1] + b',"check":"' + check.encode() + b'"}\n')
+        f.write(orjson.dumps(trailer(len(rows), checks)) + b"\n")
+    return path
+
+
+class TestConflicts:
+    """Issue 10, "also found": a sound line whose uid is stored with other content keeps the
+    stored version and is recorded (file, line, uid), not counted as a duplicate."""
+
+    def test_conflicting_uids_are_recorded(self, store, tmp_path):
+        out = tmp_path / "all.jsonl"
+        run("export", "-o", str(out))
+        rows = lines(out)
+        texts = [i for i, r in enumerate(rows) if r["content"] and "blob_base64" not in r
+                 and "blob_text" not in r][:3]
+        for i in texts:
+            rows[i]["content"] += " (another version)"
+            rows[i]["content_hash"] = hashlib.sha256(rows[i]["content"].encode()).hexdigest()
+        other = rewrite(tmp_path / "other.jsonl", rows)
+        r = run("import", str(other), "--json", check=False)
+        res = r.json()
+        assert r.code == 17 and not res["complete"] and res["conflicts"] == 3
+        assert res["messages_new"] == 0 and res["duplicates"] == len(rows) - 3
+        assert [b["line"] for b in res["bad_lines"]] == [i + 1 for i in texts]
+        assert all(rows[i]["uid"] in b["reason"] for i, b in zip(texts, res["bad_lines"], strict=True))
+        assert [e["line"] for e in run("errors", "--json").json()] == [i + 1 for i in texts]
+        again = tmp_path / "again.jsonl"
+        run("export", "-o", str(again))
+        assert again.read_bytes() == out.read_bytes(), "the stored versions are kept"
+        twice = run("import", str(out), "--json").json()
+        assert twice["complete"] and twice["conflicts"] == 0 and twice["duplicates"] == len(rows)

@@ -28,6 +28,7 @@ from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
 from . import changes, queries
 from .backup import SQLiteBackup
+from .export import SQLiteTransfer
 from .reports import SQLiteReports
 from .search import SQLiteSearch
 
@@ -69,7 +70,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

@@ -7,6 +7,21 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+from ..protocol.transfer import TransferStore
+
+
+class SQLiteTransfer(TransferStore):
+    db: sqlite3.Connection  # the backend's, for this thread
+
+    def content_hashes(self, uids: list[str]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for i in range(0, len(uids), 500):
+            part = uids[i:i + 500]
+            out.update(self.db.execute(
+                f"SELECT uid, content_hash FROM messages WHERE uid IN ({','.join('?' * len(part))})",
+                part).fetchall())
+        return out
+
 _EXPORT = """
 SELECT m.id, m.uid, m.source_kind, m.type, m.role, m.content, m.content_hash, m.ts, m.session_id,
        p.path AS project, m.tool_name, m.tool_use_id, m.component, m.level, m.is_error,
