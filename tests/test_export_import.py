@@ -302,6 +302,13 @@ class TestTruncatedImport:
     def test_no_final_newline(self, export, tmp_path):
         self.check(tmp_path, export.read_bytes()[:-1], "has no newline")
 
+    def test_an_empty_export_is_complete(self, store, tmp_path):
+        out = tmp_path / "none.jsonl"
+        assert run("export", "--project", "no-such-project", "-o", str(out), "--json").json()["messages"] == 0
+        assert lines(out) == []
+        res = at_home(tmp_path / "o", "import", str(out), "--json").json()
+        assert res["complete"] and res["messages_read"] == 0 and res["errors"] == 0
+
     def test_lines_removed_or_reordered(self, export, tmp_path):
         text = export.read_bytes().splitlines(keepends=True)
         self.check(tmp_path, b"".join(text[:10] + text[11:]), "lines were removed")

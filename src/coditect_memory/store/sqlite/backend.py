@@ -249,9 +249,13 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             db.executemany("INSERT INTO source_files (root, path, kind) VALUES (?, ?, ?)"
                            " ON CONFLICT(root, path) DO UPDATE SET kind = excluded.kind",
                            [(root, p, k) for p, k in files])
-            wanted = {p for p, _ in files}
-            return {p: i for i, p in db.execute("SELECT id, path FROM source_files WHERE root = ?", (root,))
-                    if p in wanted}
+            paths = [p for p, _ in files]  # looked up by index: an import registers one at a time
+            ids: dict[str, int] = {}
+            for i in range(0, len(paths), 500):
+                part = paths[i:i + 500]
+                ids.update(db.execute("SELECT path, id FROM source_files WHERE root = ? AND path IN"
+                                      f" ({', '.join('?' * len(part))})", (root, *part)))
+            return ids
 
     def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,
                    mark_missing: bool = True) -> None:

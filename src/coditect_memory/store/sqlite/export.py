@@ -51,9 +51,10 @@ def export_messages(db: sqlite3.Connection, project: str | None,
     cur = db.cursor()  # a cursor of its own: the per-session look-ups below use db
     cur.execute(_EXPORT.format(where=" ".join(where)), args)
     seen: set[str] = set()
+    names = [c[0] for c in cur.description]
     while rows := cur.fetchmany(2000):
         for r in rows:
-            d = dict(zip([c[0] for c in cur.description], r, strict=True))
+            d = dict(zip(names, r, strict=True))
             sid = d["session_id"]
             if sid and sid not in seen:
                 seen.add(sid)
