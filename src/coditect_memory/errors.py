@@ -60,4 +60,11 @@ class TargetError(BackupError):
     exit_code = 15
 
 
+class ImportIncomplete(MemoryError_):
+    """`memory import` left lines out: damaged, conflicting with stored messages, or the file
+    was cut short. What was sound is stored; the lines left out are in `memory errors`."""
+
+    exit_code = 17
+
+
 EXIT_INTERRUPTED = 130

@@ -48,16 +48,28 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
 @click.argument("path", type=click.Path(path_type=Path))
 @json_option
 def import_(path: Path, as_json: bool) -> None:
-    """Read a `memory export` JSONL file into the store (messages already there are skipped)."""
+    """Read a `memory export` JSONL file into the store (messages already there are skipped).
+
+    Damaged lines are not stored; a file with any, or cut short, exits 17 after storing the
+    sound lines (each bad line is in `memory errors`, and in --json's `bad_lines`)."""
     from ..actions.transfer import import_file
+    from ..errors import ImportIncomplete
     from ..store import open_store
 
     config = get_config()
     with open_store(config) as store:
-        stats = import_file(store, config, path).stats
+        result = import_file(store, config, path)
+    stats = result.stats
     if as_json:
-        print_json(stats.as_dict())
-        return
-    console().print(f"Run {stats.run_id}: {stats.messages_read:,} messages read, "
-                    f"[green]{stats.messages_new:,} new[/], {stats.duplicates:,} already "
-                    f"stored, {stats.errors:,} bad lines (`memory errors`)")
+        print_json(result.to_json())
+    else:
+        console().print(f"Run {stats.run_id}: {stats.messages_read:,} messages read, "
+                        f"[green]{stats.messages_new:,} new[/], {stats.duplicates:,} already "
+                        f"stored, {stats.errors:,} bad lines (`memory errors`)")
+    if not result.complete:
+        first = result.bad_lines[0] if result.bad_lines else {}
+        where = f"line {first['line']}: " if first.get("line") else ""
+        console(stderr=True).print(
+            f"import incomplete: {stats.errors - stats.warnings:,} lines not stored "
+            f"({where}{first.get('reason', 'see `memory errors`')})", markup=False)
+        sys.exit(ImportIncomplete.exit_code)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import SourceMissing
 from ..settings import Settings
-from ..sources.base import Issue, Record, dumps
+from ..sources.base import Issue, Origin, Record, dumps
 from ..sources.classify import EXPORT, EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
 from ..sources.read_context import ReadContext
 from ..store import Batch, FileState, Store
@@ -167,6 +167,7 @@ class Ingest:
         self.batch_bytes = 0
         self.checksums: dict[str, tuple[int, str | None]] = {}  # relpath -> (size, sha256)
         self.file_new: dict[int, int] = {}  # new rows of a file written in its earlier batches
+        self.origin_ids: dict[tuple[str, str], int] = {}  # an import's original files
 
     # --- the run ----------------------------------------------------------------------
     def run(self, root: Path, fmt: str = "claude") -> RunStats:
@@ -295,7 +296,7 @@ class Ingest:
         try:
             for item in _guarded(reader(ctx)):
                 if isinstance(item, Record):
-                    self._add(item, file_id)
+                    self._add(item, self._origin_file(item.origin) if item.origin else file_id)
                     counts["read"] += 1
                     if item.offset is not None and item.offset > done_bytes + p.start_offset:
                         step = item.offset - p.start_offset - done_bytes
@@ -322,6 +323,14 @@ class Ingest:
             partial_tail=end.partial_tail, errors=counts["errors"], last_error=last_error,
             action=p.action, bytes_read=read_bytes, messages_read=counts["read"],
             messages_new=self.file_new.pop(file_id, 0)))
+
+    def _origin_file(self, origin: Origin) -> int:
+        """The manifest id of an imported record's original file (registered once)."""
+        key = (origin.root, origin.file)
+        if key not in self.origin_ids:
+            ids = self.store.register_files(origin.root, [(origin.file, origin.kind)])
+            self.origin_ids[key] = ids[origin.file]
+        return self.origin_ids[key]
 
     def _issue(self, issue: Issue, relpath: str) -> str:
         if issue.severity == "error":

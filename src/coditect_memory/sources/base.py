@@ -43,6 +43,17 @@ class Usage:
     is_sidechain: bool = False
 
 
+@dataclass(slots=True, frozen=True)
+class Origin:
+    """Where an imported record was first read (its export's provenance): kept on import, so
+    an export imports back to an equal store instead of pointing at the export file."""
+
+    root: str
+    file: str
+    kind: str  # the source file's kind (source_files.kind)
+    run_id: int | None  # the ingest run of the store that first read it
+
+
 @dataclass(slots=True)
 class Record:
     """One thing said or logged. `uid` is its identity (DESIGN.md, identity and dedup)."""
@@ -73,6 +84,7 @@ class Record:
     usage: Usage | None = None
     replace: bool = False  # the record may grow on a later read (last debug entry)
     facts: dict[str, Any] | None = None  # session facts: git branch, version, title, ...
+    origin: Origin | None = None  # an imported record's original source (else: the file read)
 
 
 @dataclass(slots=True)

@@ -16,12 +16,13 @@ from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestSt
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
+from .protocol.transfer import TransferStore
 
 __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError", "Message", "Run",
            "RunError", "RunFile", "Session", "SourceFile", "Status", "Store"]
 
 
-class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore):
+class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

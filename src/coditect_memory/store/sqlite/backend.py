@@ -29,6 +29,7 @@ from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
 from . import backfill, changes, queries
 from .backup import SQLiteBackup
+from .export import SQLiteTransfer
 from .reports import SQLiteReports
 from .search import SQLiteSearch
 
@@ -73,7 +74,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
@@ -254,9 +255,13 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
             db.executemany("INSERT INTO source_files (root, path, kind) VALUES (?, ?, ?)"
                            " ON CONFLICT(root, path) DO UPDATE SET kind = excluded.kind",
                            [(root, p, k) for p, k in files])
-            wanted = {p for p, _ in files}
-            return {p: i for i, p in db.execute("SELECT id, path FROM source_files WHERE root = ?", (root,))
-                    if p in wanted}
+            paths = [p for p, _ in files]  # looked up by index: an import registers one at a time
+            ids: dict[str, int] = {}
+            for i in range(0, len(paths), 500):
+                part = paths[i:i + 500]
+                ids.update(db.execute("SELECT path, id FROM source_files WHERE root = ? AND path IN"
+                                      f" ({', '.join('?' * len(part))})", (root, *part)))
+            return ids
 
     def note_files(self, root: str, seen: list[tuple[str, str, int, int]], now: int,
                    mark_missing: bool = True) -> None:
@@ -306,7 +311,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, Store):
                        rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                        rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                        int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
-                       file_id, rec.line, rec.offset, batch.run_id, _meta(meta),
+                       file_id, rec.line, rec.offset,
+                       rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
                        *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
                                   rec.component, rec.is_error, rec.tool_name, content))
                 (growing if rec.replace else plain).append(row)

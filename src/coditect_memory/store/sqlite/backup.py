@@ -51,7 +51,7 @@ class SQLiteBackup:
 
     def export_messages(self, project: str | None = None,
                         since: int | None = None) -> Iterator[dict[str, Any]]:
-        from .snapshot import export_messages
+        from .export import export_messages
 
         return export_messages(self.db, project, since)
 
