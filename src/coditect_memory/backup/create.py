@@ -9,6 +9,11 @@ of new sessions costs about its own size, and finding it costs no scan of the st
 the latest backup cannot be built on (its chain is damaged, the store was restored or
 migrated since, another store made it), the backup is a full one and says why in `notes`.
 
+Nothing is reused or built on unchecked: every object of the latest chain is re-read and
+re-hashed first (what `verify` does; reading costs far less than the compression it saves).
+A damaged object is written again by a full backup, and an incremental on a damaged chain
+is made as a full one; `notes` names each.
+
 Order of writes: objects, then (after a sync) the manifest. Until the manifest is written
 the backup does not exist; a killed run leaves only unreferenced objects (reused by the next
 run when they are the same, removed by `prune`).
@@ -87,36 +92,40 @@ class _Writer:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _known_objects(repo: Repository, manifests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Objects listed by these manifests and present in the repository: what a new backup
-    can reuse instead of writing again."""
-    present = repo.object_ids()
+def _known_objects(repo: Repository, chain: list[dict[str, Any]], workers: int
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The chain's objects that are in the repository and intact (re-hashed now): what a new
+    backup can reuse instead of writing again; and why each of the others cannot be."""
+    problems, _ = repo.check_objects(chain, max(workers, 4))
     known: dict[str, dict[str, Any]] = {}
-    for m in manifests:
+    for m in chain:
         for oid, meta in m["objects"].items():
-            if oid in present:
+            if oid not in problems:
                 known[oid] = {"sha256": meta["sha256"], "size": meta["size"]}
-    return known
+    return known, problems
 
 
-def _latest_chain(repo: Repository) -> tuple[list[dict[str, Any]], str | None]:
-    """The newest backup and its ancestors (full first), or why that chain is unusable."""
-    latest = repo.latest()
+def _latest_chain(repo: Repository) -> tuple[list[dict[str, Any]], str | None, list[str]]:
+    """The newest readable backup and its ancestors (full first), or why that chain is
+    unusable; and a note for each newer manifest that is damaged."""
+    latest, skipped = repo.latest()
+    notes = [f"backup {d.backup_id} is damaged and was left out ({d.problem})" for d in skipped]
     if latest is None:
-        return [], None
+        return [], None, notes
     try:
-        return repo.chain(latest["backup_id"]), None
+        return repo.chain(latest["backup_id"]), None, notes
     except BackupDamaged as e:
-        return [latest], f"the latest backup's chain is damaged ({e})"
+        return [latest], f"the latest backup's chain is damaged ({e})", notes
 
 
-def _unbuildable(chain: list[dict[str, Any]], known: dict[str, Any], full_every: int) -> str | None:
-    """Why an incremental should not be built on this chain: it is incomplete, or as long
-    as `full_every` allows."""
+def _unbuildable(chain: list[dict[str, Any]], problems: dict[str, str], full_every: int
+                 ) -> str | None:
+    """Why an incremental should not be built on this chain: an object is missing or
+    damaged, or the chain is as long as `full_every` allows."""
     for m in chain:
         for oid in m["objects"]:
-            if oid not in known:
-                return f"object {oid} of backup {m['backup_id']} is missing"
+            if oid in problems:
+                return problems[oid]
     if full_every and len(chain) > full_every:
         return (f"the latest chain holds {len(chain) - 1} incrementals ([backup] full_every = "
                 f"{full_every})")
@@ -149,11 +158,11 @@ class BackupMade:
 def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, progress=None,
                   workers: int = 2, full_every: int = 0) -> BackupMade:
     started = time.monotonic()
-    chain, damaged = _latest_chain(repo)  # only the latest chain is read, not every manifest
-    known = _known_objects(repo, chain)
+    # only the latest chain is read, not every manifest
+    chain, damaged, notes = _latest_chain(repo)
+    known, problems = _known_objects(repo, chain, workers)
     parent = chain[-1] if kind == "incremental" and chain else None
-    notes: list[str] = []
-    if parent and (why := damaged or _unbuildable(chain, known, full_every)):
+    if parent and (why := damaged or _unbuildable(chain, problems, full_every)):
         notes.append(f"{why}; made a full backup instead")
         parent = None
     writer = _Writer(repo, known, workers)
@@ -192,6 +201,10 @@ def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, prog
             if parent:
                 manifest["delta"] = {"bytes": source.size, "rows": source.rows,
                                      "touched": source.touched}
+        rewritten = sorted(set(problems) & set(writer.objects))
+        if rewritten:
+            notes.append(f"{len(rewritten)} damaged or missing object(s) of the earlier backups "
+                         f"were written again: {', '.join(problems[o] for o in rewritten[:3])}")
         manifest["bytes_written"] = writer.bytes
         manifest["seconds"] = round(time.monotonic() - started, 3)
         failpoint("backup:objects-stored")
