@@ -259,7 +259,7 @@ class Repository:
         """The newest readable manifest and the damaged ones newer than it, reading as few as
         it can (ids start with their creation time): on S3 one LIST and a GET, not a GET per
         backup ever made."""
-        damaged = []
+        damaged: list[DamagedManifest] = []
         for bid in sorted(self.backup_ids(), reverse=True):
             try:
                 return self.manifest(bid, check=check), damaged
@@ -356,7 +356,8 @@ class Repository:
         from another host (or in the old format, a bare time) while it is younger than
         `max_age_s`. An unreadable lock counts as live: prune then deletes nothing."""
         now = time.time() * 1000
-        live, stale = [], []
+        live: list[str] = []
+        stale: list[str] = []
         for key in self.target.list("locks/"):
             name = key.rsplit("/", 1)[-1]
             raw = self.target.read(key)

@@ -1,0 +1,240 @@
+"""No silent wrong answer from backups (issue 10): a damaged object is never reused, a
+damaged manifest is never left out silently, a killed backup's lock does not hold prune for
+hours, an encrypted repository without its config.json is never re-initialised; and a
+property test: random damage to a random object or manifest fails `verify`, and the next
+`backup create` does not build on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from . import test_backup_faults as faults
+from .conftest import run, run_proc
+from .reliability import record, trial
+from .test_backup_faults import create, listed, manifest, object_path
+from .test_backup_support import more_sessions, status_at
+
+# the faults module's store and chain (a full backup and an incremental), a copy per test
+template, chain_template, chain = faults.template, faults.chain_template, faults.chain
+
+
+def verified(target: Path, backup_id: str, deep: bool = True) -> dict:
+    args = ["backup", "verify", backup_id, "--target", str(target), "--json"]
+    r = run_proc(*args, *(["--deep"] if deep else []))
+    return {**json.loads(r.stdout), "code": r.code}
+
+
+def restores_equal(target: Path, backup_id: str, into: Path) -> bool:
+    run("backup", "restore", backup_id, "--target", str(target), "--into", str(into))
+    return status_at(into) == run("status", "--json").json()
+
+
+def flip(path: Path, rng: random.Random | None = None) -> None:
+    data = bytearray(path.read_bytes())
+    i = rng.randrange(len(data)) if rng else len(data) // 2
+    data[i] ^= rng.randrange(1, 256) if rng else 0x40
+    path.write_bytes(bytes(data))
+
+
+def truncate(path: Path, rng: random.Random | None = None) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:rng.randrange(len(data)) if rng else len(data) - 100])
+
+
+LABEL = {flip: "byte flipped in", truncate: "truncated"}
+
+
+class TestNoReuseOfDamage:
+    """Issue item 1: a new backup re-hashes what it reuses or builds on."""
+
+    @pytest.mark.parametrize("damage", [flip, truncate])
+    def test_full_backup_rewrites_a_damaged_object(self, chain, tmp_path, damage):
+        target, full, inc = chain
+        with trial(f"backup: {LABEL[damage]} an object of the newest full, then a full backup"):
+            second = create(target, "--type", "full")
+            oid = manifest(target, second["backup_id"])["segments"][0][2]
+            damage(object_path(target, oid))
+            assert verified(target, second["backup_id"], deep=False)["code"] == 13
+            made = create(target, "--type", "full")
+            assert made["objects_written"] >= 1
+            assert any("written again" in n and oid in n for n in made["notes"]), made["notes"]
+            assert verified(target, made["backup_id"])["ok"]
+            assert restores_equal(target, made["backup_id"], tmp_path / "r")
+
+    @pytest.mark.parametrize("damage", [flip, truncate])
+    def test_incremental_on_a_damaged_chain_is_a_full(self, chain, tmp_path, damage):
+        target, full, inc = chain
+        with trial(f"backup: {LABEL[damage]} an object of the chain, then an incremental"):
+            run("ingest", str(more_sessions(tmp_path, seed=61)), "--json")
+            oid = manifest(target, full)["segments"][0][2]
+            damage(object_path(target, oid))
+            made = create(target)
+            assert made["type"] == "full" and "made a full backup instead" in made["notes"][0]
+            assert oid in made["notes"][0]
+            assert verified(target, made["backup_id"])["ok"]
+            assert restores_equal(target, made["backup_id"], tmp_path / "r")
+
+
+class TestDamagedManifest:
+    """Issue item 2: a damaged manifest is listed as damaged; `restore --at` refuses rather
+    than restore an older backup than asked."""
+
+    @pytest.mark.parametrize("damage", ["garbled", "truncated"])
+    def test_listed_as_damaged(self, chain, damage):
+        target, full, inc = chain
+        with trial(f"backup: {damage} newest manifest, then list"):
+            path = target / "manifests" / f"{inc}.json"
+            if damage == "garbled":  # a value changed, the JSON still valid: its checksum fails
+                path.write_text(path.read_text().replace('"tool_version": "', '"tool_version": "x', 1))
+            else:
+                truncate(path)
+            r = run_proc("backup", "list", "--target", str(target), "--json")
+            assert r.code == 0
+            rows = json.loads(r.stdout)
+            assert [b["backup_id"] for b in rows] == [full, inc]
+            assert rows[0]["damaged"] is None and rows[1]["damaged"]
+            assert f"backup {inc} is damaged" in r.stderr
+            human = run_proc("backup", "list", "--target", str(target))
+            assert inc in human.stdout and "damaged" in human.stdout + human.stderr
+
+    def test_restore_at_refuses_past_a_damaged_manifest(self, chain, tmp_path):
+        target, full, inc = chain
+        with trial("backup: truncated newest manifest, then restore --at"):
+            truncate(target / "manifests" / f"{inc}.json")
+            r = run_proc("backup", "restore", "--at", "2999-01-01", "--target", str(target),
+                         "--into", str(tmp_path / "r"))
+            assert r.code == 13, r.stderr
+            assert inc in r.stderr and full in r.stderr and len(r.stderr.strip().splitlines()) == 1
+            assert not (tmp_path / "r" / "memory.db").exists()
+            # a time before the damaged backup was made still picks the full backup
+            at = manifest(target, full)["created_at"]
+            run("backup", "restore", "--at", at, "--target", str(target), "--into",
+                str(tmp_path / "r2"))
+            assert status_at(tmp_path / "r2")["messages"] > 0
+
+    def test_next_backup_does_not_build_on_a_damaged_manifest(self, chain, tmp_path):
+        target, full, inc = chain
+        truncate(target / "manifests" / f"{inc}.json")
+        made = create(target)
+        assert made["parent"] in (None, full)
+        assert any(inc in n and "damaged" in n for n in made["notes"]), made["notes"]
+        assert verified(target, made["backup_id"])["ok"]
+        assert restores_equal(target, made["backup_id"], tmp_path / "r")
+
+
+class TestKilledBackupLeftovers:
+    """Also found: a killed backup's lock is stale as soon as its process is gone."""
+
+    def test_prune_removes_a_dead_process_lock(self, chain, tmp_path):
+        target, full, inc = chain
+        with trial("backup: SIGKILL with objects stored, then prune"):
+            run("ingest", str(more_sessions(tmp_path, seed=62)), "--json")
+            r = run_proc("backup", "create", "--type", "full", "--target", str(target),
+                         env={"MEMORY_FAILPOINT": "backup:objects-stored"})
+            assert r.code == -signal.SIGKILL
+            assert list((target / "locks").iterdir()), "the killed run left no lock"
+            used = {o for b in (full, inc) for o in manifest(target, b)["objects"]}
+            leftover = {p.name for p in (target / "objects").rglob("*") if p.is_file()} - used
+            assert leftover, "the killed run stored no object: nothing to prune"
+            temp = object_path(target, next(iter(used))).with_name(".x.tmp-1-dead")
+            temp.write_bytes(b"half")  # what a writer killed mid-object leaves
+            out = run("backup", "prune", "--keep-daily", "100", "--target", str(target),
+                      "--json").json()
+            assert out["objects_deleted"] == len(leftover), out["notes"]
+            assert any("its process is gone" in n for n in out["notes"])
+            assert not list((target / "locks").iterdir()) and not temp.exists()
+            assert verified(target, inc)["ok"]
+
+    def test_prune_waits_for_a_live_lock(self, chain, tmp_path):
+        target, full, inc = chain
+        (target / "locks").mkdir(exist_ok=True)
+        lock = {"ms": 0, "pid": os.getpid(), "host": socket.gethostname()}  # old, but alive
+        (target / "locks" / "20990101T000000000Z-abcdef").write_text(json.dumps(lock))
+        stray = object_path(target, "ab" * 32)
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_bytes(b"being written")
+        out = run("backup", "prune", "--keep-daily", "100", "--target", str(target), "--json").json()
+        assert out["objects_deleted"] == 0 and "being made" in out["notes"][0]
+        assert stray.exists()
+
+
+class TestMissingConfig:
+    """Also found: a repository whose config.json is gone is never initialised again over
+    its backups (a new salt would make every encrypted backup unreadable)."""
+
+    def test_encrypted(self, chain, tmp_path, monkeypatch):
+        target, _, _ = chain
+        with trial("backup: encrypted repository without config.json"):
+            monkeypatch.setenv("MEMORY_BACKUP_KEY", "trust key")
+            enc = tmp_path / "enc"
+            made = create(enc, "--type", "full")
+            saved = (enc / "config.json").read_bytes()
+            (enc / "config.json").unlink()
+            for args in (["create"], ["list"], ["verify", made["backup_id"]]):
+                r = run_proc("backup", *args, "--target", str(enc))
+                assert r.code == 13, r.stderr
+                assert "config.json is missing" in r.stderr and "encrypted" in r.stderr
+                assert len(r.stderr.strip().splitlines()) == 1
+            assert not (enc / "config.json").exists(), "re-initialised over encrypted backups"
+            (enc / "config.json").write_bytes(saved)
+            assert verified(enc, made["backup_id"])["ok"]
+
+    def test_unencrypted_is_rebuilt(self, chain, tmp_path):
+        """Nothing in an unencrypted repository depends on config.json: it is written again."""
+        target, full, inc = chain
+        (target / "config.json").unlink()
+        assert listed(target) == [full, inc]
+        made = create(target)
+        assert (target / "config.json").exists()
+        assert verified(target, made["backup_id"])["ok"] and verified(target, inc)["ok"]
+
+    def test_a_key_for_an_unencrypted_repository_without_config(self, chain, monkeypatch):
+        target, _, _ = chain
+        (target / "config.json").unlink()
+        monkeypatch.setenv("MEMORY_BACKUP_KEY", "a key")
+        r = run_proc("backup", "create", "--target", str(target))
+        assert r.code == 13 and "config.json is missing" in r.stderr
+        assert not (target / "config.json").exists()
+
+
+SEEDS = range(6)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_damage_is_caught_and_not_built_on(chain, tmp_path, seed):
+    """Property: flip a random byte in (or truncate) a random object or manifest of the
+    chain. `verify` of the newest backup fails, unless the damage left the manifest's
+    meaning intact (a space turned into a tab); the next backup verifies and restores equal."""
+    target, full, inc = chain
+    rng = random.Random(seed)
+    files = sorted(target.glob("manifests/*.json")) + sorted(
+        object_path(target, oid) for b in (full, inc) for oid in manifest(target, b)["objects"])
+    victim = rng.choice(files)
+    damage = rng.choice([flip, truncate])
+    kind = "manifest" if victim.parent.name == "manifests" else "object"
+    fault = f"backup: {LABEL[damage]} a random {kind} (property test), then verify and create"
+    before = victim.read_bytes()
+    damage(victim, rng)
+    benign = kind == "manifest" and _same_json(before, victim.read_bytes())
+    v = verified(target, inc, deep=False)
+    caught = v["ok"] if benign else v["code"] == 13 and not v["ok"]
+    made = create(target)
+    sound = verified(target, made["backup_id"])["ok"] and restores_equal(
+        target, made["backup_id"], tmp_path / "r")
+    record(fault, 1, 0 if caught and sound else 1)
+    assert caught, f"{fault} ({victim.name}): verify said {v}"
+    assert sound, f"{fault} ({victim.name}): the next backup {made} built on the damage"
+
+
+def _same_json(a: bytes, b: bytes) -> bool:
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
