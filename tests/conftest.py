@@ -106,6 +106,17 @@ def ingest_into(home: Path, root: Path | str) -> dict:
         mp.undo()
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "fault(name): the test is one try of this fault in "
+                            "docs/reliability.md (tests/reliability.py)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    reliability.record_test(item, outcome.get_result())
+
+
 def pytest_sessionstart(session) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller, or a plain run
         reliability.reset()

@@ -4,6 +4,9 @@ session-finish hook in conftest.py writes the table, so its figures are this cod
 
     from .reliability import record, trial
 
+    @pytest.mark.fault("backup: SIGKILL at {point}")      # a whole test is one try of the
+    def test_kill(point): ...                             # fault ({...}: its parameters)
+
     with trial("backup: SIGKILL at backup:committed"):   # 1 try; a failure if the block raises
         ...
     record("ingest: SIGKILL mid-file", tries=22, failures=0)  # a test that counts itself
@@ -48,6 +51,15 @@ def trial(fault: str) -> Iterator[None]:
         record(fault, 1, 1)
         raise
     record(fault, 1, 0)
+
+
+def record_test(item, report) -> None:
+    """The `fault` marker: a marked test's call is one try, a failure unless it passed."""
+    mark = item.get_closest_marker("fault")
+    if mark is None or report.when != "call" or report.skipped:
+        return
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    record(mark.args[0].format(**params), 1, 0 if report.passed else 1)
 
 
 def reset() -> None:

@@ -68,6 +68,7 @@ class TestS3RoundTrip:
         run("backup", "restore", full["backup_id"], "--target", target, "--into", str(tmp_path / "f"))
         assert status_at(tmp_path / "f") == at_full
 
+    @pytest.mark.fault("backup: damaged object (byte flipped, truncated), then verify, restore, create")
     def test_encrypted_and_damaged(self, store, s3, bucket, tmp_path, monkeypatch):
         monkeypatch.setenv("MEMORY_BACKUP_KEY", "s3 secret")
         monkeypatch.setenv("MEMORY_S3_ENDPOINT", s3.url)
@@ -97,6 +98,7 @@ class TestServerGoesAway:
     """The S3 server going away mid-upload: a clear error (exit 15), nothing committed, the
     earlier backups intact, and a later run succeeds."""
 
+    @pytest.mark.fault("backup: S3 connection cut mid-upload")
     def test_cut_mid_upload(self, store, s3, bucket, tmp_path):
         target = f"s3://{bucket}/p"
         first = run("backup", "create", "--target", target, "--endpoint-url", s3.url, "--json").json()

@@ -17,9 +17,13 @@ import pytest
 
 from . import test_backup_faults as faults
 from .conftest import run, run_proc
-from .reliability import record, trial
 from .test_backup_faults import create, listed, manifest, object_path
 from .test_backup_support import more_sessions, status_at
+
+# rows of docs/reliability.md
+DAMAGED_OBJECT = "backup: damaged object (byte flipped, truncated), then verify, restore, create"
+DAMAGED_MANIFEST = "backup: damaged manifest (garbled, truncated), then list, restore, create"
+NO_CONFIG = "backup: repository without its config.json (encrypted or not)"
 
 # the faults module's store and chain (a full backup and an incremental), a copy per test
 template, chain_template, chain = faults.template, faults.chain_template, faults.chain
@@ -48,38 +52,37 @@ def truncate(path: Path, rng: random.Random | None = None) -> None:
     path.write_bytes(data[:rng.randrange(len(data)) if rng else len(data) - 100])
 
 
-LABEL = {flip: "byte flipped in", truncate: "truncated"}
 
 
 class TestNoReuseOfDamage:
     """Issue item 1: a new backup re-hashes what it reuses or builds on."""
 
     @pytest.mark.parametrize("damage", [flip, truncate])
+    @pytest.mark.fault(DAMAGED_OBJECT)
     def test_full_backup_rewrites_a_damaged_object(self, chain, tmp_path, damage):
         target, full, inc = chain
-        with trial(f"backup: {LABEL[damage]} an object of the newest full, then a full backup"):
-            second = create(target, "--type", "full")
-            oid = manifest(target, second["backup_id"])["segments"][0][2]
-            damage(object_path(target, oid))
-            assert verified(target, second["backup_id"], deep=False)["code"] == 13
-            made = create(target, "--type", "full")
-            assert made["objects_written"] >= 1
-            assert any("written again" in n and oid in n for n in made["notes"]), made["notes"]
-            assert verified(target, made["backup_id"])["ok"]
-            assert restores_equal(target, made["backup_id"], tmp_path / "r")
+        second = create(target, "--type", "full")
+        oid = manifest(target, second["backup_id"])["segments"][0][2]
+        damage(object_path(target, oid))
+        assert verified(target, second["backup_id"], deep=False)["code"] == 13
+        made = create(target, "--type", "full")
+        assert made["objects_written"] >= 1
+        assert any("written again" in n and oid in n for n in made["notes"]), made["notes"]
+        assert verified(target, made["backup_id"])["ok"]
+        assert restores_equal(target, made["backup_id"], tmp_path / "r")
 
     @pytest.mark.parametrize("damage", [flip, truncate])
+    @pytest.mark.fault(DAMAGED_OBJECT)
     def test_incremental_on_a_damaged_chain_is_a_full(self, chain, tmp_path, damage):
         target, full, inc = chain
-        with trial(f"backup: {LABEL[damage]} an object of the chain, then an incremental"):
-            run("ingest", str(more_sessions(tmp_path, seed=61)), "--json")
-            oid = manifest(target, full)["segments"][0][2]
-            damage(object_path(target, oid))
-            made = create(target)
-            assert made["type"] == "full" and "made a full backup instead" in made["notes"][0]
-            assert oid in made["notes"][0]
-            assert verified(target, made["backup_id"])["ok"]
-            assert restores_equal(target, made["backup_id"], tmp_path / "r")
+        run("ingest", str(more_sessions(tmp_path, seed=61)), "--json")
+        oid = manifest(target, full)["segments"][0][2]
+        damage(object_path(target, oid))
+        made = create(target)
+        assert made["type"] == "full" and "made a full backup instead" in made["notes"][0]
+        assert oid in made["notes"][0]
+        assert verified(target, made["backup_id"])["ok"]
+        assert restores_equal(target, made["backup_id"], tmp_path / "r")
 
 
 class TestDamagedManifest:
@@ -87,38 +90,39 @@ class TestDamagedManifest:
     than restore an older backup than asked."""
 
     @pytest.mark.parametrize("damage", ["garbled", "truncated"])
+    @pytest.mark.fault(DAMAGED_MANIFEST)
     def test_listed_as_damaged(self, chain, damage):
         target, full, inc = chain
-        with trial(f"backup: {damage} newest manifest, then list"):
-            path = target / "manifests" / f"{inc}.json"
-            if damage == "garbled":  # a value changed, the JSON still valid: its checksum fails
-                path.write_text(path.read_text().replace('"tool_version": "', '"tool_version": "x', 1))
-            else:
-                truncate(path)
-            r = run_proc("backup", "list", "--target", str(target), "--json")
-            assert r.code == 0
-            rows = json.loads(r.stdout)
-            assert [b["backup_id"] for b in rows] == [full, inc]
-            assert rows[0]["damaged"] is None and rows[1]["damaged"]
-            assert f"backup {inc} is damaged" in r.stderr
-            human = run_proc("backup", "list", "--target", str(target))
-            assert inc in human.stdout and "damaged" in human.stdout + human.stderr
+        path = target / "manifests" / f"{inc}.json"
+        if damage == "garbled":  # a value changed, the JSON still valid: its checksum fails
+            path.write_text(path.read_text().replace('"tool_version": "', '"tool_version": "x', 1))
+        else:
+            truncate(path)
+        r = run_proc("backup", "list", "--target", str(target), "--json")
+        assert r.code == 0
+        rows = json.loads(r.stdout)
+        assert [b["backup_id"] for b in rows] == [full, inc]
+        assert rows[0]["damaged"] is None and rows[1]["damaged"]
+        assert f"backup {inc} is damaged" in r.stderr
+        human = run_proc("backup", "list", "--target", str(target))
+        assert inc in human.stdout and "damaged" in human.stdout + human.stderr
 
+    @pytest.mark.fault(DAMAGED_MANIFEST)
     def test_restore_at_refuses_past_a_damaged_manifest(self, chain, tmp_path):
         target, full, inc = chain
-        with trial("backup: truncated newest manifest, then restore --at"):
-            truncate(target / "manifests" / f"{inc}.json")
-            r = run_proc("backup", "restore", "--at", "2999-01-01", "--target", str(target),
-                         "--into", str(tmp_path / "r"))
-            assert r.code == 13, r.stderr
-            assert inc in r.stderr and full in r.stderr and len(r.stderr.strip().splitlines()) == 1
-            assert not (tmp_path / "r" / "memory.db").exists()
-            # a time before the damaged backup was made still picks the full backup
-            at = manifest(target, full)["created_at"]
-            run("backup", "restore", "--at", at, "--target", str(target), "--into",
-                str(tmp_path / "r2"))
-            assert status_at(tmp_path / "r2")["messages"] > 0
+        truncate(target / "manifests" / f"{inc}.json")
+        r = run_proc("backup", "restore", "--at", "2999-01-01", "--target", str(target),
+                     "--into", str(tmp_path / "r"))
+        assert r.code == 13, r.stderr
+        assert inc in r.stderr and full in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "r" / "memory.db").exists()
+        # a time before the damaged backup was made still picks the full backup
+        at = manifest(target, full)["created_at"]
+        run("backup", "restore", "--at", at, "--target", str(target), "--into",
+            str(tmp_path / "r2"))
+        assert status_at(tmp_path / "r2")["messages"] > 0
 
+    @pytest.mark.fault(DAMAGED_MANIFEST)
     def test_next_backup_does_not_build_on_a_damaged_manifest(self, chain, tmp_path):
         target, full, inc = chain
         truncate(target / "manifests" / f"{inc}.json")
@@ -132,26 +136,27 @@ class TestDamagedManifest:
 class TestKilledBackupLeftovers:
     """Also found: a killed backup's lock is stale as soon as its process is gone."""
 
+    @pytest.mark.fault("backup: leftovers of a killed backup (work files, lock, temp objects)")
     def test_prune_removes_a_dead_process_lock(self, chain, tmp_path):
         target, full, inc = chain
-        with trial("backup: SIGKILL with objects stored, then prune"):
-            run("ingest", str(more_sessions(tmp_path, seed=62)), "--json")
-            r = run_proc("backup", "create", "--type", "full", "--target", str(target),
-                         env={"MEMORY_FAILPOINT": "backup:objects-stored"})
-            assert r.code == -signal.SIGKILL
-            assert list((target / "locks").iterdir()), "the killed run left no lock"
-            used = {o for b in (full, inc) for o in manifest(target, b)["objects"]}
-            leftover = {p.name for p in (target / "objects").rglob("*") if p.is_file()} - used
-            assert leftover, "the killed run stored no object: nothing to prune"
-            temp = object_path(target, next(iter(used))).with_name(".x.tmp-1-dead")
-            temp.write_bytes(b"half")  # what a writer killed mid-object leaves
-            out = run("backup", "prune", "--keep-daily", "100", "--target", str(target),
-                      "--json").json()
-            assert out["objects_deleted"] == len(leftover), out["notes"]
-            assert any("its process is gone" in n for n in out["notes"])
-            assert not list((target / "locks").iterdir()) and not temp.exists()
-            assert verified(target, inc)["ok"]
+        run("ingest", str(more_sessions(tmp_path, seed=62)), "--json")
+        r = run_proc("backup", "create", "--type", "full", "--target", str(target),
+                     env={"MEMORY_FAILPOINT": "backup:objects-stored"})
+        assert r.code == -signal.SIGKILL
+        assert list((target / "locks").iterdir()), "the killed run left no lock"
+        used = {o for b in (full, inc) for o in manifest(target, b)["objects"]}
+        leftover = {p.name for p in (target / "objects").rglob("*") if p.is_file()} - used
+        assert leftover, "the killed run stored no object: nothing to prune"
+        temp = object_path(target, next(iter(used))).with_name(".x.tmp-1-dead")
+        temp.write_bytes(b"half")  # what a writer killed mid-object leaves
+        out = run("backup", "prune", "--keep-daily", "100", "--target", str(target),
+                  "--json").json()
+        assert out["objects_deleted"] == len(leftover), out["notes"]
+        assert any("its process is gone" in n for n in out["notes"])
+        assert not list((target / "locks").iterdir()) and not temp.exists()
+        assert verified(target, inc)["ok"]
 
+    @pytest.mark.fault("backup: prune while a backup is being made (a live lock)")
     def test_prune_waits_for_a_live_lock(self, chain, tmp_path):
         target, full, inc = chain
         (target / "locks").mkdir(exist_ok=True)
@@ -169,23 +174,24 @@ class TestMissingConfig:
     """Also found: a repository whose config.json is gone is never initialised again over
     its backups (a new salt would make every encrypted backup unreadable)."""
 
+    @pytest.mark.fault(NO_CONFIG)
     def test_encrypted(self, chain, tmp_path, monkeypatch):
         target, _, _ = chain
-        with trial("backup: encrypted repository without config.json"):
-            monkeypatch.setenv("MEMORY_BACKUP_KEY", "trust key")
-            enc = tmp_path / "enc"
-            made = create(enc, "--type", "full")
-            saved = (enc / "config.json").read_bytes()
-            (enc / "config.json").unlink()
-            for args in (["create"], ["list"], ["verify", made["backup_id"]]):
-                r = run_proc("backup", *args, "--target", str(enc))
-                assert r.code == 13, r.stderr
-                assert "config.json is missing" in r.stderr and "encrypted" in r.stderr
-                assert len(r.stderr.strip().splitlines()) == 1
-            assert not (enc / "config.json").exists(), "re-initialised over encrypted backups"
-            (enc / "config.json").write_bytes(saved)
-            assert verified(enc, made["backup_id"])["ok"]
+        monkeypatch.setenv("MEMORY_BACKUP_KEY", "trust key")
+        enc = tmp_path / "enc"
+        made = create(enc, "--type", "full")
+        saved = (enc / "config.json").read_bytes()
+        (enc / "config.json").unlink()
+        for args in (["create"], ["list"], ["verify", made["backup_id"]]):
+            r = run_proc("backup", *args, "--target", str(enc))
+            assert r.code == 13, r.stderr
+            assert "config.json is missing" in r.stderr and "encrypted" in r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1
+        assert not (enc / "config.json").exists(), "re-initialised over encrypted backups"
+        (enc / "config.json").write_bytes(saved)
+        assert verified(enc, made["backup_id"])["ok"]
 
+    @pytest.mark.fault(NO_CONFIG)
     def test_unencrypted_is_rebuilt(self, chain, tmp_path):
         """Nothing in an unencrypted repository depends on config.json: it is written again."""
         target, full, inc = chain
@@ -195,6 +201,7 @@ class TestMissingConfig:
         assert (target / "config.json").exists()
         assert verified(target, made["backup_id"])["ok"] and verified(target, inc)["ok"]
 
+    @pytest.mark.fault(NO_CONFIG)
     def test_a_key_for_an_unencrypted_repository_without_config(self, chain, monkeypatch):
         target, _, _ = chain
         (target / "config.json").unlink()
@@ -204,9 +211,10 @@ class TestMissingConfig:
         assert not (target / "config.json").exists()
 
 
-SEEDS = range(6)
+SEEDS = range(10)
 
 
+@pytest.mark.fault("backup: random byte flipped in, or truncation of, a random object or manifest")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_damage_is_caught_and_not_built_on(chain, tmp_path, seed):
     """Property: flip a random byte in (or truncate) a random object or manifest of the
@@ -219,7 +227,6 @@ def test_random_damage_is_caught_and_not_built_on(chain, tmp_path, seed):
     victim = rng.choice(files)
     damage = rng.choice([flip, truncate])
     kind = "manifest" if victim.parent.name == "manifests" else "object"
-    fault = f"backup: {LABEL[damage]} a random {kind} (property test), then verify and create"
     before = victim.read_bytes()
     damage(victim, rng)
     benign = kind == "manifest" and _same_json(before, victim.read_bytes())
@@ -228,9 +235,8 @@ def test_random_damage_is_caught_and_not_built_on(chain, tmp_path, seed):
     made = create(target)
     sound = verified(target, made["backup_id"])["ok"] and restores_equal(
         target, made["backup_id"], tmp_path / "r")
-    record(fault, 1, 0 if caught and sound else 1)
-    assert caught, f"{fault} ({victim.name}): verify said {v}"
-    assert sound, f"{fault} ({victim.name}): the next backup {made} built on the damage"
+    assert caught, f"{damage.__name__} of {kind} {victim.name}: verify said {v}"
+    assert sound, f"{damage.__name__} of {kind} {victim.name}: the next backup {made} built on it"
 
 
 def _same_json(a: bytes, b: bytes) -> bool:
