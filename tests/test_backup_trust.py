@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from coditect_memory.backup.repository import Repository
+from coditect_memory.backup.targets import LocalTarget
+
 from . import test_backup_faults as faults
 from .conftest import run, run_proc
 from .test_backup_faults import create, listed, manifest, object_path
@@ -219,24 +222,43 @@ SEEDS = range(10)
 def test_random_damage_is_caught_and_not_built_on(chain, tmp_path, seed):
     """Property: flip a random byte in (or truncate) a random object or manifest of the
     chain. `verify` of the newest backup fails, unless the damage left the manifest's
-    meaning intact (a space turned into a tab); the next backup verifies and restores equal."""
+    meaning intact (a space turned into a tab); the next backup verifies and restores equal.
+    An incremental first, so the next one has a record of verified objects to trust."""
     target, full, inc = chain
+    run("ingest", str(more_sessions(tmp_path, seed=90 + seed, sessions=1)), "--json")
+    newest = create(target)["backup_id"]
     rng = random.Random(seed)
     files = sorted(target.glob("manifests/*.json")) + sorted(
-        object_path(target, oid) for b in (full, inc) for oid in manifest(target, b)["objects"])
+        object_path(target, oid) for b in (full, inc, newest) for oid in manifest(target, b)["objects"])
     victim = rng.choice(files)
     damage = rng.choice([flip, truncate])
     kind = "manifest" if victim.parent.name == "manifests" else "object"
     before = victim.read_bytes()
     damage(victim, rng)
     benign = kind == "manifest" and _same_json(before, victim.read_bytes())
-    v = verified(target, inc, deep=False)
-    caught = v["ok"] if benign else v["code"] == 13 and not v["ok"]
+    v = verified(target, newest, deep=False)
+    assert (v["ok"] if benign else v["code"] == 13 and not v["ok"]), \
+        f"{damage.__name__} of {kind} {victim.name}: verify said {v}"
     made = create(target)
-    sound = verified(target, made["backup_id"])["ok"] and restores_equal(
-        target, made["backup_id"], tmp_path / "r")
-    assert caught, f"{damage.__name__} of {kind} {victim.name}: verify said {v}"
-    assert sound, f"{damage.__name__} of {kind} {victim.name}: the next backup {made} built on it"
+    assert verified(target, made["backup_id"])["ok"], \
+        f"{damage.__name__} of {kind} {victim.name}: the next backup {made} built on it"
+    assert restores_equal(target, made["backup_id"], tmp_path / "r")
+
+
+def test_trusted_objects_are_skipped_until_rewritten(chain):
+    """The record an incremental trusts: an object whose fingerprint is unchanged is not
+    read again; one rewritten (here, a flipped byte) is, and is found damaged."""
+    target, full, inc = chain
+    repo = Repository(LocalTarget(target)).load()
+    chain_ = repo.chain(inc)
+    problems, read = repo.check_objects(chain_)
+    assert not problems and read > 0
+    trusted = repo.object_fingerprints()
+    assert repo.check_objects(chain_, trusted=trusted) == ({}, 0)
+    oid = manifest(target, full)["segments"][0][2]
+    flip(object_path(target, oid))
+    problems, read = repo.check_objects(chain_, trusted=trusted)
+    assert list(problems) == [oid] and 0 < read < 10 << 20
 
 
 def _same_json(a: bytes, b: bytes) -> bool:

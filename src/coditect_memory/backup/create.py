@@ -9,10 +9,15 @@ of new sessions costs about its own size, and finding it costs no scan of the st
 the latest backup cannot be built on (its chain is damaged, the store was restored or
 migrated since, another store made it), the backup is a full one and says why in `notes`.
 
-Nothing is reused or built on unchecked: every object of the latest chain is re-read and
-re-hashed first (what `verify` does; reading costs far less than the compression it saves).
-A damaged object is written again by a full backup, and an incremental on a damaged chain
-is made as a full one; `notes` names each.
+Nothing is reused or built on unchecked: a full backup re-reads and re-hashes every object
+of the latest chain first (what `verify` does; reading costs far less than the compression
+it saves) and writes a damaged one again. An incremental re-hashes the chain's objects too,
+except those this machine wrote or hashed since and whose size and mtime (ETag on S3) have
+not changed since (the record in the work folder): hashing the whole chain would triple an
+incremental's time, while any rewrite of an object, a truncation or a garbled copy, changes
+its fingerprint. Damage that keeps the fingerprint (bit rot under the file system) is found
+by `verify` and by the next full backup ([backup] full_every). An incremental on a damaged
+chain is made as a full one; `notes` names each repair.
 
 Order of writes: objects, then (after a sync) the manifest. Until the manifest is written
 the backup does not exist; a killed run leaves only unreferenced objects (reused by the next
@@ -22,6 +27,7 @@ run when they are the same, removed by `prune`).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections import deque
@@ -29,6 +35,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from .. import __version__
 from ..errors import BackupDamaged, BackupError
@@ -92,17 +100,44 @@ class _Writer:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _known_objects(repo: Repository, chain: list[dict[str, Any]], workers: int
+def _known_objects(repo: Repository, chain: list[dict[str, Any]], workers: int,
+                   trusted: dict[str, str] | None = None
                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The chain's objects that are in the repository and intact (re-hashed now): what a new
-    backup can reuse instead of writing again; and why each of the others cannot be."""
-    problems, _ = repo.check_objects(chain, max(workers, 4))
+    """The chain's objects that are in the repository and intact (re-hashed now, or
+    `trusted`): what a new backup can reuse instead of writing again; and why each of the
+    others cannot be."""
+    problems, _ = repo.check_objects(chain, max(workers, 4), trusted)
     known: dict[str, dict[str, Any]] = {}
     for m in chain:
         for oid, meta in m["objects"].items():
             if oid not in problems:
                 known[oid] = {"sha256": meta["sha256"], "size": meta["size"]}
     return known, problems
+
+
+def _record_path(repo: Repository, workdir: Path) -> Path:
+    return workdir / f"verified-{(repo.config or {}).get('repository_id', 'none')}.json"
+
+
+def _load_record(path: Path) -> dict[str, str]:
+    """{oid: fingerprint} of objects hashed (or written) by the last backup here; {} when
+    there is none or it cannot be read (then everything is re-hashed)."""
+    try:
+        record = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _save_record(path: Path, repo: Repository, oids: set[str]) -> None:
+    """Remember the fingerprints of the objects of the chain just committed: each was hashed
+    by this run, written by it, or trusted by the same rule."""
+    now = repo.object_fingerprints()
+    record = {oid: now[oid] for oid in oids if oid in now}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(orjson.dumps(record))
+    os.replace(tmp, path)
 
 
 def _latest_chain(repo: Repository) -> tuple[list[dict[str, Any]], str | None, list[str]]:
@@ -160,11 +195,13 @@ def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, prog
     started = time.monotonic()
     # only the latest chain is read, not every manifest
     chain, damaged, notes = _latest_chain(repo)
-    known, problems = _known_objects(repo, chain, workers)
     parent = chain[-1] if kind == "incremental" and chain else None
+    record = _record_path(repo, workdir)
+    known, problems = _known_objects(repo, chain, workers, _load_record(record) if parent else None)
     if parent and (why := damaged or _unbuildable(chain, problems, full_every)):
         notes.append(f"{why}; made a full backup instead")
         parent = None
+        known, problems = _known_objects(repo, chain, workers)  # a full re-hashes all it reuses
     writer = _Writer(repo, known, workers)
     backup_id = new_backup_id(int(time.time() * 1000))
     repo.lock(backup_id)
@@ -210,6 +247,11 @@ def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, prog
         failpoint("backup:objects-stored")
         written = repo.commit(manifest)
         failpoint("backup:committed")
+        # the chain just committed: this backup's objects, and its parent's chain
+        chain_objects = set(writer.objects) | ({o for m in chain for o in m["objects"]}
+                                               if parent else set())
+        with contextlib.suppress(OSError, BackupError):  # without it, the next one re-hashes
+            _save_record(record, repo, chain_objects - set(problems))
     except OSError as e:
         raise BackupError(f"cannot read the store for a backup: {e}") from None
     finally:

@@ -316,15 +316,26 @@ class Repository:
     def get(self, oid: str, meta: dict[str, Any], owner: str) -> bytes:
         return self.codec.decode(oid, self.fetch(oid, meta, owner))
 
-    def check_objects(self, chain: list[dict[str, Any]], workers: int = 4
-                      ) -> tuple[dict[str, str], int]:
+    def object_fingerprints(self) -> dict[str, str]:
+        """{object id: what changes when its bytes are rewritten}, from one listing."""
+        return {key.rsplit("/", 1)[-1]: fp for key, fp in self.target.fingerprints("objects/").items()
+                if OBJECT_ID.match(key.rsplit("/", 1)[-1])}
+
+    def check_objects(self, chain: list[dict[str, Any]], workers: int = 4,
+                      trusted: dict[str, str] | None = None) -> tuple[dict[str, str], int]:
         """Re-read and re-hash every object these manifests name: {oid: why it is missing,
         truncated or damaged} and the bytes read. What verify reports, and what a new backup
-        checks before it reuses an object or builds on a chain."""
+        checks before it reuses an object or builds on a chain. `trusted`: {oid:
+        fingerprint} of objects hashed since they were last written, skipped while their
+        fingerprint (object_fingerprints) is unchanged."""
         todo: dict[str, tuple[dict[str, Any], str]] = {}
         for m in chain:
             for oid, meta in m["objects"].items():
                 todo.setdefault(oid, (meta, m["backup_id"]))
+        if trusted:
+            now = self.object_fingerprints()
+            todo = {oid: v for oid, v in todo.items()
+                    if oid not in trusted or trusted[oid] != now.get(oid)}
 
         def check(item: tuple[str, tuple[dict[str, Any], str]]) -> tuple[str, str | None, int]:
             oid, (meta, owner) = item
