@@ -94,5 +94,7 @@ def write(rows: dict[str, list[int]], path: Path = DOC) -> None:
         "wrong answer with exit 0, a lost or half-written store or backup, damage not\n"
         "reported). Written by the test suite (`make test`; tests/reliability.py), never by\n"
         "hand: each row is the tests that ran on this code. A try is one injected fault\n"
-        "followed by the checks that the answer is still right (or the error loud).\n\n"
+        "followed by the checks that the answer is still right (or the error loud). A test\n"
+        "records with `@pytest.mark.fault(name)`, `with trial(name):` or\n"
+        "`record(name, tries, failures)`.\n\n"
         + table(rows) + "\n")
