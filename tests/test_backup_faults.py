@@ -68,7 +68,7 @@ class TestKilledCreate:
     """SIGKILL during `backup create` never lists a half backup; the earlier chain still
     verifies and restores, and the next run succeeds."""
 
-    @pytest.mark.fault("backup: SIGKILL during create (fail points, mid-upload)")
+    @pytest.mark.fault("backup: SIGKILL during create (fail points, mid-upload, random instants)")
     def test_sigkill_mid_upload(self, chain, tmp_path):
         target, full, inc = chain
         run("ingest", str(more_sessions(tmp_path, seed=52, sessions=4)), "--json")
@@ -102,7 +102,7 @@ class TestKilledCreate:
     @pytest.mark.parametrize("point", ["backup:marking", "backup:delta-api_usage",
                                        "backup:delta-messages", "backup:source-ready",
                                        "backup:objects-stored", "backup:committed"])
-    @pytest.mark.fault("backup: SIGKILL during create (fail points, mid-upload)")
+    @pytest.mark.fault("backup: SIGKILL during create (fail points, mid-upload, random instants)")
     def test_sigkill_during_an_incremental(self, chain, tmp_path, point):
         """Killed at each step of an incremental (inside the marks' transaction, half-way
         through the delta, with the delta written, with its objects stored, just after the

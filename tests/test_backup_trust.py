@@ -6,11 +6,14 @@ property test: random damage to a random object or manifest fails `verify`, and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,12 +23,14 @@ from coditect_memory.backup.targets import LocalTarget
 
 from . import test_backup_faults as faults
 from .conftest import run, run_proc
+from .reliability import trial
 from .test_backup_faults import create, listed, manifest, object_path
 from .test_backup_support import more_sessions, status_at
 
 # rows of docs/reliability.md
 DAMAGED_OBJECT = "backup: damaged object (byte flipped, truncated), then verify, restore, create"
 DAMAGED_MANIFEST = "backup: damaged manifest (garbled, truncated), then list, restore, create"
+SIGKILL = "backup: SIGKILL during create (fail points, mid-upload, random instants)"
 NO_CONFIG = "backup: repository without its config.json (encrypted or not)"
 
 # the faults module's store and chain (a full backup and an incremental), a copy per test
@@ -266,3 +271,31 @@ def _same_json(a: bytes, b: bytes) -> bool:
         return json.loads(a) == json.loads(b)
     except ValueError:
         return False
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sigkill_at_a_random_instant(chain, tmp_path, seed):
+    """SIGKILL `backup create` (full or incremental) at a random instant: no half backup is
+    listed, what is listed verifies, and the next backup verifies and restores equal. A run
+    that ends before its kill is not counted as a try."""
+    target, full, inc = chain
+    run("ingest", str(more_sessions(tmp_path, seed=100 + seed, sessions=3)), "--json")
+    rng = random.Random(seed)
+    kind = rng.choice(["full", "incremental"])
+    proc = subprocess.Popen([sys.executable, "-m", "coditect_memory", "backup", "create", "--type",
+                             kind, "--target", str(target)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(rng.uniform(0.1, 1.0))
+        killed = False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        killed = proc.wait(30) == -signal.SIGKILL
+    with trial(SIGKILL) if killed else contextlib.nullcontext():
+        after = listed(target)
+        assert after[:2] == [full, inc] and len(after) <= 3
+        for bid in after:
+            assert verified(target, bid, deep=False)["ok"], bid
+        made = create(target)
+        assert verified(target, made["backup_id"])["ok"]
+        assert restores_equal(target, made["backup_id"], tmp_path / "r")
