@@ -213,6 +213,8 @@ def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, prog
             except DeltaUnavailable as e:
                 notes.append(f"{e}; made a full backup instead")
                 parent = None
+                known, problems = _known_objects(repo, chain, workers)  # re-hash all it reuses
+                writer.known = known
         if source is None:
             source = store.backup_snapshot(str(workdir))
         failpoint("backup:source-ready")
