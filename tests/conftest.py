@@ -19,6 +19,8 @@ from coditect_memory.cli.main import cli
 from coditect_memory.settings import Settings, load_settings
 from coditect_memory.store import Store, open_store
 
+from . import reliability
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
 needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is absent")
@@ -102,3 +104,34 @@ def ingest_into(home: Path, root: Path | str) -> dict:
         return ingest_json(root)
     finally:
         mp.undo()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "fault(name): the test is one try of this fault in "
+                            "docs/reliability.md (tests/reliability.py)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    reliability.record_test(item, outcome.get_result())
+
+
+def pytest_sessionstart(session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, or a plain run
+        reliability.reset()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Write docs/reliability.md from this session's records: only after a whole-suite run
+    that was not cut short (a partial run would shrink the figures), or when forced."""
+    cfg = session.config
+    if hasattr(cfg, "workerinput"):
+        return
+    mode = os.environ.get("MEMORY_RELIABILITY", "")
+    whole = (cfg.args_source == pytest.Config.ArgsSource.TESTPATHS and not cfg.option.keyword
+             and not cfg.option.markexpr and not cfg.option.maxfail
+             and not cfg.getoption("lf", False) and exitstatus in (0, 1))
+    rows = reliability.totals()
+    if rows and mode != "off" and (mode == "write" or whole):
+        reliability.write(rows)

@@ -130,6 +130,7 @@ class TestRowDeltas:
 
 
     @pytest.mark.parametrize("kind", ["full", "incremental"])
+    @pytest.mark.fault("backup: rows committed between a backup's marks and its read")
     def test_rows_written_between_marking_and_the_read(self, store, tmp_path, monkeypatch, kind):
         """An ingest can commit rows after a backup raised its marks and before its read
         begins: they are in that backup above its marks, and when they change or go later
@@ -221,6 +222,7 @@ def test_every_table_is_tracked(store):
         assert {f"backup_{op}_{t}" for op in "iud"} <= triggers, t
 
 
+@pytest.mark.fault("backup: leftovers of a killed backup (work files, lock, temp objects)")
 def test_temp_files_of_killed_backups_are_removed(store, tmp_path):
     """A backup killed mid-way leaves its delta (or snapshot copy) in the work folder; the
     next backup removes it, and leaves alone the files of backups still running."""
@@ -236,7 +238,8 @@ def test_temp_files_of_killed_backups_are_removed(store, tmp_path):
     backup(store, repo, tmp_path, "full")
     backup(store, repo, tmp_path)
     assert not any(p.exists() for p in stale) and live.exists()
-    assert [p.name for p in work.iterdir()] == [live.name], "the backups' own files are gone too"
+    left = [p.name for p in work.iterdir() if not p.name.startswith("verified-")]  # the record
+    assert left == [live.name], "the backups' own files are gone too"
 
 
 def test_a_backup_reads_only_the_latest_chain(store, tmp_path):

@@ -68,6 +68,7 @@ class TestKilledCreate:
     """SIGKILL during `backup create` never lists a half backup; the earlier chain still
     verifies and restores, and the next run succeeds."""
 
+    @pytest.mark.fault("backup: SIGKILL during create (fail points, mid-upload, random instants)")
     def test_sigkill_mid_upload(self, chain, tmp_path):
         target, full, inc = chain
         run("ingest", str(more_sessions(tmp_path, seed=52, sessions=4)), "--json")
@@ -101,6 +102,7 @@ class TestKilledCreate:
     @pytest.mark.parametrize("point", ["backup:marking", "backup:delta-api_usage",
                                        "backup:delta-messages", "backup:source-ready",
                                        "backup:objects-stored", "backup:committed"])
+    @pytest.mark.fault("backup: SIGKILL during create (fail points, mid-upload, random instants)")
     def test_sigkill_during_an_incremental(self, chain, tmp_path, point):
         """Killed at each step of an incremental (inside the marks' transaction, half-way
         through the delta, with the delta written, with its objects stored, just after the
@@ -136,6 +138,7 @@ class TestDamagedObjects:
         assert r.code == 13 and oid in r.stderr and len(r.stderr.strip().splitlines()) == 1
         assert not any(into.iterdir()) if into.exists() else True
 
+    @pytest.mark.fault("backup: damaged object (byte flipped, truncated), then verify, restore, create")
     def test_flipped_byte(self, chain, tmp_path):
         target, full, inc = chain
         oid = manifest(target, full)["segments"][0][2]
@@ -145,6 +148,7 @@ class TestDamagedObjects:
         path.write_bytes(bytes(data))
         self._refused(target, inc, tmp_path / "r", "damaged", oid)
 
+    @pytest.mark.fault("backup: damaged object (byte flipped, truncated), then verify, restore, create")
     def test_truncated_object(self, chain, tmp_path):
         target, full, inc = chain
         oid = manifest(target, inc)["segments"][0][2]
@@ -152,6 +156,7 @@ class TestDamagedObjects:
         path.write_bytes(path.read_bytes()[:-100])
         self._refused(target, inc, tmp_path / "r", "truncated", oid)
 
+    @pytest.mark.fault("backup: missing object or parent manifest")
     def test_missing_object_in_chain(self, chain, tmp_path):
         target, full, inc = chain
         oid = manifest(target, full)["segments"][-1][2]
@@ -160,6 +165,7 @@ class TestDamagedObjects:
         ok = run_proc("backup", "verify", full, "--target", str(target))
         assert ok.code == 13, "the full backup needs that object too"
 
+    @pytest.mark.fault("backup: missing object or parent manifest")
     def test_next_incremental_after_damage_is_a_full(self, chain, tmp_path):
         target, full, inc = chain
         object_path(target, manifest(target, inc)["segments"][0][2]).unlink()
@@ -168,6 +174,7 @@ class TestDamagedObjects:
         assert run("backup", "verify", made["backup_id"], "--target", str(target),
                    "--json").json()["ok"]
 
+    @pytest.mark.fault("backup: missing object or parent manifest")
     def test_missing_parent(self, chain, tmp_path):
         target, full, inc = chain
         (target / "manifests" / f"{full}.json").unlink()
@@ -180,6 +187,7 @@ class TestDamagedObjects:
 class TestHostileNames:
     """Names from a manifest or the command line cannot reach outside the repository."""
 
+    @pytest.mark.fault("backup: path-traversal names in a manifest or an argument")
     def test_traversal_object_name_in_manifest(self, chain, tmp_path):
         target, full, inc = chain
         victim = tmp_path / "victim"
@@ -195,6 +203,7 @@ class TestHostileNames:
         assert r.code == 13 and "invalid object" in r.stderr
         assert victim.read_text() == "do not read me"
 
+    @pytest.mark.fault("backup: path-traversal names in a manifest or an argument")
     def test_traversal_backup_id(self, chain, tmp_path):
         target, _, _ = chain
         r = run_proc("backup", "verify", "../../etc/passwd", "--target", str(target), "--json")
@@ -202,6 +211,7 @@ class TestHostileNames:
         r = run_proc("backup", "restore", "../x", "--target", str(target), "--into", str(tmp_path / "r"))
         assert r.code == 13 and "refusing backup name" in r.stderr
 
+    @pytest.mark.fault("backup: path-traversal names in a manifest or an argument")
     def test_traversal_parent(self, chain, tmp_path):
         target, full, inc = chain
         m = manifest(target, inc)
@@ -221,6 +231,7 @@ class TestTargetFull:
     """A target that fills up mid-backup: a clear one-line error (exit 15), nothing
     committed, no temp files left, and a later run succeeds."""
 
+    @pytest.mark.fault("backup: target full mid-backup (file size limit: EFBIG)")
     def test_full_target(self, chain, tmp_path):
         target, full, inc = chain
         run("ingest", str(more_sessions(tmp_path, seed=53, sessions=3)), "--json")

@@ -79,28 +79,37 @@ def create(settings: Settings, target: Target, kind: str = "incremental",
 
 @dataclass(frozen=True)
 class BackupInfo:
-    """One complete backup, as `backup list` shows it."""
+    """One backup, as `backup list` shows it: a complete one, or one whose manifest is
+    damaged (`damaged` says why; what the manifest held is unknown: None)."""
 
     backup_id: str
-    type: str
-    created_at: str
+    type: str | None
+    created_at: str | None
     parent: str | None
-    messages: int
-    schema_version: int
-    store_bytes: int
+    messages: int | None
+    schema_version: int | None
+    store_bytes: int | None
     bytes_written: int | None
     seconds: float | None
+    damaged: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def list_backups(settings: Settings, target: Target) -> list[BackupInfo]:
-    """The backups at the target, oldest first (only complete ones: a manifest was written)."""
+    """The backups at the target, oldest first (only complete ones: a manifest was written),
+    each damaged manifest among them (never left out: restoring "the newest" depends on it)."""
+    from ..timeutil import iso
+
     repo = open_repository(settings, target, need_key=False)
-    return [BackupInfo(m["backup_id"], m["type"], m["created_at"], m["parent"],
+    manifests, damaged = repo.scan()
+    rows = [BackupInfo(m["backup_id"], m["type"], m["created_at"], m["parent"],
                        m["digest"]["messages"], m["schema_version"], m["store"]["bytes"],
-                       m.get("bytes_written"), m.get("seconds")) for m in repo.manifests()]
+                       m.get("bytes_written"), m.get("seconds")) for m in manifests]
+    rows += [BackupInfo(d.backup_id, None, iso(d.created_ms), None, None, None, None, None, None,
+                        damaged=d.problem) for d in damaged]
+    return sorted(rows, key=lambda r: (r.created_at or "", r.backup_id))
 
 
 def verify(settings: Settings, target: Target, backup_id: str, deep: bool = False) -> Verified:

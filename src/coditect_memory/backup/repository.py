@@ -5,8 +5,8 @@
     objects/<ab>/<id>           content-addressed objects (see objects.py); written first
     manifests/<backup_id>.json  one per backup, written LAST: a backup exists once its
                                 manifest does, so a killed or failed run leaves no half backup
-    locks/<backup_id>           a backup being made (prune leaves unreferenced objects alone
-                                while one is fresh)
+    locks/<backup_id>           a backup being made: {ms, pid, host} (prune leaves
+                                unreferenced objects alone while its process is alive)
 
 A manifest names every object it needs with the SHA-256 and size of the stored bytes, its
 parent (incrementals), the schema version, row counts per table and the message digest, and
@@ -20,7 +20,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,7 +31,7 @@ import orjson
 from ..errors import BackupDamaged, BackupError, BackupKeyError
 from ..timeutil import iso
 from .keys import SCRYPT, derive, key_check, key_material, matches
-from .objects import OBJECT_ID, Codec, sha256
+from .objects import MAGIC, OBJECT_ID, SEALED, Codec, sha256
 from .targets import Target
 
 FORMAT = "coditect-memory-backup"
@@ -41,6 +44,26 @@ TYPES = ("full", "incremental")
 def new_backup_id(now_ms: int) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now_ms / 1000))
     return f"{stamp}{now_ms % 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+def id_time_ms(backup_id: str) -> int | None:
+    """When a backup was made, read from its id (new_backup_id), or None when the id is not
+    one of ours: what is known of a backup whose manifest cannot be read."""
+    m = re.match(r"^(\d{8}T\d{6})(\d{3})Z-", backup_id)
+    if not m:
+        return None
+    import calendar
+
+    return calendar.timegm(time.strptime(m[1], "%Y%m%dT%H%M%S")) * 1000 + int(m[2])
+
+
+@dataclass(frozen=True)
+class DamagedManifest:
+    """A manifest that is there but cannot be used: truncated, garbled or altered."""
+
+    backup_id: str
+    created_ms: int | None  # from its id
+    problem: str
 
 
 def object_key(oid: str) -> str:
@@ -112,6 +135,9 @@ class Repository:
         raw = self.target.read("config.json")
         material = key_material(self.key_file, self.key)
         if raw is None:
+            if self._holds_backups(material):  # config.json lost: rebuilt in memory only
+                self._init(None, write=create)
+                return self
             if not create:
                 raise BackupError(f"no backup repository at {self.target.url} (no backups "
                                   "made there yet): run `memory backup create` first")
@@ -144,7 +170,29 @@ class Repository:
                                  "is configured: use a new target for encrypted backups")
         return self
 
-    def _init(self, material: bytes | None) -> None:
+    def _holds_backups(self, material: bytes | None) -> bool:
+        """Whether a target without config.json holds backups anyway (config.json was
+        deleted or lost). Unencrypted ones need nothing from it: True, and the caller
+        rebuilds it. Encrypted ones need its salt, and a new one would make every old backup
+        fail its checksum: refused, saying what is missing."""
+        manifests = self.target.list("manifests/")
+        objects = sorted(k for k in self.target.list("objects/")
+                         if OBJECT_ID.match(k.rsplit("/", 1)[-1]))
+        if not manifests and not objects:
+            return False
+        head = self.target.read(objects[0]) if objects else None
+        sealed = head is not None and head[:4] == MAGIC and len(head) > 4 and bool(head[4] & SEALED)
+        if sealed or material is not None:
+            what = "encrypted backups" if sealed else "backups"
+            raise BackupDamaged(
+                f"{self.target.url} holds {what} ({len(manifests)} manifests, {len(objects)} "
+                "objects) but its config.json is missing"
+                + (" (it holds the key's salt: without it they cannot be read)" if sealed else "")
+                + ": put config.json back from a copy of the repository, or back up to a new "
+                "target; memory will not make a new repository over these backups")
+        return True
+
+    def _init(self, material: bytes | None, write: bool = True) -> None:
         cfg: dict[str, Any] = {"format": FORMAT, "version": VERSION,
                                "repository_id": secrets.token_hex(16),
                                "created_at": iso(int(time.time() * 1000)), "encryption": None}
@@ -154,7 +202,8 @@ class Repository:
             cfg["encryption"] = {"cipher": "AES-256-GCM", "kdf": "scrypt", "scrypt": SCRYPT,
                                  "salt": salt.hex(), "key_check": key_check(keys)}
             self.codec = Codec(keys, self.level)
-        self.target.write("config.json", orjson.dumps(cfg, option=orjson.OPT_INDENT_2))
+        if write:
+            self.target.write("config.json", orjson.dumps(cfg, option=orjson.OPT_INDENT_2))
         self.config = cfg
 
     @property
@@ -189,25 +238,34 @@ class Repository:
             raise BackupDamaged(f"manifest {key} fails its checksum (damaged or altered)")
         return m
 
-    def manifests(self, check: bool = False) -> list[dict[str, Any]]:
-        """Every readable manifest, oldest first; damaged ones are skipped here (verify names them)."""
-        out = []
+    def scan(self, check: bool = True) -> tuple[list[dict[str, Any]], list[DamagedManifest]]:
+        """Every readable manifest, oldest first, and every damaged one (never left out
+        silently: a caller lists it, or refuses to act as if it were not there)."""
+        out, damaged = [], []
         for bid in self.backup_ids():
             try:
                 out.append(self.manifest(bid, check=check))
-            except BackupDamaged:
-                continue
-        return sorted(out, key=lambda m: (m.get("created_ms", 0), m["backup_id"]))
+            except BackupDamaged as e:
+                damaged.append(DamagedManifest(bid, id_time_ms(bid), str(e)))
+        out.sort(key=lambda m: (m.get("created_ms", 0), m["backup_id"]))
+        damaged.sort(key=lambda d: (d.created_ms or 0, d.backup_id))
+        return out, damaged
 
-    def latest(self, check: bool = True) -> dict[str, Any] | None:
-        """The newest readable manifest, reading as few as it can (ids start with their
-        creation time): on S3 one LIST and a GET, not a GET per backup ever made."""
+    def manifests(self, check: bool = False) -> list[dict[str, Any]]:
+        """Every readable manifest, oldest first (`scan` also names the damaged ones)."""
+        return self.scan(check)[0]
+
+    def latest(self, check: bool = True) -> tuple[dict[str, Any] | None, list[DamagedManifest]]:
+        """The newest readable manifest and the damaged ones newer than it, reading as few as
+        it can (ids start with their creation time): on S3 one LIST and a GET, not a GET per
+        backup ever made."""
+        damaged: list[DamagedManifest] = []
         for bid in sorted(self.backup_ids(), reverse=True):
             try:
-                return self.manifest(bid, check=check)
-            except BackupDamaged:
-                continue
-        return None
+                return self.manifest(bid, check=check), damaged
+            except BackupDamaged as e:
+                damaged.append(DamagedManifest(bid, id_time_ms(bid), str(e)))
+        return None, damaged
 
     def chain(self, backup_id: str) -> list[dict[str, Any]]:
         """The backup and its ancestors, the full backup first."""
@@ -258,24 +316,90 @@ class Repository:
     def get(self, oid: str, meta: dict[str, Any], owner: str) -> bytes:
         return self.codec.decode(oid, self.fetch(oid, meta, owner))
 
+    def object_fingerprints(self) -> dict[str, str]:
+        """{object id: what changes when its bytes are rewritten}, from one listing."""
+        return {key.rsplit("/", 1)[-1]: fp for key, fp in self.target.fingerprints("objects/").items()
+                if OBJECT_ID.match(key.rsplit("/", 1)[-1])}
+
+    def check_objects(self, chain: list[dict[str, Any]], workers: int = 4,
+                      trusted: dict[str, str] | None = None) -> tuple[dict[str, str], int]:
+        """Re-read and re-hash every object these manifests name: {oid: why it is missing,
+        truncated or damaged} and the bytes read. What verify reports, and what a new backup
+        checks before it reuses an object or builds on a chain. `trusted`: {oid:
+        fingerprint} of objects hashed since they were last written, skipped while their
+        fingerprint (object_fingerprints) is unchanged."""
+        todo: dict[str, tuple[dict[str, Any], str]] = {}
+        for m in chain:
+            for oid, meta in m["objects"].items():
+                todo.setdefault(oid, (meta, m["backup_id"]))
+        if trusted:
+            now = self.object_fingerprints()
+            todo = {oid: v for oid, v in todo.items()
+                    if oid not in trusted or trusted[oid] != now.get(oid)}
+
+        def check(item: tuple[str, tuple[dict[str, Any], str]]) -> tuple[str, str | None, int]:
+            oid, (meta, owner) = item
+            try:
+                stored = self.target.read(object_key(oid))
+            except BackupError as e:
+                return oid, f"object {object_key(oid)} of backup {owner} cannot be read: {e}", 0
+            return oid, object_problem(oid, meta, stored, owner), len(stored or b"")
+
+        problems: dict[str, str] = {}
+        read = 0
+        with ThreadPoolExecutor(workers) as pool:
+            for oid, problem, size in pool.map(check, sorted(todo.items())):
+                read += size
+                if problem:
+                    problems[oid] = problem
+        return problems, read
+
     # --- locks ------------------------------------------------------------------------
     def lock(self, backup_id: str) -> None:
-        self.target.write(f"locks/{backup_id}", str(int(time.time() * 1000)).encode())
+        info = {"ms": int(time.time() * 1000), "pid": os.getpid(), "host": socket.gethostname()}
+        self.target.write(f"locks/{backup_id}", orjson.dumps(info))
 
     def unlock(self, backup_id: str) -> None:
         self.target.delete(f"locks/{backup_id}")
 
-    def fresh_locks(self, max_age_s: float = 6 * 3600) -> list[str]:
+    def locks(self, max_age_s: float = 6 * 3600) -> tuple[list[str], list[str]]:
+        """(live, stale) locks. A lock made on this host is live while its process is; one
+        from another host (or in the old format, a bare time) while it is younger than
+        `max_age_s`. An unreadable lock counts as live: prune then deletes nothing."""
         now = time.time() * 1000
-        out = []
+        live: list[str] = []
+        stale: list[str] = []
         for key in self.target.list("locks/"):
+            name = key.rsplit("/", 1)[-1]
             raw = self.target.read(key)
-            try:
-                if raw is not None and now - int(raw) < max_age_s * 1000:
-                    out.append(key.rsplit("/", 1)[-1])
-            except ValueError:
+            if raw is None:
                 continue
-        return out
+            try:
+                info = orjson.loads(raw)
+                if isinstance(info, int):
+                    info = {"ms": info}
+                ms = int(info["ms"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                live.append(name)
+                continue
+            if info.get("host") == socket.gethostname() and isinstance(info.get("pid"), int):
+                alive = _alive(info["pid"])
+            else:
+                alive = now - ms < max_age_s * 1000
+            (live if alive else stale).append(name)
+        return live, stale
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def object_problem(oid: str, meta: dict[str, Any], stored: bytes | None, owner: str) -> str | None:

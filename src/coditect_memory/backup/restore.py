@@ -23,18 +23,30 @@ from typing import Any
 
 from ..errors import BackupDamaged, BackupError
 from ..store.protocol.backup import BackupStore, backup_backend
-from .repository import Repository
+from .repository import Repository, id_time_ms
 
 
 def pick(repo: Repository, backup_id: str | None, at_ms: int | None) -> str:
-    """The backup named, or the newest made at or before `at_ms`."""
+    """The backup named, or the newest made at or before `at_ms`. A damaged manifest that
+    may be that newest one is refused, named: restoring an older backup instead would be
+    a silent wrong answer."""
     if backup_id:
         return backup_id
-    candidates = [m for m in repo.manifests() if m.get("created_ms", 0) <= (at_ms or 0)]
-    if not candidates:
+    manifests, damaged = repo.scan()
+    candidates = [m for m in manifests if m.get("created_ms", 0) <= (at_ms or 0)]
+    newest = candidates[-1] if candidates else None
+    since = (id_time_ms(newest["backup_id"]) or newest.get("created_ms", 0)) if newest else 0
+    newer = [d for d in damaged
+             if d.created_ms is None or since <= d.created_ms <= (at_ms or 0)]
+    if newer:
+        instead = (f"; restore backup {newest['backup_id']} by its id to take the newest "
+                   "intact one before it" if newest else "")
+        raise BackupDamaged(f"backup {newer[-1].backup_id} may be the newest at that time but "
+                            f"its manifest is damaged ({newer[-1].problem}){instead}")
+    if newest is None:
         raise BackupError(f"no backup at {repo.target.url} was made at or before that time "
                           "(`memory backup list`)")
-    return candidates[-1]["backup_id"]
+    return str(newest["backup_id"])
 
 
 def _write(repo: Repository, m: dict[str, Any], out_path: Path, size: int, pool,

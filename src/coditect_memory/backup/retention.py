@@ -2,8 +2,10 @@
 (restic's rules), keep every ancestor a kept incremental needs, delete the rest, then delete
 objects no remaining manifest uses.
 
-Objects are only collected when no backup is being made (no fresh lock) and every manifest
-could be read: an object is deleted only when it is certainly unused.
+Objects are only collected when no backup is being made (no live lock: its process runs, or,
+made on another host, it is younger than 6 hours) and every manifest could be read: an
+object is deleted only when it is certainly unused. A killed backup's lock and temp files
+are removed.
 """
 
 from __future__ import annotations
@@ -79,11 +81,14 @@ def prune(repo: Repository, keep: dict[str, int], dry_run: bool = False) -> Prun
         result.notes.append("some manifests cannot be read (`memory backup verify`); "
                             "unused objects were left in place")
         return result
-    locks = repo.fresh_locks()
-    if locks:
-        result.notes.append(f"a backup is being made ({', '.join(locks)}); unused objects "
+    live, stale = repo.locks()
+    if live:
+        result.notes.append(f"a backup is being made ({', '.join(live)}); unused objects "
                             "were left in place: run prune again later")
         return result
+    for name in stale:
+        repo.unlock(name)
+        result.notes.append(f"removed the lock of backup {name}: its process is gone")
     used = set()
     sizes = {}
     for m in manifests:

@@ -40,6 +40,11 @@ class Target(ABC):
     def sync(self) -> None:  # noqa: B027 - a no-op where each write is durable (S3)
         """Make every write so far durable (the commit point calls this before a manifest)."""
 
+    def fingerprints(self, prefix: str) -> dict[str, str]:
+        """{key: what changes when the key's bytes are rewritten} under `prefix`, from one
+        listing (size and mtime locally, size and ETag on S3); {} where unknown."""
+        return {}
+
 
 class LocalTarget(Target):
     def __init__(self, root: str | Path) -> None:
@@ -91,6 +96,14 @@ class LocalTarget(Target):
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
+
+    def fingerprints(self, prefix: str) -> dict[str, str]:
+        out = {}
+        for key in self.list(prefix):
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(self.root / key)
+                out[key] = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return out
 
     def sync(self) -> None:
         """fsync every file written since the last sync, then their folders. Deferred to here
@@ -172,14 +185,18 @@ class S3Target(Target):
                               "backup again when the server is back") from None
 
     def list(self, prefix: str) -> list[str]:
+        return builtins.list(self.fingerprints(prefix))
+
+    def fingerprints(self, prefix: str) -> dict[str, str]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        out = []
+        out = {}
         try:
             pages = self.s3.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix + prefix)
             for page in pages:
-                out += [o["Key"][len(self.prefix):] for o in page.get("Contents", [])]
+                for o in page.get("Contents", []):
+                    out[o["Key"][len(self.prefix):]] = f"{o['Size']}:{o.get('ETag', '')}"
         except (BotoCoreError, ClientError) as e:
             raise self._fail("list", prefix, e) from None
         return out

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackupDamaged, BackupError
-from .repository import Repository, object_key, object_problem
+from ..errors import BackupDamaged
+from .repository import Repository
 from .restore import assemble, backend_of, compare
 
 
@@ -35,33 +34,16 @@ class Verified:
 
 def verify(repo: Repository, backup_id: str, deep: bool = False, workdir: Path | None = None,
            workers: int = 4) -> Verified:
-    problems: list[str] = []
     try:
         chain = repo.chain(backup_id)
     except BackupDamaged as e:
         return Verified(backup_id, False, [str(e)], 0, 0, [], deep)
-    todo: dict[str, tuple[dict[str, Any], str]] = {}
-    for m in chain:
-        for oid, meta in m["objects"].items():
-            todo.setdefault(oid, (meta, m["backup_id"]))
-    checked = 0
-
-    def check(item) -> tuple[str | None, int]:
-        oid, (meta, owner) = item
-        try:
-            stored = repo.target.read(object_key(oid))
-        except BackupError as e:
-            return f"object {object_key(oid)} of backup {owner} cannot be read: {e}", 0
-        return object_problem(oid, meta, stored, owner), len(stored or b"")
-
-    with ThreadPoolExecutor(workers) as pool:
-        for problem, size in pool.map(check, sorted(todo.items())):
-            checked += size
-            if problem:
-                problems.append(problem)
+    found, checked = repo.check_objects(chain, workers)
+    problems = [found[oid] for oid in sorted(found)]
+    objects = len({oid for m in chain for oid in m["objects"]})
     if deep and not problems:
         problems = _deep(repo, chain, workdir)
-    return Verified(backup_id, not problems, problems, len(todo), checked,
+    return Verified(backup_id, not problems, problems, objects, checked,
                     [m["backup_id"] for m in chain], deep)
 
 

@@ -106,10 +106,14 @@ def create(kind: str, target: str | None, endpoint_url: str | None, as_json: boo
 @_ENDPOINT
 @json_option
 def list_(target: str | None, endpoint_url: str | None, as_json: bool) -> None:
-    """The backups at the target, oldest first (only complete ones: a manifest was written)."""
+    """The backups at the target, oldest first (only complete ones: a manifest was written;
+    a damaged manifest is listed as damaged, with a warning on stderr)."""
     from ..actions import backup as actions
 
     rows = [b.to_json() for b in actions.list_backups(get_config(), _target(target, endpoint_url))]
+    for r in rows:
+        if r["damaged"]:  # on stderr, with --json too: a script's log shows it
+            click.echo(f"warning: backup {r['backup_id']} is damaged: {r['damaged']}", err=True)
     if as_json:
         print_json(rows)
         return
@@ -118,6 +122,10 @@ def list_(target: str | None, endpoint_url: str | None, as_json: bool) -> None:
     t = Table("backup", "type", "created", "parent", "messages", "store", "written",
               box=None, pad_edge=False)
     for r in rows:
+        if r["damaged"]:
+            t.add_row(r["backup_id"], "[red]damaged[/]", short_time(r["created_at"]) if
+                      r["created_at"] else "?", "?", "?", "?", "?")
+            continue
         t.add_row(r["backup_id"], r["type"], short_time(r["created_at"]), r["parent"] or "—",
                   f"{r['messages']:,}", human_bytes(r["store_bytes"]), human_bytes(r["bytes_written"]))
     console().print(t)
