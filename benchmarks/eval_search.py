@@ -159,6 +159,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the workdir for the next run")
     ap.add_argument("--no-record", action="store_true")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--label", default="", help="what code was measured, for the RESULTS.md title")
     args = ap.parse_args()
     import shutil
     import tempfile
@@ -177,7 +178,7 @@ def main() -> None:
     for mode in MODES:
         print(f"{mode} misses R@10: {res[mode]['misses']}", file=sys.stderr)
     if not args.no_record:
-        append_results("Search quality (eval_search.py)", body)
+        append_results(f"Search quality (eval_search.py){' — ' + args.label if args.label else ''}", body)
 
 
 if __name__ == "__main__":
