@@ -24,6 +24,7 @@ ALL_BOOST = 1.0  # a message with every word scores (1 + ALL_BOOST) times its BM
 PAIR_BOOST = 0.5
 PAIR_SLOP = 2
 MAX_PAIRS = 8
+PAIR_COMMON = 5
 MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
 MAX_TYPO_TERMS = 16
 
@@ -257,12 +258,15 @@ class KeywordSearcher:
 
     def _pairs(self, tokens: list[list[str]]) -> list:
         """Boosts for consecutive words of the question found close together (within
-        PAIR_SLOP positions, in order), in the fields prose is in."""
+        PAIR_SLOP positions, in order), in the fields prose is in; not for words in more
+        than 1/PAIR_COMMON of the messages."""
         import tantivy as T
 
         out = []
+        common = max(1000, self.searcher.num_docs // PAIR_COMMON)
         for a, b in zip(tokens, tokens[1:], strict=False):
-            if len(a) == 1 and len(b) == 1 and a != b:
+            # Pairs of common words cost the most positions to read and tell the least.
+            if len(a) == 1 and len(b) == 1 and a != b and max(self._df(a[0]), self._df(b[0])) <= common:
                 pair: list[str | tuple[int, str]] = [a[0], b[0]]
                 out.append(T.Query.boost_query(T.Query.boolean_query([
                     (T.Occur.Should, T.Query.phrase_query(self.schema, name, pair, PAIR_SLOP))
@@ -311,10 +315,11 @@ class KeywordSearcher:
         return T.Query.term_set_query(self.schema, "id", ids)
 
     def search(self, parsed: ParsedQuery, f: Filters, k: int, sort: str = "relevance",
-               facets: bool = False, offset: int = 0) -> KeywordResult:
-        """Top k hits (after `offset`), the total, facets when asked."""
+               facets: bool = False, offset: int = 0, count: bool = True) -> KeywordResult:
+        """Top k hits (after `offset`), the total (-1 without `count`: hybrid counts its
+        union instead), facets when asked."""
         query, terms, notes, has_text = self.build(parsed, f)
-        total = self.count(query)
+        total = self.count(query) if count else -1
         if not has_text and sort == "relevance":
             sort = "newest"  # filters only: newest first
         hits = self.top(query, k, sort, offset) if total else []

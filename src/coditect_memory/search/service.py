@@ -233,7 +233,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     else:
         assert vix is not None and qvec is not None  # loaded above for this mode
         depth = max(hybrid.DEPTH, window * 3)
-        kres = kw.search(parsed, f, depth, "relevance", False)
+        kres = kw.search(parsed, f, depth, "relevance", False, count=False)
         notes += kres.notes
         shits, _, matched, _ = vix.search(qvec, depth, f, settings.min_similarity)
         shits = [h for h in shits if h[1] >= settings.min_similarity]
