@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 DEMO_HOME ?= $(CURDIR)/.demo/home
 DEMO_DATA ?= $(CURDIR)/.demo/claude
 
-.PHONY: install dev demo test lint bench clean
+.PHONY: install dev demo test lint bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: dev
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_backup.py
+
+# Search quality on hand-written questions (tests/eval): Recall, MRR, nDCG per mode and kind.
+eval: dev
+	$(BIN)/python benchmarks/eval_search.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info

@@ -90,8 +90,10 @@ _MULTI: dict[str, Any] = dict(multiple=True, metavar="VALUE")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per result).")
 def search(query: tuple[str, ...], project, session, source, type_, role, tool, component, level,
            since, until, sort, limit, offset, facets, mode, as_json, as_csv) -> None:
-    """Search every message: words (all must match), "exact phrase", prefix*, -exclude,
-    a OR b, and filters inline (project:NAME tool:Bash level:error after:2025-11-01).
+    """Search every message: words (any may match; messages with more of them, rarer ones
+    and next to each other come first), "exact phrase", prefix*, -exclude, a OR b, and
+    filters inline (project:NAME tool:Bash level:error after:2025-11-01). The terminal view
+    shows a few results per session before the next session; --json and --csv do not.
 
     \b
     Examples:
@@ -106,7 +108,8 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
     req = SearchRequest(query=" ".join(query), project=list(project), session=list(session),
                         source=list(source), type=list(type_), role=list(role), tool=list(tool),
                         component=list(component), level=list(level), since=since, until=until,
-                        sort=sort, limit=limit, offset=offset, facets=facets, mode=mode)
+                        sort=sort, limit=limit, offset=offset, facets=facets, mode=mode,
+                        group_sessions=not (as_json or as_csv))
     out = _run(action, req, _bar("indexing", "messages", as_json or as_csv))
     if as_json:
         print_json(out.to_json())

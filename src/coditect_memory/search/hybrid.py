@@ -8,12 +8,14 @@ one of them finds still gets in.
 from __future__ import annotations
 
 K = 60
-DEPTH = 100  # candidates taken from each ranking
-RELAXED_WEIGHT = 0.3  # weight of a keyword ranking that matched only some of the words
+DEPTH = 100  # candidates taken from each ranking: whole lists, not their heads
+WEIGHTS = (1.0, 1.0)  # keyword, semantic: chosen on tests/eval (benchmarks/eval_search.py)
 
 
-def fuse(*rankings: list[int], k: int = K, weights: tuple[float, ...] | None = None) -> list[tuple[int, float]]:
+def fuse(*rankings: list[int], k: int | None = None,
+         weights: tuple[float, ...] | None = None) -> list[tuple[int, float]]:
     """[(id, fused score)] best first; ties broken by the first ranking's order."""
+    k = K if k is None else k
     scores: dict[int, float] = {}
     first_seen: dict[int, int] = {}
     for n, ranking in enumerate(rankings):

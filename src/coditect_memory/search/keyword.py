@@ -1,10 +1,10 @@
 """Keyword search on the Tantivy index: the parsed query becomes Tantivy query objects built
 term by term (never a query string, so no user text reaches the engine's parser).
 
-Ranking is BM25 with per-field boosts (index.TEXT_FIELDS); a word that is in no document
-(a typo) is matched with edit distance 1; synonyms from the settings widen a word to its
-group; when no message has every word, messages with most of them are returned instead,
-and the response says so.
+Ranking is BM25 with per-field boosts (index.TEXT_FIELDS) over the words as a ranked
+disjunction (any word matches; all of them, and words next to each other, rank higher);
+a word that is in no document (a typo) is matched with edit distance 1; synonyms from the
+settings widen a word to its group.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from .index import TEXT_FIELDS, KeywordIndex, analyzer, plain_analyzer, session_
 from .query import Clause, ParsedQuery
 
 FACETS = ("project", "kind", "component", "level", "tool", "type", "role")
-MIN_FUZZY_LEN = 4
+MIN_FUZZY_LEN = 5  # shorter words have too many neighbours one edit away
+TYPO_WEIGHT = 0.5
+ALL_BOOST = 1.0  # a message with every word scores (1 + ALL_BOOST) times its BM25
+PAIR_BOOST = 0.5
+PAIR_SLOP = 2
+MAX_PAIRS = 8
+PAIR_COMMON = 5
 MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
 MAX_TYPO_TERMS = 16
 
@@ -63,7 +69,6 @@ class KeywordResult:
     facets: dict[str, dict[Any, int]] | None
     terms: Terms
     notes: list[str]
-    relaxed: bool = False
     query: Any = None  # the Tantivy query that was run
 
 
@@ -91,8 +96,7 @@ class KeywordSearcher:
     def _df(self, token: str) -> int:
         return self.searcher.doc_freq("text", token)
 
-    def clause(self, c: Clause, terms: Terms, notes: list[str], fuzzy_all: bool = False,
-               synonym: bool = False):
+    def clause(self, c: Clause, terms: Terms, notes: list[str], synonym: bool = False):
         """The Tantivy query of one clause, or None when nothing of it is searchable."""
         import tantivy as T
 
@@ -119,13 +123,15 @@ class KeywordSearcher:
         plain = (self.plain.analyze(c.text) or [tok])[0]
         if synonym and self._df(tok) == 0:
             return None
-        if c.kind == "word" and not synonym and len(plain) >= MIN_FUZZY_LEN and (fuzzy_all or self._df(tok) == 0):
+        if c.kind == "word" and not synonym and len(plain) >= MIN_FUZZY_LEN and self._df(tok) == 0:
+            # In no message at all: likely a typo. Its near spellings stand in for it, at a
+            # lower weight than words that were typed right.
             near = self.typo_terms(plain, tok)
             if near:
                 terms.stems.update(near)
                 notes.append(f"{c.text!r} matched with one typo allowed ({', '.join(near[:5])})")
-                return T.Query.boolean_query([(T.Occur.Should, self._fields(
-                    lambda f, t=t: T.Query.term_query(s, f, t))) for t in near])
+                return T.Query.boost_query(T.Query.boolean_query([(T.Occur.Should, self._fields(
+                    lambda f, t=t: T.Query.term_query(s, f, t))) for t in near]), TYPO_WEIGHT)
         terms.stems.add(tok)
         return self._fields(lambda f: T.Query.term_query(s, f, tok))
 
@@ -209,36 +215,63 @@ class KeywordSearcher:
                                  self.searcher.terms_with_prefix(name, "", limit=10_000)}
         return self._vocab[name].get(value.lower())
 
-    def build(self, parsed: ParsedQuery, f: Filters, relaxed: int = 0,
-              fuzzy_all: bool = False) -> tuple[Any, Terms, list[str], bool]:
-        """(query, highlight terms, notes, has_text). `relaxed`: how many of the words must
-        match (0: all)."""
+    def build(self, parsed: ParsedQuery, f: Filters) -> tuple[Any, Terms, list[str], bool]:
+        """(query, highlight terms, notes, has_text).
+
+        Plain words are a ranked disjunction: a message needs one of them, BM25 ranks by how
+        many and how rare, a message with all of them is boosted (ALL_BOOST) and so are
+        words next to each other as typed (PAIR_BOOST). What the syntax makes explicit
+        keeps its meaning: a "phrase", a prefix* or an a OR b group must match; -word must not."""
         import tantivy as T
 
         terms = Terms()
         notes: list[str] = []
-        musts = []
+        musts, shoulds, tokens = [], [], []
         for group in self._content_groups(parsed):
-            subs = [q for q in (self.clause(c, terms, notes, fuzzy_all, syn)
+            subs = [q for q in (self.clause(c, terms, notes, syn)
                                 for c, syn in self._synonyms(group)) if q is not None]
-            if subs:
-                musts.append(subs[0] if len(subs) == 1 else
-                             T.Query.boolean_query([(T.Occur.Should, q) for q in subs]))
-        nots = [q for q in (self.clause(c, Terms(), [], False) for c in parsed.excluded) if q is not None]
-        clauses = []
-        has_text = bool(musts)
-        if len(musts) == 1:
-            clauses.append((T.Occur.Must, musts[0]))
-        elif musts and relaxed:
-            clauses.append((T.Occur.Must, T.Query.boolean_query(
-                [(T.Occur.Should, q) for q in musts], minimum_number_should_match=relaxed)))
-        elif musts:
-            clauses.append((T.Occur.Must, T.Query.boolean_query([(T.Occur.Must, q) for q in musts])))
-        else:
-            clauses.append((T.Occur.Must, T.Query.all_query()))
-        clauses += [(T.Occur.MustNot, q) for q in nots]
+            if not subs:
+                continue
+            q = subs[0] if len(subs) == 1 else T.Query.boolean_query([(T.Occur.Should, x) for x in subs])
+            if len(group) == 1 and group[0].kind == "word":
+                shoulds.append(q)
+                tokens.append(self.stem.analyze(group[0].text))
+            else:
+                musts.append(q)
+        has_text = bool(musts or shoulds)
+        text: list[tuple[Any, Any]] = [(T.Occur.Must, q) for q in musts]
+        if shoulds:
+            if len(shoulds) == 1:
+                text.append((T.Occur.Must if not musts else T.Occur.Should, shoulds[0]))
+            else:
+                text.append((T.Occur.Must if not musts else T.Occur.Should,
+                             T.Query.boolean_query([(T.Occur.Should, q) for q in shoulds])))
+                text.append((T.Occur.Should, T.Query.boost_query(
+                    T.Query.boolean_query([(T.Occur.Must, q) for q in shoulds]), ALL_BOOST)))
+                text += [(T.Occur.Should, q) for q in self._pairs(tokens)]
+        if not text:
+            text.append((T.Occur.Must, T.Query.all_query()))
+        nots = [q for q in (self.clause(c, Terms(), []) for c in parsed.excluded) if q is not None]
+        clauses = text + [(T.Occur.MustNot, q) for q in nots]
         clauses += [(T.Occur.Must, T.Query.const_score_query(q, 0.0)) for q in self.filter_queries(f)]
         return T.Query.boolean_query(clauses), terms, notes, has_text
+
+    def _pairs(self, tokens: list[list[str]]) -> list:
+        """Boosts for consecutive words of the question found close together (within
+        PAIR_SLOP positions, in order), in the fields prose is in; not for words in more
+        than 1/PAIR_COMMON of the messages."""
+        import tantivy as T
+
+        out = []
+        common = max(1000, self.searcher.num_docs // PAIR_COMMON)
+        for a, b in zip(tokens, tokens[1:], strict=False):
+            # Pairs of common words cost the most positions to read and tell the least.
+            if len(a) == 1 and len(b) == 1 and a != b and max(self._df(a[0]), self._df(b[0])) <= common:
+                pair: list[str | tuple[int, str]] = [a[0], b[0]]
+                out.append(T.Query.boost_query(T.Query.boolean_query([
+                    (T.Occur.Should, T.Query.phrase_query(self.schema, name, pair, PAIR_SLOP))
+                    for name in ("text", "hi")]), PAIR_BOOST))
+        return out[:MAX_PAIRS]
 
     # --- running them -------------------------------------------------------------------
     def top(self, query, k: int, sort: str = "relevance", offset: int = 0) -> list[Hit]:
@@ -282,27 +315,13 @@ class KeywordSearcher:
         return T.Query.term_set_query(self.schema, "id", ids)
 
     def search(self, parsed: ParsedQuery, f: Filters, k: int, sort: str = "relevance",
-               facets: bool = False, offset: int = 0) -> KeywordResult:
-        """Top k hits (after `offset`), the total, facets when asked. Strict first; with
-        typo tolerance for every word when nothing matched; then any-word matching."""
+               facets: bool = False, offset: int = 0, count: bool = True) -> KeywordResult:
+        """Top k hits (after `offset`), the total (-1 without `count`: hybrid counts its
+        union instead), facets when asked."""
         query, terms, notes, has_text = self.build(parsed, f)
-        total = self.count(query)
-        relaxed = False
-        if total == 0 and has_text:
-            query2, terms2, notes2, _ = self.build(parsed, f, fuzzy_all=True)
-            total2 = self.count(query2)
-            if total2:
-                query, terms, notes, total = query2, terms2, notes2, total2
-            elif len(self._content_groups(parsed)) > 1:
-                # No message has every word: any of them, those with more ranked first
-                # (requiring half of them was measured worse on tests/relevance).
-                query3, terms3, notes3, _ = self.build(parsed, f, relaxed=1)
-                total3 = self.count(query3)
-                if total3:
-                    query, terms, total, relaxed = query3, terms3, total3, True
-                    notes = notes3 + ["no message has all the words; showing those with most of them"]
+        total = self.count(query) if count else -1
         if not has_text and sort == "relevance":
             sort = "newest"  # filters only: newest first
         hits = self.top(query, k, sort, offset) if total else []
         fac = self.facets(query)[0] if facets else None
-        return KeywordResult(hits, total, fac, terms, notes, relaxed, query)
+        return KeywordResult(hits, total, fac, terms, notes, query)

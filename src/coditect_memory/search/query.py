@@ -1,12 +1,14 @@
 """The query language a person can guess, parsed into plain data (never handed to an engine).
 
-    words             all must match            auth token
+    words             any may match, all first  auth token
     "exact phrase"    words next to each other  "token refresh"
     prefix*           any word starting so      migrat*
     -word, -"phrase"  must not match            -test
     a OR b            either                    alembic OR migration
     field:value       filter                    project:billing-api tool:Bash level:error
                                                 after:2025-11-01 before:2025-12-01
+
+A phrase, a prefix or an OR group must match; plain words are ranked (keyword.py).
 
 Anything else is text: unbalanced quotes, parentheses, the engine's own operators, SQL. The
 parser never fails; what it had to ignore is reported in `notes`.

@@ -23,7 +23,7 @@ from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
 from .filters import resolve
 from .index import KeywordIndex
 from .keyword import FACETS, Hit, KeywordSearcher, Terms
-from .query import parse
+from .query import ParsedQuery, parse
 from .snippets import matches, snippet
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -51,6 +51,10 @@ class SearchRequest:
     facets: bool = False
     mode: str | None = None  # None: hybrid where embeddings exist, keyword otherwise
     model: str = DEFAULT_MODEL
+    # The terminal view's grouping: at most `per_session` (settings) results of one session
+    # before every other session had its turn. Off for --json, CSV, the API: the ranked
+    # list they get is never reordered for display.
+    group_sessions: bool = False
 
     def wanted(self, inline: dict[str, list[str]]) -> dict[str, list[str]]:
         out = {k: list(v) for k, v in inline.items()}
@@ -159,11 +163,21 @@ def choose_mode(store: Store, req: SearchRequest, has_text: bool) -> str:
     return req.mode
 
 
-def collapse(hits: list[Hit], per_session: int, digits: int = 4) -> list[Hit]:
-    """Relevance order with recency as the tie-breaker (scores equal to `digits` decimals),
-    at most `per_session` hits of one session before every other session had its turn (the
-    rest follow, in order)."""
+def semantic_text(query: str, parsed: ParsedQuery) -> str:
+    """What semantic search embeds: the question as asked (the model was trained on whole
+    sentences), unless it has filters or exclusions, whose syntax is not meaning."""
+    if parsed.filters or parsed.excluded:
+        return parsed.text()
+    return " ".join(query.split())
+
+
+def collapse(hits: list[Hit], per_session: int | None, digits: int = 4) -> list[Hit]:
+    """Relevance order with recency as the tie-breaker (scores equal to `digits` decimals);
+    with `per_session`, at most that many hits of one session before every other session
+    had its turn (the rest follow, in order)."""
     hits = sorted(hits, key=lambda h: (-round(h.score, digits), -h.ts))
+    if per_session is None:
+        return hits
     seen: dict[int, int] = {}
     first: list[Hit] = []
     rest: list[Hit] = []
@@ -194,8 +208,9 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
         if missing:
             notes.append(f"{missing:,} new messages are not embedded yet: `memory embed` adds them")
     t0 = time.perf_counter()
-    qvec = model.embed([parsed.text()])[0] if model is not None else None
+    qvec = model.embed([semantic_text(req.query, parsed)])[0] if model is not None else None
     window = req.offset + req.limit
+    cap = settings.per_session if req.group_sessions else None
     facets_out = None
     terms: Terms
     if mode == "keyword":
@@ -203,7 +218,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
         kres = kw.search(parsed, f, k, req.sort, req.facets)
         notes += kres.notes
         terms, total = kres.terms, kres.total
-        ordered = kres.hits if req.sort != "relevance" or not has_text else collapse(kres.hits, settings.per_session)
+        ordered = kres.hits if req.sort != "relevance" or not has_text else collapse(kres.hits, cap)
         facets_out = kres.facets
     elif mode == "semantic":
         assert vix is not None and qvec is not None  # loaded above for this mode
@@ -212,23 +227,21 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
             notes.append("semantic total counts the nearest candidates only (first stage on sign bits)")
         terms = kw.build(parsed, f)[1]
         ordered = [Hit(i, s, t, sk) for i, s, t, sk in shits]
-        ordered = _sorted(ordered, req.sort, settings.per_session)
+        ordered = _sorted(ordered, req.sort, cap)
         if req.facets:
             facets_out = _vector_facets(vix, matched)
     else:
         assert vix is not None and qvec is not None  # loaded above for this mode
         depth = max(hybrid.DEPTH, window * 3)
-        kres = kw.search(parsed, f, depth, "relevance", False)
+        kres = kw.search(parsed, f, depth, "relevance", False, count=False)
         notes += kres.notes
         shits, _, matched, _ = vix.search(qvec, depth, f, settings.min_similarity)
         shits = [h for h in shits if h[1] >= settings.min_similarity]
-        # A keyword ranking that had to drop words or guess typos is a weaker witness.
-        kw_weight = hybrid.RELAXED_WEIGHT if kres.relaxed else 1.0
         fused = hybrid.fuse([h.id for h in kres.hits], [h[0] for h in shits],
-                            weights=(kw_weight, 1.0))
+                            weights=hybrid.WEIGHTS)
         info = {h.id: (h.ts, h.skey) for h in kres.hits} | {h[0]: (h[2], h[3]) for h in shits}
         ordered = [Hit(i, s, *info[i]) for i, s in fused]
-        ordered = _sorted(ordered, req.sort, settings.per_session)
+        ordered = _sorted(ordered, req.sort, cap)
         terms = kres.terms
         union = _union(kw, kres.query, vix, matched)
         if req.facets:
@@ -250,7 +263,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
                         facets=_facet_names(store, facets_out or {}) if req.facets else None)
 
 
-def _sorted(hits: list[Hit], sort: str, per_session: int) -> list[Hit]:
+def _sorted(hits: list[Hit], sort: str, per_session: int | None) -> list[Hit]:
     if sort == "relevance":
         return collapse(hits, per_session, digits=9)
     return sorted(hits, key=lambda h: h.ts, reverse=sort == "newest")
