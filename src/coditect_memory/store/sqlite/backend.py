@@ -49,7 +49,7 @@ _UPSERT = (
 )
 
 
-_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=MEMORY", "cache_size=-131072",
+_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=FILE", "cache_size=-131072",
             "wal_autocheckpoint=20000", "recursive_triggers=ON")
 
 

@@ -37,6 +37,10 @@ def derive_sessions(store: Any) -> int:
     with store.tx() as db:
         n = derive(SQLiteDirtySessions(db))
     refresh(store)
+    # The rollups' first build sorts every row; give that memory back before the search
+    # index is built in the same process (a 1M first ingest peaked at 560 MB without this
+    # and temp_store=FILE; 478 MB with them).
+    store.db.execute("PRAGMA shrink_memory")
     return n
 
 
