@@ -65,6 +65,8 @@ def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
     progress = _Bar() if interactive() and not as_json else None
     with open_store(config) as store:
         result = run_ingest(store, config, root, fmt, progress)
+    for note in result.search.get("notes", []):  # on stderr: --json stays one document
+        click.echo(f"memory: {note}", err=True)
     if as_json:
         print_json(result.to_json())
         return

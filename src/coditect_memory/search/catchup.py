@@ -5,7 +5,6 @@ and the next `memory search` (or `memory index`) catches up."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from ..settings import Settings
@@ -27,7 +26,10 @@ def embed_enabled(store: Store, setting: str, model: str) -> bool:
 
 
 def after_ingest(store: Store, config: Settings, cache: SearchCache | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    """Update the keyword index and embed what is new; never raises (the ingest succeeded).
+    What a person should know is in `notes` (the door prints it)."""
+    notes: list[str] = []
+    out: dict[str, Any] = {"notes": notes}
     from . import indexer, vectors
     from .embedder import DEFAULT_MODEL
 
@@ -42,12 +44,11 @@ def after_ingest(store: Store, config: Settings, cache: SearchCache | None = Non
             res = vectors.embed(store, DEFAULT_MODEL, cache, limit=EMBED_AFTER_INGEST_MAX)
             out["embed"] = res.as_dict()
             if res.pending:
-                print(f"memory: {res.pending:,} new messages left to embed: run `memory embed`",
-                      file=sys.stderr)
+                notes.append(f"{res.pending:,} new messages left to embed: run `memory embed`")
     except KeyboardInterrupt:
         raise
     except Exception as e:  # the ingest itself succeeded; say what to run, don't fail it
-        print(f"memory: warning: the search index was not updated ({e}); "
-              "`memory index` will catch up", file=sys.stderr)
+        notes.append(f"warning: the search index was not updated ({e}); "
+                     "`memory index` will catch up")
         out["error"] = str(e)
     return out
