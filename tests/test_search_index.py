@@ -14,7 +14,7 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .builders import append, assistant, conversation, line, sid, transcript_path, user, write_jsonl
-from .conftest import ingest_json, run
+from .conftest import ingest_json, run, run_proc
 
 
 def search(*args: str) -> dict:
@@ -82,6 +82,19 @@ class TestFollowsIngest:
         assert not (memory_home / "index").exists()
         assert search("narwhal")["total"] == 1
         assert (memory_home / "index").is_dir()
+
+    def test_an_index_failure_is_a_warning_not_a_failed_ingest(self, tmp_path, memory_home):
+        """The data is stored: ingest exits 0, says on stderr what to run, and `--json` stays
+        one clean document."""
+        memory_home.mkdir(parents=True, exist_ok=True)
+        (memory_home / "index").write_text("not a folder")  # the index cannot be built
+        root = tmp_path / "claude"
+        write_jsonl(transcript_path(root, sid(5)), [user(sid(5), 0, "the okapi prompt")])
+        res = run_proc("ingest", str(root), "--json", env={"MEMORY_HOME": str(memory_home)})
+        assert res.code == 0, res.stderr
+        assert res.json()["messages_new"] == 1
+        assert "search index was not updated" in res.stderr and "memory index" in res.stderr
+        assert "Traceback" not in res.stderr
 
     def test_search_catches_up_when_the_hook_did_not_run(self, tmp_path, memory_home):
         root = tmp_path / "claude"
