@@ -257,6 +257,16 @@ class TestFormats:
         text = run("report", "session", sid).stdout
         assert sid in text and "Files touched" in text
 
+    def test_session_table_out_puts_everything_in_the_file(self, stored, sample, tmp_path):
+        """`report session ID --format table --out F`: the conversation goes to F too,
+        nothing but the `wrote` line to the terminal."""
+        sid = max(sample[1]["per_session"], key=lambda s: sample[1]["per_session"][s]["messages"])
+        out = tmp_path / "s.txt"
+        r = run("report", "session", sid, "--format", "table", "--out", str(out))
+        text = out.read_text()
+        assert r.stdout == "" and str(out) in r.stderr
+        assert sid in text and "Files touched" in text and re.search(r" (you|claude) ", text)
+
     def test_json_flag_and_format_json_agree(self, stored):
         a = run("report", "usage", "--json").json()
         b = run("report", "usage", "--format", "json").json()

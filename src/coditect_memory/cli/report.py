@@ -108,7 +108,7 @@ def _emit(c, rep, limit: int) -> None:
         from .sessions import render_session
 
         c.print()
-        render_session(rep.meta, rep.conversation, False, 400)
+        render_session(rep.meta, rep.conversation, False, 400, c)
 
 
 @click.command()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ..store.base import Message, Session
 from .output import console, json_option, open_readonly, print_json, short_time
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @click.command()
@@ -61,13 +66,15 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width] + f" … (+{len(text) - width:,} chars)"
 
 
-def render_session(meta: Session, messages: list[Message], show_all: bool, width: int) -> None:
-    """The messages as a conversation (bookkeeping left out unless `show_all`)."""
+def render_session(meta: Session, messages: list[Message], show_all: bool, width: int,
+                   c: Console | None = None) -> None:
+    """The messages as a conversation (bookkeeping left out unless `show_all`), on `c`
+    (a file for `report session --out`) or standard output."""
     from rich.markup import escape
 
     from ..actions.browse import visible
 
-    c = console()
+    c = c or console()
     c.print(f"[bold]{escape(meta['title'] or meta['session_id'])}[/]")
     c.print(f"session {meta['session_id']} · {meta['project'] or '—'} · "
             f"{short_time(meta['started_at'])} → {short_time(meta['ended_at'])} · "
