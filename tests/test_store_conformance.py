@@ -15,6 +15,7 @@ from coditect_memory.errors import StoreError
 from coditect_memory.sources.base import Record, Usage
 from coditect_memory.store import Batch, Store, open_store
 from coditect_memory.store.base import FileUpdate
+from coditect_memory.store.protocol.read import AmbiguousSession
 
 from .conftest import backend_settings
 
@@ -170,7 +171,9 @@ class TestRead:
         assert s1["title"] == "please fix test 0" and s1["git_branch"] == "main"
         assert s1["started_at"] == "2025-11-19T17:00:00.000Z"
         assert filled.session("s1") == s1  # a unique prefix
-        assert filled.session("s") is None  # not unique
+        with pytest.raises(AmbiguousSession) as ambiguous:  # not unique: the candidates
+            filled.session("s")
+        assert sorted(m["session_id"] for m in ambiguous.value.matches) == ["s1-aaaa", "s2-bbbb"]
         assert filled.session("nope") is None
         assert [r["session_id"] for r in filled.sessions(project="webapp")] == [r["session_id"] for r in rows]
         assert filled.sessions(project="elsewhere") == []

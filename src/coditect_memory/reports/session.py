@@ -50,7 +50,7 @@ def build(ctx: Context) -> Report:
     wanted = ctx.options.session_id or ""
     meta = ctx.store.session(wanted)
     if meta is None:
-        raise NotFound(f"no session {wanted!r} (or the prefix is not unique); "
+        raise NotFound(f"no session {wanted!r}; "
                        "`memory sessions` lists them")
     sid = meta["session_id"]
     messages = ctx.store.session_messages(sid)

@@ -9,6 +9,25 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TypedDict
 
+from ...errors import UsageError
+
+
+class AmbiguousSession(UsageError):
+    """A session prefix matches several sessions: the message lists them (newest first) so
+    the person can pick one; a usage error (exit 2), as git does for a short hash."""
+
+    SHOWN = 10
+
+    def __init__(self, prefix: str, matches: list[Session], total: int) -> None:
+        self.matches = matches
+        lines = [f"session {prefix!r} is ambiguous: {total} sessions start with it; "
+                 "give more characters of one of these:"]
+        lines += [f"  {m['session_id']}  {(m['started_at'] or '—')[:16].replace('T', ' ')}  "
+                  f"{' '.join((m['title'] or '').split())[:70]}" for m in matches]
+        if total > len(matches):
+            lines.append(f"  … and {total - len(matches)} more")
+        super().__init__("\n".join(lines))
+
 
 class StoreInfo(TypedDict):
     kind: str  # "sqlite", later "postgresql"
@@ -189,7 +208,8 @@ class ReadStore(ABC):
 
     @abstractmethod
     def session(self, session_id: str) -> Session | None:
-        """One session by id or by a unique prefix of it."""
+        """One session by id or by a unique prefix of it; `AmbiguousSession` when several
+        sessions start with the prefix."""
 
     @abstractmethod
     def session_messages(self, session_id: str) -> list[Message]:

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from ...timeutil import iso
 from ..protocol.read import (
+    AmbiguousSession,
     KindFiles,
     Message,
     Run,
@@ -86,10 +87,17 @@ def sessions(db: sqlite3.Connection, project: str | None, limit: int) -> list[Se
 def session(db: sqlite3.Connection, session_id: str) -> Session | None:
     row = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
                      " WHERE s.id = ?", (session_id,)).fetchone()
-    if row is None:  # a unique prefix is enough, like git
+    if row is None and session_id:  # a unique prefix is enough, like git
+        # substr, not LIKE: '_' and '%' in what was typed are not wildcards
+        where = " WHERE substr(s.id, 1, ?) = ?"
+        args = (len(session_id), session_id)
         rows = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
-                          " WHERE s.id LIKE ? || '%' LIMIT 2", (session_id,)).fetchall()
-        row = rows[0] if len(rows) == 1 else None
+                          f"{where} ORDER BY s.started_at DESC LIMIT ?",
+                          (*args, AmbiguousSession.SHOWN)).fetchall()
+        if len(rows) > 1:
+            total = db.execute(f"SELECT count(*) FROM sessions s{where}", args).fetchone()[0]
+            raise AmbiguousSession(session_id, [_session_row(r) for r in rows], total)
+        row = rows[0] if rows else None
     return _session_row(row) if row else None
 
 
