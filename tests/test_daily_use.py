@@ -4,12 +4,16 @@ sessions share, `--at` dates for restore, one backup size, what `show session` p
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
+from coditect_memory.errors import UsageError
 from coditect_memory.sample import generate
+from coditect_memory.timeutil import iso, parse_user_time, today
 
 from .conftest import ingest_into, run, run_proc
+from .test_backup_support import install_store
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +64,39 @@ class TestSessionPrefix:
     def test_wildcards_are_not_prefixes(self, stored):
         r = run_proc("show", "session", "%", env={"MEMORY_HOME": str(stored)})
         assert r.code == 4 and "ambiguous" not in r.stderr
+
+
+class TestRestoreAt:
+    """`backup restore --at DAY`: a day means up to its end, written as `timeline` takes it."""
+
+    def test_parse_user_time_days(self):
+        assert iso(parse_user_time("2026-12-02")) == "2026-12-02T00:00:00.000Z"
+        assert iso(parse_user_time("2026-12-02", end_of_day=True)) == "2026-12-02T23:59:59.999Z"
+        assert iso(parse_user_time("2026-12-02T09:30Z", end_of_day=True)) == "2026-12-02T09:30:00.000Z"
+        t = today()
+        assert iso(parse_user_time("today", True))[:10] == t.isoformat()
+        assert iso(parse_user_time("yesterday"))[:10] == (t - timedelta(days=1)).isoformat()
+        assert iso(parse_user_time("7d"))[:10] == (t - timedelta(days=7)).isoformat()
+        feb = iso(parse_user_time("Feb 10"))
+        assert feb[5:10] == "02-10" and feb[:10] <= t.isoformat()
+        for bad in ("someday", "2026-02-30"):
+            with pytest.raises(UsageError):
+                parse_user_time(bad)
+
+    def test_restore_at_a_day_takes_that_days_backup(self, home, memory_home, tmp_path):
+        install_store(home, memory_home)
+        target = tmp_path / "target"
+        made = run("backup", "create", "--target", str(target), "--json").json()
+        day = made["created_at"][:10]
+        month_day = today().strftime("%b %d")
+        for i, at in enumerate((day, "today", month_day, "0d")):
+            out = run("backup", "restore", "--at", at, "--target", str(target),
+                      "--into", str(tmp_path / f"r{i}"), "--json").json()
+            assert out["backup_id"] == made["backup_id"], at
+        for at in ("yesterday", "7d"):
+            r = run_proc("backup", "restore", "--at", at, "--target", str(target),
+                         "--into", str(tmp_path / "none"))
+            assert r.code == 1 and "no backup" in r.stderr, at
+        r = run_proc("backup", "restore", "--at", "someday", "--target", str(target),
+                     "--into", str(tmp_path / "none"))
+        assert r.code == 2 and "not a date or time" in r.stderr

@@ -165,8 +165,9 @@ def verify(backup_id: str, deep: bool, target: str | None, endpoint_url: str | N
 
 @backup.command()
 @click.argument("backup_id", required=False)
-@click.option("--at", "at", help="Restore the newest backup made at or before this time "
-              "(2025-11-15 or an ISO timestamp).")
+@click.option("--at", "at", help="Restore the newest backup made at or before this time: "
+              "an ISO timestamp, or a day (2025-11-15, today, yesterday, 7d, 'Feb 10': "
+              "up to the end of that UTC day).")
 @click.option("--into", "into", required=True, type=click.Path(path_type=Path),
               help="The folder to restore into; usable as MEMORY_HOME afterwards.")
 @click.option("--replace", is_flag=True, help="DIR already holds a store: set it aside "
@@ -178,13 +179,9 @@ def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, ta
             endpoint_url: str | None, as_json: bool) -> None:
     """Rebuild a complete store from a backup, check it against its manifest, put it in DIR."""
     from ..actions import backup as actions
-    from ..errors import UsageError
     from ..timeutil import parse_user_time
 
-    try:
-        at_ms = parse_user_time(at) if at else None
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    at_ms = parse_user_time(at, end_of_day=True) if at else None
     request = actions.RestoreRequest(into, backup_id, at_ms, replace)
     result = actions.restore(get_config(), _target(target, endpoint_url), request,
                              _bar("restore", as_json)).to_json()
