@@ -11,6 +11,7 @@ import pytest
 from coditect_memory.errors import UsageError
 from coditect_memory.sample import generate
 from coditect_memory.timeutil import iso, parse_user_time, today
+from coditect_memory.units import human_bytes
 
 from .conftest import ingest_into, run, run_proc
 from .test_backup_support import install_store
@@ -100,3 +101,31 @@ class TestRestoreAt:
         r = run_proc("backup", "restore", "--at", "someday", "--target", str(target),
                      "--into", str(tmp_path / "none"))
         assert r.code == 2 and "not a date or time" in r.stderr
+
+
+class TestBackupSize:
+    """`backup create` and `backup list` give the same size for the same backup."""
+
+    def test_create_and_list_agree(self, home, memory_home, tmp_path):
+        install_store(home, memory_home)
+        target = tmp_path / "target"
+        full = run("backup", "create", "--target", str(target), "--json").json()
+        run("ingest", str(generate_more(tmp_path)), "--json")
+        text = run("backup", "create", "--target", str(target)).stdout
+        listed = {b["backup_id"]: b for b in
+                  run("backup", "list", "--target", str(target), "--json").json()}
+        assert listed[full["backup_id"]]["bytes_written"] == full["bytes"] > 0
+        inc = [b for b in listed.values() if b["type"] == "incremental"][0]
+        written = human_bytes(inc["bytes_written"])
+        assert f"{written} written" in text
+        table = run("backup", "list", "--target", str(target)).stdout
+        row = next(ln for ln in table.splitlines() if ln.startswith(inc["backup_id"]))
+        assert row.rstrip().endswith(written)
+        objects = sum(p.stat().st_size for p in (target / "objects").rglob("*") if p.is_file())
+        assert full["bytes"] + inc["bytes_written"] == objects
+
+
+def generate_more(base):
+    root = base / "more"
+    generate(root, sessions=2, seed=41)
+    return root

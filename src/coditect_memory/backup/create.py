@@ -175,7 +175,10 @@ class BackupMade:
     type: str  # full | incremental
     parent: str | None
     created_at: str
-    bytes: int  # written to the target
+    # The one size of a backup: its new objects as stored on the target (compressed,
+    # encrypted), the manifest not counted; recorded in the manifest as `bytes_written`,
+    # so `backup list` shows the same figure.
+    bytes: int
     objects_written: int
     store_bytes: int
     rows_stored: int | None  # an incremental's changed rows
@@ -247,7 +250,7 @@ def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, prog
         manifest["bytes_written"] = writer.bytes
         manifest["seconds"] = round(time.monotonic() - started, 3)
         failpoint("backup:objects-stored")
-        written = repo.commit(manifest)
+        repo.commit(manifest)
         failpoint("backup:committed")
         # the chain just committed: this backup's objects, and its parent's chain
         chain_objects = set(writer.objects) | ({o for m in chain for o in m["objects"]}
@@ -264,7 +267,7 @@ def create_backup(store: Store, repo: Repository, kind: str, workdir: Path, prog
             repo.unlock(backup_id)
     return BackupMade(
         backup_id=backup_id, type=manifest["type"], parent=manifest["parent"],
-        created_at=manifest["created_at"], bytes=writer.bytes + written,
+        created_at=manifest["created_at"], bytes=manifest["bytes_written"],
         objects_written=writer.written, store_bytes=store_info["bytes"],
         rows_stored=manifest["delta"]["rows"] if parent else None,
         snapshot=store_info["snapshot"], messages=summary["digest"]["messages"],
