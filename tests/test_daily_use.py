@@ -129,3 +129,47 @@ def generate_more(base):
     root = base / "more"
     generate(root, sessions=2, seed=41)
     return root
+
+
+class TestReadableConversation:
+    """What a transcript holds raw (terminal escapes, slash-command markup) is rendered
+    readable by `show session` and the session report; the store and --json keep it raw."""
+
+    RAW = "\x1b[31mFAILED\x1b[0m 2 tests\r\n\x1b]0;title\x07done \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
+
+    def test_readable(self):
+        from coditect_memory.reports.fmt import readable
+
+        assert readable(self.RAW) == "FAILED 2 tests\ndone link"
+        assert readable("<command-message>review is running…</command-message>\n"
+                        "<command-name>/review</command-name>\n"
+                        "<command-args>fix/login</command-args>") == "/review fix/login"
+        assert readable("<local-command-stdout>\x1b[1mok\x1b[22m</local-command-stdout>") == "ok"
+        assert readable("Grüße 日本\ttab\nline") == "Grüße 日本\ttab\nline"
+
+    def test_show_session_renders_no_escapes_or_markup(self, tmp_path, monkeypatch):
+        import json
+
+        sid = "0b0e5c0d-1111-4222-8333-944445555666"
+        project = tmp_path / "claude" / "projects" / "-work-demo"
+        project.mkdir(parents=True)
+        lines = [
+            {"type": "user", "uuid": "u1", "sessionId": sid, "timestamp": "2026-12-01T10:00:00Z",
+             "cwd": "/work/demo", "message": {"role": "user", "content":
+                 "<command-message>review is running…</command-message>\n"
+                 "<command-name>/review</command-name>\n<command-args>fix/login</command-args>"}},
+            {"type": "assistant", "uuid": "a1", "parentUuid": "u1", "sessionId": sid,
+             "timestamp": "2026-12-01T10:00:05Z", "cwd": "/work/demo",
+             "message": {"role": "assistant", "model": "claude-opus-4-1", "content": [
+                 {"type": "text", "text": "Ran it: " + self.RAW}]}},
+        ]
+        (project / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        monkeypatch.setenv("MEMORY_HOME", str(tmp_path / "home"))
+        run("ingest", str(tmp_path / "claude"), "--json")
+        raw = run("show", "session", sid, "--json").json()
+        assert any("\x1b[31m" in (m["content"] or "") for m in raw["messages"])
+        for out in (run("show", "session", sid).stdout,
+                    run("report", "session", sid, "--format", "md").stdout,
+                    run("report", "session", sid, "--format", "html").stdout):
+            assert "\x1b" not in out and "\x07" not in out and "command-name" not in out
+            assert out.count("/review fix/login") >= 2 and "FAILED 2 tests" in out

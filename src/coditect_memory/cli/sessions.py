@@ -73,9 +73,10 @@ def render_session(meta: Session, messages: list[Message], show_all: bool, width
     from rich.markup import escape
 
     from ..actions.browse import visible
+    from ..reports.fmt import readable
 
     c = c or console()
-    c.print(f"[bold]{escape(meta['title'] or meta['session_id'])}[/]")
+    c.print(f"[bold]{escape(readable(meta['title']) or meta['session_id'])}[/]")
     c.print(f"session {meta['session_id']} · {meta['project'] or '—'} · "
             f"{short_time(meta['started_at'])} → {short_time(meta['ended_at'])} · "
             f"{meta['message_count']:,} messages · branch {meta['git_branch'] or '—'} · "
@@ -83,24 +84,25 @@ def render_session(meta: Session, messages: list[Message], show_all: bool, width
     c.rule()
     for m in visible(messages, show_all):
         kind = m["type"]
+        content = readable(m["content"])
         when = (m["timestamp"] or "")[11:19]
         bar = "[dim]│ [/]" if m["is_sidechain"] else ""
         err = "[red]✗ [/]" if m["is_error"] else ""
-        text = escape(_clip(m["content"] or "", width))
+        text = escape(_clip(content, width))
         if kind == "user" or kind == "compact_summary":
             label = "[bold cyan]you[/]" if kind == "user" else "[magenta]summary[/]"
             c.print(f"{bar}[dim]{when}[/] {label} {err}{text}")
         elif kind == "assistant":
             c.print(f"{bar}[dim]{when}[/] [bold green]claude[/] {err}{text}")
         elif kind == "thinking":
-            c.print(f"{bar}[dim]{when} thinking {escape(_clip(m['content'] or '', 160))}[/]")
+            c.print(f"{bar}[dim]{when} thinking {escape(_clip(content, 160))}[/]")
         elif kind == "tool_use":
             c.print(f"{bar}[dim]{when}[/] [yellow]→ {escape(m['tool_name'] or '?')}[/] "
-                    f"[dim]{escape(_clip(m['content'] or '', 200))}[/]")
+                    f"[dim]{escape(_clip(content, 200))}[/]")
         elif kind in ("tool_result", "tool_output"):
-            lines = (m["content"] or "").count("\n") + 1
-            head = escape(_clip((m["content"] or "").split("\n", 1)[0], 160))
+            lines = content.count("\n") + 1
+            head = escape(_clip(content.split("\n", 1)[0], 160))
             mark = "[red]✗ error[/]" if m["is_error"] else "[dim]←[/]"
             c.print(f"{bar}[dim]{when}[/] {mark} [dim]{head} ({lines} lines)[/]")
         else:
-            c.print(f"{bar}[dim]{when} {escape(kind)}[/] {err}[dim]{escape(_clip(m['content'] or '', 200))}[/]")
+            c.print(f"{bar}[dim]{when} {escape(kind)}[/] {err}[dim]{escape(_clip(content, 200))}[/]")

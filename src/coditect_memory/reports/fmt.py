@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from ..derive.prompts import prompt_title
 from ..units import human_bytes
+
+# Terminal escapes (CSI, OSC, two-byte) and control characters other than tab and newline:
+# tool output keeps them in the store; rendered, they would recolour or move the terminal.
+_CONTROLS = re.compile(r"(?:\x1b|\x9b)(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[?[0-?]*[ -/]*[@-~])"
+                       r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_STDOUT_TAG = re.compile(r"</?local-command-std(?:out|err)>")
+
+
+def readable(text: str | None) -> str:
+    """A message's text as a person reads it (the store keeps it as it was): terminal
+    escapes removed, a slash command's markup as `/name args`."""
+    text = _CONTROLS.sub("", text or "")
+    if "<command-name>" in text:
+        return prompt_title(text) or text
+    return _STDOUT_TAG.sub("", text) if "<local-command-std" in text else text
 
 
 def cell(value: Any, fmt: str) -> str:

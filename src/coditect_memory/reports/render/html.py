@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from ..fmt import cell
+from ..fmt import cell, readable
 from ..model import Report, Table
 from .svg import draw
 
@@ -64,7 +64,7 @@ def _table(t: Table) -> str:
 def _conversation(messages: Sequence[Mapping[str, Any]]) -> str:
     out = ['<section class="conversation"><h2>Conversation</h2>']
     for m in messages:
-        kind, text = m["type"], m["content"] or ""
+        kind, text = m["type"], readable(m["content"])
         if kind in HIDDEN or m["is_meta"] or m["linked_uid"]:
             continue
         when = f'<span class="t">{escape((m["timestamp"] or "")[11:19])}</span>'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..fmt import cell
+from ..fmt import cell, readable
 from ..model import Report, Table
 
 MAX_ROWS = 200
@@ -47,12 +47,12 @@ def render(report: Report) -> str:
                 continue
             if m["type"] in ("user", "assistant") and (m["content"] or "").strip() and not m["is_meta"]:
                 who = "**you**" if m["type"] == "user" else "**claude**"
-                text = " ".join((m["content"] or "").split())[:600]
+                text = " ".join(readable(m["content"]).split())[:600]
                 lines.append(f"- `{(m['timestamp'] or '')[11:19]}` {who}: {_esc(text)}")
             elif m["type"] == "tool_use":
                 lines.append(f"  - `{(m['timestamp'] or '')[11:19]}` → {_esc(m['tool_name'] or '?')}")
             elif m["is_error"]:
-                first = (m["content"] or "").strip().split("\n", 1)[0][:200]
+                first = readable(m["content"]).strip().split("\n", 1)[0][:200]
                 lines.append(f"  - `{(m['timestamp'] or '')[11:19]}` ✗ {_esc(m['tool_name'] or m['type'])}: "
                              f"{_esc(first)}")
         lines.append("")
