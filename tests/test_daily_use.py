@@ -173,3 +173,93 @@ class TestReadableConversation:
                     run("report", "session", sid, "--format", "html").stdout):
             assert "\x1b" not in out and "\x07" not in out and "command-name" not in out
             assert out.count("/review fix/login") >= 2 and "FAILED 2 tests" in out
+
+
+def _pty_run(*args: str, env: dict, columns: int) -> str:
+    """`memory ARGS` with its output on a pseudo-terminal of `columns` columns, as a person
+    sees it (escapes removed)."""
+    import os
+    import pty
+    import re
+    import subprocess
+    import sys
+
+    main, side = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "coditect_memory", *args], stdout=side,
+                         stderr=subprocess.DEVNULL, env={**os.environ, **env,
+                                                         "COLUMNS": str(columns), "TERM": "xterm"})
+    os.close(side)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    p.wait(timeout=60)
+    os.close(main)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def _money(v: float) -> str:
+    return f"${v:,.2f}"
+
+
+class TestTablesFit:
+    """Tables keep their important columns within the terminal's width, say what they left
+    out, never cut a figure; piped output is plain, unpadded and complete."""
+
+    CASES = (  # report, columns that must stay at 100 columns
+        (("usage", "--by", "session"), ("session", "total", "cost")),
+        (("usage", "--by", "model"), ("model", "input", "output", "total", "cost")),
+        (("component-usage",), ("component", "occurrences", "sessions", "errors", "error rate")),
+        (("project-activity",), ("project", "sessions", "errors", "cost", "last", "days", "hours")),
+    )
+
+    @pytest.mark.parametrize(("args", "kept"), CASES)
+    def test_terminal_of_100_columns(self, stored, args, kept, monkeypatch):
+        import re
+
+        monkeypatch.delenv("COLUMNS", raising=False)
+        data = run("report", *args, "--json").json()
+        piped = run("report", *args, "--limit", "5").stdout.splitlines()
+        every = re.split(r"\s{2,}", next(ln for ln in piped if ln.startswith(kept[0] + "  ")).strip())
+        for columns in (100, 80):
+            out = _pty_run("report", *args, "--limit", "5", env={"MEMORY_HOME": str(stored)},
+                           columns=columns)
+            lines = out.splitlines()
+            assert max(len(ln) for ln in lines) <= columns, (columns, out)
+            shown = re.split(r"\s{2,}", next(ln for ln in lines if ln.startswith(kept[0] + "  ")).strip())
+            if columns == 100:
+                assert set(kept) <= set(shown), (shown, out)
+            said = " ".join(out.split(f"to fit {columns} columns: ")[1:])
+            left_out = said.split("left out: ")[1].split(";")[0].split(" (")[0].split(", ") \
+                if "left out: " in said else []
+            assert sorted(shown + left_out) == sorted(every), (shown, left_out, out)
+            if "cost" in shown:
+                for r in data["rows"][:5]:
+                    assert _money(r["cost_usd"]) in out  # never `$10.1`
+
+    def test_piped_output_is_plain_unpadded_and_complete(self, stored, monkeypatch):
+        monkeypatch.delenv("COLUMNS", raising=False)
+        data = run("report", "usage", "--by", "session", "--json").json()
+        out = run("report", "usage", "--by", "session", "--limit", "100").stdout
+        assert "\x1b" not in out and all(ln == ln.rstrip() for ln in out.splitlines())
+        header = next(ln for ln in out.splitlines() if ln.startswith("session"))
+        for label in ("project", "title", "input", "output", "cache read", "cache write",
+                      "total", "cost", "models"):
+            assert label in header
+        for r in data["rows"]:
+            assert r["session_id"] in out and _money(r["cost_usd"]) in out
+        assert "to fit" not in out and "…" not in out.split("more rows")[0]
+
+    def test_piped_output_follows_columns(self, stored, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "90")
+        out = run("report", "usage", "--by", "session").stdout
+        assert max(len(ln) for ln in out.splitlines()) <= 90
+        assert "to fit 90 columns: left out:" in out
+        assert run("report", "usage", "--by", "session", "--json").json() == \
+            run("report", "usage", "--by", "session", "--format", "json").json()

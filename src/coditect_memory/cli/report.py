@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -87,23 +88,34 @@ def report(name: str, session_id: str | None, since: str | None, until: str | No
 
 
 def _print_table(rep, limit: int, out: Path | None) -> None:
-    c = console()
-    if out is not None:
-        from rich.console import Console
-
-        with open(out, "w", encoding="utf-8") as fh:
-            c = Console(file=fh, width=200, no_color=True, highlight=False)
-            _emit(c, rep, limit)
-        click.echo(f"wrote {out}", err=True)
+    """On a terminal: tables fit its width (Rich reads it, or COLUMNS). Piped or to a file:
+    plain text without padding, every column in full (piped output fits COLUMNS if set)."""
+    if out is None and sys.stdout.isatty():
+        c = console()
+        _emit(c, rep, limit, c.width)
         return
-    _emit(c, rep, limit)
+    import io
+
+    from rich.console import Console
+
+    columns = os.environ.get("COLUMNS", "") if out is None else ""
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else None
+    buf = io.StringIO()
+    _emit(Console(file=buf, width=width or 200, no_color=True, highlight=False,
+                  force_terminal=False), rep, limit, width)
+    text = "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)
 
 
-def _emit(c, rep, limit: int) -> None:
+def _emit(c, rep, limit: int, width: int | None) -> None:
     from ..reports.render.table import renderables
 
-    for r in renderables(rep, limit):
-        c.print(r)
+    for r in renderables(rep, limit, width):
+        c.print(r, crop=False)  # a table sized to fit (or in full when piped) is never cropped
     if rep.conversation is not None:
         from .sessions import render_session
 

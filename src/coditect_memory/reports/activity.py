@@ -37,7 +37,7 @@ def project_activity(ctx: Context) -> Report:
     columns = [col("project_name", "project"), col("sessions", fmt="int"), col("messages", fmt="int"),
                col("prompts", fmt="int"), col("errors", fmt="int"),
                col("total_tokens", "tokens", "int"), col("cost_usd", "cost", "usd"),
-               col("first_activity", "first", "time"), col("last_activity", "last", "time"),
+               col("first_activity", "first", "time", 3), col("last_activity", "last", "time"),
                col("active_days", "days", "int"), col("hours", "hours", "hours")]
     total_h = sum(r["hours"] for r in rows)
     summary = [("projects", f"{len(rows):,}"), ("hours of activity", f"{total_h:,.1f}"),

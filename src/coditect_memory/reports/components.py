@@ -19,8 +19,8 @@ def build(ctx: Context) -> Report:
             "error_rate": round(100 * r["errors"] / r["uses"], 2) if r["uses"] else None,
         })
     columns = [col("component"), col("kind"), col("uses", "occurrences", "int"),
-               col("sessions", fmt="int"), col("active_days", "days", "int"),
-               col("projects", fmt="int"), col("errors", fmt="int"),
+               col("sessions", fmt="int"), col("active_days", "days", "int", 3),
+               col("projects", fmt="int", rank=3), col("errors", fmt="int"),
                col("error_rate", "error rate", "pct")]
     label = [r["component"] + (" (tool)" if r["kind"] == "tool" else "") for r in rows]
     failing = sorted((r for r in rows if r["errors"]), key=lambda r: -(r["error_rate"] or 0))

@@ -18,6 +18,9 @@ class Column:
     key: str
     label: str
     fmt: str = "text"  # text, int, float, hours, pct, usd, time, date, list, names, bytes
+    # On a narrow terminal the least important columns are left out first: 0 the row's key,
+    # 1 cost, 2 other figures, 3 secondary figures and text, 4 lists (None: from `fmt`).
+    rank: int | None = None
 
 
 @dataclass
@@ -66,5 +69,5 @@ class Report:
         return out
 
 
-def col(key: str, label: str | None = None, fmt: str = "text") -> Column:
-    return Column(key, label or key.replace("_", " "), fmt)
+def col(key: str, label: str | None = None, fmt: str = "text", rank: int | None = None) -> Column:
+    return Column(key, label or key.replace("_", " "), fmt, rank)

@@ -13,9 +13,9 @@ from .model import Chart, Report, Table, col
 from .prices import TOKEN_KEYS
 
 BY = ("day", "model", "project", "session")
-_TOKEN_COLS = [col("input_tokens", "input", "int"), col("output_tokens", "output", "int"),
-               col("cache_read_tokens", "cache read", "int"),
-               col("cache_write_tokens", "cache write", "int"),
+_TOKEN_COLS = [col("input_tokens", "input", "int", 3), col("output_tokens", "output", "int", 3),
+               col("cache_read_tokens", "cache read", "int", 3),
+               col("cache_write_tokens", "cache write", "int", 3),
                col("total_tokens", "total", "int"), col("cost_usd", "cost", "usd")]
 
 
