@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..errors import SourceMissing
+from ..errors import SourceMissing, io_error
 from ..ingest.inventory import text_path
 from ..ingest.pipeline import Ingest, RunStats
 from ..settings import Settings
@@ -48,6 +48,8 @@ def export(store: Store, request: ExportRequest, stream: IO[bytes] | None = None
         with open(tmp, "wb") as f:
             n = write_jsonl(rows, f)
         os.replace(tmp, output)
+    except OSError as e:  # a full or read-only destination: one line that names the file
+        raise io_error(e, f"writing {output}") or e from e
     finally:
         if tmp.exists():
             tmp.unlink()

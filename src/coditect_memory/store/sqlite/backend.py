@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from itertools import groupby
 from operator import itemgetter
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ...derive import row_facts
-from ...errors import StoreError, StoreLocked
+from ...errors import StoreError, StoreLocked, io_error
 from ...sources.text import compact_json
 from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
@@ -161,14 +161,19 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise StoreLocked("the store is locked by another writer; try again later") from None
-            raise
+            raise io_error(e, f"writing the store {self.shown_path}") or e from e
         try:
             yield db
-        except BaseException:
+            db.execute("COMMIT")
+        except BaseException as e:
             self._projects.clear()  # ids inserted by this transaction are gone
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            mine = io_error(e, f"writing the store {self.shown_path}")
+            if mine is not None:  # the one place sqlite's I/O errors become ours
+                raise mine from e
             raise
-        db.execute("COMMIT")
 
     def _check_schema(self) -> None:
         """A read-only open cannot migrate: a store behind this version says what to run."""
@@ -330,6 +335,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
                 if not exists:
                     new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
             new = sum(new_by_file.values())
+            # a file's count grows in the transaction that stores its rows, so a run killed
+            # before the file's watermark lands loses none of it (the re-read finds duplicates)
+            db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
+                           [(n, file_id) for file_id, n in new_by_file.items() if n])
             if batch.usage:
                 db.executemany(
                     "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -388,11 +397,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         db.executemany(
             "UPDATE source_files SET kind = ?, size = ?, mtime_ns = ?, sha256 = ?, bytes_consumed = ?,"
             " lines_consumed = ?, prefix_sha256 = ?, state = ?, partial_tail = ?, errors = ?,"
-            " last_error = ?, last_run_id = ?, missing_since = NULL, messages = messages + ?"
-            " WHERE id = ?",
+            " last_error = ?, last_run_id = ?, missing_since = NULL WHERE id = ?",
             [(f.kind, f.size, f.mtime_ns, f.sha256, f.bytes_consumed, f.lines_consumed,
               f.prefix_sha256, _meta(f.state), int(f.partial_tail), f.errors, f.last_error, run_id,
-              f.messages_new, f.file_id) for f in files])
+              f.file_id) for f in files])
         db.executemany(
             "INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, source_file_id) DO UPDATE SET"
