@@ -3,8 +3,11 @@
 Exit codes are mapped here and only here (restic's habit), so scripts can rely on them.
 """
 
+import contextlib
 import errno
+import os
 import re
+import shutil
 
 
 class MemoryError_(Exception):
@@ -81,8 +84,8 @@ class StorageIOError(MemoryError_):
 
 
 _ADVICE = {
-    errno.ENOSPC: ("no space left on the device", "free some space (or set MEMORY_HOME to a "
-                   "larger disk) and run the command again"),
+    errno.ENOSPC: ("no space left on the device", "free some space there (or use a larger "
+                   "disk) and run the command again"),
     errno.EDQUOT: ("disk quota exceeded", "free some space and run the command again"),
     errno.EIO: ("I/O error: the disk may be failing", "check the disk (dmesg, smartctl), then "
                 "run `memory doctor`"),
@@ -109,12 +112,18 @@ def io_errno(e: BaseException) -> int | None:
     return code if code in _ADVICE else None
 
 
-def io_error(e: BaseException, what: str) -> StorageIOError | None:
+def io_error(e: BaseException, what: str, folder: str | os.PathLike[str] | None = None,
+             ) -> StorageIOError | None:
     """`e` as one line ("<what> failed: <cause>; <what to do>"), or None when it is not an
-    I/O error we know (let it go on)."""
+    I/O error we know (let it go on). SQLite says "disk I/O error" where it could not grow a
+    file: when `folder` is on a (nearly) full disk, that is the cause named."""
     code = io_errno(e)
     if code is None:
         return None
+    if code == errno.EIO and folder is not None:
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(folder).free < 1 << 20:
+                code = errno.ENOSPC
     cause, advice = _ADVICE[code]
     where = f" ({e.filename})" if isinstance(e, OSError) and e.filename else ""
     return StorageIOError(f"{what} failed: {cause}{where}; {advice}")

@@ -82,7 +82,8 @@ def main() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as e:  # the last resort: a disk's refusal no layer below translated
-        mine = io_error(e, " ".join(sys.argv[1:2]) or "memory")
+        command = " ".join(["memory", *(a for a in sys.argv[1:3] if a.isalpha())])
+        mine = io_error(e, command)
         if mine is None:
             raise
         click.echo(f"memory: error: {mine}", err=True)

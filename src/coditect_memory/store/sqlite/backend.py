@@ -134,6 +134,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             for pragma in _PRAGMAS:
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.DatabaseError as e:
+            mine = io_error(e, f"opening the store {self.path}", Path(self.path).parent)
+            if mine is not None:  # a full or failing disk, not a damaged store
+                raise mine from e
             raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
         conn.row_factory = sqlite3.Row
         self._keep(conn)
@@ -161,7 +164,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise StoreLocked("the store is locked by another writer; try again later") from None
-            raise io_error(e, f"writing the store {self.shown_path}") or e from e
+            raise io_error(e, f"writing the store {self.path}", Path(self.path).parent) or e from e
         try:
             yield db
             db.execute("COMMIT")
@@ -170,7 +173,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
                 with suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-            mine = io_error(e, f"writing the store {self.shown_path}")
+            mine = io_error(e, f"writing the store {self.path}", Path(self.path).parent)
             if mine is not None:  # the one place sqlite's I/O errors become ours
                 raise mine from e
             raise
