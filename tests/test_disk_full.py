@@ -16,7 +16,7 @@ import pytest
 from coditect_memory.errors import StorageIOError
 
 from .builders import conversation, sid, transcript_path, write_jsonl
-from .conftest import run, run_proc
+from .conftest import run_proc
 
 FULL = StorageIOError.exit_code
 
