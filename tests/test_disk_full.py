@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +16,8 @@ import pytest
 
 from coditect_memory.errors import StorageIOError
 
-from .builders import conversation, sid, transcript_path, write_jsonl
-from .conftest import run_proc
+from .builders import as_unprivileged, conversation, sid, transcript_path, write_jsonl
+from .conftest import Result, run_proc
 
 FULL = StorageIOError.exit_code
 
@@ -206,3 +207,35 @@ def test_a_failure_the_store_could_not_record_is_recorded_by_the_next_run(tmp_pa
     assert runs[first]["message"] == f"{why} (recorded by run {first + 1})"
     with IngestLock(memory_home, 1) as lock:
         assert lock.left is None  # recorded once
+
+
+@pytest.mark.fault("I/O error: read-only MEMORY_HOME (EROFS)")
+def test_ingest_on_a_read_only_disk(tmpfs, claude):
+    fs = tmpfs("home", 64 << 10)
+    assert memory(fs.path, "ingest", str(claude_folder(claude, 41))).code == 0
+    claude_folder(claude, 42)  # something new to write
+    fs._mount("remount,ro")
+    r = memory(fs.path, "ingest", str(claude))
+    one_line_error(r, "read-only file system", "writable disk")
+    st = memory(fs.path, "status")
+    assert st.code == 0, st.stderr  # still readable
+    fs._mount("remount,rw")
+    assert memory(fs.path, "ingest", str(claude)).code == 0
+    assert healthy(fs.path)["sessions"] == 42
+
+
+@pytest.mark.fault("I/O error: MEMORY_HOME not writable (EACCES)")
+def test_ingest_into_a_folder_not_writable(tmp_path, claude):
+    home = tmp_path / "home"
+    assert memory(home, "ingest", str(claude_folder(claude, 41))).code == 0
+    claude_folder(claude, 42)
+    home.chmod(0o555)
+    try:
+        p = subprocess.run([sys.executable, "-m", "coditect_memory", "ingest", str(claude)],
+                           capture_output=True, text=True, env={**os.environ, "MEMORY_HOME": str(home)},
+                           **as_unprivileged())
+    finally:
+        home.chmod(0o755)
+    one_line_error(Result(p.returncode, p.stdout, p.stderr), "permission denied")
+    assert memory(home, "ingest", str(claude)).code == 0
+    assert healthy(home)["sessions"] == 42

@@ -95,7 +95,7 @@ _ADVICE = {
                   "another path)"),
 }
 # SQLite's primary result codes for the same causes (`sqlite3.Error.sqlite_errorcode & 0xff`)
-_SQLITE = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EROFS, 14: errno.EACCES}
+_SQLITE = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EACCES, 14: errno.EACCES}
 _OS_ERROR = re.compile(r"os error (\d+)")  # how Rust libraries (Tantivy) report errno
 
 
@@ -115,14 +115,17 @@ def io_errno(e: BaseException) -> int | None:
 def io_error(e: BaseException, what: str, folder: str | os.PathLike[str] | None = None,
              ) -> StorageIOError | None:
     """`e` as one line ("<what> failed: <cause>; <what to do>"), or None when it is not an
-    I/O error we know (let it go on). SQLite says "disk I/O error" where it could not grow a
-    file: when `folder` is on a (nearly) full disk, that is the cause named."""
+    I/O error we know (let it go on). SQLite's codes are coarser than errno ("disk I/O
+    error" where it could not grow a file, "unable to open" on a read-only disk): with the
+    `folder` written to, a read-only or (nearly) full disk is the cause named."""
     code = io_errno(e)
     if code is None:
         return None
-    if code == errno.EIO and folder is not None:
+    if folder is not None and not isinstance(e, OSError):  # SQLite's codes are coarser
         with contextlib.suppress(OSError):
-            if shutil.disk_usage(folder).free < 1 << 20:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                code = errno.EROFS
+            elif code == errno.EIO and shutil.disk_usage(folder).free < 1 << 20:
                 code = errno.ENOSPC
     cause, advice = _ADVICE[code]
     where = f" ({e.filename})" if isinstance(e, OSError) and e.filename else ""

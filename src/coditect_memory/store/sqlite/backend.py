@@ -125,6 +125,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         try:
             if self.readonly:
                 uri = f"{Path(self.path).absolute().as_uri()}?mode=ro"
+                if _frozen(self.path):
+                    uri += "&immutable=1"  # no -shm can be made there, and none is needed
                 conn = sqlite3.connect(uri, uri=True, timeout=self._timeout, isolation_level=None,
                                        check_same_thread=False)
             else:
@@ -447,6 +449,19 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
 
     def check(self) -> list[str]:
         return queries.check(self.db)
+
+
+def _frozen(path: str) -> bool:
+    """The store is on a read-only file system with nothing left in its WAL: it cannot change,
+    and SQLite could not create the -shm file a WAL database otherwise needs to be read."""
+    try:
+        if not os.statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY:
+            return False
+        return os.path.getsize(path + "-wal") == 0
+    except FileNotFoundError:
+        return True  # no WAL file at all
+    except OSError:
+        return False
 
 
 def _statements(sql: str) -> list[str]:
