@@ -4,6 +4,7 @@ one cannot be mounted (not root, no CAP_SYS_ADMIN) the tests skip and say so."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -239,3 +240,33 @@ def test_ingest_into_a_folder_not_writable(tmp_path, claude):
     one_line_error(Result(p.returncode, p.stdout, p.stderr), "permission denied")
     assert memory(home, "ingest", str(claude)).code == 0
     assert healthy(home)["sessions"] == 42
+
+
+def test_each_cause_is_named_with_what_to_do():
+    """The one translation (errors.io_error) of what each layer catches; EIO cannot be made
+    on demand here, so it is checked as the OSError a failing disk raises."""
+    from coditect_memory.errors import io_error
+
+    eio = io_error(OSError(errno.EIO, "Input/output error", "/data/memory.db"), "writing the store")
+    assert str(eio) == ("writing the store failed: I/O error: the disk may be failing "
+                        "(/data/memory.db); check the disk (dmesg, smartctl), then run "
+                        "`memory doctor`")
+    assert eio is not None and eio.exit_code == FULL
+    tantivy = io_error(ValueError("Failed to commit: IoError(No space left on device (os error 28))"),
+                       "updating the search index")
+    assert tantivy is not None and "no space left on the device" in str(tantivy)
+    rofs = io_error(OSError(errno.EROFS, "Read-only file system"), "writing x")
+    assert rofs is not None and "read-only file system" in str(rofs)
+    assert io_error(OSError(errno.ENOENT, "No such file"), "x") is None  # not a disk's refusal
+    assert io_error(ValueError("bad query"), "x") is None
+
+
+def test_import_checks_space_too(tmp_path, tmpfs, clean):
+    out = tmp_path / "all.jsonl"
+    assert memory(tmp_path / "roomy", "export", "-o", str(out)).code == 0
+    fs = tmpfs("home", 1024)
+    r = memory(fs.path, "import", str(out))
+    one_line_error(r, "not enough free space", "--no-space-check")
+    fs.grow()
+    assert memory(fs.path, "import", str(out)).code == 0
+    assert healthy(fs.path)["messages"] == clean["messages"]

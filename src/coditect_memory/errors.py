@@ -84,8 +84,8 @@ class StorageIOError(MemoryError_):
 
 
 _ADVICE = {
-    errno.ENOSPC: ("no space left on the device", "free some space there (or use a larger "
-                   "disk) and run the command again"),
+    errno.ENOSPC: ("no space left on the device", "free some space on that disk (or use a "
+                   "larger one) and run the command again"),
     errno.EDQUOT: ("disk quota exceeded", "free some space and run the command again"),
     errno.EIO: ("I/O error: the disk may be failing", "check the disk (dmesg, smartctl), then "
                 "run `memory doctor`"),

@@ -73,14 +73,14 @@ class Imported:
                 "bad_lines": self.bad_lines}
 
 
-def import_file(store: Store, settings: Settings, path: Path) -> Imported:
+def import_file(store: Store, settings: Settings, path: Path, space_check: bool = True) -> Imported:
     """Read a `memory export` file into the store as an ingest run (format `export`):
     messages already stored are counted as duplicates; importing twice stores nothing new.
     Damaged lines are not stored; `complete` says whether every line was."""
     path = Path(os.path.abspath(path))
     if not path.is_file():
         raise SourceMissing(f"nothing to import at {path}: no such file")
-    stats = Ingest(store, settings).run(path, "export")
+    stats = Ingest(store, settings, space_check=space_check).run(path, "export")
     conflicts = _conflicts(store, path, stats) if stats.duplicates else 0
     bad = [{"line": e["line"], "severity": e["severity"], "reason": e["reason"]}
            for e in store.run_errors(stats.run_id, limit=100)] if stats.errors else []

@@ -29,6 +29,7 @@ from .lock import IngestLock
 
 MAX_BATCH_BYTES = 48 << 20
 STORE_GROWTH = 1.65  # store bytes per source byte read (benchmarks/RESULTS.md)
+EXPORT_GROWTH = 0.85  # per byte of a `memory export` file read back (it spells every column)
 WAL_MARGIN = 1.5  # a first run's peak: the store and its write-ahead log
 
 
@@ -213,12 +214,12 @@ class Ingest:
             return False
         return True
 
-    def _check_space(self, plan: list[Planned]) -> None:
+    def _check_space(self, plan: list[Planned], growth: float) -> None:
         """Refuse a run the disk clearly cannot hold, before writing anything: the store grows
-        about STORE_GROWTH times the bytes read, and SQLite's WAL needs half as much again
-        while the run writes (checkpointed at its end)."""
+        about `growth` times the bytes read, and SQLite's WAL needs half as much again while
+        the run writes (checkpointed at its end)."""
         to_read = sum(max(0, p.entry.size - p.start_offset) for p in plan)
-        need = int(to_read * STORE_GROWTH * WAL_MARGIN)
+        need = int(to_read * growth * WAL_MARGIN)
         home = self.config.home
         try:
             free = shutil.disk_usage(home).free
@@ -227,7 +228,7 @@ class Ingest:
         if need > free:
             raise StorageIOError(
                 f"not enough free space in {home}: this run reads {_mb(to_read)}, which needs "
-                f"about {_mb(need)} free (the store grows ~{STORE_GROWTH}x its input, plus "
+                f"about {_mb(need)} free (the store grows ~{growth}x its input, plus "
                 f"{WAL_MARGIN}x for the write-ahead log), and {_mb(free)} is free; free some "
                 "space, or run with --no-space-check")
 
@@ -236,7 +237,7 @@ class Ingest:
         manifest = self.store.manifest(key)
         plan, listed, walk_issues = self._plan(root, fmt, only, manifest)
         if self.space_check:
-            self._check_space(plan)
+            self._check_space(plan, EXPORT_GROWTH if fmt == "export" else STORE_GROWTH)
         run_id = self.stats.run_id
         if walk_issues:
             self.stats.errors += len(walk_issues)
