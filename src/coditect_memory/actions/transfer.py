@@ -49,7 +49,10 @@ def export(store: Store, request: ExportRequest, stream: IO[bytes] | None = None
             n = write_jsonl(rows, f)
         os.replace(tmp, output)
     except OSError as e:  # a full or read-only destination: one line that names the file
-        raise io_error(e, f"writing {output}") or e from e
+        mine = io_error(e, f"writing {output}")
+        if mine is None:
+            raise
+        raise mine from e
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ...derive import row_facts
-from ...errors import StoreError, StoreLocked, io_error
+from ...errors import MemoryError_, StorageIOError, StoreError, StoreLocked, io_error
 from ...sources.text import compact_json
 from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
@@ -102,7 +102,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             self.db.execute("PRAGMA journal_mode=WAL")  # persistent: once, not per thread
         except sqlite3.DatabaseError as e:
             self.close()
-            raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
+            raise self._open_error(e) from None
         self._migrate()
 
     # --- plumbing ---------------------------------------------------------------------
@@ -136,10 +136,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             for pragma in _PRAGMAS:
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.DatabaseError as e:
-            mine = io_error(e, f"opening the store {self.path}", Path(self.path).parent)
-            if mine is not None:  # a full or failing disk, not a damaged store
-                raise mine from e
-            raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
+            raise self._open_error(e) from None
         conn.row_factory = sqlite3.Row
         self._keep(conn)
         return conn
@@ -166,7 +163,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise StoreLocked("the store is locked by another writer; try again later") from None
-            raise io_error(e, f"writing the store {self.path}", Path(self.path).parent) or e from e
+            mine = self._io_error(e, "writing")
+            if mine is not None:
+                raise mine from e
+            raise
         try:
             yield db
             db.execute("COMMIT")
@@ -175,10 +175,21 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
                 with suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-            mine = io_error(e, f"writing the store {self.path}", Path(self.path).parent)
-            if mine is not None:  # the one place sqlite's I/O errors become ours
+            mine = self._io_error(e, "writing")
+            if mine is not None:
                 raise mine from e
             raise
+
+    def _io_error(self, e: BaseException, doing: str) -> StorageIOError | None:
+        """The one place SQLite's I/O errors (full, failing, read-only disk) become ours."""
+        if not isinstance(e, sqlite3.Error):
+            return None
+        return io_error(e, f"{doing} the store {self.path}", Path(self.path).parent)
+
+    def _open_error(self, e: sqlite3.DatabaseError) -> MemoryError_:
+        """Why the store cannot be opened: its disk's refusal, else a damaged store."""
+        return self._io_error(e, "opening") or StoreError(
+            f"cannot open the store {self.path}: {e}; run `memory doctor`")
 
     def _check_schema(self) -> None:
         """A read-only open cannot migrate: a store behind this version says what to run."""
