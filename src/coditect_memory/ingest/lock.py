@@ -17,7 +17,7 @@ _NOTE_MAX = 2048
 def _note(data: bytes) -> tuple[int, str] | None:
     """The (run id, message) a failed run left after its pid, if any."""
     _, _, note = data.partition(b"\n")
-    run_id, _, message = note.decode(errors="replace").partition("\t")
+    run_id, _, message = note.decode(errors="replace").rstrip().partition("\t")
     return (int(run_id), message) if run_id.isdigit() and message else None
 
 
@@ -45,10 +45,18 @@ class IngestLock:
                         f"waited {self.wait:g} s — try again when it has finished") from None
                 time.sleep(0.1)
         self.left = _note(os.pread(fd, _NOTE_MAX, 0))
-        os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode().ljust(_PID_WIDTH), 0)
+        if self.left is None:
+            os.ftruncate(fd, _PID_WIDTH)
         self.fd = fd
         return self
+
+    def note_recorded(self) -> None:
+        """The note `left` is in the store now: drop it (kept until then, should this run
+        fail to write to the store too)."""
+        if self.fd is not None and self.left is not None:
+            os.ftruncate(self.fd, _PID_WIDTH)
+            self.left = None
 
     def leave_note(self, run_id: int, message: str) -> bool:
         """Keep why run `run_id` failed when the store cannot record it (a full disk): written
@@ -56,7 +64,7 @@ class IngestLock:
         The next run reads it (`left`) and records it. False when even this failed."""
         if self.fd is None:
             return False
-        text = f"\n{run_id}\t{message}".encode()[:_NOTE_MAX - _PID_WIDTH]
+        text = f"\n{run_id}\t{message}".encode()[:_NOTE_MAX - _PID_WIDTH].ljust(_NOTE_MAX - _PID_WIDTH)
         try:
             os.pwrite(self.fd, text, _PID_WIDTH)
         except OSError:

@@ -185,11 +185,12 @@ class Ingest:
         with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds) as lock:
             key = text_path(str(root))  # the root as the store and JSON name it
             run_id = self.store.begin_run(key, fmt)
-            if lock.left is not None:  # a run before could not record why it failed: now it can
-                old_id, why = lock.left
-                self.store.finish_run(old_id, {}, "failed", f"{why} (recorded by run {run_id})")
             self.stats = RunStats(run_id=run_id, root=key)
             try:
+                if lock.left is not None:  # a run before could not record why it failed: now
+                    old_id, why = lock.left
+                    self.store.finish_run(old_id, {}, "failed", f"{why} (recorded by run {run_id})")
+                    lock.note_recorded()
                 self._run(str(root), fmt, only)
                 self.stats.seconds = round(time.monotonic() - started, 3)
                 self.store.finish_run(run_id, self.stats.as_dict(), "completed")
