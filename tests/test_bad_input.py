@@ -264,6 +264,20 @@ class TestNulDamage:
         assert "line 8," in errs[1]["reason"]
         assert out["messages_new"] == 5 and set(_session_lines(S1)) == {1, 2, 6, 7, 9}
 
+    @pytest.mark.fault("ingest: zeroed tail (or a wholly zeroed file)")
+    def test_zeros_to_the_end_are_reported_not_left_partial(self, claude):
+        good = b"".join(line(o) for o in conversation(S1, 2))
+        self._write(claude, good + b"\x00" * 3000)  # a crash extended the file with zeros
+        out = ingest_json(claude)
+        [err] = _errors(out["run_id"])
+        assert f"line 3, bytes {len(good)}-{len(good) + 3000}" in err["reason"]
+        assert out["messages_new"] == 2 and run("status", "--json").json()["partial_files"] == 0
+        (claude / "projects" / "-home-dev-webapp" / f"{sid(2)}.jsonl").write_bytes(b"\x00" * 9000)
+        out = ingest_json(claude)
+        [err] = _errors(out["run_id"])
+        assert "NUL-damaged region" in err["reason"] and "line 1, bytes 0-9000" in err["reason"]
+        assert ingest_json(claude)["files_changed"] == 0  # not read (nor reported) again
+
     def test_a_real_binary_file_is_still_skipped_whole(self, claude):
         png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16
         self._write(claude, png)

@@ -103,6 +103,10 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
             if note:
                 yield Issue(note, line=line.no, offset=line.offset, severity="warning")
             yield line.no, line.offset, obj
+        if lines.tail is not None and b"\x00" in lines.tail:  # zeros to the end: damage too
+            no, off, end = lines.line_no + 1, lines.offset, lines.offset + len(lines.tail)
+            lines.consume_tail()
+            damaged = [*damaged[:2], no, end] if damaged else [no, off, no, end]
         if damaged:
             yield _nul_region(*damaged)
         if lines.tail is not None and lines.tail.strip():
