@@ -99,7 +99,7 @@ class TestBadLinesInAFile:
         assert all(e["path"] == f"projects/-home-dev-webapp/{S1}.jsonl" for e in errs)
         for n in (2, 4, 10):
             assert by_line[n]["severity"] == "error"
-            assert "invalid JSON" in by_line[n]["reason"]
+            assert ("invalid JSON" if n != 10 else "NUL-damaged region") in by_line[n]["reason"]
         assert by_line[5]["severity"] == "warning" and "UTF-8" in by_line[5]["reason"]
         assert by_line[6]["severity"] == "error" and "not a JSON object" in by_line[6]["reason"]
         data = transcript_path(root, S1).read_bytes()
@@ -223,6 +223,67 @@ class TestBadFiles:
         # the walk still reports what it cannot follow; the binary file is not re-read
         assert {e["path"].rsplit("/", 1)[-1] for e in _errors()} == {"self.jsonl", "back",
                                                                      "dangling.jsonl"}
+
+
+class TestNulDamage:
+    """Zeroed blocks (a crash leaves them in Claude Code's files) are errors by line range;
+    the good lines around them are stored. A real binary file is still skipped whole."""
+
+    def _write(self, claude: Path, data: bytes) -> Path:
+        path = transcript_path(claude, S1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    @pytest.mark.fault("ingest: 4 KB zeroed block ahead of a transcript")
+    def test_a_zeroed_block_at_the_start(self, claude):
+        good = conversation(S1, 3)
+        self._write(claude, b"\x00" * 4096 + b"\n" + b"".join(line(o) for o in good))
+        out = ingest_json(claude)
+        assert (out["messages_new"], out["errors"]) == (3, 1)
+        [err] = _errors(out["run_id"])
+        assert (err["line"], err["byte_offset"], err["severity"]) == (1, 0, "error")
+        assert "NUL-damaged region" in err["reason"] and "line 1, bytes 0-4097" in err["reason"]
+        assert set(_session_lines(S1)) == {2, 3, 4}
+
+    @pytest.mark.fault("ingest: zeroed regions amid a transcript")
+    def test_zeroed_regions_in_the_middle(self, claude):
+        good = [line(o) for o in conversation(S1, 5)]
+        data = b"".join([good[0], good[1],                        # lines 1-2
+                         b"\x00" * 100 + b"\n", b"\n", b"\x00" * 50 + b"\n",  # 3-5: one region
+                         good[2], good[3],                        # 6-7
+                         b'{"type": "user", "mess\x00\x00\x00\n',  # 8: a line cut by zeros
+                         good[4]])                                # 9
+        self._write(claude, data)
+        out = ingest_json(claude)
+        errs = sorted(_errors(out["run_id"]), key=lambda e: e["line"])
+        assert [e["line"] for e in errs] == [3, 8]
+        start = len(good[0]) + len(good[1])
+        assert errs[0]["byte_offset"] == start
+        assert f"lines 3-5, bytes {start}-{start + 101 + 1 + 51}" in errs[0]["reason"]
+        assert "line 8," in errs[1]["reason"]
+        assert out["messages_new"] == 5 and set(_session_lines(S1)) == {1, 2, 6, 7, 9}
+
+    @pytest.mark.fault("ingest: zeroed tail (or a wholly zeroed file)")
+    def test_zeros_to_the_end_are_reported_not_left_partial(self, claude):
+        good = b"".join(line(o) for o in conversation(S1, 2))
+        self._write(claude, good + b"\x00" * 3000)  # a crash extended the file with zeros
+        out = ingest_json(claude)
+        [err] = _errors(out["run_id"])
+        assert f"line 3, bytes {len(good)}-{len(good) + 3000}" in err["reason"]
+        assert out["messages_new"] == 2 and run("status", "--json").json()["partial_files"] == 0
+        (claude / "projects" / "-home-dev-webapp" / f"{sid(2)}.jsonl").write_bytes(b"\x00" * 9000)
+        out = ingest_json(claude)
+        [err] = _errors(out["run_id"])
+        assert "NUL-damaged region" in err["reason"] and "line 1, bytes 0-9000" in err["reason"]
+        assert ingest_json(claude)["files_changed"] == 0  # not read (nor reported) again
+
+    def test_a_real_binary_file_is_still_skipped_whole(self, claude):
+        png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16
+        self._write(claude, png)
+        out = ingest_json(claude)
+        [err] = _errors(out["run_id"])
+        assert out["messages_new"] == 0 and "binary file (NUL bytes)" in err["reason"]
 
 
 class TestOddNames:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from .builders import (
     write_jsonl,
 )
 from .conftest import ingest_json, run
+from .reliability import record
 
 SESSIONS = 160
 LINES = 100
@@ -99,10 +101,17 @@ def clean(dataset, tmp_path_factory) -> dict:
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
     state = store_state(home)
+    state["file_messages"] = file_messages(home)
     stats = json.loads(out)
     assert stats["errors"] > 0 and stats["messages_new"] == state["status"]["messages"] > 20000
     assert state["status"]["partial_files"] == 1
     return state
+
+
+def file_messages(home: Path) -> dict[tuple[str, str], int]:
+    """Each source file's count of messages first read from it (`report extraction-progress`)."""
+    with open_at(home) as store:
+        return {(f["root"], f["path"]): f["messages"] for f in store.files()}
 
 
 def _config(home: Path, batch_size: int | None) -> None:
@@ -118,6 +127,7 @@ def _assert_like_clean(home: Path, clean: dict, killed: bool) -> None:
     assert uids(home) == {m[0] for m in clean["messages"]}
     for part in ("messages", "sessions", "projects", "files", "facts"):
         assert state[part] == clean[part], part
+    assert file_messages(home) == clean["file_messages"]  # counts exact, re-read rows or not
     status = run("status", "--json").json()
     for key in ("messages", "sessions", "projects", "by_source"):
         assert status[key] == clean["status"][key]
@@ -179,3 +189,23 @@ class TestKilledIngest:
         _assert_like_clean(memory_home, clean, killed=True)
         runs = run("runs", "--json").json()
         assert [r["status"] for r in runs] == ["completed"] + ["interrupted"] * 3
+
+    def test_counts_exact_after_kills_at_random_instants(self, dataset, clean, memory_home):
+        """Per-file counts (`source_files.messages`) equal a clean run's after SIGKILLs at
+        random instants of one resumed ingest after another (they once fell short by the
+        rows a killed run had stored before its file's watermark)."""
+        _config(memory_home, 50)
+        rng = random.Random(1010)
+        landed = 0
+        for _ in range(5):
+            p = start_ingest(memory_home, dataset)
+            time.sleep(rng.uniform(0.05, 1.5))
+            landed += kill(p)
+        ingest_json(dataset)
+        counts = file_messages(memory_home)
+        wrong = sum(counts.get(k) != v for k, v in clean["file_messages"].items())
+        record("ingest: SIGKILL at random instants, per-file counts", tries=5,
+               failures=5 if wrong else 0)
+        assert landed > 0, "no kill landed mid-run"
+        assert wrong == 0, f"{wrong} files' counts differ from a clean run"
+        _assert_like_clean(memory_home, clean, killed=True)

@@ -3,6 +3,12 @@
 Exit codes are mapped here and only here (restic's habit), so scripts can rely on them.
 """
 
+import contextlib
+import errno
+import os
+import re
+import shutil
+
 
 class MemoryError_(Exception):
     """Base for user-facing errors: printed as one line, never as a traceback."""
@@ -68,3 +74,59 @@ class ImportIncomplete(MemoryError_):
 
 
 EXIT_INTERRUPTED = 130
+
+
+class StorageIOError(MemoryError_):
+    """A disk refused a read or write: full (ENOSPC, EDQUOT), failing (EIO), not ours to
+    write (EACCES, EPERM) or read-only (EROFS). The message names what failed and what to do."""
+
+    exit_code = 16
+
+
+_ADVICE = {
+    errno.ENOSPC: ("no space left on the device", "free some space on that disk (or use a "
+                   "larger one) and run the command again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space and run the command again"),
+    errno.EIO: ("I/O error: the disk may be failing", "check the disk (dmesg, smartctl), then "
+                "run `memory doctor`"),
+    errno.EACCES: ("permission denied", "check the owner and mode of the folder"),
+    errno.EPERM: ("operation not permitted", "check the owner and mode of the folder"),
+    errno.EROFS: ("read-only file system", "write to a writable disk (set MEMORY_HOME or pass "
+                  "another path)"),
+}
+# SQLite's primary result codes for the same causes (`sqlite3.Error.sqlite_errorcode & 0xff`)
+_SQLITE = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EACCES, 14: errno.EACCES}
+_OS_ERROR = re.compile(r"os error (\d+)")  # how Rust libraries (Tantivy) report errno
+
+
+def io_errno(e: BaseException) -> int | None:
+    """The errno behind `e` when it is a disk's refusal we explain (an OSError, an sqlite3
+    error, a Tantivy error carrying "os error N"), else None."""
+    if isinstance(e, OSError):
+        code = e.errno
+    elif isinstance(getattr(e, "sqlite_errorcode", None), int):
+        code = _SQLITE.get(e.sqlite_errorcode & 0xFF)  # type: ignore[attr-defined]
+    else:
+        m = _OS_ERROR.search(str(e))
+        code = int(m.group(1)) if m else None
+    return code if code in _ADVICE else None
+
+
+def io_error(e: BaseException, what: str, folder: str | os.PathLike[str] | None = None,
+             ) -> StorageIOError | None:
+    """`e` as one line ("<what> failed: <cause>; <what to do>"), or None when it is not an
+    I/O error we know (let it go on). SQLite's codes are coarser than errno ("disk I/O
+    error" where it could not grow a file, "unable to open" on a read-only disk): with the
+    `folder` written to, a read-only or (nearly) full disk is the cause named."""
+    code = io_errno(e)
+    if code is None:
+        return None
+    if folder is not None and not isinstance(e, OSError):  # SQLite's codes are coarser
+        with contextlib.suppress(OSError):
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                code = errno.EROFS
+            elif code == errno.EIO and shutil.disk_usage(folder).free < 1 << 20:
+                code = errno.ENOSPC
+    cause, advice = _ADVICE[code]
+    where = f" ({e.filename})" if isinstance(e, OSError) and e.filename else ""
+    return StorageIOError(f"{what} failed: {cause}{where}; {advice}")

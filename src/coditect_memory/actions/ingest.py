@@ -24,12 +24,13 @@ class IngestResult:
 
 
 def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
-           progress: Progress | None = None) -> IngestResult:
+           progress: Progress | None = None, space_check: bool = True) -> IngestResult:
     """The run (sessions derived at its end), then the search index and embeddings.
 
     Call `check_root(root, fmt)` before opening the store, so a mistyped path creates
-    nothing. Raises SourceMissing, StoreLocked (another ingest holds the lock)."""
+    nothing. Raises SourceMissing, StoreLocked (another ingest holds the lock),
+    StorageIOError (a disk full or failing; with `space_check`, one clearly too small)."""
     from ..search.catchup import after_ingest
 
-    stats = Ingest(store, settings, progress).run(root, fmt)
+    stats = Ingest(store, settings, progress, space_check).run(root, fmt)
     return IngestResult(stats, after_ingest(store, settings))  # the pipeline knows nothing of search

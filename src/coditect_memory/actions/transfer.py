@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import orjson
 
-from ..errors import SourceMissing
+from ..errors import SourceMissing, io_error
 from ..ingest.inventory import text_path
 from ..ingest.pipeline import Ingest, RunStats
 from ..settings import Settings
@@ -48,6 +48,11 @@ def export(store: Store, request: ExportRequest, stream: IO[bytes] | None = None
         with open(tmp, "wb") as f:
             n = write_jsonl(rows, f)
         os.replace(tmp, output)
+    except OSError as e:  # a full or read-only destination: one line that names the file
+        mine = io_error(e, f"writing {output}")
+        if mine is None:
+            raise
+        raise mine from e
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -71,14 +76,14 @@ class Imported:
                 "bad_lines": self.bad_lines}
 
 
-def import_file(store: Store, settings: Settings, path: Path) -> Imported:
+def import_file(store: Store, settings: Settings, path: Path, space_check: bool = True) -> Imported:
     """Read a `memory export` file into the store as an ingest run (format `export`):
     messages already stored are counted as duplicates; importing twice stores nothing new.
     Damaged lines are not stored; `complete` says whether every line was."""
     path = Path(os.path.abspath(path))
     if not path.is_file():
         raise SourceMissing(f"nothing to import at {path}: no such file")
-    stats = Ingest(store, settings).run(path, "export")
+    stats = Ingest(store, settings, space_check=space_check).run(path, "export")
     conflicts = _conflicts(store, path, stats) if stats.duplicates else 0
     bad = [{"line": e["line"], "severity": e["severity"], "reason": e["reason"]}
            for e in store.run_errors(stats.run_id, limit=100)] if stats.errors else []

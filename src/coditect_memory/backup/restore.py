@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackupDamaged, BackupError
+from ..errors import BackupDamaged, BackupError, io_error
 from ..store.protocol.backup import BackupStore, backup_backend
 from .repository import Repository, id_time_ms
 
@@ -170,6 +170,11 @@ def restore(repo: Repository, backup_id: str, into: Path, replace: bool = False,
             raise BackupDamaged(f"the restored store does not match backup {backup_id}: "
                                 + "; ".join(problems[:3]))
         aside = backend.install_image(tmp, dest)
+    except Exception as e:  # a full or failing destination: one line, and nothing half-installed
+        mine = io_error(e, f"restoring into {into}")
+        if mine is None:
+            raise
+        raise mine from e
     finally:
         backend.discard_image(tmp)
     return Restored(backup_id=backup_id, into=str(into), path=str(dest),

@@ -47,8 +47,10 @@ class _Bar(Progress):
 @click.option("--format", "fmt", type=click.Choice(["claude", "extraction"]), default="claude",
               show_default=True, help="claude: a ~/.claude folder. extraction: JSONL exports "
               "(one object a line with content/timestamp/project/session).")
+@click.option("--no-space-check", is_flag=True, help="Run even when the disk looks too small "
+              "for what is to be read (the store needs ~2.5x the bytes read while writing).")
 @json_option
-def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
+def ingest(path: Path | None, fmt: str, no_space_check: bool, as_json: bool) -> None:
     """Capture PATH (default: $CLAUDE_CONFIG_DIR or ~/.claude) into the store.
 
     Incremental: files already read are skipped, grown files are read from where the last
@@ -64,7 +66,7 @@ def ingest(path: Path | None, fmt: str, as_json: bool) -> None:
     check_root(root, fmt)  # a mistyped path creates no store
     progress = _Bar() if interactive() and not as_json else None
     with open_store(config) as store:
-        result = run_ingest(store, config, root, fmt, progress)
+        result = run_ingest(store, config, root, fmt, progress, space_check=not no_space_check)
     for note in result.search.get("notes", []):  # on stderr: --json stays one document
         click.echo(f"memory: {note}", err=True)
     if as_json:

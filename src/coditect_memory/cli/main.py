@@ -9,7 +9,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, MemoryError_
+from ..errors import EXIT_INTERRUPTED, MemoryError_, io_error
 
 COMMANDS = {
     "ingest": ("ingest", "ingest", "Capture ~/.claude (or PATH) into the store, incrementally."),
@@ -81,3 +81,10 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
+    except Exception as e:  # the last resort: a disk's refusal no layer below translated
+        command = " ".join(["memory", *(a for a in sys.argv[1:3] if a.isalpha())])
+        mine = io_error(e, command)
+        if mine is None:
+            raise
+        click.echo(f"memory: error: {mine}", err=True)
+        sys.exit(mine.exit_code)

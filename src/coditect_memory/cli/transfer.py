@@ -46,8 +46,10 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
 
 @click.command(name="import")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option("--no-space-check", is_flag=True, help="Run even when the disk looks too small "
+              "for the file (the store needs ~1.3x its size while writing).")
 @json_option
-def import_(path: Path, as_json: bool) -> None:
+def import_(path: Path, no_space_check: bool, as_json: bool) -> None:
     """Read a `memory export` JSONL file into the store (messages already there are skipped).
 
     Damaged lines are not stored; a file with any, or cut short, exits 17 after storing the
@@ -58,7 +60,7 @@ def import_(path: Path, as_json: bool) -> None:
 
     config = get_config()
     with open_store(config) as store:
-        result = import_file(store, config, path)
+        result = import_file(store, config, path, not no_space_check)
     stats = result.stats
     if as_json:
         print_json(result.to_json())

@@ -8,16 +8,16 @@ recognised as already stored.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SourceMissing
+from ..errors import MemoryError_, SourceMissing, StorageIOError
 from ..settings import Settings
 from ..sources.base import Issue, Origin, Record, dumps
 from ..sources.classify import EXPORT, EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
@@ -28,6 +28,13 @@ from .inventory import Entry, WalkIssue, text_path, walk
 from .lock import IngestLock
 
 MAX_BATCH_BYTES = 48 << 20
+STORE_GROWTH = 1.65  # store bytes per source byte read (benchmarks/RESULTS.md)
+EXPORT_GROWTH = 0.85  # per byte of a `memory export` file read back (it spells every column)
+WAL_MARGIN = 1.5  # a first run's peak: the store and its write-ahead log
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
 
 
 @dataclass
@@ -158,8 +165,10 @@ def check_root(root: Path, fmt: str = "claude") -> tuple[Path, str | None]:
 
 
 class Ingest:
-    def __init__(self, store: Store, config: Settings, progress: Progress | None = None) -> None:
+    def __init__(self, store: Store, config: Settings, progress: Progress | None = None,
+                 space_check: bool = True) -> None:
         self.store = store
+        self.space_check = space_check
         self.config = config
         self.progress = progress or Progress()
         self.stats = RunStats()
@@ -173,28 +182,63 @@ class Ingest:
     def run(self, root: Path, fmt: str = "claude") -> RunStats:
         root, only = check_root(root, fmt)
         started = time.monotonic()
-        with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds):
+        with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds) as lock:
             key = text_path(str(root))  # the root as the store and JSON name it
             run_id = self.store.begin_run(key, fmt)
             self.stats = RunStats(run_id=run_id, root=key)
             try:
+                if lock.left is not None:  # a run before could not record why it failed: now
+                    old_id, why = lock.left
+                    self.store.finish_run(old_id, {}, "failed", f"{why} (recorded by run {run_id})")
+                    lock.note_recorded()
                 self._run(str(root), fmt, only)
+                self.stats.seconds = round(time.monotonic() - started, 3)
+                self.store.finish_run(run_id, self.stats.as_dict(), "completed")
             except BaseException as e:
                 status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-                self._safe_finish(status, f"{type(e).__name__}: {e}")
+                why = str(e) if isinstance(e, MemoryError_) else f"{type(e).__name__}: {e}"
+                if not self._safe_finish(status, why):
+                    noted = lock.leave_note(run_id, why)
+                    if isinstance(e, StorageIOError):  # said where it is seen: the one line
+                        later = "the next run records why" if noted else "nor noted for the next run"
+                        raise StorageIOError(f"{e} (run {run_id} could not be marked failed in "
+                                             f"the store; {later})") from e
                 raise
-            self.stats.seconds = round(time.monotonic() - started, 3)
-            self.store.finish_run(run_id, self.stats.as_dict(), "completed")
         return self.stats
 
-    def _safe_finish(self, status: str, message: str) -> None:
-        with contextlib.suppress(Exception):  # the original error matters more
+    def _safe_finish(self, status: str, message: str) -> bool:
+        """Mark the run ended; False when the store cannot be written (the original error
+        matters more than this one)."""
+        try:
             self.store.finish_run(self.stats.run_id, self.stats.as_dict(), status, message)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def _check_space(self, plan: list[Planned], growth: float) -> None:
+        """Refuse a run the disk clearly cannot hold, before writing anything: the store grows
+        about `growth` times the bytes read, and SQLite's WAL needs half as much again while
+        the run writes (checkpointed at its end)."""
+        to_read = sum(max(0, p.entry.size - p.start_offset) for p in plan)
+        need = int(to_read * growth * WAL_MARGIN)
+        home = self.config.home
+        try:
+            free = shutil.disk_usage(home).free
+        except OSError:
+            return  # cannot tell: the writes will say it if space runs out
+        if need > free:
+            raise StorageIOError(
+                f"not enough free space in {home}: this run reads {_mb(to_read)}, which needs "
+                f"about {_mb(need)} free (the store grows ~{growth}x its input, plus "
+                f"{WAL_MARGIN}x for the write-ahead log), and {_mb(free)} is free; free some "
+                "space, or run with --no-space-check")
 
     def _run(self, root: str, fmt: str, only: str | None) -> None:
         key = self.stats.root
         manifest = self.store.manifest(key)
         plan, listed, walk_issues = self._plan(root, fmt, only, manifest)
+        if self.space_check:
+            self._check_space(plan, EXPORT_GROWTH if fmt == "export" else STORE_GROWTH)
         run_id = self.stats.run_id
         if walk_issues:
             self.stats.errors += len(walk_issues)

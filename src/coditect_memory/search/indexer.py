@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import io_error
 from ..store.base import Store
 from ..store.protocol.search import IndexRow, IndexState
 from .cache import SearchCache
@@ -126,6 +127,11 @@ def sync(store: Store, index_dir: Path, cache: SearchCache, rebuild: bool = Fals
             result = _build(store, index_dir, progress)
         else:
             result = _update(store, ix, state, progress)
+    except (OSError, ValueError) as e:  # Tantivy's "No space left on device (os error 28)"
+        mine = io_error(e, f"updating the search index in {index_dir}")
+        if mine is None:
+            raise
+        raise mine from e
     finally:
         lock.release()
     result.seconds = time.perf_counter() - t0

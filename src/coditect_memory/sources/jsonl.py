@@ -17,13 +17,14 @@ _SNIFF = 8192
 def _looks_binary(head: bytes) -> bool:
     """NUL bytes in a file that does not start like our text: an image, archive, database.
 
-    A text file with a few NUL-damaged lines (a crash can leave zeroed blocks) is still read
-    line by line, so its good lines are kept and only the damaged ones are reported.
+    A text file with NUL-damaged lines (a crash can leave zeroed blocks, even at its start)
+    is still read line by line, so its good lines are kept and the damaged regions reported.
     """
     if b"\x00" not in head:
         return False
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return start not in b"{[0123456789"  # a JSON line, or a timestamped log line
+    # a zeroed block ahead of the text is damage, not a format: judge by what follows it
+    start = head.lstrip(b"\x00\xef\xbb\xbf \t\r\n")[:1]
+    return start not in b"{[0123456789"  # a JSON line, a timestamped log line, or all zeros
 
 
 def _skip_whole(ctx: ReadContext, f) -> None:
@@ -72,7 +73,19 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
         if lines is None:
             return
         limit_mb = ctx.config.ingest.max_line_bytes >> 20
+        damaged: list[int] = []  # a run of NUL-damaged lines: first no, offset, last no, end
         for line in lines:
+            if line.data is not None and b"\x00" in line.data:
+                if damaged:
+                    damaged[2:] = [line.no, line.offset + line.size]
+                else:
+                    damaged = [line.no, line.offset, line.no, line.offset + line.size]
+                continue
+            if line.data is not None and not line.data.strip():
+                continue  # a blank line, even inside a damaged region
+            if damaged:
+                yield _nul_region(*damaged)
+                damaged = []
             if line.data is None:
                 yield Issue(
                     f"line of {line.size / 1e6:.1f} MB exceeds the {limit_mb} MiB limit"
@@ -90,6 +103,12 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
             if note:
                 yield Issue(note, line=line.no, offset=line.offset, severity="warning")
             yield line.no, line.offset, obj
+        if lines.tail is not None and b"\x00" in lines.tail:  # zeros to the end: damage too
+            no, off, end = lines.line_no + 1, lines.offset, lines.offset + len(lines.tail)
+            lines.consume_tail()
+            damaged = [*damaged[:2], no, end] if damaged else [no, off, no, end]
+        if damaged:
+            yield _nul_region(*damaged)
         if lines.tail is not None and lines.tail.strip():
             try:
                 obj, note = loads_lenient(lines.tail)
@@ -102,6 +121,13 @@ def iter_json(ctx: ReadContext) -> Iterator[tuple[int, int, Any] | Issue]:
                     yield Issue(note, line=no, offset=off, severity="warning")
                 yield no, off, obj
         finish(ctx, lines)
+
+
+def _nul_region(first: int, offset: int, last: int, end: int) -> Issue:
+    """One error for a run of lines holding NUL bytes (zeroed by a crash), by line range."""
+    lines = f"line {first}" if first == last else f"lines {first}-{last}"
+    return Issue(f"NUL-damaged region (zeroed bytes, e.g. left by a crash): {lines}, bytes "
+                 f"{offset}-{end}; skipped, the lines around it are stored", line=first, offset=offset)
 
 
 LineParser = Callable[[dict[str, Any], int, int], Iterable[Record | Issue]]

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from itertools import groupby
 from operator import itemgetter
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ...derive import row_facts
-from ...errors import StoreError, StoreLocked
+from ...errors import MemoryError_, StorageIOError, StoreError, StoreLocked, io_error
 from ...sources.text import compact_json
 from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
@@ -102,7 +102,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             self.db.execute("PRAGMA journal_mode=WAL")  # persistent: once, not per thread
         except sqlite3.DatabaseError as e:
             self.close()
-            raise StoreError(f"cannot open the store {path}: {e}; run `memory doctor`") from None
+            raise self._open_error(e) from None
         self._migrate()
 
     # --- plumbing ---------------------------------------------------------------------
@@ -125,6 +125,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         try:
             if self.readonly:
                 uri = f"{Path(self.path).absolute().as_uri()}?mode=ro"
+                if _frozen(self.path):
+                    uri += "&immutable=1"  # no -shm can be made there, and none is needed
                 conn = sqlite3.connect(uri, uri=True, timeout=self._timeout, isolation_level=None,
                                        check_same_thread=False)
             else:
@@ -134,7 +136,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
             for pragma in _PRAGMAS:
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
+            raise self._open_error(e) from None
         conn.row_factory = sqlite3.Row
         self._keep(conn)
         return conn
@@ -161,14 +163,33 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         except sqlite3.OperationalError as e:
             if "locked" in str(e) or "busy" in str(e):
                 raise StoreLocked("the store is locked by another writer; try again later") from None
+            mine = self._io_error(e, "writing")
+            if mine is not None:
+                raise mine from e
             raise
         try:
             yield db
-        except BaseException:
+            db.execute("COMMIT")
+        except BaseException as e:
             self._projects.clear()  # ids inserted by this transaction are gone
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            mine = self._io_error(e, "writing")
+            if mine is not None:
+                raise mine from e
             raise
-        db.execute("COMMIT")
+
+    def _io_error(self, e: BaseException, doing: str) -> StorageIOError | None:
+        """The one place SQLite's I/O errors (full, failing, read-only disk) become ours."""
+        if not isinstance(e, sqlite3.Error):
+            return None
+        return io_error(e, f"{doing} the store {self.path}", Path(self.path).parent)
+
+    def _open_error(self, e: sqlite3.DatabaseError) -> MemoryError_:
+        """Why the store cannot be opened: its disk's refusal, else a damaged store."""
+        return self._io_error(e, "opening") or StoreError(
+            f"cannot open the store {self.path}: {e}; run `memory doctor`")
 
     def _check_schema(self) -> None:
         """A read-only open cannot migrate: a store behind this version says what to run."""
@@ -330,6 +351,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
                 if not exists:
                     new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
             new = sum(new_by_file.values())
+            # a file's count grows in the transaction that stores its rows, so a run killed
+            # before the file's watermark lands loses none of it (the re-read finds duplicates)
+            db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
+                           [(n, file_id) for file_id, n in new_by_file.items() if n])
             if batch.usage:
                 db.executemany(
                     "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -388,11 +413,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         db.executemany(
             "UPDATE source_files SET kind = ?, size = ?, mtime_ns = ?, sha256 = ?, bytes_consumed = ?,"
             " lines_consumed = ?, prefix_sha256 = ?, state = ?, partial_tail = ?, errors = ?,"
-            " last_error = ?, last_run_id = ?, missing_since = NULL, messages = messages + ?"
-            " WHERE id = ?",
+            " last_error = ?, last_run_id = ?, missing_since = NULL WHERE id = ?",
             [(f.kind, f.size, f.mtime_ns, f.sha256, f.bytes_consumed, f.lines_consumed,
               f.prefix_sha256, _meta(f.state), int(f.partial_tail), f.errors, f.last_error, run_id,
-              f.messages_new, f.file_id) for f in files])
+              f.file_id) for f in files])
         db.executemany(
             "INSERT INTO run_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(run_id, source_file_id) DO UPDATE SET"
@@ -436,6 +460,19 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
 
     def check(self) -> list[str]:
         return queries.check(self.db)
+
+
+def _frozen(path: str) -> bool:
+    """The store is on a read-only file system with nothing left in its WAL: it cannot change,
+    and SQLite could not create the -shm file a WAL database otherwise needs to be read."""
+    try:
+        if not os.statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY:
+            return False
+        return os.path.getsize(path + "-wal") == 0
+    except FileNotFoundError:
+        return True  # no WAL file at all
+    except OSError:
+        return False
 
 
 def _statements(sql: str) -> list[str]:
