@@ -8,11 +8,11 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackupDamaged, StoreLocked
+from ...errors import BackupDamaged, StoreLocked, io_error
 from ...failpoints import failpoint
 from . import changes
 
@@ -31,13 +31,15 @@ class SQLiteBackup:
         from .snapshot import SQLiteSnapshot
 
         self._mark()
-        return SQLiteSnapshot(self.path, Path(workdir))
+        with _io("the backup's snapshot", workdir):
+            return SQLiteSnapshot(self.path, Path(workdir))
 
     def backup_delta(self, workdir: str, parent: dict[str, Any]):
         from .snapshot import SQLiteDelta
 
         self._mark()
-        return SQLiteDelta(self.path, Path(workdir), parent)
+        with _io("the incremental backup's change file", workdir):
+            return SQLiteDelta(self.path, Path(workdir), parent)
 
     def _mark(self) -> None:
         """Raise the backup marks, committed before the backup's read begins (changes.py);
@@ -107,3 +109,16 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _io(what: str, workdir: str) -> Iterator[None]:
+    """A temp file of the backup's filling (or refused by) its disk is one StorageIOError,
+    whichever door started the backup, not a raw sqlite or OS error."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as e:
+        err = io_error(e, what, workdir)
+        if err is None:
+            raise
+        raise err from None
