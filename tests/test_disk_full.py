@@ -223,6 +223,9 @@ def test_ingest_on_a_read_only_disk(tmpfs, claude):
     one_line_error(r, "read-only file system", "writable disk")
     st = memory(fs.path, "status")
     assert st.code == 0, st.stderr  # still readable
+    found = memory(fs.path, "search", "anything")  # a clear line, not an EROFS traceback
+    assert found.code == 2 and "copy $MEMORY_HOME to a writable folder" in found.stderr
+    assert "Traceback" not in found.stderr
     fs._mount("remount,rw")
     assert memory(fs.path, "ingest", str(claude)).code == 0
     assert healthy(fs.path)["sessions"] == 42

@@ -51,13 +51,17 @@ def _bar(label: str, unit: str, quiet: bool) -> _Bar | None:
     return _Bar(label, unit) if interactive() and not quiet else None
 
 
-def _run(action: Callable[..., T], request: Any, bar: _Bar | None) -> T:
-    """Open the store (it must exist: these commands never create one) and call the action."""
+def _run(action: Callable[..., T], request: Any, bar: _Bar | None, can_read_only: bool = False) -> T:
+    """Open the store (it must exist: these commands never create one) and call the action;
+    `search` reads a store it cannot write (a mounted backup, another user's) read-only."""
+    import os
+
     from ..store import open_store
 
     settings = get_config()
+    readonly = can_read_only and not os.access(settings.home, os.W_OK)
     try:
-        with open_store(settings, create=False) as store:
+        with open_store(settings, readonly=readonly, create=False) as store:
             return action(store, settings, request, progress=bar)
     finally:
         if bar:
@@ -110,7 +114,7 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
                         component=list(component), level=list(level), since=since, until=until,
                         sort=sort, limit=limit, offset=offset, facets=facets, mode=mode,
                         group_sessions=not (as_json or as_csv))
-    out = _run(action, req, _bar("indexing", "messages", as_json or as_csv))
+    out = _run(action, req, _bar("indexing", "messages", as_json or as_csv), can_read_only=True)
     if as_json:
         print_json(out.to_json())
     elif as_csv:

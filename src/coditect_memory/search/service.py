@@ -121,6 +121,16 @@ def open_keyword(store: Store, settings: SearchSettings, cache: SearchCache,
     """The keyword index, brought up to date first when the store is ahead of it."""
     notes: list[str] = []
     ix, state = indexer.current_index(store, settings.index_dir, cache)
+    if store.readonly:  # a store on a read-only disk: search the index as it is
+        if ix is None:
+            raise UsageError("the search index cannot be opened on a read-only disk (the index "
+                             "takes a lock file): copy $MEMORY_HOME to a writable folder and "
+                             "search there")
+        if sync and indexer.behind(store, state):
+            notes.append("the store is read-only: its newest messages may be missing from "
+                         "the results (`memory index` where it can be written)")
+        ix.reload()
+        return ix, notes
     if ix is not None and not (sync and indexer.behind(store, state)):
         ix.reload()  # another process (or this one) may have committed since
         return ix, notes
