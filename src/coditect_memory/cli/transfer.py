@@ -28,10 +28,7 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
     from ..errors import UsageError
     from ..timeutil import parse_user_time
 
-    try:
-        since_ms = parse_user_time(since) if since else None
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    since_ms = parse_user_time(since) if since else None  # raises UsageError
     if output is None and as_json:
         raise UsageError("--json needs --output FILE (the export itself goes to stdout)")
     with open_readonly() as store:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import UsageError
 from ..store.base import Store
 from ..timeutil import parse_user_time
 
@@ -41,10 +40,7 @@ class Filters:
 
 
 def user_time(text: str, end_of_day: bool) -> int:
-    try:
-        ms = parse_user_time(text.strip())
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    ms = parse_user_time(text.strip())  # raises UsageError with what to type
     if end_of_day and _DATE_ONLY.match(text.strip()):
         ms += DAY_MS - 1  # `--until 2025-11-15` includes that whole day
     return ms

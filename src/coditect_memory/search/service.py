@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, cast
 
 from ..errors import UsageError
 from ..settings import SearchSettings
 from ..store.base import Store
-from ..store.protocol.search import StoredHit
+from ..store.protocol.search import HitFields, StoredHit
 from . import hybrid, indexer, vectors
 from .cache import SearchCache
 from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
@@ -67,24 +67,10 @@ class SearchRequest:
         return out
 
 
-class ResultRow(TypedDict):
-    """One result of `memory search --json`: where the message is (named as in `show
-    session`), what it is, and the snippet that shows why it matched."""
+class ResultRow(HitFields):
+    """One result of `memory search --json`: the hit's fields, then the snippet that shows
+    why it matched."""
 
-    uid: str
-    session_id: str | None
-    project: str | None
-    project_name: str | None
-    timestamp: str | None
-    source_kind: str
-    source_file: str | None
-    source_line: int | None
-    type: str
-    role: str | None
-    tool_name: str | None
-    component: str | None
-    level: str | None
-    is_error: bool
     snippet: str
     highlights: list[list[int]]  # [start, end] offsets in the snippet
     score: float
@@ -325,10 +311,6 @@ def _result(row: StoredHit, h: Hit, terms: Terms, kw: KeywordSearcher) -> Result
     text = row["content"]
     snip, marks = snippet(text, matches(text, terms, kw.stem, kw.plain))
     sid = row["session_id"]
-    return ResultRow(
-        uid=row["uid"], session_id=sid, project=row["project"], project_name=row["project_name"],
-        timestamp=row["timestamp"], source_kind=row["source_kind"], source_file=row["source_file"],
-        source_line=row["source_line"], type=row["type"], role=row["role"],
-        tool_name=row["tool_name"], component=row["component"], level=row["level"],
-        is_error=row["is_error"], snippet=snip, highlights=marks, score=round(h.score, 6),
-        open=f"memory show session {sid}" if sid else None)
+    fields = cast(HitFields, {k: v for k, v in row.items() if k != "content"})
+    return ResultRow(**fields, snippet=snip, highlights=marks, score=round(h.score, 6),
+                     open=f"memory show session {sid}" if sid else None)

@@ -68,9 +68,9 @@ class VectorRow(NamedTuple):
     role: str | None
 
 
-class StoredHit(TypedDict):
-    """A search hit as the store gives it: the fields of a `memory search` result (named as
-    in `show session`) before the snippet replaces the content."""
+class HitFields(TypedDict):
+    """Where a hit is and what it is, named as in `show session`: shared by the store's hit
+    and the `memory search` result."""
 
     uid: str
     session_id: str | None
@@ -82,11 +82,16 @@ class StoredHit(TypedDict):
     source_line: int | None
     type: str
     role: str | None
-    content: str
     tool_name: str | None
     component: str | None
     level: str | None
     is_error: bool
+
+
+class StoredHit(HitFields):
+    """A search hit as the store gives it, with the content the snippet is cut from."""
+
+    content: str
 
 
 class SearchStore(ABC):

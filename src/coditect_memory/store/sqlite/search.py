@@ -179,8 +179,8 @@ class SQLiteSearch:
                 out[r[0]] = StoredHit(
                     uid=r[1], session_id=r[2], project=r[3], project_name=r[4],
                     timestamp=iso(r[5]), source_kind=r[6], source_file=r[7], source_line=r[8],
-                    type=r[9], role=r[10], content=r[11] or "", tool_name=r[12],
-                    component=r[13], level=r[14], is_error=bool(r[15]))
+                    type=r[9], role=r[10], tool_name=r[12], component=r[13], level=r[14],
+                    is_error=bool(r[15]), content=r[11] or "")
         return out
 
     # --- embeddings ----------------------------------------------------------------------
