@@ -263,3 +263,18 @@ class TestTablesFit:
         assert "to fit 90 columns: left out:" in out
         assert run("report", "usage", "--by", "session", "--json").json() == \
             run("report", "usage", "--by", "session", "--format", "json").json()
+
+
+class TestPipedLists:
+    """`sessions`, `status` and `runs` piped: no trailing padding, and $COLUMNS honoured."""
+
+    @pytest.mark.parametrize("args", [("sessions",), ("status",), ("runs",)])
+    def test_unpadded(self, stored, monkeypatch, args):
+        monkeypatch.delenv("COLUMNS", raising=False)
+        lines = run(*args).stdout.splitlines()
+        assert len(lines) >= 2 and all(ln == ln.rstrip() for ln in lines), lines
+
+    def test_columns(self, stored, monkeypatch):
+        monkeypatch.setenv("COLUMNS", "70")
+        lines = run("sessions").stdout.splitlines()
+        assert lines and max(len(ln) for ln in lines) <= 70

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 import orjson
@@ -29,12 +29,42 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+class _Unpadded:
+    """A stream that drops the spaces Rich pads table lines with: piped output stays plain
+    (`memory sessions | grep`, diffs, fixed files) and no line is wider than its text."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.pending = stream, ""
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending.strip(" "):  # text without its newline yet (print(end="")): show it
+            self.stream.write(self.pending)
+        self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def console(stderr: bool = False) -> Console:
+    """A terminal gets Rich at its width; piped output is as wide as $COLUMNS (200 when
+    unset, so nothing wraps at 80) and carries no trailing padding."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 200  # piped: don't wrap at 80 columns
-    return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,
+    if stream.isatty():
+        return Console(stderr=stderr, no_color=bool(os.environ.get("NO_COLOR")) or None,
+                       highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) >= 20 else 200
+    return Console(file=_Unpadded(stream), no_color=bool(os.environ.get("NO_COLOR")) or None,  # type: ignore[arg-type]
                    highlight=False, width=width)
 
 
