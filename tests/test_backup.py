@@ -336,7 +336,8 @@ class TestSchedule:
         assert out["cron"].startswith("5 4 * * * ") and "backup create" in out["cron"]
         assert "--target s3://b/p" in out["cron"]
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-        out = run("backup", "schedule", "--systemd", "--install", "--json").json()
+        out = run("backup", "schedule", "--systemd", "--install", "--target", str(tmp_path / "b"),
+                  "--json").json()
         timer = tmp_path / "xdg" / "systemd" / "user" / "memory-backup.timer"
         assert str(timer) in out["installed"] and "OnCalendar=*-*-* 03:17:00" in timer.read_text()
         r = run_proc("backup", "schedule", "--at", "25:00")

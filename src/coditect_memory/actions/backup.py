@@ -20,6 +20,7 @@ from ..backup.retention import prune as prune_backups
 from ..backup.verify import Verified
 from ..backup.verify import verify as verify_backup
 from ..errors import StoreError, UsageError
+from ..scheduling import Schedule
 from ..settings import Settings
 
 __all__ = ["BackupInfo", "BackupMade", "Keep", "Pruned", "Restored", "RestoreRequest",
@@ -166,22 +167,11 @@ class ScheduleRequest:
     target: str | None = None
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """A daily backup: the command, and a cron line or systemd units (and where they went)."""
-
-    command: str
-    cron: str | None = None
-    units: dict[str, str] | None = None
-    installed: list[str] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
 def schedule(settings: Settings, request: ScheduleRequest) -> Schedule:
-    """A daily `backup create` as a cron line or systemd units (installed when asked)."""
-    from ..backup import schedule as sched
+    """A daily `backup create` as a cron line or systemd units (installed when asked).
+    Refused without a target: a job that would fail every night without a word is worse
+    than none."""
+    from .. import scheduling as sched
 
     try:
         hour, minute = (int(x) for x in request.at.split(":"))
@@ -189,13 +179,14 @@ def schedule(settings: Settings, request: ScheduleRequest) -> Schedule:
             raise ValueError
     except ValueError:
         raise UsageError(f"--at {request.at!r}: use HH:MM, e.g. 03:17") from None
+    settings.backup.resolve_target(request.target)
     if request.install and not request.systemd:
         raise UsageError("--install writes systemd units (add --systemd); for cron, add the "
                          "printed line with `crontab -e`")
-    cmd = sched.command(request.target, request.kind, settings.home)
-    if not request.systemd:
-        return Schedule(cmd, cron=sched.cron_line(cmd, hour, minute,
-                                                  settings.home))
-    units = sched.systemd_units(cmd, hour, minute)
-    return Schedule(cmd, units=units,
-                    installed=sched.install_systemd(units) if request.install else None)
+    args = ["backup", "create", "--type", request.kind]
+    if request.target:
+        args += ["--target", request.target]
+    return sched.plan(sched.command(args, settings.home), sched.When(hour, minute),
+                      "memory-backup", "coditect-memory daily backup",
+                      settings.home / "backup.log", request.systemd, request.install)
+

@@ -28,7 +28,10 @@ COMMANDS = {
     "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+    "watch": ("capture", "watch", "Follow ~/.claude and ingest what changes, within seconds."),
 }
+# `memory ingest schedule`: a sub-command of a command that also takes a PATH argument.
+SUBCOMMANDS = {("ingest", "schedule"): ("capture", "ingest_schedule")}
 
 
 class LazyGroup(click.Group):
@@ -40,6 +43,15 @@ class LazyGroup(click.Group):
             return None
         module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        sub = SUBCOMMANDS.get((args[0], args[1])) if len(args) > 1 else None
+        if sub:
+            command = getattr(importlib.import_module(f"{__package__}.{sub[0]}"), sub[1])
+            command.name = f"{args[0]} {args[1]}"
+            return command.name, command, args[2:]
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
