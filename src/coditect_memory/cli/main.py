@@ -28,6 +28,9 @@ COMMANDS = {
     "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+    "serve": ("serve", "serve", "Serve the REST API and the web UI (tokens: `memory auth`)."),
+    "auth": ("auth", "auth", "API tokens: make one (scope, submodules, ttl), list, revoke."),
+    "submodule": ("submodule", "submodule", "Submodules: path prefixes grouping projects, for scoped tokens."),
 }
 
 
