@@ -102,6 +102,13 @@ def projects(request: Request, c: Annotated[Caller, Depends(caller("read"))]) ->
     return cached(c, request, lambda: subs.projects(c.store, c.seen).to_json())
 
 
+@router.get("/timeline", responses=ERRORS, summary="The last day with activity (as `memory timeline --json`)")
+def latest_day(request: Request, c: Annotated[Caller, Depends(caller("read"))],
+               project: Annotated[str | None, Query(max_length=1000)] = None) -> Response:
+    return cached(c, request, lambda: reports_act.timeline(
+        c.store, c.api.settings, None, project, c.seen.project_ids).to_json())
+
+
 @router.get("/timeline/{date}", responses=ERRORS,
             summary="What happened on a day or FROM..TO (as `memory timeline --json`)")
 def timeline(request: Request, c: Annotated[Caller, Depends(caller("read"))],
