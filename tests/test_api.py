@@ -36,7 +36,7 @@ def test_health_needs_no_token_and_counts(home):
         r = c.get("/api/v1/health")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["store"]["kind"] == "sqlite"
+    assert body["status"] == "ok" and body["store"]["kind"] == "sqlite" and body["store"]["schema_version"] >= 8
     assert body["store"]["messages"] > 1000 and body["index"]["docs"] > 0
 
 

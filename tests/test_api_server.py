@@ -63,34 +63,33 @@ def test_serve_off_loopback_warns_about_tls(home):
     assert "TLS" in err and "reverse proxy" in err
 
 
+def _load(url: str, tok: str, stop: threading.Event, answered: list[int]) -> None:
+    """One client: edit a session, search, ask for an ingest, until stopped or cut off."""
+    with httpx.Client(base_url=url, headers=bearer(tok), timeout=5) as c:
+        n = 0
+        try:
+            sid = c.get("/api/v1/sessions?limit=1").json()["sessions"][0]["session_id"]
+            while not stop.is_set():
+                n += 1
+                c.patch(f"/api/v1/sessions/{sid}", json={"title": f"title {n}"})
+                answered.append(c.get("/api/v1/search", params={"q": f"error {n}"}).status_code)
+                c.post("/api/v1/ingest")
+        except httpx.HTTPError:
+            return
+
+
 @pytest.mark.fault("kill -9 of the API server under load")
 def test_kill_9_under_load_leaves_the_store_intact(tmp_path, monkeypatch):
     home, root = sample_home(tmp_path, sessions=4)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
     tok = token(home, "admin")
-    sid = None
     for attempt in range(3):
         with trial("kill -9 of the API server under load"):
             server = Server(home)
             server.wait_healthy()
-            stop = threading.Event()
-            answered = []
-
-            def load() -> None:
-                nonlocal sid
-                with httpx.Client(base_url=server.url, headers=bearer(tok), timeout=5) as c:
-                    n = 0
-                    while not stop.is_set():
-                        n += 1
-                        try:
-                            if sid is None:
-                                sid = c.get("/api/v1/sessions?limit=1").json()["sessions"][0]["session_id"]
-                            c.patch(f"/api/v1/sessions/{sid}", json={"title": f"title {n}"})
-                            answered.append(c.get("/api/v1/search", params={"q": f"error {n}"}).status_code)
-                            c.post("/api/v1/ingest")
-                        except httpx.HTTPError:
-                            return
-
-            threads = [threading.Thread(target=load) for _ in range(4)]
+            stop, answered = threading.Event(), []
+            threads = [threading.Thread(target=_load, args=(server.url, tok, stop, answered))
+                       for _ in range(4)]
             for t in threads:
                 t.start()
             time.sleep(1.0 + attempt * 0.3)

@@ -38,6 +38,14 @@ class Api:
     key: bytes  # the token signing secret
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     _seen: dict[tuple[tuple[str, ...], str], Visibility] = field(default_factory=dict)
+    _counts: tuple[str, dict[str, int]] = ("", {})
+
+    def counts(self) -> dict[str, int]:
+        """The store's row counts, read again only when the generation moved."""
+        generation = self.store.generation()
+        if self._counts[0] != generation:
+            self._counts = (generation, self.store.counts())
+        return self._counts[1]
 
     def visibility(self, p: Principal, generation: str) -> Visibility:
         """What the principal's submodules see, resolved once per store generation."""

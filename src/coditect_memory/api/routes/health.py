@@ -14,10 +14,8 @@ router = APIRouter(tags=["health"])
 @router.get("/health", summary="Status, store kind and version, counts, index state (no token)")
 def health(request: Request) -> dict[str, Any]:
     api = request.app.state.api
-    st = api.store.status()
-    index = api.store.index_state("keyword")
-    return {"status": "ok", "version": __version__,
-            "store": {**st["store"], "messages": st["messages"], "sessions": st["sessions"],
-                      "projects": st["projects"]},
+    store = api.store
+    index = store.index_state("keyword")
+    return {"status": "ok", "version": __version__, "store": {"kind": store.kind, **api.counts()},
             "index": {"docs": index["docs"], "done_id": index["done_id"]} if index else None,
             "cache": api.responses.kind}

@@ -23,16 +23,16 @@ router = APIRouter(tags=["metrics"])
 @router.get("/metrics", responses=ERRORS, summary="Prometheus metrics (scope metrics or admin)")
 def metrics(c: Annotated[Caller, Depends(caller("metrics"))]) -> Response:
     m, store = c.api.metrics, c.store
-    st = store.status()
+    rows = c.api.counts()
     for what in ("messages", "sessions", "projects"):
-        m.store_rows.labels(what).set(st[what])
+        m.store_rows.labels(what).set(rows[what])
     path = c.api.settings.db_path
     m.store_bytes.set(os.path.getsize(path) if path.exists() else 0)
-    counts: dict[str, int] = {}
+    by_status: dict[str, int] = {}
     runs = store.runs(1000)
     for r in runs:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    for status, n in counts.items():
+        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+    for status, n in by_status.items():
         m.ingest_runs.labels(status).set(n)
     m.ingest_errors.set(runs[0]["errors"] if runs else 0)
     m.backup_age.set(_backup_age(c))

@@ -99,6 +99,11 @@ class AccessStore(ABC):
         """One audit line for a write made through the API (it also bumps the generation)."""
 
     @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """{"messages", "sessions", "projects"}: rows stored (deleted ones too), and
+        "schema_version"; cheap, for /health and /metrics (`status()` reads far more)."""
+
+    @abstractmethod
     def generation(self) -> str:
         """Changes whenever anything a reader sees may have changed (cheap: a few rows)."""
 

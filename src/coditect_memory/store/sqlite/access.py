@@ -114,6 +114,15 @@ class SQLiteAccess:
         db.execute("INSERT INTO store_meta (key, value) VALUES ('api_generation', '1')"
                    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
+    def counts(self) -> dict[str, int]:
+        row = self.db.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM"
+                              " sessions), (SELECT count(*) FROM projects)").fetchone()
+        return {"messages": row[0], "sessions": row[1], "projects": row[2],
+                "schema_version": self.schema_version()}
+
+    def schema_version(self) -> int:
+        raise NotImplementedError  # the backend's
+
     def generation(self) -> str:
         # ingest and import runs (started, finished), index and embedding updates, a restore
         # (a new backup_epoch) and API writes (api_generation): a few rows each.
