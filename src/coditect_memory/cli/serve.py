@@ -36,7 +36,8 @@ def _check_port(host: str, port: int) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback by default; put TLS in a reverse proxy).")
-@click.option("--port", default=8787, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes (each keeps its own store connection and index).")
 @click.option("--log-level", default="warning", show_default=True,
