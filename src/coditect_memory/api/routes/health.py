@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ... import __version__
+from ..schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Status, store kind and version, counts, index state (no token)")
-def health(request: Request) -> dict[str, Any]:
+@router.get("/health", response_model=Health, summary="Status, store kind and version, counts, index state (no token)")
+def health(request: Request) -> Any:
     api = request.app.state.api
     store = api.store
     index = store.index_state("keyword")

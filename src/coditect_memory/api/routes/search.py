@@ -11,12 +11,13 @@ from ...actions import search as act
 from ...search.service import MAX_LIMIT
 from ..context import Caller, cached, caller
 from ..errors import ERRORS
+from ..schemas import SearchOut, ok
 
 router = APIRouter(tags=["search"])
 Many = Annotated[list[str], Query(max_length=500)]
 
 
-@router.get("/search", responses=ERRORS, summary="Search every message")
+@router.get("/search", responses=ok(SearchOut, ERRORS), summary="Search every message")
 def search(request: Request, c: Annotated[Caller, Depends(caller("read"))],
            q: Annotated[str, Query(max_length=2000, description="words, \"phrases\", prefix*, -not, OR, field:value")] = "",
            project: Many = [], session: Many = [], source: Many = [],  # noqa: B006

@@ -17,6 +17,7 @@ from ...store.protocol.access import MessageFilter
 from ...store.protocol.read import AmbiguousSession
 from ..context import Caller, cached, caller
 from ..errors import ERRORS
+from ..schemas import Day, MessagePage, Note, Project, SessionPage, SessionView, ok
 
 router = APIRouter(tags=["sessions"])
 Id = Annotated[str, Path(min_length=1, max_length=200)]
@@ -33,7 +34,7 @@ def _projects(c: Caller, value: str | None) -> tuple[int, ...] | None:
     return ids
 
 
-@router.get("/sessions", responses=ERRORS, summary="Sessions, newest first (cursor pagination)")
+@router.get("/sessions", responses=ok(SessionPage, ERRORS), summary="Sessions, newest first (cursor pagination)")
 def sessions(request: Request, c: Annotated[Caller, Depends(caller("read"))],
              project: Annotated[str | None, Query(max_length=1000)] = None,
              cursor: Cursor = None,
@@ -53,7 +54,7 @@ def _session(c: Caller, session_id: str) -> browse.SessionView:
     return view
 
 
-@router.get("/sessions/{session_id}", responses=ERRORS,
+@router.get("/sessions/{session_id}", responses=ok(SessionView, ERRORS),
             summary="One session with its messages (as `memory show session --json`)")
 def session(request: Request, c: Annotated[Caller, Depends(caller("read"))],
             session_id: Id) -> Response:
@@ -65,7 +66,7 @@ class SessionPatch(BaseModel):
     tags: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(None, max_length=50)
 
 
-@router.patch("/sessions/{session_id}", responses=ERRORS, summary="Set a session's title or tags")
+@router.patch("/sessions/{session_id}", responses=ok(Note, ERRORS), summary="Set a session's title or tags")
 def patch_session(c: Annotated[Caller, Depends(caller("write"))], session_id: Id,
                   body: SessionPatch) -> dict[str, Any]:
     if body.title is None and body.tags is None:
@@ -75,7 +76,7 @@ def patch_session(c: Annotated[Caller, Depends(caller("write"))], session_id: Id
                            c.principal.submodule)
 
 
-@router.get("/messages", responses=ERRORS,
+@router.get("/messages", responses=ok(MessagePage, ERRORS),
             summary="Messages in store order (cursor pagination, stable while ingest writes)")
 def messages(request: Request, c: Annotated[Caller, Depends(caller("read"))],
              session: Annotated[str | None, Query(max_length=200)] = None,
@@ -97,19 +98,19 @@ def messages(request: Request, c: Annotated[Caller, Depends(caller("read"))],
     return cached(c, request, compute)
 
 
-@router.get("/projects", responses=ERRORS, summary="Projects with their submodule")
+@router.get("/projects", responses=ok(list[Project], ERRORS), summary="Projects with their submodule")
 def projects(request: Request, c: Annotated[Caller, Depends(caller("read"))]) -> Response:
     return cached(c, request, lambda: subs.projects(c.store, c.seen).to_json())
 
 
-@router.get("/timeline", responses=ERRORS, summary="The last day with activity (as `memory timeline --json`)")
+@router.get("/timeline", responses=ok(Day, ERRORS), summary="The last day with activity (as `memory timeline --json`)")
 def latest_day(request: Request, c: Annotated[Caller, Depends(caller("read"))],
                project: Annotated[str | None, Query(max_length=1000)] = None) -> Response:
     return cached(c, request, lambda: reports_act.timeline(
         c.store, c.api.settings, None, project, c.seen.project_ids).to_json())
 
 
-@router.get("/timeline/{date}", responses=ERRORS,
+@router.get("/timeline/{date}", responses=ok(Day, ERRORS),
             summary="What happened on a day or FROM..TO (as `memory timeline --json`)")
 def timeline(request: Request, c: Annotated[Caller, Depends(caller("read"))],
              date: Annotated[str, Path(min_length=1, max_length=100)],
