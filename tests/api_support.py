@@ -20,7 +20,7 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .conftest import ingest_into
-from .s3server import free_port
+from .s3server import MotoServer, free_port
 
 # The sample's projects fall into these (billing-api/services/invoices is inside "work":
 # the longest prefix wins).
@@ -84,11 +84,27 @@ class Server:
             time.sleep(0.05)
         raise AssertionError(f"no health answer within {timeout} s")
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    stop = MotoServer.stop  # terminate; kill after 10 s (it only needs self.proc)
+
+
+def ingest_new_prompt(home: Path, root: Path, n: int, text: str) -> None:
+    """A prompt appended to one of the sample's transcripts, then a CLI ingest of it into
+    HOME: a write by another door while the API serves."""
+    import json
+
+    import pytest
+
+    from .conftest import run
+
+    transcript = next(root.glob("projects/*/*.jsonl"))
+    line = json.loads(transcript.read_text().splitlines()[-1])
+    line.update(uuid=f"f00dcafe-0000-4000-8000-{n:012d}", type="user",
+                message={"role": "user", "content": text})
+    with transcript.open("a") as f:
+        f.write(json.dumps(line) + "\n")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MEMORY_HOME", str(home))
+    try:
+        run("ingest", str(root), "--json")
+    finally:
+        mp.undo()

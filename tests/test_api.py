@@ -3,13 +3,11 @@ question, pages that hold while ingest writes, edits, errors in one shape, the c
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from coditect_memory.ingest.lock import IngestLock
 
-from .api_support import bearer, client, sample_home, token
+from .api_support import bearer, client, ingest_new_prompt, sample_home, token
 from .conftest import run
 
 
@@ -107,19 +105,13 @@ def test_messages_pages_hold_while_ingest_writes(tmp_path, monkeypatch):
         first = c.get("/api/v1/messages", params={"limit": 500}).json()
         ids = [m["id"] for m in first["messages"]]
         # new lines land while the reader is between pages
-        transcript = next(root.glob("projects/*/*.jsonl"))
-        line = json.loads(transcript.read_text().splitlines()[-1])
-        line.update(uuid="f00dcafe-0000-4000-8000-000000000001", type="user",
-                    message={"role": "user", "content": "a line written between two pages"})
-        with transcript.open("a") as f:
-            f.write(json.dumps(line) + "\n")
-        monkeypatch.setenv("MEMORY_HOME", str(home))
-        run("ingest", str(root), "--json")
+        ingest_new_prompt(home, root, 1, "a line written between two pages")  # another door
         cursor = first["next_cursor"]
         while cursor:
             page = c.get("/api/v1/messages", params={"limit": 500, "cursor": cursor}).json()
             ids += [m["id"] for m in page["messages"]]
             cursor = page["next_cursor"] if page["messages"] else None
+        monkeypatch.setenv("MEMORY_HOME", str(home))
         total = run("status", "--json").json()["messages"]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     assert len(ids) == total  # the new line too, nothing twice, nothing skipped
@@ -208,14 +200,7 @@ def test_cache_hits_and_a_cli_ingest_makes_it_fresh(tmp_path, monkeypatch):
         c.get("/api/v1/search", params={"q": "zebracorn"})
         metrics = c.get("/api/v1/metrics").text
         assert 'memory_api_cache_total{result="hit"} 1.0' in metrics
-        transcript = next(root.glob("projects/*/*.jsonl"))
-        line = json.loads(transcript.read_text().splitlines()[-1])
-        line.update(uuid="f00dcafe-0000-4000-8000-000000000002", type="user",
-                    message={"role": "user", "content": "the zebracorn escaped"})
-        with transcript.open("a") as f:
-            f.write(json.dumps(line) + "\n")
-        monkeypatch.setenv("MEMORY_HOME", str(home))
-        run("ingest", str(root), "--json")  # another door, same store
+        ingest_new_prompt(home, root, 2, "the zebracorn escaped")  # another door
         after = c.get("/api/v1/search", params={"q": "zebracorn"}).json()
     assert after["total"] == 1
 

@@ -4,9 +4,11 @@ bytes); these models describe those shapes, they do not build them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
+
+from ..search.service import ResultRow, SearchResult
 
 
 class StoreHealth(BaseModel):
@@ -30,38 +32,13 @@ class Health(BaseModel):
     cache: str
 
 
-class SearchHit(BaseModel):
-    uid: str
-    session_id: str | None
-    project: str | None
-    project_name: str | None
-    timestamp: str | None
-    source_kind: str
-    source_file: str | None
-    source_line: int | None
-    type: str
-    role: str | None
-    tool_name: str | None
-    component: str | None
-    level: str | None
-    is_error: bool
-    snippet: str
-    highlights: list[list[int]]
-    score: float
-    open: str | None
-
-
-class SearchOut(BaseModel):
-    query: str
-    mode: str
-    sort: str
-    total: int
-    took_ms: float
-    offset: int
-    limit: int
-    results: list[SearchHit]
-    notes: list[str]
-    facets: dict[str, dict[str, int]] | None = None
+# The search shapes come from the types the search returns, so they cannot drift apart.
+# (pydantic on Python 3.11 takes no typing.TypedDict: its fields are copied instead.)
+_HIT: dict[str, Any] = {k: (t, ...) for k, t in get_type_hints(ResultRow).items()}
+SearchHit: Any = create_model("SearchHit", **_HIT)
+_OUT: dict[str, Any] = {k: (list[SearchHit] if k == "results" else t, None if k == "facets" else ...)
+                        for k, t in get_type_hints(SearchResult).items()}
+SearchOut: Any = create_model("SearchOut", **_OUT)
 
 
 class SessionOut(BaseModel):
