@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 DEMO_HOME ?= $(CURDIR)/.demo/home
 DEMO_DATA ?= $(CURDIR)/.demo/claude
 
-.PHONY: install dev demo test lint bench eval clean
+.PHONY: install dev api-deps demo test lint bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,14 @@ $(DEV_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-dev: $(DEV_STAMP)
+# What the API tests start on loopback: redis-server (shared cache) and headless chromium
+# (the web UI test, driven by Playwright). Debian packages, installed when missing.
+api-deps:
+	@command -v redis-server >/dev/null && command -v chromium >/dev/null || \
+	  (apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	   apt-get -o DPkg::Lock::Timeout=600 install -y -qq redis-server chromium chromium-driver)
+
+dev: $(DEV_STAMP) api-deps
 
 # Ingest your own ~/.claude with `make demo CLAUDE=1`; otherwise generated sample data.
 demo: install

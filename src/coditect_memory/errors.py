@@ -73,6 +73,18 @@ class ImportIncomplete(MemoryError_):
     exit_code = 17
 
 
+class Unauthorized(MemoryError_):
+    """An API request without a valid token: missing, malformed, forged, expired or revoked."""
+
+    exit_code = 18
+
+
+class Forbidden(MemoryError_):
+    """A valid token whose scope does not allow what was asked."""
+
+    exit_code = 19
+
+
 EXIT_INTERRUPTED = 130
 
 

@@ -4,7 +4,7 @@
 `default_config.toml`, then `$MEMORY_CONFIG` or `$MEMORY_HOME/config.toml`) or the
 environment variables that name places (`MEMORY_HOME`, `CLAUDE_CONFIG_DIR`,
 `MEMORY_DATABASE_URL`, `MEMORY_BACKUP_TARGET`, `MEMORY_S3_ENDPOINT`,
-`MEMORY_BACKUP_KEY_FILE`). The result is passed down; nothing below it reads either.
+`MEMORY_BACKUP_KEY_FILE`, `MEMORY_REDIS_URL`). The result is passed down; nothing below it reads either.
 
 Plain frozen dataclasses, validated by hand: Pydantic would do the same in ~90 ms of import
 and class building, which every command (and the sub-second hooks) would pay at start.
@@ -132,6 +132,15 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    """`memory serve`: its response cache (Redis when MEMORY_REDIS_URL is set)."""
+
+    redis_url: str | None = None
+    cache_ttl_seconds: float = 300.0
+    cache_entries: int = 2048  # the in-process cache's size (LRU)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path  # MEMORY_HOME: the store, its indexes, config.toml
     claude_root: Path  # what `memory ingest` reads by default
@@ -142,6 +151,7 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     components: ComponentRules = field(default_factory=lambda: ComponentRules(DEFAULT_COMPONENT_RULES))
     prices: dict[str, Any] = field(default_factory=dict)  # the user's [prices] tables
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @property
     def db_path(self) -> Path:
@@ -257,4 +267,14 @@ def load_settings(home: Path | None = None) -> Settings:
         components=ComponentRules(_components(user.get("components"), config_file)
                                   + DEFAULT_COMPONENT_RULES),
         prices=_table(user, "prices", config_file),
+        api=_api({**_table(default, "api", default_path), **_table(user, "api", config_file)},
+                 config_file),
     )
+
+
+def _api(table: dict[str, Any], path: Path) -> ApiSettings:
+    w = f"[api] in {path}:"
+    return ApiSettings(
+        redis_url=os.environ.get("MEMORY_REDIS_URL") or table.get("redis_url") or None,
+        cache_ttl_seconds=_get(table, "cache_ttl_seconds", float, 300.0, w),
+        cache_entries=max(0, _get(table, "cache_entries", int, 2048, w)))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import NotFound
+import orjson
+
+from ..errors import NotFound, UsageError
 from ..store import Store
 from ..store.base import Message, Run, RunError, Session, Status
+from ..store.protocol.access import MessageFilter, PagedMessage
 
 # Bookkeeping lines a person does not read; `show session --all` shows them.
 HIDDEN_TYPES = frozenset({"progress", "file-history-snapshot", "queue-operation", "last-prompt",
@@ -36,7 +40,72 @@ class SessionList:
 
 
 def sessions(store: Store, project: str | None = None, limit: int = 50) -> SessionList:
-    return SessionList(store.sessions(project, limit))
+    return SessionList(with_notes(store, store.sessions(project, limit)))
+
+
+def with_notes(store: Store, rows: list[Session]) -> list[Session]:
+    """Each session with the title and tags a person set (`tags`: [] when none)."""
+    notes = store.session_notes(r["session_id"] for r in rows)
+    out: list[Any] = []
+    for r in rows:
+        note = notes.get(r["session_id"])
+        out.append({**r, "title": (note and note["title"]) or r["title"],
+                    "tags": note["tags"] if note else []})
+    return out
+
+
+def _cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
+
+
+def _uncursor(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except ValueError:
+        raise UsageError("cursor is not one this server gave: pass the next_cursor of the "
+                         "previous page, or none for the first page") from None
+
+
+@dataclass
+class SessionPage:
+    sessions: list[Session]
+    next_cursor: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sessions": self.sessions, "next_cursor": self.next_cursor}
+
+
+def session_page(store: Store, project_ids: tuple[int, ...] | None, cursor: str | None = None,
+                 limit: int = 50) -> SessionPage:
+    """Sessions newest first, a page at a time (`next_cursor` continues; None: no more)."""
+    after = _uncursor(cursor)
+    if after is not None and not (isinstance(after, list) and len(after) == 2
+                                  and isinstance(after[0], int) and isinstance(after[1], str)):
+        raise UsageError("cursor is not one this server gave; start again without one")
+    rows, key = store.sessions_page(project_ids, tuple(after) if after else None, limit)
+    return SessionPage(with_notes(store, rows), _cursor(list(key)) if key else None)
+
+
+@dataclass
+class MessagePage:
+    messages: list[PagedMessage]
+    next_cursor: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"messages": self.messages, "next_cursor": self.next_cursor}
+
+
+def message_page(store: Store, where: MessageFilter, cursor: str | None = None,
+                 limit: int = 100) -> MessagePage:
+    """Messages in store order (ids only grow): a page never repeats or skips a message while
+    ingest writes; the last page's cursor picks up what is written later."""
+    after = _uncursor(cursor) or 0
+    if not isinstance(after, int) or after < 0:
+        raise UsageError("cursor is not one this server gave; start again without one")
+    rows = store.messages_page(where, after, limit)
+    return MessagePage(rows, _cursor(rows[-1]["id"]) if rows else cursor)
 
 
 def shown(m: Message) -> bool:
@@ -68,7 +137,7 @@ def show_session(store: Store, session_id: str, show_all: bool = False) -> Sessi
     if meta is None:
         raise NotFound(f"no session {session_id!r}; `memory sessions` lists them")
     messages = store.session_messages(meta["session_id"])
-    return SessionView(meta, messages, visible(messages, show_all))
+    return SessionView(with_notes(store, [meta])[0], messages, visible(messages, show_all))
 
 
 @dataclass
@@ -126,3 +195,16 @@ def doctor(store: Store) -> DoctorResult:
         elif f["errors"]:
             result.sources.append(f"bad records at last read: {path} ({f['errors']}; {f['last_error']})")
     return result
+
+
+def annotate(store: Store, session_id: str, title: str | None, tags: list[str] | None,
+             by: str | None = None, submodule: str | None = None) -> dict[str, Any]:
+    """Set a session's title and/or tags (kept apart from what ingest derives, so the next
+    ingest keeps them); `by` and `submodule` record who did it."""
+    import time
+
+    now = int(time.time() * 1000)
+    tags = sorted({t.strip() for t in tags if t.strip()}) if tags is not None else None
+    note = store.put_session_note(session_id, title, tags, by, submodule, now)
+    store.record_write(by, submodule, "patch-session", session_id, now)
+    return {"session_id": session_id, **note}

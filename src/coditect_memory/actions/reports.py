@@ -23,6 +23,7 @@ class ReportFilters:
     since: str | None = None
     until: str | None = None
     project: str | None = None
+    visible: tuple[int, ...] | None = None  # only these projects (a scoped API token); None: all
 
 
 def report(store: Store, settings: Settings, name: str, filters: ReportFilters | None = None,
@@ -44,7 +45,7 @@ def check(name: str, filters: ReportFilters, options: Options) -> flt.Filters:
         raise UsageError("`report session` shows the whole session: drop --since/--until/--project")
     if name == "extraction-progress" and filters.project:
         raise UsageError("runs read whole folders, not projects: drop --project")
-    return flt.make(filters.since, filters.until, filters.project)
+    return flt.make(filters.since, filters.until, filters.project, filters.visible)
 
 
 @dataclass
@@ -59,14 +60,14 @@ class DayView:
 
 
 def timeline(store: Store, settings: Settings, when: str | None = None,
-             project: str | None = None) -> DayView:
+             project: str | None = None, visible: tuple[int, ...] | None = None) -> DayView:
     """WHEN is a day or FROM..TO (days, both included); without one, the last day with
     activity (prompts or active time; any day with rows when none has)."""
     if when is None:
-        days = store.report_daily(Where())
+        days = store.report_daily(Where(project_ids=visible))
         worked = [d for d in days if d["prompts"] or d["active_ms"]] or days
         if not worked:
             raise NotFound("nothing recorded yet: run `memory ingest` first")
         when = flt.day_name(worked[-1]["day"])
     since, until = flt.parse_range(when)
-    return DayView(day_view(store, flt.Filters(since, until, project), settings))
+    return DayView(day_view(store, flt.Filters(since, until, project, visible), settings))

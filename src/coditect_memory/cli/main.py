@@ -29,6 +29,9 @@ COMMANDS = {
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
     "watch": ("capture", "watch", "Follow ~/.claude and ingest what changes, within seconds."),
+    "serve": ("serve", "serve", "Serve the REST API and the web UI (tokens: `memory auth`)."),
+    "auth": ("auth", "auth", "API tokens: make one (scope, submodules, ttl), list, revoke."),
+    "submodule": ("submodule", "submodule", "Submodules: path prefixes grouping projects, for scoped tokens."),
 }
 # `memory ingest schedule`: a sub-command of a command that also takes a PATH argument.
 SUBCOMMANDS = {("ingest", "schedule"): ("capture", "ingest_schedule")}

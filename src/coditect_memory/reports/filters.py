@@ -25,6 +25,7 @@ class Filters:
     since: int | None = None  # epoch ms, inclusive
     until: int | None = None  # epoch ms, exclusive
     project: str | None = None
+    visible: tuple[int, ...] | None = None  # only these projects (a scoped API token); None: all
 
     def describe(self) -> dict[str, Any]:
         return {"since": iso(self.since), "until": iso(self.until), "project": self.project}
@@ -61,8 +62,9 @@ def parse_range(text: str) -> tuple[int | None, int | None]:
     return parse_bound(text, end=False), parse_bound(text, end=True)
 
 
-def make(since: str | None, until: str | None, project: str | None) -> Filters:
-    f = Filters(parse_bound(since, False), parse_bound(until, True), project)
+def make(since: str | None, until: str | None, project: str | None,
+         visible: tuple[int, ...] | None = None) -> Filters:
+    f = Filters(parse_bound(since, False), parse_bound(until, True), project, visible)
     if f.since is not None and f.until is not None and f.until <= f.since:
         raise UsageError(f"--until ({until}) is not after --since ({since})")
     return f
@@ -71,9 +73,11 @@ def make(since: str | None, until: str | None, project: str | None) -> Filters:
 def for_store(store: ReportStore, f: Filters) -> Where:
     """The filters as the store takes them: the project resolved to ids (an unknown one is an
     error a person can act on, not an empty report)."""
-    if f.project is None:
-        return Where(f.since, f.until)
-    found = store.report_projects(f.project)
-    if not found:
-        raise NotFound(f"no project {f.project!r}; `memory report project-activity` lists them")
-    return Where(f.since, f.until, tuple(p["id"] for p in found))
+    ids = f.visible
+    if f.project is not None:
+        found = [p["id"] for p in store.report_projects(f.project)
+                 if ids is None or p["id"] in ids]
+        if not found:
+            raise NotFound(f"no project {f.project!r}; `memory report project-activity` lists them")
+        ids = tuple(found)
+    return Where(f.since, f.until, ids)

@@ -55,6 +55,9 @@ class SearchRequest:
     # before every other session had its turn. Off for --json, CSV, the API: the ranked
     # list they get is never reordered for display.
     group_sessions: bool = False
+    # Only these projects' messages (a submodule-scoped API token), in results, facets and
+    # counts alike; None: any.
+    visible_projects: tuple[int, ...] | None = None
 
     def wanted(self, inline: dict[str, list[str]]) -> dict[str, list[str]]:
         out = {k: list(v) for k, v in inline.items()}
@@ -189,6 +192,9 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     _validate(req)
     parsed = parse(req.query)
     f = resolve(store, req.wanted(parsed.filters))
+    if req.visible_projects is not None:
+        seen = set(req.visible_projects)
+        f.projects = sorted(seen if f.projects is None else seen.intersection(f.projects))
     ix, notes = open_keyword(store, settings, cache, progress)
     notes = parsed.notes + f.notes + notes
     kw = KeywordSearcher(ix, settings)

@@ -28,6 +28,7 @@ from ...sources.text import compact_json
 from ..base import Batch, FileState, FileUpdate, IngestError, Store
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
 from . import backfill, changes, queries
+from .access import SQLiteAccess
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
 from .reports import SQLiteReports
@@ -74,7 +75,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

@@ -101,9 +101,9 @@ def session(db: sqlite3.Connection, session_id: str) -> Session | None:
     return _session_row(row) if row else None
 
 
-def session_messages(db: sqlite3.Connection, session_id: str) -> list[Message]:
-    rows = db.execute("""
-        SELECT m.uid, m.type, m.role, coalesce(m.content, CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
+# A message as `show session` prints it ({cols}: extra columns first); the API's pages too.
+MESSAGE_SELECT = """
+        SELECT {cols} m.uid, m.type, m.role, coalesce(m.content, CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
                m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
                m.is_error, m.is_meta, m.is_sidechain, m.agent_id, m.component, m.level, m.model,
                m.linked_uid, m.ext_id, m.parent_ext_id, fb.path AS file_path
@@ -111,17 +111,22 @@ def session_messages(db: sqlite3.Connection, session_id: str) -> list[Message]:
         LEFT JOIN source_files f ON f.id = m.source_file_id
         LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 AND m.content IS NULL
         LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = m.session_id
-             AND fb.backup_name = json_extract(m.metadata, '$.file_key')
+             AND fb.backup_name = json_extract(m.metadata, '$.file_key')"""
+
+
+def message_row(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["timestamp"] = iso(d.pop("ts"))
+    for k in ("is_error", "is_meta", "is_sidechain"):
+        d[k] = bool(d[k])
+    return d
+
+
+def session_messages(db: sqlite3.Connection, session_id: str) -> list[Message]:
+    rows = db.execute(MESSAGE_SELECT.format(cols="") + """
         WHERE m.session_id = ? AND m.deleted_at IS NULL
         ORDER BY m.ts IS NOT NULL, m.ts, m.source_file_id, m.source_line, m.id""", (session_id,))
-    out = []
-    for r in rows:
-        d = dict(r)
-        d["timestamp"] = iso(d.pop("ts"))
-        for k in ("is_error", "is_meta", "is_sidechain"):
-            d[k] = bool(d[k])
-        out.append(cast(Message, d))
-    return out
+    return [cast(Message, message_row(r)) for r in rows]
 
 
 def files(db: sqlite3.Connection, kinds: tuple[str, ...] | None) -> list[SourceFile]:
