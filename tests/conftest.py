@@ -36,6 +36,7 @@ def memory_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("MEMORY_HOME", str(home))
     monkeypatch.delenv("MEMORY_DATABASE_URL", raising=False)
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)  # piped output follows it: tests set their own
     return home
 
 
