@@ -28,6 +28,13 @@ COMMANDS = {
     "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+    "context": ("context", "context", "What a new session should know: a token-budgeted pack of memories."),
+    "memories": ("memories", "memories", "Extracted and added memories: list, show, add, edit, pin, forget."),
+    "related": ("memories", "related", "Everything about a file, command, package or error."),
+    "checkpoint": ("checkpoint", "checkpoint", "Snapshots of a project's context: create, list, show, export, import."),
+    "hook": ("hooks", "hook", "Run by Claude Code's hooks (event JSON on stdin); always exits 0."),
+    "hooks": ("hooks", "hooks", "Install or remove the Claude Code hooks in settings.json."),
+    "mcp": ("mcp", "mcp", "The MCP server on stdio (search, context, memories), and `mcp install`."),
 }
 
 
