@@ -153,7 +153,7 @@ def _memories(table: dict[str, Any], path: Path) -> MemorySettings:
     raw = table.get("half_life_days", {})
     if not isinstance(raw, dict):
         raise UsageError(f"{w} half_life_days must be a table of type = days")
-    for kind, days in raw.items():
+    for kind in raw:
         half[str(kind)] = _get(raw, kind, float, 0.0, w)
     return MemorySettings(
         extract_on_ingest=_get(table, "extract_on_ingest", bool, True, w),

@@ -10,7 +10,7 @@ import click
 from .output import console, get_config, print_json
 
 
-def _options(f):  # type: ignore[no-untyped-def]
+def _options(f):
     for opt in reversed([
         click.option("--project", "-p", help="Project path or name (default: the one at --cwd)."),
         click.option("--cwd", help="A folder: its project (default: the current folder)."),

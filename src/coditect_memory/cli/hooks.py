@@ -54,7 +54,7 @@ _DIR = click.option("--project-dir", type=click.Path(path_type=Path, file_okay=F
                     help="The project (default: the current folder).")
 
 
-def _report(change, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _report(change, as_json: bool) -> None:
     if as_json:
         print_json(change.to_json())
         return

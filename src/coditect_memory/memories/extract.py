@@ -134,7 +134,7 @@ class Extractor:
                 if s.lstrip().startswith(("-", "*")) and len(s.strip()) > 6]
 
     def _said(self, row: ExtractRow, by_person: bool) -> list[MemoryDraft]:
-        out = []
+        out: list[MemoryDraft] = []
         content = row.content or ""
         if by_person and (content.startswith("<") or len(content) > 4000):
             return out  # a slash command's wrapper or a pasted log, not an instruction

@@ -76,7 +76,23 @@ class SQLiteMemories:
     def rows_to_extract(self, after_id: int, upto_id: int, batch: int = 20000) -> list[ExtractRow]:
         cur = self.db.cursor()
         cur.row_factory = None
-        return [_extract_row(r) for r in cur.execute(_EXTRACT, (after_id, upto_id, batch))]
+        rows = [_extract_row(r) for r in cur.execute(_EXTRACT, (after_id, upto_id, batch))]
+        notes = [r for r in rows if r.type == "memory_note" and r.project_id is None]
+        return [r._replace(project_id=self._note_project(r.id)) if r in notes else r
+                for r in rows] if notes else rows
+
+    def _note_project(self, message_id: int) -> int | None:
+        """A memory note (projects/<slug>/memory/*.md) belongs to the project whose path
+        Claude Code turned into <slug> ('/' and '.' become '-')."""
+        row = self.db.execute("SELECT f.path FROM messages m JOIN source_files f ON f.id ="
+                              " m.source_file_id WHERE m.id = ?", (message_id,)).fetchone()
+        parts = row[0].split("/") if row and row[0] else []
+        if len(parts) < 3 or parts[0] != "projects":
+            return None
+        for pid, path in self.db.execute("SELECT id, path FROM projects"):
+            if path.replace("/", "-").replace(".", "-") == parts[1]:
+                return int(pid)
+        return None
 
     def put_memories(self, drafts: list[MemoryDraft], watermark: int | None = None,
                      name: str = "extract") -> int:
