@@ -106,6 +106,7 @@ def install(path: Path, scope: str, dry_run: bool = False, command: str | None =
         return change
     if added:
         sidecar = path.with_name(path.name + SIDECAR)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not sidecar.exists():  # the first install's original is the one to give back
             sidecar.write_text(json.dumps({"original": raw.decode("utf-8", "surrogateescape")
                                            if raw is not None else None}))
