@@ -82,6 +82,30 @@ def test_stop_makes_the_transcript_searchable_within_seconds(tmp_path, memory_ho
     assert "stop" in log and "ok projects/" in log
 
 
+def test_stop_hooks_at_once_queue_and_all_land(tmp_path, memory_home) -> None:
+    """Three sessions end together: three workers, one ingest at a time, none lost."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "claude"
+    ingest_json(build(root).root)
+    procs = []
+    for n, word in enumerate(("quokka", "narwhal", "axolotl")):
+        session = sid(910 + n)
+        lines = conversation(session, 2)
+        lines[0]["message"]["content"] = f"the {word} job is stuck"
+        path = write_jsonl(transcript_path(root, session), lines)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "coditect_memory", "hook", "stop"], stdin=subprocess.PIPE,
+            env={**os.environ, "MEMORY_HOME": str(memory_home)}))
+        procs[-1].stdin.write(json.dumps({"transcript_path": str(path)}).encode())
+        procs[-1].stdin.close()
+    assert [p.wait(30) for p in procs] == [0, 0, 0]
+    for word in ("quokka", "narwhal", "axolotl"):
+        assert _searchable(word, 40), word
+
+
 def test_a_capture_that_fails_is_a_log_line_and_exit_0(tmp_path, memory_home) -> None:
     ingest_json(build(tmp_path / "claude").root)
     code, _, _ = _hook("session-end", {"transcript_path": str(tmp_path / "gone" / "x.jsonl")},

@@ -47,7 +47,8 @@ def context(ctx: click.Context, project: str | None, cwd: str | None, query: str
     from ..store import open_store
 
     settings = get_config()
-    with open_store(settings, create=False) as store:
+    readonly = not os.access(settings.home, os.W_OK)  # a mounted backup: packs not recorded
+    with open_store(settings, readonly=readonly, create=False) as store:
         if checkpoint:
             from ..actions.checkpoints import get
 

@@ -47,11 +47,23 @@ def hooks() -> None:
     """Install or remove coditect-memory's hooks in Claude Code's settings.json."""
 
 
-_SCOPE = click.option("--scope", type=click.Choice(["user", "project"]), default="user",
-                      show_default=True, help="user: $CLAUDE_CONFIG_DIR or ~/.claude; "
-                      "project: .claude/settings.json of --project-dir.")
-_DIR = click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False),
-                    help="The project (default: the current folder).")
+def install_options(files: str):
+    """--scope, --project-dir, --dry-run, --json: shared by `hooks` and `mcp` install/uninstall."""
+    def wrap(f):
+        for opt in reversed([
+            click.option("--scope", type=click.Choice(["user", "project"]), default="user",
+                         show_default=True, help=files),
+            click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False),
+                         help="The project (default: the current folder)."),
+            click.option("--dry-run", is_flag=True, help="Say what would change; change nothing."),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")]):
+            f = opt(f)
+        return f
+    return wrap
+
+
+_FILES = ("user: settings.json in $CLAUDE_CONFIG_DIR or ~/.claude; project: "
+          ".claude/settings.json of --project-dir.")
 
 
 def _report(change, as_json: bool) -> None:
@@ -71,10 +83,7 @@ def _report(change, as_json: bool) -> None:
 
 
 @hooks.command()
-@_SCOPE
-@_DIR
-@click.option("--dry-run", is_flag=True, help="Print the file as it would be; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@install_options(_FILES)
 def install(scope: str, project_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Add SessionStart (context pack), Stop, SubagentStop, PreCompact and SessionEnd
     (capture) hooks; keeps every other setting and hook; safe to run twice."""
@@ -86,10 +95,7 @@ def install(scope: str, project_dir: Path | None, dry_run: bool, as_json: bool) 
 
 
 @hooks.command()
-@_SCOPE
-@_DIR
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@install_options(_FILES)
 def uninstall(scope: str, project_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove our hooks: the file comes back exactly as it was before install when nothing
     else changed it since; otherwise only our entries are removed."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .hooks import install_options
 from .output import console, get_config, print_json
 
 
@@ -22,10 +23,7 @@ def mcp(ctx: click.Context, read_only: bool) -> None:
     serve(get_config(), read_only)
 
 
-_SCOPE = click.option("--scope", type=click.Choice(["user", "project"]), default="user",
-                      show_default=True, help="user: ~/.claude.json; project: .mcp.json.")
-_DIR = click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False),
-                    help="The project (default: the current folder).")
+_FILES = "user: ~/.claude.json (under $CLAUDE_CONFIG_DIR when set); project: .mcp.json."
 
 
 def _say(out: dict, as_json: bool) -> None:
@@ -37,10 +35,7 @@ def _say(out: dict, as_json: bool) -> None:
 
 
 @mcp.command()
-@_SCOPE
-@_DIR
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@install_options(_FILES)
 def install(scope: str, project_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Register `memory mcp` with Claude Code (as `claude mcp add` would)."""
     from ..mcp_server.install import install as action
@@ -49,10 +44,7 @@ def install(scope: str, project_dir: Path | None, dry_run: bool, as_json: bool) 
 
 
 @mcp.command()
-@_SCOPE
-@_DIR
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@install_options(_FILES)
 def uninstall(scope: str, project_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove the registration; every other server and setting is kept."""
     from ..mcp_server.install import uninstall as action

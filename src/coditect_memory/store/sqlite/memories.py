@@ -35,6 +35,7 @@ _EXTRACT = ("SELECT id, uid, session_id, project_id, source_kind, type, role, co
             " AND type IN ('user', 'assistant', 'tool_use', 'tool_result', 'summary', 'todo',"
             " 'todos', 'task', 'plan', 'memory_note', 'compact_summary')"
             " ORDER BY id LIMIT ?")
+DECAY_EVERY_MS = 6 * 3_600_000  # decay a memory at most this often: each write is logged for backups
 _COLS = ("m.id, p.path, p.name, m.type, m.text, m.importance, m.pinned, m.origin, m.status,"
          " m.seen_count, m.first_seen, m.last_seen, m.last_used, m.session_id")
 
@@ -254,7 +255,8 @@ class SQLiteMemories:
         rows = self.db.execute(
             "SELECT id, type, importance, max(coalesce(last_seen, 0), coalesce(last_used, 0),"
             " coalesce(decayed_at, 0)) FROM memories WHERE status = 'active' AND pinned = 0"
-            " AND origin = 'extracted'").fetchall()
+            " AND origin = 'extracted' AND coalesce(decayed_at, 0) < ?",
+            (now - DECAY_EVERY_MS,)).fetchall()
         changes: list[tuple[float, str, int]] = []
         archived = 0
         for mid, kind, importance, since in rows:
