@@ -113,3 +113,17 @@ def test_precision_of_preferences_and_decisions(history) -> None:
     for m in _all():
         if m["type"] in ("preference", "decision"):
             assert any(e in m["text"].lower() for e in planted), m["text"]
+
+
+def test_a_compact_summary_gives_its_pending_tasks_and_decisions() -> None:
+    from coditect_memory.memories.extract import Extractor
+    from coditect_memory.store.protocol.memories import ExtractRow
+
+    text = ("This session is being continued from a previous conversation.\n\nAnalysis:\n"
+            "1. Found the bug in the retry loop.\n\nPending tasks:\n- Add a test for the retry cap\n"
+            "- Update the changelog\n\nKey decisions:\n- Retries stop after 5 attempts\n\nCurrent work:\n- x\n")
+    row = ExtractRow(1, "u1", "s1", 3, "transcript", "compact_summary", None, text, 0, None, None,
+                     0, 1, 0)  # stored as meta: Claude Code injects it
+    got = {(d.type, d.text) for d in Extractor().feed([row])}
+    assert got == {("todo", "Add a test for the retry cap"), ("todo", "Update the changelog"),
+                   ("decision", "Retries stop after 5 attempts")}

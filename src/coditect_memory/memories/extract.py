@@ -6,7 +6,8 @@ Reads messages in id order (`ExtractRow`) and yields `MemoryDraft`s:
   database", "always run ruff", "don't touch generated files");
 - decision: "we decided / let's go with / we'll use ..." said by either side, a plan's title;
 - fact: the lines of CLAUDE.md and memory notes;
-- todo: TodoWrite lists and todo/task files (a completed item closes its todo);
+- todo: TodoWrite lists and todo/task files (a completed item closes its todo), the pending
+  tasks of compact summaries;
 - error_fix: a Bash command that failed, then passed after files were edited;
 - pattern: a command run again and again (shown once seen often enough).
 
@@ -46,6 +47,9 @@ _ERROR = re.compile(r"\b([A-Z][A-Za-z]+(?:Error|Exception)|E[A-Z]{3,}|[A-Z]\d{3,
 _TOOL_WORD = re.compile(r"\b(uv|pip|poetry|npm|pnpm|yarn|cargo|go|make|docker|pytest|ruff|"
                         r"mypy|alembic|git|terraform|kubectl|bun)\b")
 _TODO_LINE = re.compile(r"^\[(pending|in_progress|completed)\]\s*(.+)$")
+# Sections of a compact summary whose bullets are todos or decisions.
+_SUMMARY_SECTION = re.compile(r"(?i)^\W*(pending tasks?|next steps?|open questions?|remaining work|"
+                              r"(?:key )?decisions?(?: made)?)\W*:?\s*$")
 _PASSED = re.compile(r"(?i)\b(error|failed|traceback|exception)\b")
 
 
@@ -108,8 +112,8 @@ class Extractor:
     def feed(self, rows: Iterable[ExtractRow]) -> list[MemoryDraft]:
         out: list[MemoryDraft] = []
         for row in rows:
-            if not row.content or row.is_meta:
-                continue
+            if not row.content or (row.is_meta and row.type != "compact_summary"):
+                continue  # injected by the tool, not said (a compaction's summary is ours to read)
             if row.type == "user" and row.is_prompt:
                 out += self._said(row, by_person=True)
             elif row.type == "assistant":
@@ -120,6 +124,8 @@ class Extractor:
                 title = row.content.lstrip().split("\n", 1)[0].lstrip("# ").strip()
                 if title:
                     out.append(self._draft("decision", title, row))
+            elif row.type == "compact_summary":
+                out += self._summary(row)
             elif row.type in ("todos", "task"):
                 out += self._todo_lines(row.content.splitlines(), row)
             elif row.type == "tool_use":
@@ -132,6 +138,20 @@ class Extractor:
     def _bullets(text: str) -> list[str]:
         return [s.lstrip("-* ").strip() for s in text.splitlines()
                 if s.lstrip().startswith(("-", "*")) and len(s.strip()) > 6]
+
+    def _summary(self, row: ExtractRow) -> list[MemoryDraft]:
+        """A compaction's pending tasks (todos) and decisions, from their bullet lists."""
+        out: list[MemoryDraft] = []
+        kind = None
+        for line in (row.content or "").splitlines():
+            m = _SUMMARY_SECTION.match(line)
+            if m:
+                kind = "decision" if "decision" in m.group(1).lower() else "todo"
+            elif kind and line.lstrip().startswith(("-", "*")) and len(line.strip()) > 6:
+                out.append(self._draft(kind, line.strip().lstrip("-* "), row))
+            elif line.strip() and not line.startswith(" "):
+                kind = None
+        return out
 
     def _said(self, row: ExtractRow, by_person: bool) -> list[MemoryDraft]:
         out: list[MemoryDraft] = []
