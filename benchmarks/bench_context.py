@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -114,6 +115,10 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
         shutil.copytree(args.store, home, ignore=shutil.ignore_patterns("ingest.lock"))
     settings = load_settings(home)
+    open_store(settings).close()  # migrated: the memory tables exist
+    with sqlite3.connect(home / "memory.db") as db:  # a re-run measures the whole extraction again
+        for t in ("memories", "memory_evidence", "entities", "memory_entities", "memory_state"):
+            db.execute(f"DELETE FROM {t}")
     with open_store(settings) as st:
         total = st.max_message_id()
         res = extract(st, settings.memories)
@@ -121,11 +126,8 @@ def main() -> None:
                      f"{res.seconds:.1f} s ({res.messages / max(res.seconds, 1e-9):,.0f} rows read/s, "
                      f"{res.new:,} memories)",
                      f"{res.seconds / (total / (new / ingest_s)):.1%} of ingesting them at this run's rate"))
-        projects = [p["project"] for p in st.report_projects(None)][:5] if hasattr(
-            st, "report_projects") else []
-        if not projects:
-            projects = [s["project"] for s in st.sessions(limit=200) if s["project"]]
-            projects = list(dict.fromkeys(projects))[:5]
+        # the projects of the latest sessions: what a person opens next
+        projects = list(dict.fromkeys(s["project"] for s in st.sessions(limit=300) if s["project"]))[:5]
         counter = TokenCounter()
         for label, query in (("no query", None), ("with --query", "token refresh failing test")):
             times: list[float] = []

@@ -127,3 +127,9 @@ def test_a_compact_summary_gives_its_pending_tasks_and_decisions() -> None:
     got = {(d.type, d.text) for d in Extractor().feed([row])}
     assert got == {("todo", "Add a test for the retry cap"), ("todo", "Update the changelog"),
                    ("decision", "Retries stop after 5 attempts")}
+
+
+def test_list_query_matches_words_of_the_text(history) -> None:
+    got = run("memories", "list", "-q", "UV pip", "--json").json()
+    assert got and all("uv" in m["text"].lower() and "pip" in m["text"].lower() for m in got)
+    assert run("memories", "list", "-q", "50%_off", "--json").json() == []

@@ -54,14 +54,10 @@ def list_memories(store: Store, request: ListRequest) -> MemoryList:
         raise UsageError(f"unknown status {request.status!r}: {', '.join(STATUSES)} or all")
     pid = resolve_project(store, request.project, None)[0] if request.project else None
     limit = max(1, min(request.limit, 10_000))
-    rows = store.memories(MemoryFilter(
+    return MemoryList(store.memories(MemoryFilter(
         project_id=pid, types=tuple(request.types), pinned_only=request.pinned,
         statuses=STATUSES if request.status == "all" else (request.status,),
-        limit=limit if not request.query else 10_000))
-    if request.query:
-        want = request.query.lower().split()
-        rows = [m for m in rows if all(w in m["text"].lower() for w in want)][:limit]
-    return MemoryList(rows)
+        words=tuple(norm(request.query or "").split()), limit=limit)))
 
 
 @dataclass

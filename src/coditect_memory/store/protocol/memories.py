@@ -80,6 +80,7 @@ class MemoryFilter:
     statuses: tuple[str, ...] = ("active",)
     pinned_only: bool = False
     min_seen: dict[str, int] = field(default_factory=dict)  # {type: seen at least} (patterns)
+    words: tuple[str, ...] = ()  # each must be in the normalised text (lower case, words only)
     limit: int = 200
 
 

@@ -203,6 +203,9 @@ class SQLiteMemories:
             params += flt.types
         if flt.pinned_only:
             where.append("m.pinned = 1")
+        for word in flt.words:
+            where.append("m.norm LIKE ? ESCAPE '\\'")
+            params.append("%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         for kind, n in flt.min_seen.items():
             where.append("(m.type <> ? OR m.seen_count >= ? OR m.pinned = 1)")
             params += [kind, n]
