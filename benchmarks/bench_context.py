@@ -12,7 +12,8 @@ Measures:
   `memory --help`; `memory hook session-start` as Claude Code runs it (a process, event on
   stdin);
 - memory search: `memories list --query` and `related` in-process.
-The store given is copied into --workdir first (never written). Appends a dated section to
+The store given is copied into --workdir first (never written); without one, a 1M-message
+sample is generated and ingested there. Appends a dated section to
 RESULTS.md unless --no-record.
 """
 
@@ -113,7 +114,14 @@ def main() -> None:
     home = work / "home"
     if not (home / "memory.db").exists():
         shutil.rmtree(home, ignore_errors=True)
-        shutil.copytree(args.store, home, ignore=shutil.ignore_patterns("ingest.lock"))
+        if (args.store / "memory.db").exists():
+            shutil.copytree(args.store, home, ignore=shutil.ignore_patterns("ingest.lock"))
+        else:  # a fresh machine: make the 1M store (several minutes)
+            big = work / "sample-1m"
+            if not big.exists():
+                subprocess.run([*MEMORY, "sample", str(big), "--messages", "1000000"], check=True)
+            subprocess.run([*MEMORY, "ingest", str(big)], check=True,
+                           env={**os.environ, "MEMORY_HOME": str(home)})
     settings = load_settings(home)
     open_store(settings).close()  # migrated: the memory tables exist
     with sqlite3.connect(home / "memory.db") as db:  # a re-run measures the whole extraction again

@@ -30,10 +30,12 @@ async def _session(home, calls):
 def test_initialize_list_and_search_name_their_sessions(tmp_path, memory_home) -> None:
     ingest_json(build(tmp_path / "claude").root)
     run("index")
-    init, tools, found, recalled, missing = anyio.run(_session, memory_home, [
+    init, tools, found, recalled, missing, remembered, pack = anyio.run(_session, memory_home, [
         ("tools/list", None), ("search", {"query": "advisory locks"}),
         ("recall", {"query": "uv", "type": "preference"}),
-        ("get_session", {"session_id": "no-such-session"})])
+        ("get_session", {"session_id": "no-such-session"}),
+        ("remember", {"text": "Staging is reset every Monday", "project": "webapp", "pin": True}),
+        ("context", {"project": "webapp", "budget": 400})])
     assert init.server_info.name == "coditect-memory"
     names = {t.name for t in tools.tools}
     assert {"search", "get_session", "timeline", "context", "recall", "related", "remember"} <= names
@@ -43,6 +45,9 @@ def test_initialize_list_and_search_name_their_sessions(tmp_path, memory_home) -
     assert "advisory locks" in results[0]["snippet"].lower()
     assert not recalled.is_error and "uv" in str(recalled.structured_content).lower()
     assert missing.is_error and "no session" in missing.content[0].text
+    assert remembered.structured_content["pinned"] is True
+    ctx = pack.structured_content
+    assert ctx["tokens"] <= 400 and "Staging is reset every Monday" in ctx["markdown"]
 
 
 def test_read_only_has_no_remember(tmp_path, memory_home) -> None:
