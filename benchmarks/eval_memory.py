@@ -49,6 +49,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/work/bench-mem/eval"))
     ap.add_argument("--sessions", type=int, default=12, help="planted sessions per project")
     ap.add_argument("--noise", type=int, default=20000, help="sample messages of noise")
+    ap.add_argument("--end", help="the planted history ends on this day (YYYY-MM-DD; default "
+                    "today). The sample's sessions run Dec 2025 - Feb 2026: ending there, the "
+                    "planted items are as old as the noise, and decay has worked on both")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
 
@@ -64,7 +67,10 @@ def main() -> None:
     noise_root = args.workdir / "noise"
     # planted into projects the sample fills too: their own sessions are the noise
     projects = ("work/billing-api", "work/auth-service", "src/ml-pipeline")
-    history = build(planted_root, sessions=args.sessions, projects=projects)
+    from datetime import UTC, datetime
+
+    end = datetime.fromisoformat(args.end).replace(tzinfo=UTC) if args.end else None
+    history = build(planted_root, sessions=args.sessions, projects=projects, end=end)
     subprocess.run([*MEMORY, "sample", str(noise_root), "--messages", str(args.noise)],
                    check=True, capture_output=True)
 
@@ -119,7 +125,8 @@ def main() -> None:
         pack_rows.append((kind, *cells))
     body = (f"`{' '.join(sys.argv)}`: {len(history.planted)} planted items over "
             f"{len(projects)} projects x {args.sessions} sessions (weeks apart), among a "
-            f"{args.noise:,}-message generated sample.\n\n"
+            f"{args.noise:,}-message generated sample; the planted history ends "
+            f"{args.end or 'today'}.\n\n"
             "Extraction on the planted history alone (found: planted items extracted for their "
             "project; precision: extracted memories of the kind that are planted ones):\n\n"
             + table(precision_rows, ("kind", "planted", "found", "precision")) + "\n\n"

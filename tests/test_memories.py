@@ -91,12 +91,17 @@ def test_decay_archives_old_extracted_memories_never_pinned_or_added(history, se
         store.update_memory(pinned["id"], pinned=True)
         added = run("memories", "add", "keep me", "--json").json()
         far = int(time.time() * 1000) + 50 * 365 * 86_400_000  # fifty years on
+        assert store.decay_memories(far, settings.memories.half_life_days,
+                                    settings.memories.archive_below) == 0  # nothing went on
+        for name in ("webapp", "billing"):  # work goes on in both projects, fifty years on
+            store.put_memories([MemoryDraft(type="fact", text=f"new {name}", norm=f"new {name}",
+                                            project_id=store.project_ids(name)[0],
+                                            evidence=[(f"u-{name}", "s", far)])])
         archived = store.decay_memories(far, settings.memories.half_life_days,
                                         settings.memories.archive_below)
     assert archived > 0
-    active = {m["id"] for m in _all("active")}
-    assert pinned["id"] in active and added["id"] in active
-    assert len(active) == 2
+    active = {m["text"] for m in _all("active")}
+    assert active == {pinned["text"], added["text"], "new webapp", "new billing"}
 
 
 def test_related_names_memories_sessions_and_neighbours(history) -> None:

@@ -46,12 +46,14 @@ FILLER = ["look at the logs of the last deploy", "rename the helper in utils to 
           "bump the lint config to the new rules", "write docs for the export endpoint"]
 
 
-def build(root: Path, sessions: int = 8, projects: tuple[str, ...] = ("webapp", "billing")) -> History:
+def build(root: Path, sessions: int = 8, projects: tuple[str, ...] = ("webapp", "billing"),
+          end: datetime | None = None) -> History:
     """Write ~/.claude-like transcripts: `sessions` per project, one planted item of each kind
-    spread over them (the rest filler), days apart."""
+    spread over them (the rest filler), days apart, the last session two days before `end`
+    (default: now)."""
     h = History(root)
     n = 0
-    base = datetime.now(UTC) - timedelta(days=sessions * 9 + 2)
+    base = (end or datetime.now(UTC)) - timedelta(days=sessions * 9 + 2)
     for p_index, project in enumerate(projects):
         cwd = f"/home/dev/{project}"
         slug = cwd.replace("/", "-")

@@ -12,6 +12,7 @@ from ..errors import NotFound, UsageError
 from ..settings import Settings
 from ..store.base import Store
 from ..store.protocol.memories import MemoryFilter
+from ..timeutil import parse_ts
 
 __all__ = ["ContextRequest", "DiffResult", "Pack", "context", "diff", "resolve_project"]
 
@@ -58,16 +59,19 @@ def context(store: Store, settings: Settings, request: ContextRequest,
     memories = store.memories(MemoryFilter(
         project_id=pid, statuses=("active",),
         min_seen={"pattern": settings.memories.pattern_min_seen}, limit=400))
-    candidates = memory_items(memories, query, now)
+    # recency on the project's clock too: its latest work is "recent", however long ago
+    seen = [m["last_seen"] for m in memories if m["last_seen"] and m["project"]]
+    clock = min(now, parse_ts(max(seen)) or now) if seen else now
+    candidates = memory_items(memories, query, clock)
     if path and pid:
         for s in store.sessions(project=path, limit=SESSIONS):
             text = " ".join((s["summary"] or s["title"] or s["first_prompt"] or "").split())[:240]
             if text:
                 candidates.append(Item(key=f"s:{s['session_id']}", section="session", text=text,
-                                       score=score(0.45, text, s["started_at"], query, now),
+                                       score=score(0.45, text, s["started_at"], query, clock),
                                        session_id=s["session_id"], timestamp=s["started_at"]))
     if request.query:
-        candidates += _excerpts(store, settings, request.query, path if pid else None, query, now, cache)
+        candidates += _excerpts(store, settings, request.query, path if pid else None, query, clock, cache)
     counter = counter or TokenCounter()
     title = f"Memory of {name or path or 'all projects'}"
     note = ("From coditect-memory: what earlier sessions decided, learned and left open. "

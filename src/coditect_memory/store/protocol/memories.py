@@ -147,7 +147,8 @@ class MemoryStore(ABC):
     # --- lifecycle -------------------------------------------------------------------
     @abstractmethod
     def decay_memories(self, now: int, half_life_days: dict[str, float], archive_below: float) -> int:
-        """Importance halves every `half_life_days[type]` since last seen or used; extracted,
+        """Importance halves every `half_life_days[type]` since last seen or used, on the
+        project's clock (its latest activity, at most `now`; `now` for memories of no project); extracted,
         unpinned memories below `archive_below` are archived. A memory decayed in the last few
         hours is left alone (each write lands in the backup change log). Returns how many
         were archived."""

@@ -256,24 +256,29 @@ class SQLiteMemories:
     # --- lifecycle -------------------------------------------------------------------
     def decay_memories(self, now: int, half_life_days: dict[str, float], archive_below: float) -> int:
         rows = self.db.execute(
-            "SELECT id, type, importance, max(coalesce(last_seen, 0), coalesce(last_used, 0),"
+            "SELECT id, project_id, type, importance, max(coalesce(last_seen, 0), coalesce(last_used, 0),"
             " coalesce(decayed_at, 0)) FROM memories WHERE status = 'active' AND pinned = 0"
             " AND origin = 'extracted' AND coalesce(decayed_at, 0) < ?",
             (now - DECAY_EVERY_MS,)).fetchall()
-        changes: list[tuple[float, str, int]] = []
+        # A project's clock is its own latest activity: a project left for months is found
+        # as it was left (its open todos still open), and fades only as work goes on there.
+        clock = {pid: min(now, last or now) for pid, last in self.db.execute(
+            "SELECT project_id, max(last_seen) FROM memories WHERE project_id <> 0 GROUP BY project_id")}
+        changes: list[tuple[float, str, int, int]] = []
         archived = 0
-        for mid, kind, importance, since in rows:
+        for mid, pid, kind, importance, since in rows:
             half = half_life_days.get(kind, 0) * 86_400_000
-            if half <= 0 or now <= since:
+            at = clock.get(pid, now)
+            if half <= 0 or at <= since:
                 continue
-            value = importance * 0.5 ** ((now - since) / half)
+            value = importance * 0.5 ** ((at - since) / half)
             status = "archived" if value < archive_below else "active"
             archived += status == "archived"
-            changes.append((value, status, mid))
+            changes.append((value, status, at, mid))  # decayed up to its project's clock
         if changes:
             with self.tx() as db:
                 db.executemany("UPDATE memories SET importance = ?, status = ?, decayed_at = ?"
-                               " WHERE id = ?", [(v, s, now, i) for v, s, i in changes])
+                               " WHERE id = ?", changes)
         return archived
 
     # --- packs and checkpoints -------------------------------------------------------
