@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import MemoryError_
 from ..ingest.pipeline import Ingest, Progress, RunStats, check_root
 from ..settings import Settings
 from ..store import Store
@@ -40,5 +41,10 @@ def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
     if settings.memories.extract_on_ingest:
         from ..memories.lifecycle import extract
 
-        result.memories = extract(store, settings.memories).to_json()
+        try:
+            result.memories = extract(store, settings.memories).to_json()
+        except MemoryError_ as e:  # the run is stored; the next ingest extracts what is left
+            result.memories = {"error": str(e)}
+            result.search.setdefault("notes", []).append(
+                f"memories not extracted this time ({e}); the next ingest catches up")
     return result
