@@ -18,6 +18,7 @@ __all__ = ["ContextRequest", "DiffResult", "Pack", "context", "diff", "resolve_p
 
 EXCERPTS = 6
 SESSIONS = 3
+CANDIDATES = 250  # the most important memories ranked for a pack (a 4k pack holds ~100)
 
 
 @dataclass
@@ -58,7 +59,8 @@ def context(store: Store, settings: Settings, request: ContextRequest,
     query = words(request.query or "")
     memories = store.memories(MemoryFilter(
         project_id=pid, statuses=("active",),
-        min_seen={"pattern": settings.memories.pattern_min_seen}, limit=400))
+        min_seen={"pattern": settings.memories.pattern_min_seen}, with_entities=False,
+        limit=CANDIDATES))
     # recency on the project's clock too: its latest work is "recent", however long ago
     seen = [m["last_seen"] for m in memories if m["last_seen"] and m["project"]]
     clock = min(now, parse_ts(max(seen)) or now) if seen else now

@@ -81,6 +81,7 @@ class MemoryFilter:
     pinned_only: bool = False
     min_seen: dict[str, int] = field(default_factory=dict)  # {type: seen at least} (patterns)
     words: tuple[str, ...] = ()  # each must be in the normalised text (lower case, words only)
+    with_entities: bool = True  # False: `entities` left empty (the context pack needs none)
     limit: int = 200
 
 

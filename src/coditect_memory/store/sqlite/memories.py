@@ -51,11 +51,12 @@ class SQLiteMemories:
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
-    def _memory_rows(self, where: str, params: Iterable[Any], tail: str = "") -> list[Memory]:
+    def _memory_rows(self, where: str, params: Iterable[Any], tail: str = "",
+                     with_entities: bool = True) -> list[Memory]:
         rows = self.db.execute(f"SELECT {_COLS} FROM memories m LEFT JOIN projects p"
                                f" ON p.id = m.project_id WHERE {where} {tail}", tuple(params)).fetchall()
         ents: dict[int, list[str]] = {}
-        ids = [r[0] for r in rows]
+        ids = [r[0] for r in rows] if with_entities else []
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
             for mid, kind, name in self.db.execute(
@@ -211,7 +212,7 @@ class SQLiteMemories:
             params += [kind, n]
         return self._memory_rows(" AND ".join(where), params,
                                  "ORDER BY m.pinned DESC, m.importance DESC, m.last_seen DESC,"
-                                 f" m.id DESC LIMIT {int(flt.limit)}")
+                                 f" m.id DESC LIMIT {int(flt.limit)}", flt.with_entities)
 
     def memory(self, memory_id: int) -> Memory | None:
         rows = self._memory_rows("m.id = ?", (memory_id,))
