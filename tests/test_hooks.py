@@ -179,3 +179,14 @@ def test_install_refuses_a_broken_settings_file(tmp_path, monkeypatch) -> None:
     r = run_proc("hooks", "install")
     assert r.code == 2 and "not valid JSON" in r.stderr
     assert (tmp_path / "settings.json").read_text() == "{ not json"
+
+
+def test_the_first_capture_makes_the_store(tmp_path, memory_home) -> None:
+    root = tmp_path / "claude"
+    session = sid(950)
+    lines = conversation(session, 2)
+    lines[0]["message"]["content"] = "the wombat deploy is red"
+    path = write_jsonl(transcript_path(root, session), lines)
+    code, _, err = _hook("stop", {"transcript_path": str(path)}, memory_home)
+    assert code == 0, err
+    assert _searchable("wombat")

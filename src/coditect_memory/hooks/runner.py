@@ -64,6 +64,7 @@ def start_capture(settings: Settings, event_name: str, event: dict[str, Any]) ->
     if not isinstance(path, str) or not path:
         log(settings, event_name, "no transcript_path in the event: nothing to capture")
         return
+    settings.home.mkdir(parents=True, exist_ok=True)  # the first capture makes the store
     logfile = open(settings.home / "hooks.log", "a", encoding="utf-8")  # noqa: SIM115 - the child's
     with logfile:
         subprocess.Popen([sys.executable, "-m", "coditect_memory.hooks.worker", event_name, path],
