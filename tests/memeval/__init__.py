@@ -4,6 +4,7 @@ errors and their fixes, and todos, spread over sessions and weeks, among filler 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,5 +124,7 @@ def build(root: Path, sessions: int = 8, projects: tuple[str, ...] = ("webapp", 
         note = root / "projects" / slug / "memory" / "MEMORY.md"
         note.parent.mkdir(parents=True, exist_ok=True)
         note.write_text(f"# Project memory\n\n- The {project} API listens on port 8042 in development.\n")
+        written = (base + timedelta(days=sessions * 9)).timestamp()  # with the sessions, not today
+        os.utime(note, (written, written))
         h.planted.append(Planted("fact", "port 8042", "which port does the dev API use?", 0, project))
     return h

@@ -103,7 +103,7 @@ class SQLiteMemories:
         with self.tx() as db:
             for d in drafts:
                 ts = [e[2] for e in d.evidence if e[2] is not None]
-                first, last = (min(ts), max(ts)) if ts else (now, now)
+                first, last = (min(ts), max(ts)) if ts else (None, None)  # undated: no age
                 session = d.evidence[-1][1] if d.evidence else None
                 row = db.execute("SELECT id, status FROM memories WHERE project_id = ? AND type = ?"
                                  " AND norm = ?", (d.project_id, d.type, d.norm)).fetchone()
@@ -123,7 +123,7 @@ class SQLiteMemories:
                     db.execute(
                         "UPDATE memories SET seen_count = seen_count + ?, importance ="
                         " min(1.0, max(importance, ?) + (1.0 - max(importance, ?)) * 0.25),"
-                        " last_seen = max(coalesce(last_seen, 0), ?), status = ?,"
+                        " last_seen = coalesce(max(coalesce(last_seen, 0), ?), last_seen), status = ?,"
                         " session_id = coalesce(?, session_id), updated_at = ? WHERE id = ?",
                         (max(1, len(d.evidence)), d.importance, d.importance, last, status,
                          session, now, mid))
@@ -270,7 +270,7 @@ class SQLiteMemories:
         for mid, pid, kind, importance, since in rows:
             half = half_life_days.get(kind, 0) * 86_400_000
             at = clock.get(pid, now)
-            if half <= 0 or at <= since:
+            if half <= 0 or not since or at <= since:  # no date known: no age to fade by
                 continue
             value = importance * 0.5 ** ((at - since) / half)
             status = "archived" if value < archive_below else "active"
