@@ -51,6 +51,12 @@ def test_session_start_fails_open(payload, tmp_path, memory_home) -> None:
         assert "session-start" in (memory_home / "hooks.log").read_text()
 
 
+def test_an_unknown_event_is_a_log_line_not_an_error(memory_home) -> None:
+    code, out, _ = _hook("user-prompt-submit", {"prompt": "hi"}, memory_home)
+    assert (code, out) == (0, "")
+    assert "unknown event" in (memory_home / "hooks.log").read_text()
+
+
 def test_session_start_without_a_store_says_nothing(memory_home) -> None:
     code, out, _ = _hook("session-start", {"cwd": "/tmp"}, memory_home)
     assert (code, out) == (0, "")

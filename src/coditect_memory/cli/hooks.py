@@ -13,7 +13,7 @@ _EVENTS = ("session-start", "stop", "subagent-stop", "pre-compact", "session-end
 
 
 @click.command()
-@click.argument("event", type=click.Choice(_EVENTS))
+@click.argument("event", metavar=f"[{'|'.join(_EVENTS)}]")
 def hook(event: str) -> None:
     """Run by Claude Code's hooks with the event JSON on stdin. session-start prints the
     context pack for the event's cwd; the others capture the session's transcript in the
@@ -36,8 +36,10 @@ def hook(event: str) -> None:
             out = session_start(settings, data)
             if out:
                 click.echo(out)
-        else:
+        elif event in _EVENTS:
             start_capture(settings, event, data)
+        else:  # a hook set up by hand with another event: nothing to do, and never a block
+            log(settings, event, f"unknown event; known: {', '.join(_EVENTS)}")
     except BaseException as e:  # noqa: BLE001 - a hook never blocks Claude Code
         log(settings, event, f"failed: {type(e).__name__}: {e}")
 
