@@ -50,10 +50,12 @@ bench: dev
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_backup.py
+	$(BIN)/python benchmarks/bench_context.py
 
 # Search quality on hand-written questions (tests/eval): Recall, MRR, nDCG per mode and kind.
 eval: dev
 	$(BIN)/python benchmarks/eval_search.py
+	$(BIN)/python benchmarks/eval_memory.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info

@@ -131,6 +131,39 @@ class BackupSettings:
         return str(target)
 
 
+DEFAULT_HALF_LIFE = {"preference": 730.0, "fact": 365.0, "decision": 180.0, "error_fix": 120.0,
+                     "todo": 45.0, "pattern": 60.0}
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    """[memories]: extraction after ingest, decay, the context pack's default budget."""
+
+    extract_on_ingest: bool = True
+    half_life_days: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HALF_LIFE))
+    archive_below: float = 0.05  # extracted, unpinned memories fading below this are archived
+    pattern_min_seen: int = 3  # a command is a pattern once run this often
+    budget: int = 1500  # tokens of `memory context` (cl100k): ~6,000 characters
+    hook_budget: int = 1500  # tokens of the SessionStart pack (Claude Code previews > 10,000 chars)
+
+
+def _memories(table: dict[str, Any], path: Path) -> MemorySettings:
+    w = f"[memories] in {path}:"
+    half = dict(DEFAULT_HALF_LIFE)
+    raw = table.get("half_life_days", {})
+    if not isinstance(raw, dict):
+        raise UsageError(f"{w} half_life_days must be a table of type = days")
+    for kind in raw:
+        half[str(kind)] = _get(raw, kind, float, 0.0, w)
+    return MemorySettings(
+        extract_on_ingest=_get(table, "extract_on_ingest", bool, True, w),
+        half_life_days=half,
+        archive_below=_get(table, "archive_below", float, 0.05, w),
+        pattern_min_seen=max(1, _get(table, "pattern_min_seen", int, 3, w)),
+        budget=max(100, _get(table, "budget", int, 1500, w)),
+        hook_budget=max(100, _get(table, "hook_budget", int, 1500, w)))
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """`memory serve`: its response cache (Redis when MEMORY_REDIS_URL is set)."""
@@ -152,6 +185,7 @@ class Settings:
     components: ComponentRules = field(default_factory=lambda: ComponentRules(DEFAULT_COMPONENT_RULES))
     prices: dict[str, Any] = field(default_factory=dict)  # the user's [prices] tables
     api: ApiSettings = field(default_factory=ApiSettings)
+    memories: MemorySettings = field(default_factory=MemorySettings)
 
     @property
     def db_path(self) -> Path:
@@ -269,6 +303,8 @@ def load_settings(home: Path | None = None) -> Settings:
         prices=_table(user, "prices", config_file),
         api=_api({**_table(default, "api", default_path), **_table(user, "api", config_file)},
                  config_file),
+        memories=_memories({**_table(default, "memories", default_path),
+                            **_table(user, "memories", config_file)}, config_file),
     )
 
 

@@ -32,6 +32,13 @@ COMMANDS = {
     "serve": ("serve", "serve", "Serve the REST API and the web UI (tokens: `memory auth`)."),
     "auth": ("auth", "auth", "API tokens: make one (scope, submodules, ttl), list, revoke."),
     "submodule": ("submodule", "submodule", "Submodules: path prefixes grouping projects, for scoped tokens."),
+    "context": ("context", "context", "What a new session should know: a token-budgeted pack of memories."),
+    "memories": ("memories", "memories", "Extracted and added memories: list, show, add, edit, pin, forget."),
+    "related": ("memories", "related", "Everything about a file, command, package or error."),
+    "checkpoint": ("checkpoint", "checkpoint", "Snapshots of a project's context: create, list, show, export, import."),
+    "hook": ("hooks", "hook", "Run by Claude Code's hooks (event JSON on stdin); always exits 0."),
+    "hooks": ("hooks", "hooks", "Install or remove the Claude Code hooks in settings.json."),
+    "mcp": ("mcp", "mcp", "The MCP server on stdio (search, context, memories), and `mcp install`."),
 }
 # `memory ingest schedule`: a sub-command of a command that also takes a PATH argument.
 SUBCOMMANDS = {("ingest", "schedule"): ("capture", "ingest_schedule")}

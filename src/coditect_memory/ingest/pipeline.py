@@ -179,8 +179,11 @@ class Ingest:
         self.origin_ids: dict[tuple[str, str], int] = {}  # an import's original files
 
     # --- the run ----------------------------------------------------------------------
-    def run(self, root: Path, fmt: str = "claude") -> RunStats:
-        root, only = check_root(root, fmt)
+    def run(self, root: Path, fmt: str = "claude", only: str | None = None) -> RunStats:
+        """`only`: read just this file of the root (a relative path, classified as the walk
+        would: the Stop hook's transcript)."""
+        root, named = check_root(root, fmt)
+        only = only or named
         started = time.monotonic()
         with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds) as lock:
             key = text_path(str(root))  # the root as the store and JSON name it
@@ -277,7 +280,7 @@ class Ingest:
                 continue
             if item.relpath.endswith("/"):
                 kind = NOT_READ
-            elif only is not None:
+            elif only is not None and fmt != "claude":
                 kind = EXPORT if fmt == "export" else EXTRACTION  # read, whatever its name
             elif fmt == "extraction":
                 kind = EXTRACTION if item.relpath.endswith(".jsonl") else UNKNOWN

@@ -14,6 +14,7 @@ from abc import abstractmethod
 from .protocol.access import AccessStore
 from .protocol.backup import BackupStore, DeltaUnavailable
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
+from .protocol.memories import MemoryStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
@@ -24,7 +25,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
-            AccessStore):
+            AccessStore, MemoryStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -31,6 +31,7 @@ from . import backfill, changes, queries
 from .access import SQLiteAccess
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
+from .memories import SQLiteMemories
 from .reports import SQLiteReports
 from .search import SQLiteSearch
 
@@ -75,7 +76,8 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess, Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
+                  SQLiteMemories, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
