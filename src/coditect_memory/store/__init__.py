@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..errors import UsageError
 from ..settings import Settings
 from .base import Batch, FileState, Store
 
@@ -17,7 +16,9 @@ def open_store(settings: Settings, readonly: bool = False, create: bool = True) 
     already exist (commands that update caches of a store they never create)."""
     url = settings.database_url
     if url.startswith(("postgres://", "postgresql://")):
-        raise UsageError("the PostgreSQL backend is not available yet; unset MEMORY_DATABASE_URL")
+        from .postgres.backend import PostgresStore
+
+        return PostgresStore(url, readonly=readonly, create=create)
     from .sqlite.backend import SQLiteStore
 
     if url.startswith("sqlite:///"):

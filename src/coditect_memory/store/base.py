@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
+from .protocol.admin import AdminStore
 from .protocol.backup import BackupStore, DeltaUnavailable
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
@@ -22,7 +23,8 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
            "RunError", "RunFile", "Session", "SourceFile", "Status", "Store"]
 
 
-class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore):
+class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
+            AdminStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -164,7 +164,7 @@ class SQLiteReports(ReportStore):
                    sum(h.active_ms) AS active_ms
             FROM {self._table(where, 'days')} h LEFT JOIN projects p ON p.id = h.project_id
             {w.sql()}
-            GROUP BY h.project_id ORDER BY sum(h.active_ms) DESC, sum(h.messages) DESC""", w.args)
+            GROUP BY h.project_id, p.id ORDER BY sum(h.active_ms) DESC, sum(h.messages) DESC""", w.args)
 
     def report_timeline(self, where: Where) -> list[TimelineRow]:
         w = _Where(where, "h.day", "h.project_id")
@@ -176,7 +176,7 @@ class SQLiteReports(ReportStore):
                    max(h.last_ts) AS last_ts, sum(h.active_ms) AS active_ms
             FROM {self._table(where, 'days')} h LEFT JOIN projects p ON p.id = h.project_id
             WHERE h.day IS NOT NULL {w.sql('AND')}
-            GROUP BY h.day, h.project_id ORDER BY day, p.path""", w.args)
+            GROUP BY h.day, h.project_id, p.id ORDER BY day, p.path""", w.args)
 
     def report_daily(self, where: Where) -> list[DailyRow]:
         w = _Where(where, "h.day", "h.project_id")
@@ -199,7 +199,7 @@ class SQLiteReports(ReportStore):
             FROM {self._table(where, 'days')} h LEFT JOIN projects p ON p.id = h.project_id
             LEFT JOIN sessions s ON s.id = h.session_id
             WHERE h.day IS NOT NULL AND h.session_id IS NOT NULL {w.sql('AND')}
-            GROUP BY h.day, h.project_id, h.session_id ORDER BY day, first_ts""", w.args)
+            GROUP BY h.day, h.project_id, h.session_id, p.id, s.id ORDER BY day, first_ts""", w.args)
 
     def report_timeline_names(self, where: Where) -> list[DayNameRow]:
         w = _Where(where, "n.day", "n.project_id")
@@ -250,7 +250,7 @@ class SQLiteReports(ReportStore):
                    max(e.ts) AS last_ts, count(DISTINCT e.signature) AS signatures
             FROM {self._table(where, 'errors')} e LEFT JOIN projects p ON p.id = e.project_id
             WHERE {cond}
-            GROUP BY e.kind, e.name, e.project_id ORDER BY count(*) DESC, e.name, p.path""", args)
+            GROUP BY e.kind, e.name, e.project_id, p.id ORDER BY count(*) DESC, e.name, p.path""", args)
 
     def report_error_signatures(self, where: Where) -> list[ErrorSignatureRow]:
         cond, args = _error_where(where)

@@ -140,7 +140,7 @@ class SQLiteSearch:
             if replace:
                 db.execute("DELETE FROM search_tails")
             db.executemany("INSERT INTO search_tails VALUES (?, ?) ON CONFLICT(source_file_id)"
-                           " DO UPDATE SET message_id = max(message_id, excluded.message_id)",
+                           " DO UPDATE SET message_id = max(search_tails.message_id, excluded.message_id)",
                            list(tails.items()))
 
     # --- filters and hits ----------------------------------------------------------------
