@@ -29,7 +29,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"\bWHERE 0\b", "WHERE false"),
     (r"\bWHERE 1\b(?!\d)", "WHERE true"),
     (r"\(1\)", "(true)"),                                              # an always-true scope
-
+    (r"\b(GROUP|ORDER) BY NULL, ", r"\1 BY "),                        # a constant key
     (r"\bcoalesce\(([\w.]+), ''\)", r"coalesce(\1::text, '')"),        # a number, or ''
     (r"CAST\(([\w.]+) AS TEXT\)", r"convert_from(\1, 'UTF8')"),        # blob bytes as text
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth

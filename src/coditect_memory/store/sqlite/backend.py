@@ -479,7 +479,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
     # --- read side ---------------------------------------------------------------------
     def status(self) -> Status:
         return queries.status(self.db, {"kind": self.kind, "path": self.shown_path,
-                                        "schema_version": self.schema_version()})
+                                        "schema_version": self.schema_version(),
+                                        "server_version": self.server_version()})
 
     def runs(self, limit: int = 20) -> list[Run]:
         return queries.runs(self.db, limit)

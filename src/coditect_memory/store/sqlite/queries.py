@@ -31,7 +31,7 @@ def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
         return db.execute(sql).fetchone()[0]
 
     by_source = {r[0]: r[1] for r in db.execute(
-        "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC")}
+        "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC, 1")}
     files: dict[str, KindFiles] = {r[0]: {"files": r[1], "bytes": r[2] or 0} for r in db.execute(
         "SELECT kind, count(*), sum(size) FROM source_files WHERE missing_since IS NULL GROUP BY kind ORDER BY kind")}
     last = db.execute("SELECT id, status, started_at, finished_at FROM extraction_runs ORDER BY id DESC LIMIT 1").fetchone()
