@@ -46,8 +46,14 @@ def _lite_columns(lite: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in lite.execute(f'PRAGMA table_info("{table}")')]
 
 
+def _integer_id(lite: sqlite3.Connection, table: str) -> bool:
+    return any(r[1] == "id" and r[2].upper() == "INTEGER"
+               for r in lite.execute(f'PRAGMA table_info("{table}")'))
+
+
 def _tables(lite: sqlite3.Connection) -> list[str]:
-    return [*changes.tables(lite), _META]
+    """The store's tables, its identity first (so a resumed copy knows its source)."""
+    return [_META, *(t for t in changes.tables(lite) if t not in _SKIP)]
 
 
 def _quoted(cols: list[str]) -> str:
@@ -98,12 +104,15 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
             cols = [c for c in _lite_columns(lite, table) if c in have]
             total = lite.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             there = pg.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # type: ignore[index]
+            if table == _META:  # the source's identity replaces the new database's
+                pg.execute(f"DELETE FROM {_META}")
+                there = -1
             if there == total:
                 continue
             after = None
-            if "id" in cols:  # resume after the highest id copied
+            if _integer_id(lite, table):  # resume after the highest id copied
                 after = pg.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchone()[0]  # type: ignore[index]
-            elif there:
+            elif there > 0:
                 pg.execute(f'DELETE FROM "{table}"')  # copied in part: again, whole
             cur = lite.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
@@ -115,7 +124,7 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
                         copy.write_row(row)
                 if progress:
                     progress(table, len(rows))
-            if "id" in cols:  # identity columns go on after the copied ids
+            if _integer_id(lite, table):  # identity columns go on after the copied ids
                 pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                            f' (SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)')
         lite.execute("COMMIT")
@@ -133,7 +142,7 @@ def pg_summary(url: str) -> dict[str, Any]:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
             " AND table_type = 'BASE TABLE' ORDER BY table_name")]
         counts = {t: pg.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
-                  for t in names if t not in {*changes.BOOKKEEPING, "schema_migrations"}}
+                  for t in names if t not in changes.BOOKKEEPING}
         total = n = 0
         with pg.cursor(name="digest") as cur:
             cur.execute("SELECT uid, content_hash FROM messages")
@@ -187,3 +196,77 @@ class PostgresSnapshot(_FileSource):
     def close(self) -> None:
         super().close()
         _remove(self.path)
+
+
+def is_url(where: str) -> bool:
+    return where.startswith(("postgres://", "postgresql://"))
+
+
+def copy_store(source: str, dest: str, workdir: Path,
+               progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Copy the whole store at `source` to `dest` (each a postgresql:// URL or a SQLite store
+    file); returns both sides' summaries (counts, digest) for the caller to compare. A copy
+    into PostgreSQL that was interrupted goes on where it stopped; a SQLite file is written
+    aside and renamed into place when complete."""
+    from ...errors import StoreError
+    from .backend import PostgresStore
+
+    if not is_url(source):
+        if not Path(source).is_file():
+            raise StoreError(f"no store at {source}: name a memory.db file or a postgresql:// URL")
+        SQLiteStore(source, readonly=True).close()  # a store, at this version
+    else:
+        PostgresStore(source, readonly=True).close()
+    if is_url(dest):
+        target = PostgresStore(dest)  # the schema, made or brought up to date
+        try:
+            _same_store_or_empty(target, source)
+        finally:
+            target.close()
+        if is_url(source):
+            image = temp_file(workdir, "copy")
+            try:
+                dump(source, str(image), progress)
+                load(str(image), dest, progress)
+            finally:
+                _remove(image)
+        else:
+            load(source, dest, progress)
+        return (pg_summary(source) if is_url(source) else lite_summary(source)), pg_summary(dest)
+    if Path(dest).exists():
+        raise StoreError(f"{dest} already exists: copy to a new file (a store is never overwritten)")
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(dest).with_name(f".{Path(dest).name}.copy-{os.getpid()}")
+    try:
+        if is_url(source):
+            dump(source, str(tmp), progress)
+        else:
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            out = sqlite3.connect(tmp)
+            try:
+                src.backup(out)  # one read transaction: a consistent copy
+            finally:
+                src.close()
+                out.close()
+        os.replace(tmp, dest)
+    finally:
+        _remove(tmp)
+    return (pg_summary(source) if is_url(source) else lite_summary(source)), lite_summary(dest)
+
+
+def _same_store_or_empty(target: Any, source: str) -> None:
+    """A copy goes into an empty database, or into an earlier copy of the same store."""
+    from ...errors import StoreError
+
+    if target.status()["messages"] == 0 and not target.runs(1):
+        return
+    if is_url(source):
+        with psycopg.connect(source) as pg:
+            row = pg.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+    else:
+        lite = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        row = lite.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+        lite.close()
+    mine = target.db.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+    if not row or not mine or row[0] != mine[0]:
+        raise StoreError(f"{target.path} already holds another store: copy into an empty database")

@@ -79,7 +79,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
-                 create: bool = True, shown_path: str | None = None) -> None:
+                 create: bool = True, shown_path: str | None = None, check: bool = True) -> None:
         """Open (or, writable with `create`, make) the store at `path`.
 
         Read-only opens use SQLite's `mode=ro`: nothing is created, migrated or installed,
@@ -96,7 +96,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         if (readonly or not create) and not Path(path).exists():
             raise StoreError(f"no store at {path}: run `memory ingest` first (or set MEMORY_HOME)")
         if readonly:
-            self._check_schema()
+            if check:
+                self._check_schema()
             return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
