@@ -100,6 +100,9 @@ class PgServer:
             PostgresStore(self.url("t_template")).close()
             self.template = "t_template"
         self.sql(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        # a store of its own, as a database migrated from nothing would be
+        self.sql("UPDATE store_meta SET value = substr(md5(random()::text), 1, 32)"
+                 " WHERE key IN ('store_id', 'backup_epoch')", name)
         return self.url(name)
 
     def close(self) -> None:

@@ -58,7 +58,7 @@ def _why(e: psycopg.Error, shown: str) -> str:
     """One line for a connection refused, in the words a person can act on."""
     text = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
     low = str(e).lower()
-    if "password" in low or "authentication" in low:
+    if "password" in low or "authentication" in low or ("role" in low and "does not exist" in low):
         return f"the database server refused the login for {shown}: check the user and password in MEMORY_DATABASE_URL"
     if "does not exist" in low and "database" in low:
         return f"no database at {shown}: create it (createdb) or fix MEMORY_DATABASE_URL"
@@ -169,6 +169,7 @@ class PostgresStore(SQLiteStore):
         self._local.conn = None
 
     def _check_schema(self) -> None:
+        self._newer_refused()
         versions = self.schema_versions()
         if versions["pending"]:
             self.close()
