@@ -27,9 +27,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from common import append_results, machine, table  # noqa: E402
-
 from tests.pgserver import PgServer  # noqa: E402
+
+from common import append_results, machine, table  # noqa: E402
 
 MEMORY = [sys.executable, "-m", "coditect_memory"]
 QUERIES = ["the", "test", "error", "file", "alembic", "ENOENT", "token refresh", "failing test",

@@ -11,6 +11,7 @@ where it is a failure: CI must run the whole suite on both backends.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -106,8 +107,6 @@ class PgServer:
         return self.url(name)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             self.stop("immediate")
-        except (RuntimeError, subprocess.TimeoutExpired):
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -106,7 +106,7 @@ class PostgresStore(SQLiteStore):
         self._conns: dict[threading.Thread, Any] = {}
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
-        self._server = self.db.raw.info.server_version
+        self._server = cast(Conn, self.db).raw.info.server_version
         if self._server < MIN_SERVER:
             self.close()
             raise ServerUnavailable(
@@ -121,7 +121,7 @@ class PostgresStore(SQLiteStore):
     # --- plumbing ---------------------------------------------------------------------
     def _connect(self) -> Any:
         try:
-            raw = psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout,
+            raw = psycopg.connect(self.url, autocommit=True, connect_timeout=int(self._timeout),
                                   application_name="coditect-memory")
         except psycopg.Error as e:
             raise ServerUnavailable(_why(e, self.path)) from None

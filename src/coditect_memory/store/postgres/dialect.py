@@ -49,7 +49,7 @@ def translate(sql: str, params: bool) -> str:
     return sql
 
 
-class Row(tuple):  # type: ignore[type-arg]
+class Row(tuple):
     """A row by index or by column name, like sqlite3.Row (`dict(row)` works)."""
 
     _index: dict[str, int]
@@ -94,13 +94,13 @@ class Cursor:
         if sql.lstrip().upper().startswith("PRAGMA"):
             return self  # SQLite tuning (e.g. shrink_memory): nothing to do here
         args = tuple(params) if params else None
-        self.raw.execute(translate(sql, args is not None), args)  # type: ignore[arg-type]
+        self.raw.execute(translate(sql, args is not None), args)
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         rows = list(rows)
         if rows:
-            self.raw.executemany(translate(sql, True), rows)  # type: ignore[arg-type]
+            self.raw.executemany(translate(sql, True), rows)
         return self
 
     def fetchone(self) -> Any:
