@@ -242,10 +242,7 @@ class PostgresStore(SQLiteStore):
         """COPY the batch's messages into a staging table, then insert the new ones in record
         order (ids rise as on SQLite) with ON CONFLICT DO NOTHING: identity by uid."""
         with self.tx() as db:
-            plain, growing, blobs = self._batch_rows(db, batch)
-            if blobs:
-                db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
-                               " ON CONFLICT(sha256) DO NOTHING", blobs)
+            plain, growing = self._batch_rows(db, batch)
             new_by_file = batch.new_by_file
             if plain:
                 db.execute(_STAGE)

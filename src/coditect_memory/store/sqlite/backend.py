@@ -342,10 +342,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
         with self.tx() as db:
-            plain, growing, blobs = self._batch_rows(db, batch)
-            if blobs:
-                db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
-                               " ON CONFLICT(sha256) DO NOTHING", blobs)
+            plain, growing = self._batch_rows(db, batch)
             new_by_file = batch.new_by_file
             for file_id, rows in groupby(plain, key=itemgetter(21)):  # rows come file by file
                 before = db.total_changes
@@ -356,10 +353,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
         return new, len(batch.records) - new
 
     def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
-                                                          list[tuple[Any, ...]],
-                                                          list[tuple[str, int, int, bytes]]]:
+                                                          list[tuple[Any, ...]]]:
         """A batch's message rows (_MSG_COLS; `growing`: a debug log's last entry, which may
-        have grown) and its blobs, with the derived columns of derive.row_facts."""
+        have grown), with the derived columns of derive.row_facts; its blobs are written."""
         plain: list[tuple[Any, ...]] = []
         growing: list[tuple[Any, ...]] = []
         blobs: list[tuple[str, int, int, bytes]] = []
@@ -381,7 +377,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Sto
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
                               rec.component, rec.is_error, rec.tool_name, content))
             (growing if rec.replace else plain).append(row)
-        return plain, growing, blobs
+        if blobs:
+            db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
+                           " ON CONFLICT(sha256) DO NOTHING", blobs)
+        return plain, growing
 
     def _write_growing(self, db: Any, growing: list[tuple[Any, ...]],
                        new_by_file: dict[int, int]) -> None:
