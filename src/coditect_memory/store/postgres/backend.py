@@ -174,8 +174,8 @@ class PostgresStore(SQLiteStore):
         if versions["pending"]:
             self.close()
             what = "has no memory store yet" if not versions["applied"] else "needs an upgrade"
-            raise StoreError(f"the database {self.path} {what}: run `memory ingest` (or"
-                             " `memory db upgrade`) first")
+            raise StoreError(f"the database {self.path} {what}: run `memory ingest` first"
+                             " (or `memory db upgrade`)")
 
     def _migrate(self) -> None:
         with self.tx() as db:
