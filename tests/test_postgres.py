@@ -266,3 +266,16 @@ class TestSameAsSQLite:
                     r.pop(k, None)
             return rows
         assert volatile(a) == volatile(b)
+
+
+def test_a_nul_in_a_message_is_stored(pg, tmp_path):
+    """PostgreSQL text cannot hold NUL: the message is stored (NUL shown as U+FFFD) under the
+    same identity and content hash as on SQLite, and found."""
+    root = tmp_path / "claude"
+    lines = conversation(sid(5), 2)
+    lines[0]["message"]["content"] = "hello \u0000 nulworld"
+    write_jsonl(transcript_path(root, sid(5)), lines)
+    out = ingest_json(root)
+    assert out["messages_new"] == 2 and out["errors"] == 0
+    hits = run("search", "nulworld", "--json").json()["results"]
+    assert len(hits) == 1 and "\ufffd" in run("show", "session", sid(5), "--json").stdout

@@ -242,7 +242,7 @@ class PostgresStore(SQLiteStore):
         """COPY the batch's messages into a staging table, then insert the new ones in record
         order (ids rise as on SQLite) with ON CONFLICT DO NOTHING: identity by uid."""
         with self.tx() as db:
-            plain, growing = self._batch_rows(db, batch)
+            plain, growing = map(_no_nul, self._batch_rows(db, batch))
             new_by_file = batch.new_by_file
             if plain:
                 db.execute(_STAGE)
@@ -272,3 +272,11 @@ class PostgresStore(SQLiteStore):
 
     def backup_delta(self, workdir: str, parent: dict[str, Any]) -> Any:
         raise DeltaUnavailable("incremental backups of a PostgreSQL store are not built yet")
+
+
+def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """PostgreSQL text cannot hold NUL: a NUL in a message's text is stored as U+FFFD (its
+    content_hash stays that of the text as read, so identity and digests match SQLite's)."""
+    return [tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v
+                  for v in row) if any(isinstance(v, str) and "\x00" in v for v in row) else row
+            for row in rows]
