@@ -140,6 +140,13 @@ class TestSeveralWriters:
         assert status["messages"] == 50 * 60 + 40 == sum(o["messages_new"] for o in outs)
         assert sum(o["duplicates"] for o in outs) == 40  # the shared transcript, once
         assert [r["status"] for r in run("runs", "--json").json()] == ["completed"] * 2
+        for home in homes:  # each machine's keyword index finds both machines' rows
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("MEMORY_HOME", str(home))
+                assert len(run("search", "please", "--json", "--limit", "100").json()["results"]) > 0
+        with psycopg.connect(pg) as c:  # one keyword index state per machine, none rebuilt
+            engines = [r[0] for r in c.execute("SELECT engine FROM search_state ORDER BY 1")]
+        assert len(engines) == 2 and all(e.startswith("keyword@") for e in engines)
 
 
 class TestSchema:

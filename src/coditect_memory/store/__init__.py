@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from ..settings import Settings
 from .base import Batch, FileState, Store
 
@@ -21,7 +23,8 @@ def open_store(settings: Settings, readonly: bool = False, create: bool = True,
     if url.startswith(("postgres://", "postgresql://")):
         from .postgres.backend import PostgresStore
 
-        return PostgresStore(url, readonly=readonly, create=create, check=check)
+        return PostgresStore(url, readonly=readonly, create=create, check=check,
+                             index_key=f"{socket.gethostname()}:{settings.home}")
     from .sqlite.backend import SQLiteStore
 
     if url.startswith("sqlite:///"):

@@ -30,6 +30,7 @@ import psycopg
 from ...errors import StoreError, StoreLocked
 from ..base import Batch, DeltaUnavailable
 from ..protocol.admin import SchemaVersions
+from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, SQLiteStore
 from .dialect import Conn, IntNumeric
@@ -94,11 +95,13 @@ class PostgresStore(SQLiteStore):
     kind = "postgresql"
 
     def __init__(self, url: str, readonly: bool = False, create: bool = True,
-                 connect_timeout: int = 10, check: bool = True) -> None:
+                 connect_timeout: int = 10, check: bool = True, index_key: str = "") -> None:
         """Connect (checking the server) and bring the schema up to date; `readonly` only
         reads (a schema behind this version is refused with what to run), and `create` makes
-        no difference: a database is made by its server's administrator."""
+        no difference: a database is made by its server's administrator. `index_key` names
+        this host's keyword index (one per host and MEMORY_HOME; see index_state)."""
         self.url = url
+        self.index_key = index_key
         self.path = self.shown_path = shown_url(url)
         self.readonly = readonly
         self._timeout = connect_timeout
@@ -211,6 +214,24 @@ class PostgresStore(SQLiteStore):
     def server_version(self) -> str | None:
         v = self._server
         return f"{v // 10000}.{v % 10000}"
+
+    # --- search: each host keeps its own keyword index -----------------------------------
+    def _engine(self, engine: str) -> str:
+        """The keyword index is files in each host's MEMORY_HOME, so its state is kept per
+        host (several machines share one database without rebuilding each other's index);
+        embeddings live in the database, so their state is shared."""
+        return f"{engine}@{self.index_key}" if engine == "keyword" and self.index_key else engine
+
+    def index_state(self, engine: str) -> IndexState | None:
+        state = super().index_state(self._engine(engine))
+        if state is not None:
+            state["engine"] = engine
+        return state
+
+    def put_index_state(self, engine: str, index_id: str | None, done_id: int, last_run_id: int,
+                        docs: int, expect_index_id: str | None = None) -> bool:
+        return super().put_index_state(self._engine(engine), index_id, done_id, last_run_id,
+                                       docs, expect_index_id)
 
     # --- ingest ------------------------------------------------------------------------
     def begin_run(self, root: str, fmt: str) -> int:
