@@ -33,7 +33,7 @@ from ..protocol.admin import SchemaVersions
 from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, SQLiteStore
-from .dialect import Conn, IntNumeric
+from .dialect import Conn, Cursor, IntNumeric
 
 MIN_SERVER = 150000  # PostgreSQL 15: MERGE-era planner, and what CI runs
 _WRITER_LOCK = 0x6d656d6f  # 'memo': the one advisory lock every write transaction takes
@@ -279,6 +279,9 @@ class PostgresStore(SQLiteStore):
             new = self._batch_rest(db, batch)
         return new, len(batch.records) - new
 
+    def _bulk_cursor(self) -> Any:
+        return cast(Conn, self.db).server_cursor()
+
     # --- read side -------------------------------------------------------------------------
     def check(self) -> list[str]:
         from ..sqlite import queries
@@ -291,8 +294,22 @@ class PostgresStore(SQLiteStore):
 
         return PostgresSnapshot(self, workdir)
 
+    def export_messages(self, project: str | None = None,
+                        since: int | None = None) -> Iterator[dict[str, Any]]:
+        from ..sqlite.export import export_messages
+
+        return export_messages(cast(Any, _Streaming(cast(Conn, self.db).raw)), project, since)
+
     def backup_delta(self, workdir: str, parent: dict[str, Any]) -> Any:
         raise DeltaUnavailable("incremental backups of a PostgreSQL store are not built yet")
+
+
+class _Streaming(Conn):
+    """This connection, its explicit cursors streaming from the server (export's main query;
+    its look-ups through execute() stay plain)."""
+
+    def cursor(self) -> Cursor:
+        return self.server_cursor()
 
 
 def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

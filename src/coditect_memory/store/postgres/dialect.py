@@ -10,6 +10,7 @@ Writes that matter for speed (ingest's COPY) are PostgreSQL's own, in backend.py
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -130,15 +131,21 @@ class Conn:
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        self._names = itertools.count()
 
     def cursor(self) -> Cursor:
         return Cursor(self.raw.cursor())
 
+    def server_cursor(self) -> Cursor:
+        """A cursor whose rows stay on the server until fetched (WITH HOLD: it outlives the
+        autocommit statement), for reads of every row: memory stays flat at any size."""
+        return Cursor(self.raw.cursor(name=f"bulk_{next(self._names)}", withhold=True))
+
     def execute(self, sql: str, params: Sequence[Any] | None = ()) -> Cursor:
-        return self.cursor().execute(sql, params)
+        return Cursor(self.raw.cursor()).execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
-        return self.cursor().executemany(sql, rows)
+        return Cursor(self.raw.cursor()).executemany(sql, rows)
 
     @property
     def in_transaction(self) -> bool:
