@@ -34,7 +34,10 @@ dev: $(DEV_STAMP) api-deps
 demo: install
 	@bash scripts/demo.sh "$(BIN)" "$(DEMO_HOME)" "$(DEMO_DATA)" "$(CLAUDE)"
 
+# The suite runs on SQLite and on a real PostgreSQL the tests start themselves (tests/pgserver.py).
 test: dev
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		(apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql-15)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -20,14 +20,15 @@ from coditect_memory.settings import Settings, load_settings
 from coditect_memory.store import Store, open_store
 
 from . import reliability
+from .pgserver import PgServer, PgUnavailable
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
 needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is absent")
 
-# Every backend the `store` fixture runs the conformance suite on. PostgreSQL joins when its
-# backend lands: "postgresql" below, and MEMORY_TEST_DATABASE_URL naming a scratch database.
-BACKENDS = ["sqlite"]
+# Every backend the `store` and `cli_backend` fixtures run the conformance suite on. The
+# PostgreSQL server is started by the tests themselves (tests/pgserver.py).
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(autouse=True)
@@ -46,26 +47,56 @@ def settings(memory_home) -> Settings:
     return load_settings(memory_home)
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """This test process's PostgreSQL server (stopped at the end, also on failure). Absent
+    PostgreSQL skips the PostgreSQL tests with the reason, except in CI, where it fails."""
+    try:
+        server = PgServer()
+    except PgUnavailable as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs every test on PostgreSQL too: {e}")
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
     return request.param
 
 
-def backend_settings(backend: str, settings: Settings) -> Settings:
-    """`settings` pointed at a store of `backend` (SQLite: the file in the isolated home)."""
+def backend_settings(backend: str, settings: Settings, request: pytest.FixtureRequest,
+                     empty: bool = False) -> Settings:
+    """`settings` pointed at the store of `backend` of this test (SQLite: the file in the
+    isolated home; PostgreSQL: a database of the test server made for this test, migrated
+    unless `empty`)."""
     if backend == "sqlite":
         return settings
-    url = os.environ.get("MEMORY_TEST_DATABASE_URL", "")
-    if not url.startswith(backend):
-        pytest.skip(f"set MEMORY_TEST_DATABASE_URL to a scratch {backend} database")
-    return replace(settings, database_url=url)
+    server = request.getfixturevalue("pg_server")
+    if empty:
+        return replace(settings, database_url=server.database(empty=True))
+    if not hasattr(request.node, "pg_url"):
+        request.node.pg_url = server.database()
+    return replace(settings, database_url=request.node.pg_url)
 
 
 @pytest.fixture
-def store(backend, settings) -> Iterator[Store]:
+def store(backend, settings, request) -> Iterator[Store]:
     """An opened, empty, writable Store of each backend on the isolated home."""
-    with open_store(backend_settings(backend, settings)) as s:
+    with open_store(backend_settings(backend, settings, request)) as s:
         yield s
+
+
+@pytest.fixture(params=BACKENDS)
+def cli_backend(request, monkeypatch) -> str:
+    """The test's commands run on each backend: PostgreSQL through MEMORY_DATABASE_URL naming
+    a new database (the search index and backups stay in MEMORY_HOME, as for SQLite)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("MEMORY_DATABASE_URL", request.getfixturevalue("pg_server").database())
+    return str(request.param)
 
 
 class Result:

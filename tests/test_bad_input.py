@@ -28,6 +28,9 @@ from .builders import (
 )
 from .conftest import ingest_json, run, run_proc
 
+# The behaviour is the backend's contract: every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("cli_backend")
+
 S1 = sid(1)
 
 

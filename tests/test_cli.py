@@ -9,6 +9,9 @@ from coditect_memory.cli.main import COMMANDS
 
 from .conftest import FIXTURES, ingest_json, needs_fixtures, run, run_proc
 
+# The behaviour is the backend's contract: every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("cli_backend")
+
 ROOT = FIXTURES / "claude-code-viewer/mock-global-claude-dir"
 
 
@@ -105,7 +108,10 @@ class TestErrors:
         r = run_proc("show", "session", "does-not-exist")
         assert r.code == 4 and "memory sessions" in r.stderr and "Traceback" not in r.stderr
 
-    def test_no_store_yet(self):
+    def test_no_store_yet(self, cli_backend, request, monkeypatch):
+        if cli_backend == "postgresql":  # a database without memory's tables in it
+            monkeypatch.setenv("MEMORY_DATABASE_URL",
+                               request.getfixturevalue("pg_server").database(empty=True))
         r = run_proc("status")
         assert r.code == 12 and "memory ingest" in r.stderr and "Traceback" not in r.stderr
 

@@ -10,6 +10,9 @@ import pytest
 from .builders import all_messages, append, line, write_jsonl
 from .conftest import ingest_json, run
 
+# The behaviour is the backend's contract: every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("cli_backend")
+
 ROWS = [
     # the usual names
     {"content": "how do I rotate the API keys?", "timestamp": "2025-01-02T03:04:05Z",

@@ -26,6 +26,9 @@ from .builders import (
 )
 from .conftest import FIXTURES, ingest_json, needs_fixtures, run
 
+# The behaviour is the backend's contract: every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("cli_backend")
+
 S1, S2 = sid(1), sid(2)
 
 

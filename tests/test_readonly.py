@@ -11,11 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .builders import as_unprivileged, conversation, line, sid, transcript_path, user, write_jsonl
 from .conftest import FIXTURES, ingest_json, needs_fixtures, run, run_proc
+
+# The behaviour is the backend's contract: every test runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("cli_backend")
 
 S1 = sid(1)
 
@@ -156,7 +161,10 @@ class TestReadOnlyStore:
             for p, mode in modes.items():
                 p.chmod(stat.S_IMODE(mode))
 
-    def test_readers_never_create_a_store(self, memory_home):
+    def test_readers_never_create_a_store(self, memory_home, cli_backend, request, monkeypatch):
+        if cli_backend == "postgresql":  # a database without memory's tables: none are made
+            monkeypatch.setenv("MEMORY_DATABASE_URL",
+                               request.getfixturevalue("pg_server").database(empty=True))
         for args in self.READERS:
             r = run_proc(*args)
             assert r.code == 12 and "run `memory ingest` first" in r.stderr, args

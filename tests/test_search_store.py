@@ -6,15 +6,17 @@ embeddings written with their watermark."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
+from coditect_memory.store.postgres.copy import copy_store
 from coditect_memory.store.protocol.search import StoredHit
 
 from .builders import CWD, conversation, sid, transcript_path, write_jsonl
-from .conftest import ingest_json
+from .conftest import BACKENDS, ingest_json
 
 ENGINE = "test-engine"
 
@@ -34,11 +36,17 @@ def ingested(tmp_path_factory):
     return home
 
 
-@pytest.fixture
-def store(ingested, memory_home):
-    """A fresh copy of that store for each test."""
+@pytest.fixture(params=BACKENDS)
+def store(request, ingested, memory_home):
+    """A fresh copy of that store for each test, on each backend (PostgreSQL: `db copy`'s
+    copy of it into a new database, ids and all)."""
     shutil.copytree(ingested, memory_home)
-    with open_store(load_settings()) as s:
+    settings = load_settings()
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_server").database(empty=True)
+        copy_store(str(settings.db_path), url, memory_home / "tmp")
+        settings = replace(settings, database_url=url)
+    with open_store(settings) as s:
         yield s
 
 

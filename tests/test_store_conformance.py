@@ -201,15 +201,15 @@ class TestRead:
 
 
 class TestReadOnly:
-    def test_a_missing_store_is_not_created(self, backend, settings):
+    def test_a_missing_store_is_not_created(self, backend, settings, request):
         with pytest.raises(StoreError, match="memory ingest"):
-            open_store(backend_settings(backend, settings), readonly=True)
+            open_store(backend_settings(backend, settings, request, empty=True), readonly=True)
         assert not settings.home.exists()
 
-    def test_reads_but_refuses_to_write(self, store, backend, settings):
+    def test_reads_but_refuses_to_write(self, store, backend, settings, request):
         run_id = store.begin_run(ROOT, "claude")
         store.write_batch(conversation_batch(store, run_id, "s1", 2))
-        with open_store(backend_settings(backend, settings), readonly=True) as ro:
+        with open_store(backend_settings(backend, settings, request), readonly=True) as ro:
             assert ro.readonly and ro.status()["messages"] == 2
             assert len(ro.check()) == 2  # a session to derive, a run still running
             for write in (lambda: ro.begin_run(ROOT, "claude"),

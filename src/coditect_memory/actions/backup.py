@@ -70,10 +70,10 @@ def create(settings: Settings, target: Target, kind: str = "incremental",
 
     if kind not in ("full", "incremental"):
         raise UsageError(f"a backup is full or incremental, not {kind!r}")
-    if not settings.db_path.exists():
+    if not settings.database_url and not settings.db_path.exists():
         raise StoreError(f"no store at {settings.db_path}: nothing to back up (run `memory ingest`)")
     repo = open_repository(settings, target, create=True)
-    with open_store(settings) as store:
+    with open_store(settings, create=False) as store:
         return create_backup(store, repo, kind, _workdir(settings), progress,
                              full_every=settings.backup.full_every)
 

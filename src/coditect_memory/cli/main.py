@@ -27,6 +27,7 @@ COMMANDS = {
     "runs": ("status", "runs", "The audit trail: every ingest run and what it read."),
     "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
+    "db": ("db", "db", "The store's database: schema versions, upgrade, copy SQLite <-> PostgreSQL."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
     "watch": ("capture", "watch", "Follow ~/.claude and ingest what changes, within seconds."),
     "serve": ("serve", "serve", "Serve the REST API and the web UI (tokens: `memory auth`)."),

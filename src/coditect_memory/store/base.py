@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from .protocol.access import AccessStore
+from .protocol.admin import AdminStore
 from .protocol.backup import BackupStore, DeltaUnavailable
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
 from .protocol.memories import MemoryStore
@@ -25,7 +26,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
-            AccessStore, MemoryStore):
+            AccessStore, MemoryStore, AdminStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -36,6 +36,7 @@ class StoreInfo(TypedDict):
     # later a URL without its password).
     path: str
     schema_version: int
+    server_version: str | None  # the database engine's version (SQLite's library, or the server's)
 
 
 class Tokens(TypedDict):

@@ -26,6 +26,7 @@ from ...derive import row_facts
 from ...errors import MemoryError_, StorageIOError, StoreError, StoreLocked, io_error
 from ...sources.text import compact_json
 from ..base import Batch, FileState, FileUpdate, IngestError, Store
+from ..protocol.admin import SchemaVersions
 from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile, Status
 from . import backfill, changes, queries
 from .access import SQLiteAccess
@@ -81,7 +82,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
-                 create: bool = True, shown_path: str | None = None) -> None:
+                 create: bool = True, shown_path: str | None = None, check: bool = True) -> None:
         """Open (or, writable with `create`, make) the store at `path`.
 
         Read-only opens use SQLite's `mode=ro`: nothing is created, migrated or installed,
@@ -98,7 +99,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         if (readonly or not create) and not Path(path).exists():
             raise StoreError(f"no store at {path}: run `memory ingest` first (or set MEMORY_HOME)")
         if readonly:
-            self._check_schema()
+            if check:
+                self._check_schema()
             return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -203,6 +205,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         except sqlite3.DatabaseError as e:
             self.close()
             raise StoreError(f"cannot open the store {self.path}: {e}; run `memory doctor`") from None
+        self._newer_refused()
         if any(m[0] not in have for m in migrations()):
             self.close()
             raise StoreError(f"the store {self.path} needs an upgrade to this version: run "
@@ -211,6 +214,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
                         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+        self._newer_refused()
         have = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
         todo = [m for m in migrations() if m[0] not in have]
         for version, name, sql in todo:
@@ -229,6 +233,28 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
 
     def schema_version(self) -> int:
         return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+
+    def schema_versions(self) -> SchemaVersions:
+        known = [m[0] for m in migrations()]
+        try:
+            applied = sorted(r[0] for r in self.db.execute("SELECT version FROM schema_migrations"))
+        except sqlite3.OperationalError:
+            applied = []
+        return {"applied": applied, "pending": [v for v in known if v not in applied],
+                "known": known}
+
+    def server_version(self) -> str | None:
+        return sqlite3.sqlite_version
+
+    def _newer_refused(self) -> None:
+        """A store written by a newer memory (a migration this code does not know) is not
+        touched: this code would misread it."""
+        newer = [v for v in self.schema_versions()["applied"] if v > migrations()[-1][0]]
+        if newer:
+            self.close()
+            raise StoreError(f"the store {self.path} was upgraded by a newer version of memory"
+                             f" (schema {newer[-1]}; this one knows up to {migrations()[-1][0]}):"
+                             " upgrade memory to use it")
 
     def close(self) -> None:
         """Close every thread's connection (the store is not used after this)."""
@@ -319,68 +345,86 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
         with self.tx() as db:
-            plain: list[tuple[Any, ...]] = []
-            growing: list[tuple[Any, ...]] = []
-            blobs: list[tuple[str, int, int, bytes]] = []
-            for rec, file_id in batch.records:
-                content = rec.content
-                blob_sha = None
-                if rec.blob is not None:
-                    blob_sha = hashlib.sha256(rec.blob).hexdigest()
-                    blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
-                chash = blob_sha if content is None else _sha(content)
-                meta = rec.metadata
-                is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
-                row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
-                       rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
-                       rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
-                       int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
-                       file_id, rec.line, rec.offset,
-                       rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
-                       *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
-                                  rec.component, rec.is_error, rec.tool_name, content))
-                (growing if rec.replace else plain).append(row)
-            if blobs:
-                db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
-                               " ON CONFLICT(sha256) DO NOTHING", blobs)
+            plain, growing = self._batch_rows(db, batch)
             new_by_file = batch.new_by_file
             for file_id, rows in groupby(plain, key=itemgetter(21)):  # rows come file by file
                 before = db.total_changes
                 db.executemany(_INSERT, rows)
                 new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
-            for row in growing:  # rare: the last entry of a debug log, which may have grown
-                exists = db.execute("SELECT 1 FROM messages WHERE uid = ?", (row[0],)).fetchone()
-                db.execute(_UPSERT, row)
-                if not exists:
-                    new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
-            new = sum(new_by_file.values())
-            # a file's count grows in the transaction that stores its rows, so a run killed
-            # before the file's watermark lands loses none of it (the re-read finds duplicates)
-            db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
-                           [(n, file_id) for file_id, n in new_by_file.items() if n])
-            if batch.usage:
-                db.executemany(
-                    "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    # a streamed response repeats its usage on every line, and only the last line
-                    # has the final output count: keep the largest of each figure
-                    " ON CONFLICT(message_id, request_id) DO UPDATE SET"
-                    " input_tokens = max(input_tokens, excluded.input_tokens),"
-                    " output_tokens = max(output_tokens, excluded.output_tokens),"
-                    " cache_read_tokens = max(cache_read_tokens, excluded.cache_read_tokens),"
-                    " cache_write_tokens = max(cache_write_tokens, excluded.cache_write_tokens)",
-                    [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
-                      u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
-                     for u in batch.usage])
-            if batch.file_backups:
-                db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                               batch.file_backups)
-            self._write_sessions(db, batch.sessions)
-            if batch.errors:
-                self._errors(db, batch.run_id, batch.errors)
-            for f in batch.files:
-                f.messages_new += new_by_file.get(f.file_id, 0)
-            self._files_done(db, batch.run_id, batch.files)
+            self._write_growing(db, growing, new_by_file)
+            new = self._batch_rest(db, batch)
         return new, len(batch.records) - new
+
+    def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
+                                                          list[tuple[Any, ...]]]:
+        """A batch's message rows (_MSG_COLS; `growing`: a debug log's last entry, which may
+        have grown), with the derived columns of derive.row_facts; its blobs are written."""
+        plain: list[tuple[Any, ...]] = []
+        growing: list[tuple[Any, ...]] = []
+        blobs: list[tuple[str, int, int, bytes]] = []
+        for rec, file_id in batch.records:
+            content = rec.content
+            blob_sha = None
+            if rec.blob is not None:
+                blob_sha = hashlib.sha256(rec.blob).hexdigest()
+                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
+            chash = blob_sha if content is None else _sha(content)
+            meta = rec.metadata
+            is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
+            row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
+                   rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
+                   rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
+                   int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
+                   file_id, rec.line, rec.offset,
+                   rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
+                   *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
+                              rec.component, rec.is_error, rec.tool_name, content))
+            (growing if rec.replace else plain).append(row)
+        if blobs:
+            db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
+                           " ON CONFLICT(sha256) DO NOTHING", blobs)
+        return plain, growing
+
+    def _write_growing(self, db: Any, growing: list[tuple[Any, ...]],
+                       new_by_file: dict[int, int]) -> None:
+        for row in growing:  # rare: the last entry of a debug log, which may have grown
+            exists = db.execute("SELECT 1 FROM messages WHERE uid = ?", (row[0],)).fetchone()
+            db.execute(_UPSERT, row)
+            if not exists:
+                new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
+
+    def _batch_rest(self, db: Any, batch: Batch) -> int:
+        """Everything of a batch but its messages, once batch.new_by_file is known; returns
+        the batch's new rows."""
+        new_by_file = batch.new_by_file
+        new = sum(new_by_file.values())
+        # a file's count grows in the transaction that stores its rows, so a run killed
+        # before the file's watermark lands loses none of it (the re-read finds duplicates)
+        db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
+                       [(n, file_id) for file_id, n in new_by_file.items() if n])
+        if batch.usage:
+            db.executemany(
+                "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                # a streamed response repeats its usage on every line, and only the last line
+                # has the final output count: keep the largest of each figure
+                " ON CONFLICT(message_id, request_id) DO UPDATE SET"
+                " input_tokens = max(api_usage.input_tokens, excluded.input_tokens),"
+                " output_tokens = max(api_usage.output_tokens, excluded.output_tokens),"
+                " cache_read_tokens = max(api_usage.cache_read_tokens, excluded.cache_read_tokens),"
+                " cache_write_tokens = max(api_usage.cache_write_tokens, excluded.cache_write_tokens)",
+                [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+                  u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
+                 for u in batch.usage])
+        if batch.file_backups:
+            db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           batch.file_backups)
+        self._write_sessions(db, batch.sessions)
+        if batch.errors:
+            self._errors(db, batch.run_id, batch.errors)
+        for f in batch.files:
+            f.messages_new += new_by_file.get(f.file_id, 0)
+        self._files_done(db, batch.run_id, batch.files)
+        return new
 
     def _write_sessions(self, db: sqlite3.Connection, sessions: dict[str, dict[str, Any]]) -> None:
         rows = []
@@ -438,7 +482,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     # --- read side ---------------------------------------------------------------------
     def status(self) -> Status:
         return queries.status(self.db, {"kind": self.kind, "path": self.shown_path,
-                                        "schema_version": self.schema_version()})
+                                        "schema_version": self.schema_version(),
+                                        "server_version": self.server_version()})
 
     def runs(self, limit: int = 20) -> list[Run]:
         return queries.runs(self.db, limit)

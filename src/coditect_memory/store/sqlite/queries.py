@@ -31,7 +31,7 @@ def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
         return db.execute(sql).fetchone()[0]
 
     by_source = {r[0]: r[1] for r in db.execute(
-        "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC")}
+        "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC, 1")}
     files: dict[str, KindFiles] = {r[0]: {"files": r[1], "bytes": r[2] or 0} for r in db.execute(
         "SELECT kind, count(*), sum(size) FROM source_files WHERE missing_since IS NULL GROUP BY kind ORDER BY kind")}
     last = db.execute("SELECT id, status, started_at, finished_at FROM extraction_runs ORDER BY id DESC LIMIT 1").fetchone()
@@ -80,7 +80,7 @@ def sessions(db: sqlite3.Connection, project: str | None, limit: int) -> list[Se
         where = "WHERE p.path = ? OR p.name = ?"
         args = [project, project]
     rows = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
-                      f" {where} ORDER BY s.started_at DESC LIMIT ?", (*args, limit))
+                      f" {where} ORDER BY s.started_at DESC NULLS LAST, s.id LIMIT ?", (*args, limit))
     return [_session_row(r) for r in rows]
 
 
@@ -92,7 +92,7 @@ def session(db: sqlite3.Connection, session_id: str) -> Session | None:
         where = " WHERE substr(s.id, 1, ?) = ?"
         args = (len(session_id), session_id)
         rows = db.execute(f"SELECT {_SESSION_COLS} FROM sessions s LEFT JOIN projects p ON p.id = s.project_id"
-                          f"{where} ORDER BY s.started_at DESC LIMIT ?",
+                          f"{where} ORDER BY s.started_at DESC NULLS LAST, s.id LIMIT ?",
                           (*args, AmbiguousSession.SHOWN)).fetchall()
         if len(rows) > 1:
             total = db.execute(f"SELECT count(*) FROM sessions s{where}", args).fetchone()[0]
@@ -162,9 +162,11 @@ def run_files(db: sqlite3.Connection, run_id: int) -> list[RunFile]:
     return [cast(RunFile, dict(r)) for r in rows]
 
 
-def check(db: sqlite3.Connection) -> list[str]:
+def check(db: sqlite3.Connection, engine_check: bool = True) -> list[str]:
+    """What is wrong with the store; `engine_check`: SQLite's own integrity check too (a
+    database server checks its pages itself)."""
     problems: list[str] = []
-    result = db.execute("PRAGMA integrity_check").fetchall()
+    result = db.execute("PRAGMA integrity_check").fetchall() if engine_check else [("ok",)]
     if [r[0] for r in result] != ["ok"]:
         problems += [f"SQLite integrity: {r[0]}" for r in result[:20]]
     fk = db.execute("SELECT count(*) FROM messages m WHERE m.source_file_id IS NOT NULL AND NOT EXISTS"

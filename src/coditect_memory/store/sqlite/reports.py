@@ -164,7 +164,7 @@ class SQLiteReports(ReportStore):
                    sum(h.active_ms) AS active_ms
             FROM {self._table(where, 'days')} h LEFT JOIN projects p ON p.id = h.project_id
             {w.sql()}
-            GROUP BY h.project_id ORDER BY sum(h.active_ms) DESC, sum(h.messages) DESC""", w.args)
+            GROUP BY h.project_id, p.id ORDER BY sum(h.active_ms) DESC, sum(h.messages) DESC""", w.args)
 
     def report_timeline(self, where: Where) -> list[TimelineRow]:
         w = _Where(where, "h.day", "h.project_id")
@@ -176,7 +176,7 @@ class SQLiteReports(ReportStore):
                    max(h.last_ts) AS last_ts, sum(h.active_ms) AS active_ms
             FROM {self._table(where, 'days')} h LEFT JOIN projects p ON p.id = h.project_id
             WHERE h.day IS NOT NULL {w.sql('AND')}
-            GROUP BY h.day, h.project_id ORDER BY day, p.path""", w.args)
+            GROUP BY h.day, h.project_id, p.id ORDER BY day, p.path NULLS FIRST""", w.args)
 
     def report_daily(self, where: Where) -> list[DailyRow]:
         w = _Where(where, "h.day", "h.project_id")
@@ -199,7 +199,7 @@ class SQLiteReports(ReportStore):
             FROM {self._table(where, 'days')} h LEFT JOIN projects p ON p.id = h.project_id
             LEFT JOIN sessions s ON s.id = h.session_id
             WHERE h.day IS NOT NULL AND h.session_id IS NOT NULL {w.sql('AND')}
-            GROUP BY h.day, h.project_id, h.session_id ORDER BY day, first_ts""", w.args)
+            GROUP BY h.day, h.project_id, h.session_id, p.id, s.id ORDER BY day, first_ts""", w.args)
 
     def report_timeline_names(self, where: Where) -> list[DayNameRow]:
         w = _Where(where, "n.day", "n.project_id")
@@ -208,7 +208,7 @@ class SQLiteReports(ReportStore):
                    sum(n.errors) AS errors
             FROM {self._table(where, 'names')} n WHERE n.day IS NOT NULL {w.sql('AND')}
             GROUP BY n.day, n.project_id, n.kind, n.name
-            ORDER BY day, n.project_id, sum(n.uses) DESC""", w.args)
+            ORDER BY day, n.project_id, sum(n.uses) DESC, n.kind, n.name""", w.args)
 
     def report_day_session_names(self, where: Where) -> list[DaySessionNameRow]:
         w = _Where(where, "n.day", "n.project_id")
@@ -217,7 +217,7 @@ class SQLiteReports(ReportStore):
                    sum(n.errors) AS errors
             FROM {self._table(where, 'names')} n
             WHERE n.day IS NOT NULL AND n.session_id IS NOT NULL {w.sql('AND')}
-            GROUP BY n.day, n.session_id, n.kind, n.name ORDER BY sum(n.uses) DESC""", w.args)
+            GROUP BY n.day, n.session_id, n.kind, n.name ORDER BY sum(n.uses) DESC, n.kind, n.name""", w.args)
 
     def report_component_usage(self, where: Where) -> list[ComponentUseRow]:
         w = _Where(where, "n.day", "n.project_id")
@@ -250,7 +250,7 @@ class SQLiteReports(ReportStore):
                    max(e.ts) AS last_ts, count(DISTINCT e.signature) AS signatures
             FROM {self._table(where, 'errors')} e LEFT JOIN projects p ON p.id = e.project_id
             WHERE {cond}
-            GROUP BY e.kind, e.name, e.project_id ORDER BY count(*) DESC, e.name, p.path""", args)
+            GROUP BY e.kind, e.name, e.project_id, p.id ORDER BY count(*) DESC, e.name, p.path""", args)
 
     def report_error_signatures(self, where: Where) -> list[ErrorSignatureRow]:
         cond, args = _error_where(where)
@@ -259,7 +259,8 @@ class SQLiteReports(ReportStore):
                    count(DISTINCT e.session_id) AS sessions, min(e.ts) AS first_ts,
                    max(e.ts) AS last_ts, min(e.message_id) AS sample_id
             FROM {self._table(where, 'errors')} e WHERE {cond}
-            GROUP BY e.kind, e.name, e.project_id, e.signature ORDER BY count(*) DESC""", args)
+            GROUP BY e.kind, e.name, e.project_id, e.signature
+            ORDER BY count(*) DESC, e.kind, e.name, e.project_id, e.signature""", args)
 
     def report_errors(self, where: Where, session_id: str | None = None,
                       ids: Sequence[int] | None = None) -> list[ErrorRow]:
@@ -290,7 +291,7 @@ class SQLiteReports(ReportStore):
             SELECT count_kind AS kind, count_name AS name, sum({USES}) AS uses,
                    sum(is_error) AS errors
             FROM messages WHERE session_id = ? AND deleted_at IS NULL AND count_name IS NOT NULL
-            GROUP BY count_kind, count_name ORDER BY sum({USES}) DESC""", (session_id,))
+            GROUP BY count_kind, count_name ORDER BY sum({USES}) DESC, count_kind, count_name""", (session_id,))
 
     def report_session_active_ms(self, session_id: str) -> int:
         return int(self.db.execute(f"""

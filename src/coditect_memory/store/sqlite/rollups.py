@@ -58,7 +58,7 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
             SELECT session_id, project_id, ts / {DAY_MS}, kind, name, sum(uses), sum(is_error)
             FROM (SELECT session_id, project_id, ts, is_error, count_kind AS kind,
                          count_name AS name, {USES} AS uses
-                  FROM messages WHERE deleted_at IS NULL AND ({scope}) {span})
+                  FROM messages WHERE deleted_at IS NULL AND ({scope}) {span}) AS r
             WHERE name IS NOT NULL
             GROUP BY session_id, project_id, ts / {DAY_MS}, kind, name""",
                    (*args, lo_, hi_) if rng else args)

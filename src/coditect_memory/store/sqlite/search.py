@@ -140,7 +140,7 @@ class SQLiteSearch:
             if replace:
                 db.execute("DELETE FROM search_tails")
             db.executemany("INSERT INTO search_tails VALUES (?, ?) ON CONFLICT(source_file_id)"
-                           " DO UPDATE SET message_id = max(message_id, excluded.message_id)",
+                           " DO UPDATE SET message_id = max(search_tails.message_id, excluded.message_id)",
                            list(tails.items()))
 
     # --- filters and hits ----------------------------------------------------------------
@@ -222,8 +222,12 @@ class SQLiteSearch:
     def embedding_count(self, model: str) -> int:
         return int(self._tuples("SELECT count(*) FROM embeddings WHERE model = ?", (model,))[0][0])
 
+    def _bulk_cursor(self) -> Any:
+        """A cursor for a read of every row, fetched in pieces (a server backend streams)."""
+        return self.db.cursor()
+
     def all_vectors(self, model: str) -> Iterator[VectorRow]:
-        cur = self.db.cursor()
+        cur = self._bulk_cursor()
         cur.row_factory = None
         cur.execute("""
             SELECT e.message_id, e.vector, m.ts, m.project_id, m.session_id, m.source_kind, m.type,

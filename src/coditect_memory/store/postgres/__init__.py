@@ -1,0 +1,1 @@
+"""PostgreSQL backend (MEMORY_DATABASE_URL=postgresql://...)."""

@@ -1,0 +1,272 @@
+"""Whole stores between PostgreSQL and a SQLite file: backups' images and `memory db copy`.
+
+Both backends have the same tables and columns (PostgreSQL's schema is made from SQLite's
+migrations), so a store moves table by table, column by column:
+
+- `dump`: a PostgreSQL store into a new SQLite store file, read in one REPEATABLE READ
+  transaction (a consistent image while ingest goes on). A backup of a PostgreSQL store is
+  such an image: the same repository format, verify and restore as SQLite's (restore gives
+  a SQLite store; `memory db copy` takes it back onto a server).
+- `load`: a SQLite store file into a PostgreSQL database, by COPY, resumable: tables with
+  an id continue after the highest id already there, each chunk committed; others are
+  re-copied whole unless already complete.
+
+Either ends by comparing table counts and the message digest of both sides.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ..sqlite import changes, digest
+from ..sqlite.backend import SQLiteStore
+from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
+
+CHUNK = 20_000
+# Copied with the data: the store's identity. The backup marks and change log are not: a
+# copy starts a history of its own.
+_META = "store_meta"
+_SKIP = {"schema_migrations", "backup_marks", "backup_changes"}
+Progress = Callable[[str, int], None]
+
+
+def _pg_columns(pg: psycopg.Connection[Any], table: str) -> list[str]:
+    return [r[0] for r in pg.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = %s ORDER BY ordinal_position", (table,))]
+
+
+def _lite_columns(lite: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in lite.execute(f'PRAGMA table_info("{table}")')]
+
+
+def _integer_id(lite: sqlite3.Connection, table: str) -> bool:
+    return any(r[1] == "id" and r[2].upper() == "INTEGER"
+               for r in lite.execute(f'PRAGMA table_info("{table}")'))
+
+
+def _tables(lite: sqlite3.Connection) -> list[str]:
+    """The store's tables, its identity first (so a resumed copy knows its source)."""
+    return [_META, *(t for t in changes.tables(lite) if t not in _SKIP)]
+
+
+def _quoted(cols: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def dump(url: str, path: str, progress: Progress | None = None) -> None:
+    """Write the PostgreSQL store at `url` into a new SQLite store at `path`."""
+    SQLiteStore(path).close()  # the schema, its triggers, an empty change history
+    lite = sqlite3.connect(path, isolation_level=None)
+    pg = psycopg.connect(url)
+    try:
+        pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        lite.execute("PRAGMA synchronous = OFF")
+        lite.execute("BEGIN")
+        for table in _tables(lite):
+            have = set(_pg_columns(pg, table))
+            cols = [c for c in _lite_columns(lite, table) if c in have]
+            if table == _META:
+                lite.execute(f"DELETE FROM {_META}")
+            insert = (f'INSERT INTO "{table}" ({_quoted(cols)})'
+                      f" VALUES ({', '.join('?' * len(cols))})")
+            with pg.cursor(name=f"dump_{table}") as cur:
+                cur.itersize = CHUNK
+                cur.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
+                            + (" ORDER BY id" if "id" in cols else ""))
+                while rows := cur.fetchmany(CHUNK):
+                    lite.executemany(insert, rows)
+                    if progress:
+                        progress(table, len(rows))
+        lite.execute("COMMIT")
+        lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        pg.rollback()
+        pg.close()
+        lite.close()
+
+
+def load(path: str, url: str, progress: Progress | None = None) -> None:
+    """Copy the SQLite store at `path` into the PostgreSQL store at `url` (made by opening
+    it: the schema must be there). Run again after an interruption, it goes on."""
+    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    pg = psycopg.connect(url, autocommit=True)
+    try:
+        lite.execute("BEGIN")  # one consistent view of the source
+        for table in _tables(lite):
+            have = set(_pg_columns(pg, table))
+            cols = [c for c in _lite_columns(lite, table) if c in have]
+            total = lite.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            there = pg.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # type: ignore[index]
+            if table == _META:  # the source's identity replaces the new database's
+                pg.execute(f"DELETE FROM {_META}")
+                there = -1
+            if there == total:
+                continue
+            after = None
+            if _integer_id(lite, table):  # resume after the highest id copied
+                after = pg.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchone()[0]  # type: ignore[index]
+            elif there > 0:
+                pg.execute(f'DELETE FROM "{table}"')  # copied in part: again, whole
+            cur = lite.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
+                               + (" WHERE id > ? ORDER BY id" if after is not None else ""),
+                               (after,) if after is not None else ())
+            while rows := cur.fetchmany(CHUNK):
+                with pg.transaction(), pg.cursor().copy(
+                        f'COPY "{table}" ({_quoted(cols)}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                if progress:
+                    progress(table, len(rows))
+            if _integer_id(lite, table):  # identity columns go on after the copied ids
+                pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                           f' (SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)')
+        lite.execute("COMMIT")
+    finally:
+        lite.close()
+        pg.close()
+
+
+def pg_summary(url: str) -> dict[str, Any]:
+    """Table counts and the message digest of a PostgreSQL store, as `summarize` gives them
+    for a SQLite one (one consistent read)."""
+    with psycopg.connect(url) as pg:
+        pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        names = [r[0] for r in pg.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_type = 'BASE TABLE' ORDER BY table_name")]
+        counts = {t: pg.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
+                  for t in names if t not in changes.BOOKKEEPING}
+        total = n = 0
+        with pg.cursor(name="digest") as cur:
+            cur.execute("SELECT uid, content_hash FROM messages")
+            while rows := cur.fetchmany(CHUNK):
+                t, k = digest.row_sum(rows)
+                total, n = total + t, n + k
+        version = pg.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]  # type: ignore[index]
+        pg.rollback()
+    return {"schema_version": version, "counts": counts, "digest": digest.as_dict(total, n)}
+
+
+def lite_summary(path: str) -> dict[str, Any]:
+    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        lite.execute("BEGIN")
+        return summarize(lite)
+    finally:
+        lite.close()
+
+
+class PostgresSnapshot(_FileSource):
+    """A full backup's image of a PostgreSQL store: a SQLite store file in the workdir made
+    by `dump`, read like SQLite's own snapshot, removed on close."""
+
+    method = "dump"
+    what = "image of the PostgreSQL store"
+
+    def __init__(self, store: Any, workdir: str) -> None:
+        self.path = temp_file(Path(workdir), "pgimage")
+        try:
+            dump(store.url, str(self.path))
+            self._summary = lite_summary(str(self.path))
+            lite = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self.page_size = lite.execute("PRAGMA page_size").fetchone()[0]
+            self.page_count = lite.execute("PRAGMA page_count").fetchone()[0]
+            lite.close()
+            self.fd = os.open(self.path, os.O_RDONLY)
+        except BaseException:
+            self.close()
+            raise
+        self.size = self.page_size * self.page_count
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The image is a SQLite store: SQLite's restore reads it (`source`: what it was)."""
+        return {**super().info, "source": "postgresql"}
+
+    def summary(self) -> dict[str, Any]:
+        return self._summary
+
+    def close(self) -> None:
+        super().close()
+        _remove(self.path)
+
+
+def is_url(where: str) -> bool:
+    return where.startswith(("postgres://", "postgresql://"))
+
+
+def copy_store(source: str, dest: str, workdir: Path,
+               progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Copy the whole store at `source` to `dest` (each a postgresql:// URL or a SQLite store
+    file); returns both sides' summaries (counts, digest) for the caller to compare. A copy
+    into PostgreSQL that was interrupted goes on where it stopped; a SQLite file is written
+    aside and renamed into place when complete."""
+    from ...errors import StoreError
+    from .backend import PostgresStore
+
+    if not is_url(source):
+        if not Path(source).is_file():
+            raise StoreError(f"no store at {source}: name a memory.db file or a postgresql:// URL")
+        SQLiteStore(source, readonly=True).close()  # a store, at this version
+    else:
+        PostgresStore(source, readonly=True).close()
+    if is_url(dest):
+        target = PostgresStore(dest)  # the schema, made or brought up to date
+        try:
+            _same_store_or_empty(target, source)
+        finally:
+            target.close()
+        if is_url(source):
+            image = temp_file(workdir, "copy")
+            try:
+                dump(source, str(image), progress)
+                load(str(image), dest, progress)
+            finally:
+                _remove(image)
+        else:
+            load(source, dest, progress)
+        return (pg_summary(source) if is_url(source) else lite_summary(source)), pg_summary(dest)
+    if Path(dest).exists():
+        raise StoreError(f"{dest} already exists: copy to a new file (a store is never overwritten)")
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(dest).with_name(f".{Path(dest).name}.copy-{os.getpid()}")
+    try:
+        if is_url(source):
+            dump(source, str(tmp), progress)
+        else:
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            out = sqlite3.connect(tmp)
+            try:
+                src.backup(out)  # one read transaction: a consistent copy
+            finally:
+                src.close()
+                out.close()
+        os.replace(tmp, dest)
+    finally:
+        _remove(tmp)
+    return (pg_summary(source) if is_url(source) else lite_summary(source)), lite_summary(dest)
+
+
+def _same_store_or_empty(target: Any, source: str) -> None:
+    """A copy goes into an empty database, or into an earlier copy of the same store."""
+    from ...errors import StoreError
+
+    if target.status()["messages"] == 0 and not target.runs(1):
+        return
+    if is_url(source):
+        with psycopg.connect(source) as pg:
+            row = pg.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+    else:
+        lite = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        row = lite.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+        lite.close()
+    mine = target.db.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchone()
+    if not row or not mine or row[0] != mine[0]:
+        raise StoreError(f"{target.path} already holds another store: copy into an empty database")

@@ -1,0 +1,155 @@
+"""The SQL the SQLite backend's queries speak, run on PostgreSQL: one set of queries for both.
+
+The read, search, report, rollup and derivation SQL of store/sqlite/ is plain SQL but for a
+few SQLite spellings; `translate` rewrites those (cached: each statement once per process),
+and compat.sql gives PostgreSQL the two SQLite functions it lacks (`sum` over a condition,
+`json_extract`). `Conn` wraps a psycopg connection with the sqlite3 calls those modules make
+(`execute`, `executemany`, `cursor`, rows by index or by name), so no query is written twice.
+Writes that matter for speed (ingest's COPY) are PostgreSQL's own, in backend.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
+
+_RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
+    (r"\bIS NOT (?!NULL\b|DISTINCT\b)", "IS DISTINCT FROM "),       # NULL-safe comparisons
+    (r"\bIS (?!NOT\b|NULL\b|DISTINCT\b)", "IS NOT DISTINCT FROM "),
+    (r"\s(?:INDEXED BY \w+|NOT INDEXED)\b", ""),                      # planner hints
+    (r"\btemp\.", "pg_temp."),                                         # temp tables' schema
+    (r"\bWHERE 0\b", "WHERE false"),
+    (r"\bWHERE 1\b(?!\d)", "WHERE true"),
+    (r"\(1\)", "(true)"),                                              # an always-true scope
+    (r"\b(GROUP|ORDER) BY NULL, ", r"\1 BY "),                        # a constant key
+    (r"\bcoalesce\(([\w.]+), ''\)", r"coalesce(\1::text, '')"),        # a number, or ''
+    (r"CAST\(([\w.]+) AS TEXT\)", r"convert_from(\1, 'UTF8')"),        # blob bytes as text
+    (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
+)]
+_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+
+
+@lru_cache(maxsize=2048)
+def translate(sql: str, params: bool) -> str:
+    """SQLite's SQL as PostgreSQL's; `params`: `?` become psycopg's `%s` (and `%` is escaped)."""
+    for pattern, repl in _RULES:
+        sql = pattern.sub(repl, sql)
+    if _OR_IGNORE.match(sql):
+        sql = _OR_IGNORE.sub("INSERT INTO", sql) + " ON CONFLICT DO NOTHING"
+    if params:
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    return sql
+
+
+class Row(tuple):
+    """A row by index or by column name, like sqlite3.Row (`dict(row)` works)."""
+
+    _index: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> Iterable[str]:
+        return self._index.keys()
+
+
+def _named_row(cursor: Any) -> Any:
+    index = {c.name: i for i, c in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> Row:
+        row = Row(values)
+        row._index = index
+        return row
+    return make
+
+
+class IntNumeric(Loader):
+    """sum() of integers is `numeric` on PostgreSQL: give Python ints (as SQLite does), so
+    every --json shape is the same on both backends."""
+
+    def load(self, data: Any) -> Any:
+        value = Decimal(bytes(data).decode())
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Cursor:
+    """A psycopg cursor with sqlite3's habits: `row_factory = None` gives plain tuples."""
+
+    def __init__(self, raw: psycopg.Cursor[Any]) -> None:
+        self.raw = raw
+        self.row_factory: object = True
+
+    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> Cursor:
+        self.raw.row_factory = _named_row if self.row_factory is not None else tuple_row
+        if sql.lstrip().upper().startswith("PRAGMA"):
+            return self  # SQLite tuning (e.g. shrink_memory): nothing to do here
+        args = tuple(params) if params else None
+        self.raw.execute(translate(sql, args is not None), args)
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        rows = list(rows)
+        if rows:
+            self.raw.executemany(translate(sql, True), rows)
+        return self
+
+    def fetchone(self) -> Any:
+        return self.raw.fetchone() if self.raw.description else None
+
+    def fetchall(self) -> list[Any]:
+        return self.raw.fetchall() if self.raw.description else []
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return self.raw.fetchmany(size) if self.raw.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def description(self) -> Any:
+        return self.raw.description
+
+    @property
+    def rowcount(self) -> int:
+        return self.raw.rowcount
+
+
+class Conn:
+    """This thread's connection, spoken to as the SQLite modules do (autocommit; the store's
+    tx() opens the transactions)."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        self._names = itertools.count()
+
+    def cursor(self) -> Cursor:
+        return Cursor(self.raw.cursor())
+
+    def server_cursor(self) -> Cursor:
+        """A cursor whose rows stay on the server until fetched (WITH HOLD: it outlives the
+        autocommit statement), for reads of every row: memory stays flat at any size."""
+        return Cursor(self.raw.cursor(name=f"bulk_{next(self._names)}", withhold=True))
+
+    def execute(self, sql: str, params: Sequence[Any] | None = ()) -> Cursor:
+        return Cursor(self.raw.cursor()).execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        return Cursor(self.raw.cursor()).executemany(sql, rows)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
