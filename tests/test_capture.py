@@ -107,3 +107,55 @@ class TestBackupScheduleNeedsATarget:
     def test_refused_without_target(self):
         r = run_proc("backup", "schedule")
         assert r.code == 2 and "no backup target" in r.stderr
+
+
+class TestStatusWarnsWhenCaptureFallsBehind:
+    """`memory status` compares the transcripts on disk with what the store read."""
+
+    def _root(self, tmp_path, age_days: float = 0, cleanup: int | None = None):
+        root = tmp_path / "claude"
+        path = write_jsonl(transcript_path(root, "s1"), conversation("s1", 3))
+        if age_days:
+            t = time.time() - age_days * 86_400
+            os.utime(path, (t, t))
+        if cleanup is not None:
+            (root / "settings.json").write_text(json.dumps({"cleanupPeriodDays": cleanup}))
+        return root, path
+
+    def test_never_captured_then_captured(self, tmp_path, monkeypatch):
+        other = tmp_path / "other"
+        write_jsonl(transcript_path(other, "s9"), conversation("s9", 2))
+        run("ingest", str(other))
+        root, _ = self._root(tmp_path)
+        monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+        warnings = run("status", "--json").json()["warnings"]
+        assert [w["code"] for w in warnings] == ["never-captured"] and warnings[0]["files"] == 1
+        assert "never captured" in run("status").stdout
+        run("ingest")
+        assert run("status", "--json").json()["warnings"] == []
+
+    def test_transcripts_due_for_cleanup(self, tmp_path, monkeypatch):
+        root, path = self._root(tmp_path, age_days=12, cleanup=14)
+        monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+        run("ingest")
+        append(path, line(user("s1", 9, "one more")))
+        t = time.time() - 12 * 86_400
+        os.utime(path, (t, t))
+        codes = [w["code"] for w in run("status", "--json").json()["warnings"]]
+        assert codes == ["cleanup-risk"]
+        assert "cleanupPeriodDays = 14" in run("status").stdout
+
+    def test_stale_capture(self, tmp_path, cli_backend):
+        from coditect_memory.ingest.health import capture_warnings
+        from coditect_memory.settings import load_settings
+        from coditect_memory.store import open_store
+
+        root, path = self._root(tmp_path)
+        run("ingest", str(root))
+        append(path, line(user("s1", 9, "one more")))
+        now = time.time()
+        with open_store(load_settings(), readonly=True) as store:
+            warnings = capture_warnings(store, root, now, now - 3 * 86_400)
+            assert [w.code for w in warnings] == ["capture-stale"]
+            assert "3 days" in warnings[0].message
+            assert capture_warnings(store, root, now, now - 3600) == []

@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 
 from ..errors import NotFound, UsageError
+from ..ingest.health import CaptureWarning, capture_warnings
+from ..settings import Settings
 from ..store import Store
 from ..store.base import Message, Run, RunError, Session, Status
 from ..store.protocol.access import MessageFilter, PagedMessage
@@ -22,13 +24,25 @@ HIDDEN_TYPES = frozenset({"progress", "file-history-snapshot", "queue-operation"
 @dataclass
 class StatusResult:
     status: Status
+    warnings: list[CaptureWarning] = field(default_factory=list)
 
-    def to_json(self) -> Status:
-        return self.status
+    def to_json(self) -> dict[str, Any]:
+        return {**self.status, "warnings": [w.to_json() for w in self.warnings]}
 
 
-def status(store: Store) -> StatusResult:
-    return StatusResult(store.status())
+def status(store: Store, settings: Settings | None = None) -> StatusResult:
+    """What the store holds; with `settings`, also whether capture of its Claude folder is
+    keeping up (`warnings`: never captured, stale, transcripts Claude Code will soon delete)."""
+    s = store.status()
+    if settings is None:
+        return StatusResult(s)
+    import time
+    from datetime import datetime
+
+    last = s["last_run"]
+    finished = last["finished_at"] if last and last["status"] == "completed" else None
+    when = datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp() if finished else None
+    return StatusResult(s, capture_warnings(store, settings.claude_root, time.time(), when))
 
 
 @dataclass

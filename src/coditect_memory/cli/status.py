@@ -6,17 +6,26 @@ import sys
 
 import click
 
-from .output import console, human_bytes, json_option, open_readonly, print_json, short_time
+from .output import (
+    console,
+    get_config,
+    human_bytes,
+    json_option,
+    open_readonly,
+    print_json,
+    short_time,
+)
 
 
 @click.command()
 @json_option
 def status(as_json: bool) -> None:
-    """What the store holds: messages, sessions, projects, sources and their files."""
+    """What the store holds: messages, sessions, projects, sources and their files; and a
+    warning when capture falls behind Claude Code (which deletes old transcripts)."""
     from ..actions.browse import status as status_of
 
     with open_readonly() as store:
-        s = status_of(store).to_json()
+        s = status_of(store, get_config()).to_json()
     if as_json:
         print_json(s)
         return
@@ -55,6 +64,8 @@ def status(as_json: bool) -> None:
     if s["last_run"]:
         r = s["last_run"]
         c.print(f"Last run: #{r['run_id']} {r['status']} at {short_time(r['started_at'])}")
+    for w in s["warnings"]:
+        c.print(f"[yellow]warning:[/] {w['message']}")
 
 
 @click.command()
