@@ -131,6 +131,19 @@ class BackupSettings:
         return str(target)
 
 
+LEVELS = ("PUBLIC", "TEAM", "PRIVATE", "EPHEMERAL")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    secrets: str = "mask"  # mask: secrets masked before anything is written; keep: stored as read
+    purge_after_days: int = 30  # soft-forgotten rows are purged (hard) after this many days
+    default_level: str = "PRIVATE"  # the level of a project none is set for
+    levels: tuple[tuple[str, str], ...] = ()  # (project path or name, level) from [privacy.levels]
+    rules: tuple[dict[str, Any], ...] = ()  # the user's [[privacy.rules]] (privacy/rules.toml fields)
+    audit_retention_days: int = 7 * 365
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path  # MEMORY_HOME: the store, its indexes, config.toml
@@ -142,6 +155,7 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     components: ComponentRules = field(default_factory=lambda: ComponentRules(DEFAULT_COMPONENT_RULES))
     prices: dict[str, Any] = field(default_factory=dict)  # the user's [prices] tables
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def db_path(self) -> Path:
@@ -228,6 +242,37 @@ def _backup(table: dict[str, Any], path: Path) -> BackupSettings:
         full_every=_get(table, "full_every", int, 30, w))
 
 
+def _privacy(table: dict[str, Any], path: Path) -> PrivacySettings:
+    from .privacy.detect import parse_rule
+
+    w = f"[privacy] in {path}:"
+    secrets = _get(table, "secrets", str, "mask", w).lower()
+    if secrets not in ("mask", "keep"):
+        raise UsageError(f"[privacy] secrets must be \"mask\" or \"keep\" in {path}")
+    levels = _table(table, "levels", path)
+    for project, level in levels.items():
+        if str(level).upper() not in LEVELS:
+            raise UsageError(f"[privacy.levels] {project} = {level!r} in {path}: expected one "
+                             f"of {', '.join(LEVELS)}")
+    default = _get(table, "default_level", str, "PRIVATE", w).upper()
+    if default not in LEVELS:
+        raise UsageError(f"[privacy] default_level must be one of {', '.join(LEVELS)} in {path}")
+    rules = table.get("rules", [])
+    if not isinstance(rules, list):
+        raise UsageError(f"[[privacy.rules]] in {path} must be an array of tables")
+    for rule in rules:
+        try:
+            parse_rule(rule)
+        except (ValueError, TypeError, AttributeError) as e:
+            raise UsageError(f"bad [[privacy.rules]] {rule!r} in {path}: {e}") from None
+    return PrivacySettings(
+        secrets=secrets, purge_after_days=max(0, _get(table, "purge_after_days", int, 30, w)),
+        default_level=default,
+        levels=tuple((str(k), str(v).upper()) for k, v in levels.items()),
+        rules=tuple(rules),
+        audit_retention_days=max(1, _get(table, "audit_retention_days", int, 7 * 365, w)))
+
+
 def load_settings(home: Path | None = None) -> Settings:
     """Read the defaults, the user's config.toml and the environment; raise UsageError with
     the file and key on anything invalid."""
@@ -257,4 +302,6 @@ def load_settings(home: Path | None = None) -> Settings:
         components=ComponentRules(_components(user.get("components"), config_file)
                                   + DEFAULT_COMPONENT_RULES),
         prices=_table(user, "prices", config_file),
+        privacy=_privacy({**_table(default, "privacy", default_path),
+                          **_table(user, "privacy", config_file)}, config_file),
     )

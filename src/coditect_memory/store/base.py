@@ -13,6 +13,7 @@ from abc import abstractmethod
 
 from .protocol.backup import BackupStore, DeltaUnavailable
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
+from .protocol.privacy import PrivacyStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
@@ -22,7 +23,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
            "RunError", "RunFile", "Session", "SourceFile", "Status", "Store"]
 
 
-class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore):
+class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore, PrivacyStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

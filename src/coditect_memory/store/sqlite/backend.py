@@ -30,6 +30,7 @@ from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile
 from . import backfill, changes, queries
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
+from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
 
@@ -74,7 +75,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLitePrivacy, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

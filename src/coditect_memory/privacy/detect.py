@@ -1,0 +1,202 @@
+"""Detectors: rules as data (rules.toml, plus the user's), one combined pre-filter, findings.
+
+Speed: a message is first screened with one regex alternation of every rule's literal
+keywords (case-insensitive); the common message has none and costs one scan. Only the rules
+whose own keywords are present then run their regex.
+
+Hashes and ids: provider rules match fixed prefixes (`ghp_`, `AKIA`, `sk-ant-`), which a hex
+hash or UUID never has; the generic rules only look at values next to a credential word and
+then refuse bare hex strings (git SHAs, sha256), UUIDs, placeholders and values without
+both letters and digits, and require a minimum Shannon entropy.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+SECRET, PII = "secret", "pii"
+_HEX = re.compile(r"^(?:[0-9a-fA-F]{7,40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{?[\w.]+\}?|\{\{.*\}\}|<[^>]*>|%[\w]+%|\*+|x{4,}|X{4,}|\.{3,}|(?i:your[_\-]?\w*|"
+    r"changeme|example\w*|placeholder|redacted|dummy|password|secret|token|none|null|"
+    r"undefined|true|false|string|test\w*|sample\w*|fake\w*|xxx\w*))$")
+_MASKED = "…#"  # a value we masked before: never masked again
+
+
+def entropy(s: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not s:
+        return 0.0
+    counts: dict[str, int] = {}
+    for ch in s:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def luhn(digits: str) -> bool:
+    nums = [int(c) for c in digits if c.isdigit()]
+    if not 13 <= len(nums) <= 19 or len(set(nums)) == 1:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(nums)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(text: str) -> bool:
+    s = text.replace(" ", "")
+    if not 15 <= len(s) <= 34:
+        return False
+    moved = s[4:] + s[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def _public_ip(ip: str) -> bool:
+    """Loopback, unspecified and version-like numbers (x.0.0.0) are not a person's address."""
+    parts = [int(p) for p in ip.split(".")]
+    return not (parts[0] in (0, 127) or parts == [255, 255, 255, 255])
+
+
+def _placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER.match(value)) or _MASKED in value
+
+
+def _credential(value: str) -> bool:
+    """A value next to a credential word that looks like one: not a hash, id, placeholder
+    or code (letters and digits both, or punctuation a password would have)."""
+    v = value.rstrip(".=")
+    if len(v) < 8 or _placeholder(v) or _HEX.match(v) or _UUID.match(v):
+        return False
+    has_alpha = any(c.isalpha() for c in v)
+    has_digit = any(c.isdigit() for c in v)
+    return has_alpha and has_digit
+
+
+CHECKS: dict[str, Callable[[str], bool]] = {
+    "luhn": luhn,
+    "iban": iban_ok,
+    "public_ip": _public_ip,
+    "not_placeholder": lambda v: not _placeholder(v),
+    "credential": _credential,
+    "mixed": lambda v: any(c.isalpha() for c in v) and any(c.isdigit() for c in v),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    regex: re.Pattern[str]
+    keywords: tuple[str, ...] = ()
+    hint: str = ""
+    entropy: float = 0.0
+    check: str | None = None
+    sensitive: bool = False
+    allow: tuple[re.Pattern[str], ...] = ()
+
+    def accepts(self, value: str) -> bool:
+        if self.entropy and entropy(value) < self.entropy:
+            return False
+        if self.check and not CHECKS[self.check](value):
+            return False
+        if _MASKED in value:
+            return False
+        return not any(a.search(value) for a in self.allow)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+def parse_rule(item: dict[str, Any]) -> Rule:
+    """One rule from TOML; ValueError names what is wrong."""
+    try:
+        rid = str(item["id"])
+        kind = str(item.get("kind", SECRET))
+        if kind not in (SECRET, PII):
+            raise ValueError(f"kind must be {SECRET!r} or {PII!r}")
+        check = item.get("check")
+        if check is not None and check not in CHECKS:
+            raise ValueError(f"check must be one of {', '.join(CHECKS)}")
+        return Rule(id=rid, kind=kind, regex=re.compile(item["regex"]),
+                    keywords=tuple(str(k).lower() for k in item.get("keywords", [])),
+                    hint=str(item.get("hint", ""))[:7], entropy=float(item.get("entropy", 0.0)),
+                    check=check, sensitive=bool(item.get("sensitive", False)),
+                    allow=tuple(re.compile(a) for a in item.get("allow", [])))
+    except KeyError as e:
+        raise ValueError(f"missing {e.args[0]!r}") from None
+    except re.error as e:
+        raise ValueError(f"bad regex: {e}") from None
+
+
+def shipped_rules() -> list[dict[str, Any]]:
+    text = resources.files(__package__).joinpath("rules.toml").read_text()
+    return list(tomllib.loads(text)["rules"])
+
+
+@dataclass
+class Detector:
+    """Finds the spans of one kind of rule (secrets, or PII) in a text."""
+
+    rules: list[Rule]
+    _screen: re.Pattern[str] | None = field(init=False, default=None)
+    _always: list[Rule] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        words = sorted({k for r in self.rules for k in r.keywords}, key=len, reverse=True)
+        self._always = [r for r in self.rules if not r.keywords]
+        if words:
+            self._screen = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+    def candidates(self, text: str) -> bool:
+        """The cheap screen: could any rule match here?"""
+        if self._always:
+            return True
+        return self._screen is not None and self._screen.search(text) is not None
+
+    def find(self, text: str) -> list[Finding]:
+        """Non-overlapping findings, in order (the earliest, then the longest, wins)."""
+        if not text or not self.candidates(text):
+            return []
+        low = text.lower()
+        found: list[Finding] = []
+        for rule in self.rules:
+            if rule.keywords and not any(k in low for k in rule.keywords):
+                continue
+            for m in rule.regex.finditer(text):
+                g = 1 if m.re.groups else 0
+                value = m.group(g)
+                if value and rule.accepts(value):
+                    found.append(Finding(rule.id, rule.kind, m.start(g), m.end(g), value))
+        if len(found) < 2:
+            return found
+        found.sort(key=lambda f: (f.start, -(f.end - f.start)))
+        out: list[Finding] = []
+        for f in found:
+            if not out or f.start >= out[-1].end:
+                out.append(f)
+        return out
+
+
+def build(kind: str, extra: Iterable[dict[str, Any]] = ()) -> Detector:
+    """The detector of `kind` from the shipped rules and the user's (which come first)."""
+    rules = [parse_rule(r) for r in [*extra, *shipped_rules()]]
+    return Detector([r for r in rules if r.kind == kind])
