@@ -28,6 +28,9 @@ COMMANDS = {
     "errors": ("status", "errors", "The bad records of a run, with file, line and reason."),
     "doctor": ("status", "doctor", "Check the store's integrity and the sources' health."),
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
+    "forget": ("forget", "forget", "Forget messages (GDPR): hidden at once, purged for good later or --hard."),
+    "privacy": ("privacy", "privacy", "Secrets and privacy levels: scan, apply, set, levels, purge."),
+    "audit": ("audit", "audit", "The audit log: list entries, verify the hash chain."),
 }
 
 

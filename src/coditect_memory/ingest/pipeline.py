@@ -259,6 +259,7 @@ class Ingest:
         self.stats.manifest_sha256 = digest.hexdigest()
         self.store.note_files(key, listed, int(time.time() * 1000), mark_missing=only is None)
         self.stats.sessions_updated = self.store.derive_sessions()
+        self.store.purge_forgotten(int(time.time() * 1000))  # forgets past purge_after_days
         self.progress.finish()
 
     # --- planning ---------------------------------------------------------------------
