@@ -73,13 +73,14 @@ def create(settings: Settings, target: Target, kind: str = "incremental",
     if not settings.db_path.exists():
         raise StoreError(f"no store at {settings.db_path}: nothing to back up (run `memory ingest`)")
     repo = open_repository(settings, target, create=True)
-    from ..privacy import audit, tombstones
+    from ..privacy import tombstones
 
+    # Not in the audit log: a backup that wrote to the store it backs up would never find it
+    # unchanged (the repository's manifests are the record of each backup).
     with open_store(settings) as store:
         made = create_backup(store, repo, kind, _workdir(settings), progress,
                              full_every=settings.backup.full_every)
         tombstones.save(store, repo)  # forgotten stays forgotten at any restore
-        audit.record(store, "backup", target=repo.target.url, detail={"backup_id": made.backup_id})
         return made
 
 

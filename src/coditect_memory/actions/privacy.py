@@ -64,7 +64,7 @@ def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
             if hit:
                 result.messages_with_findings += 1
                 if apply:
-                    new_meta = (orjson.dumps(capture._walk(orjson.loads(meta))).decode()
+                    new_meta = (orjson.dumps(capture.walk(orjson.loads(meta))).decode()
                                 if meta else meta)
                     updates.append((mid, capture.text(content) if content else content, new_meta))
         if updates:
@@ -72,6 +72,15 @@ def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
             changed_ids += [u[0] for u in updates]
             result.rewritten += len(updates)
         after = rows[-1][0]
+    others = []
+    for table, key, col, text in store.privacy_other_texts():
+        found = det.find(text)
+        for f in found:
+            _note(result, f.rule, 0, key if table == "sessions" else None)
+        if found:
+            others.append((table, key, col, capture.masker.apply(text, found)))
+    if apply and others:
+        store.rewrite_other_texts(others)
     for sha, data in list(store.privacy_blobs()):
         try:
             text = data.decode("utf-8")

@@ -11,7 +11,7 @@ import orjson
 from ..settings import PrivacySettings
 from ..sources.base import Record
 from .detect import SECRET, build
-from .mask import Masker, load_key
+from .mask import Masker, load_key, map_strings
 
 
 class CaptureMasker:
@@ -32,14 +32,8 @@ class CaptureMasker:
             return value
         return self.masker.apply(value)
 
-    def _walk(self, obj: Any) -> Any:
-        if isinstance(obj, str):
-            return self.text(obj)
-        if isinstance(obj, dict):
-            return {k: self._walk(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [self._walk(v) for v in obj]
-        return obj
+    def walk(self, obj: Any) -> Any:
+        return map_strings(obj, self.text)
 
     def _screen(self, meta: Any) -> bool:
         """The pre-filter over all of the metadata at once (one C dump, one scan)."""
@@ -57,7 +51,7 @@ class CaptureMasker:
             rec.content = new
         meta = rec.metadata
         if meta and self._screen(meta):
-            new_meta = self._walk(meta)
+            new_meta = self.walk(meta)
             changed = changed or new_meta != meta
             rec.metadata = new_meta
         if rec.blob is not None and b"\x00" not in rec.blob[:8192]:

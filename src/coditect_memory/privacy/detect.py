@@ -71,7 +71,8 @@ def _public_ip(ip: str) -> bool:
 
 
 def _placeholder(value: str) -> bool:
-    return bool(_PLACEHOLDER.match(value)) or _MASKED in value
+    """A template, variable or documentation example (AWS's `...EXAMPLE` keys), or a mask."""
+    return bool(_PLACEHOLDER.match(value)) or _MASKED in value or "example" in value.lower()
 
 
 def _credential(value: str) -> bool:

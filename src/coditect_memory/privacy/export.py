@@ -18,4 +18,12 @@ def for_export(store: Any, settings: Settings, rows: Iterator[dict[str, Any]],
                       settings.privacy.rules)
     if not store.readonly:
         audit.record(store, "export", target=project or "*")
-    return export_rows(rows, levels, pii)
+    projects: dict[str, str | None] = {}
+
+    def project_of(session_id: str) -> str | None:
+        if session_id not in projects:
+            session = store.session(session_id)
+            projects[session_id] = session["project"] if session else None
+        return projects[session_id]
+
+    return export_rows(rows, levels, pii, project_of=project_of)

@@ -18,13 +18,15 @@ Secrets are masked at capture whatever the level.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..settings import LEVELS, PrivacySettings
 from .detect import PII, Finding, build
-from .mask import Masker
+from .mask import Masker, map_strings
 
 PUBLIC, TEAM, PRIVATE, EPHEMERAL = LEVELS
 OWNER, TEAM_AUDIENCE, EXPORT = "owner", "team", "export"
@@ -102,18 +104,37 @@ class Levels:
 
 
 def export_rows(rows: Iterator[dict[str, Any]], levels: Levels, pii: PiiRedactor,
-                audience: str = EXPORT) -> Iterator[dict[str, Any]]:
-    """The export's rows as `audience` may have them: EPHEMERAL left out, PII masked by level."""
+                audience: str = EXPORT,
+                project_of: Callable[[str], str | None] | None = None) -> Iterator[dict[str, Any]]:
+    """The export's rows as `audience` may have them: EPHEMERAL left out, PII masked by level
+    (content, metadata and file-version text). A row without a project (file versions)
+    takes its session's (`project_of`)."""
     for d in rows:
-        level = levels.level(d.get("project"), d.get("session_id"))
+        project = d.get("project")
+        if project is None and d.get("session_id") and project_of is not None:
+            project = project_of(d["session_id"])
+        level = levels.level(project, d.get("session_id"))
         if not visible(level, audience):
             continue
-        if _mask_pii(level, audience) is not None:
-            content = redact_for(level, audience, d.get("content"), pii)
-            if content != d.get("content"):
-                d["content"] = content
-                d["content_hash"] = hashlib.sha256((content or "").encode(
-                    "utf-8", "surrogatepass")).hexdigest()
-            if d.get("metadata"):
-                d["metadata"] = redact_for(level, audience, d["metadata"], pii)
+        which = _mask_pii(level, audience)
+        if which is not None:
+            _redact_row(d, which, pii)
         yield d
+
+
+def _redact_row(d: dict[str, Any], which: str, pii: PiiRedactor) -> None:
+    content = d.get("content")
+    if content:
+        new = pii.redact(content, which)
+        if new != content:
+            d["content"] = new
+            d["content_hash"] = hashlib.sha256(new.encode("utf-8", "surrogatepass")).hexdigest()
+    if d.get("metadata"):
+        d["metadata"] = orjson.dumps(map_strings(
+            orjson.loads(d["metadata"]), lambda t: pii.redact(t, which))).decode()
+    if d.get("blob") is not None and d.get("blob_is_text"):
+        try:
+            text = bytes(d["blob"]).decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        d["blob"] = pii.redact(text, which).encode("utf-8")

@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .detect import PII, Detector, Finding
 
@@ -38,6 +40,17 @@ def load_key(home: Path, create: bool = True) -> bytes:
         f.write(key.hex())
     os.replace(tmp, path)
     return key
+
+
+def map_strings(obj: Any, fn: Callable[[str], str]) -> Any:
+    """`obj` (parsed JSON) with `fn` applied to every string value."""
+    if isinstance(obj, str):
+        return fn(obj)
+    if isinstance(obj, dict):
+        return {k: map_strings(v, fn) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [map_strings(v, fn) for v in obj]
+    return obj
 
 
 def fingerprint(key: bytes, value: str) -> str:

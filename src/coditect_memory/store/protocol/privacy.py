@@ -95,6 +95,15 @@ class PrivacyStore(ABC):
         """Replace content and metadata of these messages (content_hash follows)."""
 
     @abstractmethod
+    def privacy_other_texts(self) -> Iterator[tuple[str, str, str, str]]:
+        """(table, key, column, text) of the other texts derived from content: session
+        titles, summaries and first prompts, error signatures, ingest error reasons."""
+
+    @abstractmethod
+    def rewrite_other_texts(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """Write back (table, key, column, text) rows from privacy_other_texts."""
+
+    @abstractmethod
     def privacy_blobs(self) -> Iterator[tuple[str, bytes]]:
         """(sha256, data) of every text blob."""
 

@@ -16,6 +16,11 @@ from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
 
 _CHUNK = 500
+# Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
+_OTHER = (("sessions", "id", ("title", "summary", "first_prompt")),
+          ("messages", "id", ("error_signature",)),
+          ("report_errors", "message_id", ("signature",)),
+          ("ingest_errors", "id", ("reason",)))
 
 
 def _marks(n: int) -> str:
@@ -234,6 +239,23 @@ class SQLitePrivacy:
                 db.execute("UPDATE messages SET content = ?, metadata = ?,"
                            " content_hash = coalesce(?, content_hash) WHERE id = ?",
                            (content, meta, chash, mid))
+
+    def privacy_other_texts(self) -> Iterator[tuple[str, str, str, str]]:
+        for table, key, cols in _OTHER:
+            for row in self.db.execute(f"SELECT {key}, {', '.join(cols)} FROM {table}").fetchall():
+                for col, text in zip(cols, row[1:], strict=True):
+                    if isinstance(text, str) and text:
+                        yield table, str(row[0]), col, text
+
+    def rewrite_other_texts(self, rows: list[tuple[str, str, str, str]]) -> None:
+        keys = {table: key for table, key, _ in _OTHER}
+        cols = {(table, col) for table, _, cs in _OTHER for col in cs}
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            for table, key, col, text in rows:
+                if (table, col) not in cols:
+                    raise ValueError(f"{table}.{col} is not a privacy text")
+                db.execute(f"UPDATE {table} SET {col} = ? WHERE {keys[table]} = ?", (text, key))
 
     def privacy_blobs(self) -> Iterator[tuple[str, bytes]]:
         for (sha,) in self.db.execute("SELECT sha256 FROM blobs WHERE is_text = 1").fetchall():
