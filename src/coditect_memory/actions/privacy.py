@@ -73,12 +73,12 @@ def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
             result.rewritten += len(updates)
         after = rows[-1][0]
     others = []
-    for table, key, col, text in store.privacy_other_texts():
+    for table, row_key, col, text in store.privacy_other_texts():
         found = det.find(text)
         for f in found:
-            _note(result, f.rule, 0, key if table == "sessions" else None)
+            _note(result, f.rule, 0, row_key if table == "sessions" else None)
         if found:
-            others.append((table, key, col, capture.masker.apply(text, found)))
+            others.append((table, row_key, col, capture.masker.apply(text, found)))
     if apply and others:
         store.rewrite_other_texts(others)
     for sha, data in list(store.privacy_blobs()):
