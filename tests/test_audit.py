@@ -32,6 +32,7 @@ def test_intact_chain_verifies(logged):
     assert rows[0].prev_hash == audit.GENESIS and rows[1].prev_hash == rows[0].hash
 
 
+@pytest.mark.fault("audit: an entry edited, removed or moved ({bad})")
 @pytest.mark.parametrize("tamper, bad", [
     ("UPDATE audit_log SET reason = 'other' WHERE seq = 3", 3),            # edited
     ("UPDATE audit_log SET detail = '{\"n\":9}' WHERE seq = 2", 2),        # edited detail
@@ -45,6 +46,7 @@ def test_tampering_is_named(logged, tamper, bad):
     assert not v.ok and v.first_bad == bad
 
 
+@pytest.mark.fault("audit: two entries swapped")
 def test_reorder_of_two_entries_is_found(logged):
     rows = logged.audit_rows()
     a, b = rows[1], rows[2]

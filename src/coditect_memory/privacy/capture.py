@@ -28,9 +28,7 @@ class CaptureMasker:
         return cls(Masker(build(SECRET, cfg.rules), load_key(home)))
 
     def text(self, value: str) -> str:
-        if not self.detector.candidates(value):
-            return value
-        return self.masker.apply(value)
+        return self.masker.apply(value)  # find() screens first: one pass when nothing is there
 
     def walk(self, obj: Any) -> Any:
         return map_strings(obj, self.text)
@@ -59,7 +57,7 @@ class CaptureMasker:
                 text = rec.blob.decode("utf-8")
             except UnicodeDecodeError:
                 text = None
-            if text is not None and self.detector.candidates(text):
+            if text is not None:
                 new_text = self.masker.apply(text)
                 if new_text != text:
                     rec.blob = new_text.encode("utf-8")

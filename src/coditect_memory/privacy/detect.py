@@ -1,8 +1,11 @@
 """Detectors: rules as data (rules.toml, plus the user's), one combined pre-filter, findings.
 
-Speed: a message is first screened with one regex alternation of every rule's literal
-keywords (case-insensitive); the common message has none and costs one scan. Only the rules
-whose own keywords are present then run their regex.
+Speed: a message is first screened in one pass by Hyperscan (SIMD multi-pattern matching)
+against every rule's literal keywords, or its own `screen` regex for rules whose words are
+common ("token" is in every usage record); the pass says which rules may match, and only
+those run their (Python) regex. Measured on generated transcripts: ~900 MB/s for the screen;
+Python's `re` tries every alternative at every position (4 MB/s for the keyword alternation,
+100 lines/s with the screens) and RE2 reached ~30-80 MB/s: hence the dependency.
 
 Hashes and ids: provider rules match fixed prefixes (`ghp_`, `AKIA`, `sk-ant-`), which a hex
 hash or UUID never has; the generic rules only look at values next to a credential word and
@@ -14,11 +17,14 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+import hyperscan
 
 SECRET, PII = "secret", "pii"
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{7,40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$")
@@ -107,6 +113,15 @@ class Rule:
     check: str | None = None
     sensitive: bool = False
     allow: tuple[re.Pattern[str], ...] = ()
+    screen: str | None = None  # a Hyperscan (PCRE-like) regex, matched caseless; None: the keywords
+
+    def screen_regex(self) -> str | None:
+        """This rule's part of the combined screen (None: it always runs)."""
+        if self.screen:
+            return self.screen
+        if not self.keywords:
+            return None
+        return "(?:" + "|".join(re.escape(k) for k in self.keywords) + ")"
 
     def accepts(self, value: str) -> bool:
         if self.entropy and entropy(value) < self.entropy:
@@ -141,11 +156,34 @@ def parse_rule(item: dict[str, Any]) -> Rule:
                     keywords=tuple(str(k).lower() for k in item.get("keywords", [])),
                     hint=str(item.get("hint", ""))[:7], entropy=float(item.get("entropy", 0.0)),
                     check=check, sensitive=bool(item.get("sensitive", False)),
-                    allow=tuple(re.compile(a) for a in item.get("allow", [])))
+                    allow=tuple(re.compile(a) for a in item.get("allow", [])),
+                    screen=_screen(item.get("screen")))
     except KeyError as e:
         raise ValueError(f"missing {e.args[0]!r}") from None
     except re.error as e:
         raise ValueError(f"bad regex: {e}") from None
+
+
+_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+_SPANS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_ALLOWEMPTY
+BEFORE, AFTER = 80, 320  # a screened rule's regex runs this many characters around a screen match
+
+
+def _compile(patterns: list[str], flags: int = _FLAGS) -> Any:
+    db = hyperscan.Database()
+    db.compile(expressions=[p.encode() for p in patterns], ids=list(range(len(patterns))),
+               elements=len(patterns), flags=[flags] * len(patterns))
+    return db
+
+
+def _screen(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        _compile([str(value)])
+    except hyperscan.error as e:
+        raise ValueError(f"bad screen regex: {e}") from None
+    return str(value)
 
 
 def shipped_rules() -> list[dict[str, Any]]:
@@ -158,35 +196,68 @@ class Detector:
     """Finds the spans of one kind of rule (secrets, or PII) in a text."""
 
     rules: list[Rule]
-    _screen: re.Pattern[str] | None = field(init=False, default=None)
-    _always: list[Rule] = field(init=False, default_factory=list)
+    _db: Any = field(init=False, default=None)
+    _screened: list[int] = field(init=False, default_factory=list)  # rule index per pattern id
+    _always: list[int] = field(init=False, default_factory=list)  # rules without a screen
+    _spans: dict[int, Any] = field(init=False, default_factory=dict)  # rule -> its screen, with spans
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        words = sorted({k for r in self.rules for k in r.keywords}, key=len, reverse=True)
-        self._always = [r for r in self.rules if not r.keywords]
-        if words:
-            self._screen = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+        patterns = []
+        for i, rule in enumerate(self.rules):
+            p = rule.screen_regex()
+            if p is None:
+                self._always.append(i)
+            else:
+                patterns.append(p)
+                self._screened.append(i)
+                if rule.screen:
+                    self._spans[i] = _compile([p], _SPANS)
+        self._db = _compile(patterns) if patterns else None
+
+    def _scan(self, db: Any, data: bytes, on: Any) -> None:
+        """One Hyperscan pass (a scratch space per database: scans are serialised, which
+        costs nothing in the one-thread ingest)."""
+        with self._lock:
+            db.scan(data, match_event_handler=on)
+
+    def _which(self, data: bytes) -> set[int]:
+        """The rules that may match here."""
+        hit: set[int] = set()
+        if self._db is not None:
+            self._scan(self._db, data, lambda pid, *_: hit.add(self._screened[pid]))
+        return hit
+
+    def _where(self, rule: int, data: bytes) -> list[tuple[int, int]]:
+        """The byte spans a common-word rule's screen matches (a second pass, rare)."""
+        spans: list[tuple[int, int]] = []
+
+        def on(pid: int, start: int, end: int, *_: Any) -> bool | None:
+            spans.append((start, end))
+            return len(spans) >= 64 or None  # enough: stop
+
+        self._scan(self._spans[rule], data, on)
+        return spans
 
     def candidates(self, text: str) -> bool:
         """The cheap screen: could any rule match here?"""
-        if self._always:
-            return True
-        return self._screen is not None and self._screen.search(text) is not None
+        return bool(self._always) or bool(text and self._which(text.encode("utf-8", "surrogatepass")))
 
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings, in order (the earliest, then the longest, wins)."""
-        if not text or not self.candidates(text):
+        if not text:
             return []
-        low = text.lower()
+        data = text.encode("utf-8", "surrogatepass")
+        which = self._which(data)
+        if not which and not self._always:
+            return []
         found: list[Finding] = []
-        for rule in self.rules:
-            if rule.keywords and not any(k in low for k in rule.keywords):
-                continue
-            for m in rule.regex.finditer(text):
-                g = 1 if m.re.groups else 0
-                value = m.group(g)
-                if value and rule.accepts(value):
-                    found.append(Finding(rule.id, rule.kind, m.start(g), m.end(g), value))
+        for i, rule in enumerate(self.rules):
+            if i in which and rule.screen:  # a common word: look only around its matches
+                for pos, end in _windows(text, data, self._where(i, data)):
+                    self._match(rule, text, found, pos, end)
+            elif i in which or i in self._always:
+                self._match(rule, text, found, 0, len(text))
         if len(found) < 2:
             return found
         found.sort(key=lambda f: (f.start, -(f.end - f.start)))
@@ -195,6 +266,31 @@ class Detector:
             if not out or f.start >= out[-1].end:
                 out.append(f)
         return out
+
+    @staticmethod
+    def _match(rule: Rule, text: str, found: list[Finding], pos: int, end: int) -> None:
+        for m in rule.regex.finditer(text, pos, end):
+            g = 1 if m.re.groups else 0
+            value = m.group(g)
+            if value and rule.accepts(value):
+                found.append(Finding(rule.id, rule.kind, m.start(g), m.end(g), value))
+
+
+def _windows(text: str, data: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character windows around byte spans of a screen's matches, merged."""
+    ascii_ = len(data) == len(text)
+
+    def char(off: int) -> int:
+        return off if ascii_ else len(data[:off].decode("utf-8", "ignore"))
+
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        lo, hi = max(0, char(start) - BEFORE), min(len(text), char(end) + AFTER)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def build(kind: str, extra: Iterable[dict[str, Any]] = ()) -> Detector:
