@@ -131,3 +131,18 @@ def test_purge_after_days(sample, memory_home):
     assert run("privacy", "purge", "--all", "--json").json()["rows"] > 0
     assert leaks(memory_home, {MARKER}) == []
 
+
+
+def test_project_and_before_filters(sample):
+    sessions = run("sessions", "--json").json()
+    project = next(s["project"] for s in sessions if s["project"])
+    n_project = sum(s["message_count"] for s in sessions if s["project"] == project)
+    out = run("forget", "--project", project, "--yes", "--json").json()
+    assert out["messages"] >= n_project > 0
+    assert all(s["project"] != project for s in run("sessions", "--json").json())
+    before = run("forget", "--before", "2100-01-01", "--yes", "--json").json()
+    assert before["messages"] > 0
+    left = run("export").stdout.splitlines()[:-1]  # the last line is the trailer
+    assert left and all(json.loads(line).get("timestamp") is None for line in left), \
+        "only rows without a time are left: they are before no date"
+    run("audit", "verify")

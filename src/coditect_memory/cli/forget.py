@@ -13,7 +13,7 @@ from .output import console, get_config, json_option, print_json
 @click.option("--session", "sessions", multiple=True, help="A session id (repeatable).")
 @click.option("--project", help="Every message of this project (its path or name).")
 @click.option("--match", help="Every message whose text contains TEXT.")
-@click.option("--before", help="Every message before this time (2025-11-15 or ISO).")
+@click.option("--before", help="Every message dated before this time (2025-11-15 or ISO); undated rows stay.")
 @click.option("--reason", help="Why (kept in the audit log).")
 @click.option("--hard", is_flag=True, help="Purge at once: no bytes left under MEMORY_HOME.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
