@@ -167,6 +167,7 @@ def parse_rule(item: dict[str, Any]) -> Rule:
 _FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
 _SPANS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_ALLOWEMPTY
 BEFORE, AFTER = 80, 320  # a screened rule's regex runs this many characters around a screen match
+MAX_SPANS = 256  # past this many screen matches in one text, the rule reads all of it
 
 
 def _compile(patterns: list[str], flags: int = _FLAGS) -> Any:
@@ -228,15 +229,19 @@ class Detector:
             self._scan(self._db, data, lambda pid, *_: hit.add(self._screened[pid]))
         return hit
 
-    def _where(self, rule: int, data: bytes) -> list[tuple[int, int]]:
-        """The byte spans a common-word rule's screen matches (a second pass, rare)."""
+    def _where(self, rule: int, data: bytes) -> list[tuple[int, int]] | None:
+        """The byte spans a common-word rule's screen matches (a second pass, rare); None
+        past MAX_SPANS of them (the rule then reads the whole text)."""
         spans: list[tuple[int, int]] = []
 
         def on(pid: int, start: int, end: int, *_: Any) -> bool | None:
             spans.append((start, end))
-            return len(spans) >= 64 or None  # enough: stop
+            return len(spans) > MAX_SPANS or None  # True stops the pass
 
-        self._scan(self._spans[rule], data, on)
+        try:
+            self._scan(self._spans[rule], data, on)
+        except hyperscan.ScanTerminated:
+            return None
         return spans
 
     def candidates(self, text: str) -> bool:
@@ -253,8 +258,9 @@ class Detector:
             return []
         found: list[Finding] = []
         for i, rule in enumerate(self.rules):
-            if i in which and rule.screen:  # a common word: look only around its matches
-                for pos, end in _windows(text, data, self._where(i, data)):
+            spans = self._where(i, data) if i in which and rule.screen else None
+            if spans is not None:  # a common word: look only around its matches
+                for pos, end in _windows(text, data, spans):
                     self._match(rule, text, found, pos, end)
             elif i in which or i in self._always:
                 self._match(rule, text, found, 0, len(text))
