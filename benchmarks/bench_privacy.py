@@ -97,7 +97,9 @@ def forget_bench(src_home: Path, scratch: Path) -> list[tuple[str, ...]]:
     shutil.copytree(src_home, home, ignore=shutil.ignore_patterns("ingest.lock"))
     env = {**os.environ, "MEMORY_HOME": str(home)}
     t0 = time.perf_counter()
-    subprocess.run([*MEMORY, "status", "--json"], env=env, capture_output=True, check=True)
+    from coditect_memory.store.sqlite.backend import SQLiteStore
+
+    SQLiteStore(str(home / "memory.db"), create=False).close()  # migrated to this version
     subprocess.run([*MEMORY, "index", "--json"], env=env, capture_output=True)
     warm = time.perf_counter() - t0
     db = sqlite3.connect(home / "memory.db")
@@ -167,6 +169,7 @@ def main() -> None:
     parts = [f"Machine: {machine()}", "",
              "Command: `.venv/bin/python benchmarks/bench_privacy.py" + (" --skip-ingest" if args.skip_ingest else "") + "`", ""]
 
+    print("\n".join(parts), flush=True)
     rec = recall()
     parts += ["Recall on the planted corpus (tests/privacy/corpus.py; each item in 5 wrappings):", "",
               table(rec, ("kind", "found", "recall")), ""]
@@ -185,6 +188,8 @@ def main() -> None:
                                          ("secrets = mask (detectors on)", mask)):
             rows.append((name, f"{wall:.1f} s", f"{stats['messages_read'] / wall:,.0f}/s",
                          f"{rss / 1e6:.0f} MB"))
+        (args.scratch / "ingest-results.json").write_text(json.dumps([keep, mask]))
+        print("ingest keep / mask:", keep[0], mask[0], flush=True)
         slower = (mask[0] / keep[0] - 1) * 100
         parts += [f"Ingest of {args.claude} ({keep[1]['messages_read']:,} records), index off, "
                   "same run, keep first:", "",
