@@ -52,6 +52,8 @@ def test_every_planted_pii_kind_is_found(item):
     "the tokenizer splits tokens; max_tokens=4096",
     "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
     "postgres://user:${DB_PASSWORD}@localhost/db",
+    "src/api.ts:90:if token is None or user > logger.token:\n/home/dev/src/app.v2/src/x.ts:387:x",
+    "auth_token: /home/dev/.config/app2/token.json",
 ])
 def test_hashes_ids_and_placeholders_are_not_secrets(text):
     assert build(SECRET).find(text) == []

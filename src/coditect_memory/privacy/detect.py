@@ -87,6 +87,8 @@ def _credential(value: str) -> bool:
     v = value.rstrip(".=")
     if len(v) < 8 or _placeholder(v) or _HEX.match(v) or _UUID.match(v):
         return False
+    if v.startswith(("/", "./", "../", "~/")):  # a path
+        return False
     has_alpha = any(c.isalpha() for c in v)
     has_digit = any(c.isdigit() for c in v)
     return has_alpha and has_digit
