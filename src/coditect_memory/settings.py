@@ -171,6 +171,17 @@ class ApiSettings:
     redis_url: str | None = None
     cache_ttl_seconds: float = 300.0
     cache_entries: int = 2048  # the in-process cache's size (LRU)
+LEVELS = ("PUBLIC", "TEAM", "PRIVATE", "EPHEMERAL")
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    secrets: str = "mask"  # mask: secrets masked before anything is written; keep: stored as read
+    purge_after_days: int = 30  # soft-forgotten rows are purged (hard) after this many days
+    default_level: str = "PRIVATE"  # the level of a project none is set for
+    levels: tuple[tuple[str, str], ...] = ()  # (project path or name, level) from [privacy.levels]
+    rules: tuple[dict[str, Any], ...] = ()  # the user's [[privacy.rules]] (privacy/rules.toml fields)
+    audit_retention_days: int = 7 * 365
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,7 @@ class Settings:
     prices: dict[str, Any] = field(default_factory=dict)  # the user's [prices] tables
     api: ApiSettings = field(default_factory=ApiSettings)
     memories: MemorySettings = field(default_factory=MemorySettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def db_path(self) -> Path:
@@ -272,6 +284,37 @@ def _backup(table: dict[str, Any], path: Path) -> BackupSettings:
         full_every=_get(table, "full_every", int, 30, w))
 
 
+def _privacy(table: dict[str, Any], path: Path) -> PrivacySettings:
+    from .privacy.detect import parse_rule
+
+    w = f"[privacy] in {path}:"
+    secrets = _get(table, "secrets", str, "mask", w).lower()
+    if secrets not in ("mask", "keep"):
+        raise UsageError(f"[privacy] secrets must be \"mask\" or \"keep\" in {path}")
+    levels = _table(table, "levels", path)
+    for project, level in levels.items():
+        if str(level).upper() not in LEVELS:
+            raise UsageError(f"[privacy.levels] {project} = {level!r} in {path}: expected one "
+                             f"of {', '.join(LEVELS)}")
+    default = _get(table, "default_level", str, "PRIVATE", w).upper()
+    if default not in LEVELS:
+        raise UsageError(f"[privacy] default_level must be one of {', '.join(LEVELS)} in {path}")
+    rules = table.get("rules", [])
+    if not isinstance(rules, list):
+        raise UsageError(f"[[privacy.rules]] in {path} must be an array of tables")
+    for rule in rules:
+        try:
+            parse_rule(rule)
+        except (ValueError, TypeError, AttributeError) as e:
+            raise UsageError(f"bad [[privacy.rules]] {rule!r} in {path}: {e}") from None
+    return PrivacySettings(
+        secrets=secrets, purge_after_days=max(0, _get(table, "purge_after_days", int, 30, w)),
+        default_level=default,
+        levels=tuple((str(k), str(v).upper()) for k, v in levels.items()),
+        rules=tuple(rules),
+        audit_retention_days=max(1, _get(table, "audit_retention_days", int, 7 * 365, w)))
+
+
 def load_settings(home: Path | None = None) -> Settings:
     """Read the defaults, the user's config.toml and the environment; raise UsageError with
     the file and key on anything invalid."""
@@ -305,6 +348,8 @@ def load_settings(home: Path | None = None) -> Settings:
                  config_file),
         memories=_memories({**_table(default, "memories", default_path),
                             **_table(user, "memories", config_file)}, config_file),
+        privacy=_privacy({**_table(default, "privacy", default_path),
+                          **_table(user, "privacy", config_file)}, config_file),
     )
 
 

@@ -7,6 +7,7 @@ the store backend from the backup's manifest; create backs up the store the Sett
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,9 +74,15 @@ def create(settings: Settings, target: Target, kind: str = "incremental",
     if not settings.database_url and not settings.db_path.exists():
         raise StoreError(f"no store at {settings.db_path}: nothing to back up (run `memory ingest`)")
     repo = open_repository(settings, target, create=True)
+    from ..privacy import tombstones
+
+    # Not in the audit log: a backup that wrote to the store it backs up would never find it
+    # unchanged (the repository's manifests are the record of each backup).
     with open_store(settings, create=False) as store:
-        return create_backup(store, repo, kind, _workdir(settings), progress,
+        made = create_backup(store, repo, kind, _workdir(settings), progress,
                              full_every=settings.backup.full_every)
+        tombstones.save(store, repo)  # forgotten stays forgotten at any restore
+        return made
 
 
 @dataclass(frozen=True)
@@ -138,9 +145,20 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
     repo = open_repository(settings, target)
     chosen = pick(repo, request.backup_id, request.at_ms)
     if not request.replace:
-        return restore_backup(repo, chosen, request.into, progress=progress)
-    with IngestLock(request.into.expanduser().absolute(), settings.ingest.lock_wait_seconds):
-        return restore_backup(repo, chosen, request.into, replace=True, progress=progress)
+        done = restore_backup(repo, chosen, request.into, progress=progress)
+    else:
+        with IngestLock(request.into.expanduser().absolute(), settings.ingest.lock_wait_seconds):
+            done = restore_backup(repo, chosen, request.into, replace=True, progress=progress)
+    from ..privacy import audit, tombstones
+
+    tombstones.apply_at_restore(settings, repo, Path(done.into), done.previous_store)
+    if settings.db_path.exists() and os.access(settings.db_path, os.W_OK):
+        from ..store import open_store
+
+        with open_store(settings, create=False) as store:  # the log of this machine's store
+            audit.record(store, "restore", target=repo.target.url,
+                         detail={"backup_id": chosen, "into": done.into})
+    return done
 
 
 @dataclass(frozen=True)

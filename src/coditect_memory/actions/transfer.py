@@ -24,6 +24,7 @@ class ExportRequest:
     project: str | None = None  # its path or name
     since_ms: int | None = None  # messages at or after this time
     output: Path | None = None  # a file (written whole, then renamed into place) or a stream
+    settings: Settings | None = None  # privacy levels applied (privacy/levels.py) and the export audited; None: as stored
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class Exported:
 def export(store: Store, request: ExportRequest, stream: IO[bytes] | None = None) -> Exported:
     """Write the store's messages as JSON Lines to `request.output`, else to `stream`."""
     rows = store.export_messages(request.project, request.since_ms)
+    if request.settings is not None:
+        from ..privacy.export import for_export
+
+        rows = for_export(store, request.settings, rows, request.project)
     output = request.output
     if output is None:
         if stream is None:

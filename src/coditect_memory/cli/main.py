@@ -40,6 +40,9 @@ COMMANDS = {
     "hook": ("hooks", "hook", "Run by Claude Code's hooks (event JSON on stdin); always exits 0."),
     "hooks": ("hooks", "hooks", "Install or remove the Claude Code hooks in settings.json."),
     "mcp": ("mcp", "mcp", "The MCP server on stdio (search, context, memories), and `mcp install`."),
+    "forget": ("forget", "forget", "Forget messages (GDPR): hidden at once, purged for good later or --hard."),
+    "privacy": ("privacy", "privacy", "Secrets and privacy levels: scan, apply, set, levels, purge."),
+    "audit": ("audit", "audit", "The audit log: list entries, verify the hash chain."),
 }
 # `memory ingest schedule`: a sub-command of a command that also takes a PATH argument.
 SUBCOMMANDS = {("ingest", "schedule"): ("capture", "ingest_schedule")}

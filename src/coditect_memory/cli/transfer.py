@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,13 +27,19 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
     from ..actions.transfer import ExportRequest
     from ..actions.transfer import export as run_export
     from ..errors import UsageError
+    from ..store import open_store
     from ..timeutil import parse_user_time
 
     since_ms = parse_user_time(since) if since else None  # raises UsageError
     if output is None and as_json:
         raise UsageError("--json needs --output FILE (the export itself goes to stdout)")
-    with open_readonly() as store:
-        result = run_export(store, ExportRequest(project, since_ms, output), sys.stdout.buffer)
+    config = get_config()
+    # writable when it can be: the export is recorded in the audit log (privacy/)
+    writable = (config.db_path.exists() and os.access(config.db_path, os.W_OK)
+                and os.access(config.home, os.W_OK) and not config.database_url)
+    with open_store(config, create=False) if writable else open_readonly() as store:
+        result = run_export(store, ExportRequest(project, since_ms, output, config),
+                            sys.stdout.buffer)
     if output is None:
         sys.stdout.buffer.flush()
     elif as_json:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MemoryError_, SourceMissing, StorageIOError
+from ..privacy.capture import CaptureMasker
 from ..settings import Settings
 from ..sources.base import Issue, Origin, Record, dumps
 from ..sources.classify import EXPORT, EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
@@ -177,6 +178,8 @@ class Ingest:
         self.checksums: dict[str, tuple[int, str | None]] = {}  # relpath -> (size, sha256)
         self.file_new: dict[int, int] = {}  # new rows of a file written in its earlier batches
         self.origin_ids: dict[tuple[str, str], int] = {}  # an import's original files
+        self.masker = CaptureMasker.from_settings(config.privacy, config.home)  # privacy/
+        self.tombstones: set[str] = set()  # uids forgotten: never stored again
 
     # --- the run ----------------------------------------------------------------------
     def run(self, root: Path, fmt: str = "claude", only: str | None = None) -> RunStats:
@@ -194,6 +197,7 @@ class Ingest:
                     old_id, why = lock.left
                     self.store.finish_run(old_id, {}, "failed", f"{why} (recorded by run {run_id})")
                     lock.note_recorded()
+                self.tombstones = self.store.tombstoned()
                 self._run(str(root), fmt, only)
                 self.stats.seconds = round(time.monotonic() - started, 3)
                 self.store.finish_run(run_id, self.stats.as_dict(), "completed")
@@ -258,6 +262,7 @@ class Ingest:
         self.stats.manifest_sha256 = digest.hexdigest()
         self.store.note_files(key, listed, int(time.time() * 1000), mark_missing=only is None)
         self.stats.sessions_updated = self.store.derive_sessions()
+        self.store.purge_forgotten(int(time.time() * 1000))  # forgets past purge_after_days
         self.progress.finish()
 
     # --- planning ---------------------------------------------------------------------
@@ -386,11 +391,17 @@ class Ingest:
             self.stats.warnings += 1
             self.stats.errors += 1  # the contract's `errors` counts every recorded issue
         where = f"{relpath}:{issue.line}" if issue.line else relpath
+        if self.masker is not None:  # an excerpt of a bad line may hold a secret
+            issue.reason = self.masker.text(issue.reason)
         self.batch.errors.append((relpath, issue.line, issue.offset, issue.severity, issue.reason))
         return f"{where}: {issue.reason}"
 
     def _add(self, rec: Record, file_id: int) -> None:
+        if rec.uid in self.tombstones:
+            return
         _clean(rec)
+        if self.masker is not None:
+            self.masker.record(rec)
         batch = self.batch
         batch.records.append((rec, file_id))
         self.batch_bytes += len(rec.content) if rec.content else 0

@@ -16,6 +16,7 @@ from .protocol.admin import AdminStore
 from .protocol.backup import BackupStore, DeltaUnavailable
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
 from .protocol.memories import MemoryStore
+from .protocol.privacy import PrivacyStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
@@ -26,7 +27,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
-            AccessStore, MemoryStore, AdminStore):
+            AccessStore, MemoryStore, AdminStore, PrivacyStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -33,6 +33,7 @@ from .access import SQLiteAccess
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
 from .memories import SQLiteMemories
+from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
 
@@ -78,7 +79,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
-                  SQLiteMemories, Store):
+                  SQLiteMemories, SQLitePrivacy, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

@@ -1,0 +1,98 @@
+"""`memory forget`: GDPR deletion. Soft at once (the rows leave every read path: moved out
+of `messages`, their index documents and vectors deleted, their uids tombstoned so a re-ingest
+does not bring them back); hard at once with `hard`, else after [privacy] purge_after_days
+(`purge`, run by the next ingest or `memory privacy purge`)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..errors import NotFound, UsageError
+from ..privacy import audit
+from ..settings import Settings
+from ..store import Store
+from ..store.protocol.privacy import ForgetPlan, ForgetSelector
+from ..timeutil import iso
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    selector: ForgetSelector
+    reason: str | None = None
+    hard: bool = False
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    forget_id: int
+    messages: int
+    sessions: int
+    hard: bool
+    purge_at: str | None
+    index_documents_removed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def selector_json(sel: ForgetSelector) -> str:
+    """What was asked, for the record: never the --match text itself (it is the content)."""
+    out: dict[str, Any] = {}
+    if sel.sessions:
+        out["sessions"] = list(sel.sessions)
+    if sel.project:
+        out["project"] = sel.project
+    if sel.match:
+        out["match_sha256"] = hashlib.sha256(sel.match.encode()).hexdigest()
+    if sel.before_ms is not None:
+        out["before"] = iso(sel.before_ms)
+    return orjson.dumps(out, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def plan(store: Store, sel: ForgetSelector) -> ForgetPlan:
+    if sel.empty():
+        raise UsageError("say what to forget: --session ID, --project P, --match TEXT or --before DATE")
+    found = store.forget_plan(sel)
+    if not found.messages:
+        raise NotFound("nothing matches: no message would be forgotten")
+    return found
+
+
+def forget(store: Store, settings: Settings, request: ForgetRequest) -> ForgetResult:
+    from ..search import indexer
+
+    sel = request.selector
+    plan(store, sel)
+    now = int(time.time() * 1000)
+    purge_at = now + settings.privacy.purge_after_days * DAY_MS
+    done = store.forget(sel, selector_json(sel), request.reason, now, purge_at)
+    removed = indexer.forget(store, settings.search.index_dir, done.message_ids)
+    if request.hard:
+        purge(store, settings, due_only=False)
+    audit.record(store, "forget", target=selector_json(sel), reason=request.reason,
+                 detail={"forget_id": done.forget_id, "messages": done.messages,
+                         "sessions": done.sessions, "hard": request.hard})
+    return ForgetResult(done.forget_id, done.messages, done.sessions, request.hard,
+                        None if request.hard else iso(purge_at), removed)
+
+
+def purge(store: Store, settings: Settings, due_only: bool = True) -> int:
+    """Hard-delete the held rows (those due, or all) and leave no copy of them in the store's
+    free pages, its WAL or the keyword index (rebuilt: Tantivy keeps a deleted document's
+    terms until its segment is merged away)."""
+    from ..search import indexer
+    from ..search.cache import SearchCache
+
+    n = store.purge_forgotten(int(time.time() * 1000) if due_only else None)
+    if n:
+        state = store.index_state(indexer.ENGINE)
+        if state and state["index_id"]:
+            indexer.sync(store, settings.search.index_dir, SearchCache(), rebuild=True)
+    return n

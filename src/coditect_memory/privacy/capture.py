@@ -1,0 +1,70 @@
+"""What ingest does to every record before it is written: secrets masked in every text the
+store keeps (content, metadata, file-version blobs, session facts, error excerpts), so the
+store, the keyword index, vectors, exports and backups never see a clear value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..settings import PrivacySettings
+from ..sources.base import Record
+from .detect import SECRET, build
+from .mask import Masker, load_key, map_strings
+
+
+class CaptureMasker:
+    def __init__(self, masker: Masker) -> None:
+        self.masker = masker
+        self.detector = masker.detector
+        self.masked = 0  # records changed (for the run's stats)
+
+    @classmethod
+    def from_settings(cls, cfg: PrivacySettings, home: Any) -> CaptureMasker | None:
+        """None when [privacy] secrets = "keep"."""
+        if cfg.secrets != "mask":
+            return None
+        return cls(Masker(build(SECRET, cfg.rules), load_key(home)))
+
+    def text(self, value: str) -> str:
+        return self.masker.apply(value)  # find() screens first: one pass when nothing is there
+
+    def walk(self, obj: Any) -> Any:
+        return map_strings(obj, self.text)
+
+    def _screen(self, meta: Any) -> bool:
+        """The pre-filter over all of the metadata at once (one C dump, one scan)."""
+        try:
+            return self.detector.candidates(orjson.dumps(meta).decode("utf-8", "replace"))
+        except TypeError:  # not JSON-able as it is: look at every string
+            return True
+
+    def record(self, rec: Record) -> None:
+        """Mask the record in place."""
+        changed = False
+        if rec.content:
+            new = self.text(rec.content)
+            changed = new is not rec.content and new != rec.content
+            rec.content = new
+        meta = rec.metadata
+        if meta and self._screen(meta):
+            new_meta = self.walk(meta)
+            changed = changed or new_meta != meta
+            rec.metadata = new_meta
+        if rec.blob is not None and b"\x00" not in rec.blob[:8192]:
+            try:
+                text = rec.blob.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                new_text = self.masker.apply(text)
+                if new_text != text:
+                    rec.blob = new_text.encode("utf-8")
+                    changed = True
+        if rec.facts:
+            for k, v in rec.facts.items():
+                if isinstance(v, str):
+                    rec.facts[k] = self.text(v)
+        if changed:
+            self.masked += 1

@@ -1,0 +1,318 @@
+"""The privacy concern of the SQLite backend (migration 0009): forget, levels, scan and
+rewrite, the audit log. Plain tables and portable SQL; the SQLite-only parts are the
+secure_delete / checkpoint / VACUUM that leave no freed bytes behind."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import orjson
+
+from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
+from . import rollups
+
+_CHUNK = 500
+# Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
+_OTHER = (("sessions", "id", ("title", "summary", "first_prompt")),
+          ("messages", "id", ("error_signature",)),
+          ("report_errors", "message_id", ("signature",)),
+          ("ingest_errors", "id", ("reason",)))
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _where(sel: ForgetSelector) -> tuple[str, list[Any]]:
+    """The messages a selector takes, as a WHERE clause on messages m."""
+    parts: list[str] = []
+    args: list[Any] = []
+    if sel.sessions:
+        parts.append(f"m.session_id IN ({_marks(len(sel.sessions))})")
+        args += list(sel.sessions)
+    if sel.project:
+        parts.append("m.project_id IN (SELECT id FROM projects WHERE path = ? OR name = ?)")
+        args += [sel.project, sel.project]
+    if sel.match:
+        parts.append("instr(m.content, ?) > 0")
+        args.append(sel.match)
+    if sel.before_ms is not None:
+        parts.append("m.ts < ?")
+        args.append(sel.before_ms)
+    return " AND ".join(parts) or "0", args
+
+
+class SQLitePrivacy:
+    """Mixed into SQLiteStore."""
+
+    db: sqlite3.Connection
+    readonly: bool
+
+    def tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SQLiteStore's
+
+    # --- forget ------------------------------------------------------------------------
+    def forget_plan(self, sel: ForgetSelector) -> ForgetPlan:
+        where, args = _where(sel)
+        rows = self.db.execute(f"SELECT m.session_id, count(*) FROM messages m WHERE {where}"
+                               " GROUP BY m.session_id", args).fetchall()
+        plan = ForgetPlan(messages=sum(r[1] for r in rows),
+                          sessions=sorted(r[0] for r in rows if r[0] is not None))
+        for sid, n in rows:
+            if sid is not None and self.db.execute(
+                    "SELECT count(*) FROM messages WHERE session_id = ?", (sid,)).fetchone()[0] == n:
+                plan.whole_sessions.append(sid)
+        plan.whole_sessions.sort()
+        return plan
+
+    def forget(self, sel: ForgetSelector, selector_json: str, reason: str | None, now: int,
+               purge_at: int) -> Forgotten:
+        where, args = _where(sel)
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            cur = db.execute("INSERT INTO privacy_forgets (at, selector, reason, messages, sessions,"
+                             " purge_at) VALUES (?, ?, ?, 0, 0, ?)", (now, selector_json, reason, purge_at))
+            fid = int(cur.lastrowid or 0)
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS privacy_take (id INTEGER PRIMARY KEY)")
+            db.execute("DELETE FROM temp.privacy_take")
+            db.execute(f"INSERT INTO temp.privacy_take SELECT m.id FROM messages m WHERE {where}", args)
+            ids = [r[0] for r in db.execute("SELECT id FROM temp.privacy_take ORDER BY id")]
+            sessions = {r[0] for r in db.execute(
+                "SELECT DISTINCT session_id FROM messages WHERE id IN (SELECT id FROM temp.privacy_take)")}
+            held = []
+            tombs = []
+            cur = db.execute("SELECT * FROM messages WHERE id IN (SELECT id FROM temp.privacy_take)")
+            names = [d[0] for d in cur.description]
+            for row in cur:
+                rec = dict(zip(names, row, strict=True))
+                held.append(("message", str(rec["id"]), fid, rec.get("blob_sha256"),
+                             orjson.dumps(rec).decode()))
+                tombs.append((rec["uid"], fid, now))
+            db.executemany("INSERT INTO privacy_held VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", held)
+            db.executemany("INSERT INTO privacy_tombstones VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tombs)
+            for table, col in (("embeddings", "message_id"), ("report_errors", "message_id"),
+                               ("messages", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT id FROM temp.privacy_take)")
+            emptied = self._drop_empty_sessions(db, sessions - {None}, fid)
+            kept = [s for s in sessions if s is not None and s not in emptied]
+            if kept:
+                db.executemany("UPDATE sessions SET dirty = 1 WHERE id = ?", [(s,) for s in kept])
+            stale = set(sessions)
+            rollups._reroll(db, stale)
+            rollups._sign(db, stale)
+            db.execute("UPDATE privacy_forgets SET messages = ?, sessions = ? WHERE id = ?",
+                       (len(ids), len([s for s in sessions if s is not None]), fid))
+            db.execute("DELETE FROM temp.privacy_take")
+        if kept:
+            self.derive_sessions()
+        return Forgotten(fid, len(ids), len([s for s in sessions if s is not None]), ids)
+
+    def derive_sessions(self) -> int:
+        raise NotImplementedError  # SQLiteStore's
+
+    def _drop_empty_sessions(self, db: sqlite3.Connection, sessions: set[str], fid: int) -> set[str]:
+        """Sessions with no rows left go too (title, first prompt, summary are content),
+        with their usage and file-history paths."""
+        gone = set()
+        for sid in sessions:
+            if db.execute("SELECT 1 FROM messages WHERE session_id = ? LIMIT 1", (sid,)).fetchone():
+                continue
+            cur = db.execute("SELECT * FROM sessions WHERE id = ?", (sid,))
+            row = cur.fetchone()
+            if row is not None:
+                rec = dict(zip([d[0] for d in cur.description], row, strict=True))
+                db.execute("INSERT INTO privacy_held VALUES ('session', ?, ?, NULL, ?)"
+                           " ON CONFLICT DO NOTHING", (sid, fid, orjson.dumps(rec).decode()))
+            for table, col in (("sessions", "id"), ("api_usage", "session_id"),
+                               ("file_backups", "session_id")):
+                db.execute(f"DELETE FROM {table} WHERE {col} = ?", (sid,))
+            gone.add(sid)
+        return gone
+
+    def purge_forgotten(self, due_before: int | None) -> int:
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            due = [r[0] for r in db.execute(
+                "SELECT id FROM privacy_forgets WHERE purged_at IS NULL"
+                + ("" if due_before is None else " AND purge_at <= ?"),
+                () if due_before is None else (due_before,))]
+            n = 0
+            for fid in due:
+                blobs = [r[0] for r in db.execute(
+                    "SELECT DISTINCT blob_sha256 FROM privacy_held WHERE forget_id = ?"
+                    " AND blob_sha256 IS NOT NULL", (fid,))]
+                n += db.execute("DELETE FROM privacy_held WHERE forget_id = ?", (fid,)).rowcount
+                for sha in blobs:  # a blob another row still uses stays
+                    db.execute("DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM"
+                               " messages WHERE blob_sha256 = ?) AND NOT EXISTS (SELECT 1 FROM"
+                               " privacy_held WHERE blob_sha256 = ?)", (sha, sha, sha))
+                db.execute("UPDATE privacy_forgets SET purge_at = NULL, purged_at = ? WHERE id = ?",
+                           (_now(), fid))
+        if due:
+            self.scrub()
+        return n
+
+    def tombstoned(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT uid FROM privacy_tombstones")}
+
+    def add_tombstones(self, uids: list[str], now: int) -> int:
+        have = self.tombstoned()
+        new = [u for u in dict.fromkeys(uids) if u not in have]
+        stored = []
+        for i in range(0, len(new), _CHUNK):
+            part = new[i:i + _CHUNK]
+            stored += [r[0] for r in self.db.execute(
+                f"SELECT uid FROM messages WHERE uid IN ({_marks(len(part))})", part)]
+        if stored:
+            self._forget_uids(stored, now)
+        with self.tx() as db:
+            db.executemany("INSERT INTO privacy_tombstones VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
+                           [(u, now) for u in new])
+        return len(stored)
+
+    def _forget_uids(self, uids: list[str], now: int) -> None:
+        """Hard-remove these rows at once (a restore applying tombstones it carried)."""
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS privacy_uids (uid TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM temp.privacy_uids")
+            db.executemany("INSERT OR IGNORE INTO temp.privacy_uids VALUES (?)", [(u,) for u in uids])
+            sessions = {r[0] for r in db.execute(
+                "SELECT DISTINCT session_id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")}
+            take = "(SELECT id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids))"
+            db.execute(f"DELETE FROM embeddings WHERE message_id IN {take}")
+            db.execute(f"DELETE FROM report_errors WHERE message_id IN {take}")
+            db.execute("DELETE FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")
+            db.execute("DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE"
+                       " m.blob_sha256 = blobs.sha256) AND NOT EXISTS (SELECT 1 FROM privacy_held h"
+                       " WHERE h.blob_sha256 = blobs.sha256)")
+            cur = db.execute("INSERT INTO privacy_forgets (at, selector, reason, messages, sessions,"
+                             " purged_at) VALUES (?, '{\"tombstones\": true}', 'restore', ?, ?, ?)",
+                             (now, len(uids), len(sessions), now))
+            emptied = self._drop_empty_sessions(db, sessions - {None}, int(cur.lastrowid or 0))
+            db.execute("DELETE FROM privacy_held WHERE kind = 'session' AND forget_id = ?",
+                       (int(cur.lastrowid or 0),))
+            kept = [s for s in sessions if s is not None and s not in emptied]
+            db.executemany("UPDATE sessions SET dirty = 1 WHERE id = ?", [(s,) for s in kept])
+            rollups._reroll(db, set(sessions))
+            rollups._sign(db, set(sessions))
+        self.derive_sessions()
+        self.scrub()
+
+    def scrub(self, vacuum: bool = False) -> None:
+        """The WAL folded into the store and truncated: its old frames held every row as first
+        written. Deleted rows were already zeroed in place (secure_delete); `vacuum` also
+        rewrites the whole file (slow on a large store)."""
+        db = self.db
+        db.execute("PRAGMA secure_delete = ON")
+        if vacuum:
+            db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # --- levels ------------------------------------------------------------------------
+    def privacy_levels(self) -> list[tuple[str, str, str]]:
+        return [tuple(r) for r in self.db.execute(
+            "SELECT scope, name, level FROM privacy_levels ORDER BY scope, name")]
+
+    def set_privacy_level(self, scope: str, name: str, level: str, now: int) -> None:
+        with self.tx() as db:
+            db.execute("INSERT INTO privacy_levels VALUES (?, ?, ?, ?) ON CONFLICT(scope, name)"
+                       " DO UPDATE SET level = excluded.level, set_at = excluded.set_at",
+                       (scope, name, level, now))
+
+    # --- scan / apply --------------------------------------------------------------------
+    def privacy_texts(self, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
+        return [tuple(r) for r in self.db.execute(
+            "SELECT id, content, metadata, session_id FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit))]
+
+    def rewrite_texts(self, rows: list[tuple[int, str | None, str | None]]) -> None:
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            for mid, content, meta in rows:  # row by row: the backup triggers log each one
+                chash = None if content is None else hashlib.sha256(
+                    content.encode("utf-8", "surrogatepass")).hexdigest()
+                db.execute("UPDATE messages SET content = ?, metadata = ?,"
+                           " content_hash = coalesce(?, content_hash) WHERE id = ?",
+                           (content, meta, chash, mid))
+
+    def privacy_other_texts(self) -> Iterator[tuple[str, str, str, str]]:
+        for table, key, cols in _OTHER:
+            for row in self.db.execute(f"SELECT {key}, {', '.join(cols)} FROM {table}").fetchall():
+                for col, text in zip(cols, row[1:], strict=True):
+                    if isinstance(text, str) and text:
+                        yield table, str(row[0]), col, text
+
+    def rewrite_other_texts(self, rows: list[tuple[str, str, str, str]]) -> None:
+        keys = {table: key for table, key, _ in _OTHER}
+        cols = {(table, col) for table, _, cs in _OTHER for col in cs}
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            for table, key, col, text in rows:
+                if (table, col) not in cols:
+                    raise ValueError(f"{table}.{col} is not a privacy text")
+                db.execute(f"UPDATE {table} SET {col} = ? WHERE {keys[table]} = ?", (text, key))
+
+    def privacy_blobs(self) -> Iterator[tuple[str, bytes]]:
+        for (sha,) in self.db.execute("SELECT sha256 FROM blobs WHERE is_text = 1").fetchall():
+            row = self.db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
+            if row is not None:
+                yield sha, bytes(row[0])
+
+    def rewrite_blob(self, old_sha: str, data: bytes) -> None:
+        new_sha = hashlib.sha256(data).hexdigest()
+        with self.tx() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, 1, ?)"
+                       " ON CONFLICT(sha256) DO NOTHING", (new_sha, len(data), data))
+            db.execute("UPDATE messages SET blob_sha256 = ?, content_hash = ? WHERE blob_sha256 = ?",
+                       (new_sha, new_sha, old_sha))
+            db.execute("DELETE FROM blobs WHERE sha256 = ?", (old_sha,))
+
+    # --- audit -------------------------------------------------------------------------
+    def audit_append(self, make: Callable[[int, str | None], AuditRow]) -> AuditRow:
+        with self.tx() as db:
+            last = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None:
+                last = db.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
+            row = make(last[0] if last else 0, last[1] if last else None)
+            db.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (row.seq, row.at, row.actor, row.action, row.target, row.reason, row.detail,
+                        row.prev_hash, row.hash))
+            return row
+
+    def audit_rows(self, since_ms: int | None = None, after_seq: int = 0,
+                   limit: int = 10_000) -> list[AuditRow]:
+        sql = "SELECT * FROM audit_log WHERE seq > ?"
+        args: list[Any] = [after_seq]
+        if since_ms is not None:
+            sql += " AND at >= ?"
+            args.append(since_ms)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(limit)
+        return [AuditRow(*r) for r in self.db.execute(sql, args)]
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        row = self.db.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def audit_drop_before(self, at_ms: int) -> int:
+        with self.tx() as db:
+            last = db.execute("SELECT seq, hash FROM audit_log WHERE at < ? ORDER BY seq DESC LIMIT 1",
+                              (at_ms,)).fetchone()
+            if last is None:
+                return 0
+            n = db.execute("DELETE FROM audit_log WHERE seq <= ?", (last[0],)).rowcount
+            db.execute("INSERT INTO audit_anchor VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+                       " seq = excluded.seq, hash = excluded.hash", (last[0], last[1]))
+            return int(n)
+
+
+def _now() -> int:
+    import time
+
+    return int(time.time() * 1000)

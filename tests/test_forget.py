@@ -1,0 +1,148 @@
+"""`memory forget`: soft hides at once from search, show, sessions, reports and export, and a
+re-ingest does not bring the rows back; --hard leaves none of their bytes under MEMORY_HOME;
+a restore of an older backup does not bring them back; the audit log has the forget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coditect_memory.errors import MemoryError_, NotFound
+
+from .conftest import run
+from .test_privacy_contract import leaks
+
+MARKER = "zqxwvfjordmarkerlemniscate"
+
+
+@pytest.fixture
+def sample(tmp_path):
+    root = tmp_path / "claude"
+    run("sample", str(root), "--sessions", "4")
+    path = sorted((root / "projects").rglob("*.jsonl"), key=lambda p: -p.stat().st_size)[0]
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        obj = json.loads(line)
+        if obj.get("type") == "user" and isinstance(obj["message"].get("content"), str):
+            obj["message"]["content"] += f" {MARKER}"
+            lines[i] = json.dumps(obj)
+            break
+    path.write_text("\n".join(lines) + "\n")
+    run("ingest", str(root))
+    hits = run("search", MARKER, "--json").json()["results"]
+    return root, hits[0]["session_id"]
+
+
+def shown(session: str) -> int:
+    try:
+        return run("show", "session", session, "--json", check=False).code
+    except NotFound as e:
+        return e.exit_code
+
+
+def visible(session: str) -> dict:
+    return {
+        "search": run("search", MARKER, "--json").json()["total"],
+        "show": shown(session),
+        "sessions": session in run("sessions", "--json").stdout,
+        "export": session in run("export").stdout,
+    }
+
+
+def test_soft_forget_hides_everywhere_and_stays_forgotten(sample):
+    root, session = sample
+    assert visible(session) == {"search": 1, "show": 0, "sessions": True, "export": True}
+    out = run("forget", "--session", session, "--yes", "--reason", "user request", "--json").json()
+    assert out["messages"] > 0 and out["sessions"] == 1 and out["hard"] is False
+    gone = visible(session)
+    assert gone["search"] == 0 and gone["show"] != 0 and not gone["sessions"] and not gone["export"]
+    report = run("report", "activity", "--json", check=False).stdout
+    assert session not in report
+    # the same lines read again (a changed first line forces a re-read) do not come back
+    for path in (root / "projects").rglob("*.jsonl"):
+        path.write_text("\n" + path.read_text())
+    again = run("ingest", str(root), "--json").json()
+    assert again["messages_read"] > 0 and again["messages_new"] == 0
+    assert visible(session)["search"] == 0
+    entries = run("audit", "list", "--json").json()["entries"]
+    forgets = [e for e in entries if e["action"] == "forget"]
+    assert len(forgets) == 1 and forgets[0]["reason"] == "user request"
+    assert forgets[0]["detail"]["messages"] == out["messages"]
+    assert MARKER not in json.dumps(entries)
+    run("audit", "verify")
+
+
+def test_hard_forget_leaves_no_bytes(sample, memory_home):
+    _, session = sample
+    assert leaks(memory_home, {MARKER})  # it is there before
+    run("forget", "--session", session, "--yes", "--hard")
+    assert leaks(memory_home, {MARKER}) == []
+    assert run("search", MARKER, "--json").json()["total"] == 0
+
+
+def test_match_forget_keeps_the_rest_of_the_session(sample):
+    _, session = sample
+    before = run("show", "session", session, "--json").json()
+    run("forget", "--match", MARKER, "--yes")
+    after = run("show", "session", session, "--json").json()
+    n_before = len(before["messages"]) if "messages" in before else before["session"]["message_count"]
+    n_after = len(after["messages"]) if "messages" in after else after["session"]["message_count"]
+    assert n_after == n_before - 1
+    entries = run("audit", "list", "--json").json()["entries"]
+    assert MARKER not in json.dumps(entries)  # only the text's sha256 is recorded
+
+
+def test_restore_of_an_older_backup_does_not_bring_it_back(sample, tmp_path, memory_home):
+    _, session = sample
+    target = tmp_path / "backups"
+    made = run("backup", "create", "--target", str(target), "--json").json()
+    run("forget", "--session", session, "--yes", "--hard")
+    into = tmp_path / "restored"
+    run("backup", "restore", made["backup_id"], "--target", str(target), "--into", str(into))
+    assert leaks(into, {MARKER}) == []
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MEMORY_HOME", str(into))
+    try:
+        assert run("search", MARKER, "--json").json()["total"] == 0
+        assert session not in run("sessions", "--json").stdout
+    finally:
+        mp.undo()
+    # and in place (--replace) too
+    run("backup", "restore", made["backup_id"], "--target", str(target), "--into",
+        str(memory_home), "--replace")
+    assert run("search", MARKER, "--json").json()["total"] == 0
+
+
+def test_forget_needs_a_filter_and_confirmation(sample):
+    for args, code, words in ((("forget",), 2, "say what to forget"),
+                              (("forget", "--session", sample[1]), 2, "pass --yes"),
+                              (("forget", "--session", "no-such", "--yes"), 4, "nothing matches")):
+        with pytest.raises(MemoryError_) as e:
+            run(*args, check=False)
+        assert e.value.exit_code == code and words in str(e.value)
+
+
+def test_purge_after_days(sample, memory_home):
+    _, session = sample
+    run("forget", "--session", session, "--yes")
+    assert leaks(memory_home / "memory.db", {MARKER}) or leaks(memory_home, {MARKER})  # held
+    assert run("privacy", "purge", "--json").json()["rows"] == 0  # not due yet
+    assert run("privacy", "purge", "--all", "--json").json()["rows"] > 0
+    assert leaks(memory_home, {MARKER}) == []
+
+
+
+def test_project_and_before_filters(sample):
+    sessions = run("sessions", "--json").json()
+    project = next(s["project"] for s in sessions if s["project"])
+    n_project = sum(s["message_count"] for s in sessions if s["project"] == project)
+    out = run("forget", "--project", project, "--yes", "--json").json()
+    assert out["messages"] >= n_project > 0
+    assert all(s["project"] != project for s in run("sessions", "--json").json())
+    before = run("forget", "--before", "2100-01-01", "--yes", "--json").json()
+    assert before["messages"] > 0
+    left = run("export").stdout.splitlines()[:-1]  # the last line is the trailer
+    assert left and all(json.loads(line).get("timestamp") is None for line in left), \
+        "only rows without a time are left: they are before no date"
+    run("audit", "verify")
