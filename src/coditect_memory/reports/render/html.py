@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from ..fmt import cell, readable
+from ..fmt import cell, readable, total_cells
 from ..model import Report, Table
 from .svg import draw
 
@@ -32,6 +32,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; position: sticky; top: 0; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
 .note { color: #666; font-style: italic; margin: 0 0 6px; }
 .conversation .m { margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .conversation .t { color: #888; font-size: 12px; margin-right: 6px; }
@@ -52,6 +53,10 @@ def _table(t: Table) -> str:
         cells = "".join(f'<td class="{"n" if c.fmt in RIGHT else ""}">{escape(cell(r.get(c.key), c.fmt))}</td>'
                         for c in t.columns)
         body.append(f"<tr>{cells}</tr>")
+    if t.totals is not None:
+        cells = "".join(f'<td class="{"n" if c.fmt in RIGHT else ""}">{escape(v)}</td>'
+                        for c, v in zip(t.columns, total_cells(t.totals, t.columns), strict=True))
+        body.append(f'<tr class="total">{cells}</tr>')
     more = (f'<p class="note">{len(t.rows) - MAX_ROWS:,} more rows: use --format csv or json</p>'
             if len(t.rows) > MAX_ROWS else "")
     note = f'<p class="note">{escape(t.note)}</p>' if t.note else ""

@@ -33,6 +33,7 @@ from .backup import SQLiteBackup
 from .export import SQLiteTransfer
 from .reports import SQLiteReports
 from .search import SQLiteSearch
+from .usage_times import SQLiteUsageTimes
 
 _MSG_COLS = (
     "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
@@ -75,7 +76,8 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess, Store):
+class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
+                  SQLiteUsageTimes, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
