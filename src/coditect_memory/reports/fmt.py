@@ -36,6 +36,8 @@ def cell(value: Any, fmt: str) -> str:
         return "yes" if value else "no"
     if fmt == "int":
         return f"{int(value):,}"
+    if fmt == "count":  # a count where 0 is noise (files touched): blank
+        return f"{int(value):,}" if value else ""
     if fmt == "float":
         return f"{value:,.2f}"
     if fmt == "hours":

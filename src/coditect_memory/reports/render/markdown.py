@@ -14,7 +14,7 @@ def _esc(text: str) -> str:
 
 def table(t: Table) -> list[str]:
     cols = t.columns
-    right = {"int", "float", "hours", "pct", "usd", "bytes"}
+    right = {"int", "count", "float", "hours", "pct", "usd", "bytes"}
     lines = [f"## {t.title}", ""]
     if t.note:
         lines += [f"_{t.note}_", ""]

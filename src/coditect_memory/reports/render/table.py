@@ -8,7 +8,7 @@ from typing import Any
 from ..fmt import cell, total_cells
 from ..model import Column, Report, Table
 
-RIGHT = {"int", "float", "hours", "pct", "usd", "bytes"}
+RIGHT = {"int", "count", "float", "hours", "pct", "usd", "bytes"}
 WIDE = {"list", "names", "samples"}
 GAP = 2  # spaces between columns (box=None, padding 1 each side)
 
