@@ -149,7 +149,8 @@ def build(ctx: Context) -> Report:
     unpriced |= more
     total = totals.get(None) or {"responses": 0, **dict.fromkeys(TOKEN_KEYS, 0),
                                  "total_tokens": 0, "cost_usd": 0.0, "models": []}
-    lead = {"day": [col("date")], "week": [col("week", "week of")], "month": [col("month")],
+    lead = {"day": [col("date", fmt="date")], "week": [col("week", "week of", "date")],
+            "month": [col("month", fmt="date")],
             "block": [col("block_start", "block start (UTC)", "time"), col("last_activity", "last", "time"),
                       col("active", "active", "bool")],
             "model": [col("model")],

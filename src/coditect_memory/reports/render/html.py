@@ -33,6 +33,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; position: sticky; top: 0; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.d { white-space: nowrap; }
 tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
 .note { color: #666; font-style: italic; margin: 0 0 6px; }
 .conversation .m { margin: 6px 0; overflow-wrap: anywhere; }
@@ -51,16 +52,17 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f8f8f8; paddi
 
 
 def _table(t: Table) -> str:
-    head = "".join(f'<th class="{"n" if c.fmt in RIGHT else ""}">{escape(c.label)}</th>'
-                   for c in t.columns)
+    # figures right-aligned, dates and times never broken
+    kind = ["n" if c.fmt in RIGHT else "d" if c.fmt in ("date", "time") else "" for c in t.columns]
+    head = "".join(f'<th class="{k}">{escape(c.label)}</th>' for c, k in zip(t.columns, kind, strict=True))
     body = []
     for r in t.rows[:MAX_ROWS]:
-        cells = "".join(f'<td class="{"n" if c.fmt in RIGHT else ""}">{escape(cell(r.get(c.key), c.fmt))}</td>'
-                        for c in t.columns)
+        cells = "".join(f'<td class="{k}">{escape(cell(r.get(c.key), c.fmt))}</td>'
+                        for c, k in zip(t.columns, kind, strict=True))
         body.append(f"<tr>{cells}</tr>")
     if t.totals is not None:
-        cells = "".join(f'<td class="{"n" if c.fmt in RIGHT else ""}">{escape(v)}</td>'
-                        for c, v in zip(t.columns, total_cells(t.totals, t.columns), strict=True))
+        cells = "".join(f'<td class="{k}">{escape(v)}</td>'
+                        for k, v in zip(kind, total_cells(t.totals, t.columns), strict=True))
         body.append(f'<tr class="total">{cells}</tr>')
     more = (f'<p class="note">{len(t.rows) - MAX_ROWS:,} more rows: use --format csv or json</p>'
             if len(t.rows) > MAX_ROWS else "")
