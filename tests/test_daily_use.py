@@ -106,7 +106,8 @@ class TestRestoreAt:
 class TestBackupSize:
     """`backup create` and `backup list` give the same size for the same backup."""
 
-    def test_create_and_list_agree(self, home, memory_home, tmp_path):
+    def test_create_and_list_agree(self, home, memory_home, tmp_path, monkeypatch):
+        monkeypatch.delenv("COLUMNS", raising=False)  # xdist workers set 80: ids would be cut
         install_store(home, memory_home)
         target = tmp_path / "target"
         full = run("backup", "create", "--target", str(target), "--json").json()
