@@ -362,6 +362,16 @@ class TestCrossReport:
                 assert sums[path][k] == r[k], (path, k)
             assert sums[path]["messages"] <= r["messages"]  # rows with no time are on no day
 
+    def test_search_finds_the_tool_errors_reports_count(self, stored, store_home):
+        """`level:error` finds failed tool calls too (they carry no log level)."""
+        db = sqlite3.connect(store_home / "memory.db")
+        failed = db.execute("SELECT count(*) FROM messages WHERE type = 'tool_result'"
+                            " AND is_error = 1 AND deleted_at IS NULL").fetchone()[0]
+        db.close()
+        assert failed > 0
+        found = run("search", "level:error type:tool_result", "--json", "--limit", "1").json()
+        assert found["total"] == failed
+
     def test_tokens_agree_with_status_and_usage(self, stored):
         status = run("status", "--json").json()
         usage = report("usage")

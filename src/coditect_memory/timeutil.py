@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
-from datetime import UTC, date, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import UsageError
 
@@ -51,25 +54,75 @@ def iso(ms: int | None) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
+class _Local(tzinfo):
+    """This machine's time zone, daylight saving included (the C library's localtime)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        stamp = time.mktime((dt or datetime.now()).replace(tzinfo=None).timetuple())
+        return timedelta(seconds=time.localtime(stamp).tm_gmtoff)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        stamp = time.mktime((dt or datetime.now()).replace(tzinfo=None).timetuple())
+        return time.localtime(stamp).tm_zone
+
+    def fromutc(self, dt: datetime) -> datetime:
+        offset = time.localtime(calendar.timegm(dt.timetuple())).tm_gmtoff
+        return dt + timedelta(seconds=offset)
 
 
-def day_ms(d: date) -> int:
-    return (d - EPOCH).days * DAY_MS
+LOCAL: tzinfo = _Local()
 
 
-def parse_day(text: str) -> date | None:
+def zone(name: str | None) -> tzinfo:
+    """--timezone NAME: an IANA zone (Europe/Paris, UTC); None or '' is the local zone."""
+    if not name or name.lower() == "local":
+        return LOCAL
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone {name!r}: give an IANA name such as Europe/Paris, "
+                         "America/New_York or UTC") from None
+
+
+def zone_name(tz: tzinfo) -> str:
+    return str(getattr(tz, "key", None) or tz.tzname(None) or "UTC")
+
+
+def is_utc(tz: tzinfo) -> bool:
+    """Whether days in `tz` are UTC days (then the stored daily rollups answer as they are)."""
+    return all(tz.utcoffset(datetime(2025, m, 1)) == timedelta(0) for m in (1, 7))
+
+
+def today(tz: tzinfo = UTC) -> date:
+    return datetime.now(tz).date()
+
+
+def day_ms(d: date, tz: tzinfo = UTC) -> int:
+    """The first millisecond of day `d` in `tz`."""
+    if tz is UTC:
+        return (d - EPOCH).days * DAY_MS
+    return int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp() * 1000)
+
+
+def local(ms: int, tz: tzinfo = UTC) -> datetime:
+    """Epoch ms as a time in `tz`."""
+    return datetime.fromtimestamp(ms / 1000, tz)
+
+
+def parse_day(text: str, tz: tzinfo = UTC) -> date | None:
     """A day as people write it: 2025-11-15, 20251115, today, yesterday, 7d (7 days ago),
     'Nov 15' or '15 Nov' (the latest such day not in the future); None if not a day.
     The one parser of days for every command (reports, timeline, restore --at, search)."""
     t = text.strip().lower()
     if t in ("today", "now"):
-        return today()
+        return today(tz)
     if t == "yesterday":
-        return today() - timedelta(days=1)
+        return today(tz) - timedelta(days=1)
     if m := re.fullmatch(r"(\d+)d", t):
-        return today() - timedelta(days=int(m.group(1)))
+        return today(tz) - timedelta(days=int(m.group(1)))
     if m := re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})", t):
         try:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -80,7 +133,7 @@ def parse_day(text: str) -> date | None:
         mon, dd = (m.group(1), m.group(2)) if m.group(1).isalpha() else (m.group(2), m.group(1))
         if mon not in _MONTHS:
             return None
-        now = today()
+        now = today(tz)
         for year in (now.year, now.year - 1):
             try:
                 d = date(year, _MONTHS[mon], int(dd))
@@ -91,13 +144,13 @@ def parse_day(text: str) -> date | None:
     return None
 
 
-def parse_user_time(text: str, end_of_day: bool = False) -> int:
+def parse_user_time(text: str, end_of_day: bool = False, tz: tzinfo = UTC) -> int:
     """A time given on the command line, as epoch ms: a day (`parse_day`) means its first
     millisecond, or with `end_of_day` its last (`restore --at 2026-12-02` takes that day's
-    backups); anything else is an ISO timestamp. Days are UTC days."""
-    d = parse_day(text)
+    backups); anything else is an ISO timestamp. Days are days in `tz`."""
+    d = parse_day(text, tz)
     if d is not None:
-        return day_ms(d + timedelta(days=1)) - 1 if end_of_day else day_ms(d)
+        return day_ms(d + timedelta(days=1), tz) - 1 if end_of_day else day_ms(d, tz)
     ms = parse_ts(text.strip())
     if ms is None:
         raise UsageError(f"not a date or time: {text!r} (try 2025-11-15, 'Nov 15', today, 7d or "

@@ -12,7 +12,7 @@ import click
 from ..actions.reports import REPORTS
 
 if TYPE_CHECKING:
-    from ..store.protocol.reports import UsageKey
+    from ..reports.builder import UsageBy
 from ..units import count
 from .output import (
     console,
@@ -46,20 +46,24 @@ def _help() -> str:
               help="Output format (default: table).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-@click.option("--by", type=click.Choice(("day", "model", "project", "session")), default="day",
-              show_default=True, help="usage: what one row is.")
+@click.option("--by", type=click.Choice(("day", "week", "month", "session", "model", "project",
+                                         "block")), default="day", show_default=True,
+              help="usage: what one row is (block: Claude's 5-hour billing windows).")
+@click.option("--timezone", "tz", metavar="ZONE",
+              help="Where days begin: an IANA name (Europe/Paris, UTC); default: the local zone.")
 @click.option("--all", "show_all", is_flag=True, help="extraction-progress: list every source file.")
 @click.option("--limit", default=50, show_default=True, help="Rows shown per table (table format).")
 @json_option
 def report(name: str, session_id: str | None, since: str | None, until: str | None,
-           project: str | None, fmt: str | None, out: Path | None, by: str, show_all: bool,
-           limit: int, as_json: bool) -> None:
+           project: str | None, fmt: str | None, out: Path | None, by: str, tz: str | None,
+           show_all: bool, limit: int, as_json: bool) -> None:
     """Reports over everything captured: NAME is one of the reports below; `session` takes a
-    SESSION_ID (or a unique prefix). Times are UTC.
+    SESSION_ID (or a unique prefix). Days begin in --timezone (default: the local zone).
 
     \b
     memory report project-activity --since 2025-11-01
     memory report usage --by model --json
+    memory report usage --by block --since today
     memory report error-analysis --project my-app --format html --out errors.html
     memory report session 3f2a --format md
     """
@@ -67,8 +71,8 @@ def report(name: str, session_id: str | None, since: str | None, until: str | No
     from ..reports.render import render
 
     fmt = "json" if as_json else fmt or "table"
-    filters = act.ReportFilters(since, until, project)
-    options = act.Options(session_id=session_id, by=cast("UsageKey", by), every=show_all,
+    filters = act.ReportFilters(since, until, project, timezone=tz)
+    options = act.Options(session_id=session_id, by=cast("UsageBy", by), every=show_all,
                           charts=fmt == "html")
     act.check(name, filters, options)  # a wrong request says so before the store is opened
     config = get_config()

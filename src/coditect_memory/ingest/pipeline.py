@@ -152,14 +152,14 @@ def check_root(root: Path, fmt: str = "claude") -> tuple[Path, str | None]:
     is nothing readable there (checked before the store is opened, so nothing is created)."""
     root = Path(os.path.abspath(root))
     only: str | None = None
-    if fmt in ("extraction", "export") and root.is_file():
-        only, root = root.name, root.parent
+    if root.is_file() and (fmt in ("extraction", "export") or root.suffix == ".jsonl"):
+        only, root = root.name, root.parent  # one file: its reader is chosen by its content
     if not root.exists():
         raise SourceMissing(f"nothing to ingest at {root}: no such file or folder "
                             "(pass a path, or set CLAUDE_CONFIG_DIR)")
     if not root.is_dir():
-        raise SourceMissing(f"{root} is a file; pass the folder that holds it "
-                            "(or use --format extraction for a JSONL export)")
+        raise SourceMissing(f"{root} is a file; pass a .jsonl transcript, the folder that "
+                            "holds it, or --format extraction for a JSONL export")
     if not os.access(root, os.R_OK | os.X_OK):
         raise SourceMissing(f"cannot read {root}: permission denied")
     return root, only

@@ -60,9 +60,9 @@ def _daily_chart(ctx: Context) -> Chart:
 
 
 def _component_chart(ctx: Context) -> Chart:
-    rows = ctx.store.report_component_usage(ctx.where)[:20]
-    return Chart("Most used components and tools", "bars",
-                 [f"{r['name']}" + (" (tool)" if r["kind"] == "tool" else "") for r in rows],
+    # tools only: hooks fire on every tool call and would dwarf them (component-usage has both)
+    rows = [r for r in ctx.store.report_component_usage(ctx.where) if r["kind"] == "tool"][:20]
+    return Chart("Most used tools", "bars", [r["name"] for r in rows],
                  [("uses", [r["uses"] for r in rows])], "int")
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 from ..settings import Settings
 from ..store.base import Store
-from ..store.protocol.reports import UsageKey, Where
+from ..store.protocol.reports import Where
 from .filters import Filters, for_store
 from .prices import PriceTable
+
+UsageBy = Literal["day", "week", "month", "session", "model", "project", "block"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class Options:
     """What some reports take besides the filters."""
 
     session_id: str | None = None  # session: the session (or a unique prefix)
-    by: UsageKey = "day"  # usage: what one row is
+    by: UsageBy = "day"  # usage: what one row is
     every: bool = False  # extraction-progress: list every source file
     charts: bool = True  # run the queries charts need (HTML draws them)
 

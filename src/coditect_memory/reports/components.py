@@ -22,11 +22,15 @@ def build(ctx: Context) -> Report:
                col("sessions", fmt="int"), col("active_days", "days", "int", 3),
                col("projects", fmt="int", rank=3), col("errors", fmt="int"),
                col("error_rate", "error rate", "pct")]
-    label = [r["component"] + (" (tool)" if r["kind"] == "tool" else "") for r in rows]
     failing = sorted((r for r in rows if r["errors"]), key=lambda r: -(r["error_rate"] or 0))
+    # tools and components (hooks fire on every tool call) each on their own scale
+    tools = [r for r in rows if r["kind"] == "tool"][:25]
+    parts = [r for r in rows if r["kind"] != "tool"][:25]
     charts = [
-        Chart("Occurrences by component and tool", "bars", label[:25],
-              [("occurrences", [r["uses"] for r in rows][:25])], "int"),
+        Chart("Tool calls", "bars", [r["component"] for r in tools],
+              [("occurrences", [r["uses"] for r in tools])], "int"),
+        Chart("Components (hooks, MCP, commands, ...)", "bars", [r["component"] for r in parts],
+              [("occurrences", [r["uses"] for r in parts])], "int"),
         Chart("Error rate of what fails", "bars",
               [r["component"] + (" (tool)" if r["kind"] == "tool" else "") for r in failing],
               [("error rate", [r["error_rate"] or 0 for r in failing])], "pct"),

@@ -1,10 +1,10 @@
 """The filters every report takes (--since, --until, --project), parsed once, applied by the
-store. Days are UTC days; a bare date given to --until includes that whole day."""
+store. Days are days in the filters' time zone (--timezone); a bare date given to --until includes that whole day."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, timedelta, tzinfo
 from typing import Any
 
 from ..errors import NotFound, UsageError
@@ -26,6 +26,7 @@ class Filters:
     until: int | None = None  # epoch ms, exclusive
     project: str | None = None
     visible: tuple[int, ...] | None = None  # only these projects (a scoped API token); None: all
+    tz: tzinfo = field(default=UTC, compare=False)  # where days begin (--timezone)
 
     def describe(self) -> dict[str, Any]:
         return {"since": iso(self.since), "until": iso(self.until), "project": self.project}
@@ -40,31 +41,32 @@ def day_name(n: int) -> str:
     return day_of(n).isoformat()
 
 
-def parse_bound(text: str | None, end: bool) -> int | None:
-    """--since / --until as epoch ms: a day means its start (since) or the next day's (until)."""
+def parse_bound(text: str | None, end: bool, tz: tzinfo = UTC) -> int | None:
+    """--since / --until as epoch ms: a day means its start (since) or the next day's (until),
+    in `tz`."""
     if text is None:
         return None
-    d = parse_day(text)
+    d = parse_day(text, tz)
     if d is not None:
-        return day_ms(d + timedelta(days=1) if end else d)
-    return parse_user_time(text)
+        return day_ms(d + timedelta(days=1) if end else d, tz)
+    return parse_user_time(text, tz=tz)
 
 
-def parse_range(text: str) -> tuple[int | None, int | None]:
+def parse_range(text: str, tz: tzinfo = UTC) -> tuple[int | None, int | None]:
     """`memory timeline` DAY or FROM..TO (days, both included) as [since, until)."""
     if ".." in text:
         a, b = text.split("..", 1)
-        since = parse_bound(a, end=False) if a.strip() else None
-        until = parse_bound(b, end=True) if b.strip() else day_ms(today() + timedelta(days=1))
+        since = parse_bound(a, False, tz) if a.strip() else None
+        until = parse_bound(b, True, tz) if b.strip() else day_ms(today(tz) + timedelta(days=1), tz)
         if since is None:
             raise UsageError(f"a range needs a first day: {text!r} (try 2025-11-15..2025-11-17)")
         return since, until
-    return parse_bound(text, end=False), parse_bound(text, end=True)
+    return parse_bound(text, False, tz), parse_bound(text, True, tz)
 
 
 def make(since: str | None, until: str | None, project: str | None,
-         visible: tuple[int, ...] | None = None) -> Filters:
-    f = Filters(parse_bound(since, False), parse_bound(until, True), project, visible)
+         visible: tuple[int, ...] | None = None, tz: tzinfo = UTC) -> Filters:
+    f = Filters(parse_bound(since, False, tz), parse_bound(until, True, tz), project, visible, tz)
     if f.since is not None and f.until is not None and f.until <= f.since:
         raise UsageError(f"--until ({until}) is not after --since ({since})")
     return f

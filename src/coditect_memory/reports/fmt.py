@@ -24,11 +24,20 @@ def readable(text: str | None) -> str:
     return _STDOUT_TAG.sub("", text) if "<local-command-std" in text else text
 
 
+def total_cells(totals: dict[str, Any], columns: Any) -> list[str]:
+    """A table's totals row: blank where a column has no total."""
+    return ["" if totals.get(c.key) is None else cell(totals[c.key], c.fmt) for c in columns]
+
+
 def cell(value: Any, fmt: str) -> str:
     if value is None or value == "":
         return "—"
+    if fmt == "bool":
+        return "yes" if value else "no"
     if fmt == "int":
         return f"{int(value):,}"
+    if fmt == "count":  # a count where 0 is noise (files touched): blank
+        return f"{int(value):,}" if value else ""
     if fmt == "float":
         return f"{value:,.2f}"
     if fmt == "hours":

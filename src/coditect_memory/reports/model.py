@@ -32,6 +32,7 @@ class Table:
     columns: list[Column]
     rows: list[dict[str, Any]]
     note: str = ""
+    totals: dict[str, Any] | None = None  # a last "total" row in table, md and html (not JSON)
 
 
 @dataclass

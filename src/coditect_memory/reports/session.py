@@ -82,8 +82,8 @@ def build(ctx: Context) -> Report:
               col("uses", "occurrences", "int"), col("errors", fmt="int")], components),
         Table("errors", "Errors", [col("timestamp", "time", "time"), col("component"), col("kind"),
               col("signature", "message (normalised)")], error_rows),
-        Table("files", "Files touched", [col("path"), col("reads", fmt="int"), col("writes", fmt="int"),
-              col("versions", "file-history versions", "int"), col("tools", fmt="names")], files),
+        Table("files", "Files touched", [col("path"), col("reads", fmt="count"), col("writes", fmt="count"),
+              col("versions", "file-history versions", "count"), col("tools", fmt="names")], files),
     ]
     summary = [("session", sid), ("project", meta["project"] or "—"), ("title", meta["title"] or "—"),
                ("started", meta["started_at"] or "—"), ("ended", meta["ended_at"] or "—"),

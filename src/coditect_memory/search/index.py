@@ -148,7 +148,9 @@ def index_path(index_dir: Path, index_id: str) -> Path:
     return index_dir / f"keyword-{index_id}"
 
 
-SCHEMA_VERSION = 1  # bump when schema() or document() change: older indexes are rebuilt
+# Bump when schema() or document() change (older indexes are rebuilt). 2: a failed tool call
+# is indexed with level "error" (IndexRow.level), so `level:error` finds tool errors.
+SCHEMA_VERSION = 2
 
 
 def new_index_id() -> str:

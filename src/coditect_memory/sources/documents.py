@@ -71,6 +71,30 @@ def _file_ts(ctx: ReadContext) -> int:
     return int(ctx.path.stat().st_mtime * 1000)
 
 
+# Keys that date a JSON document (workflow runs, session indexes): its content's own time,
+# not the file's mtime, which a copy or a restore sets to "today".
+_TIME_KEYS = frozenset(("timestamp", "created", "createdAt", "created_at", "modified",
+                        "updatedAt", "updated_at", "startedAt", "started_at", "endedAt",
+                        "completedAt"))
+
+
+def inner_ts(obj: object, budget: int = 10_000) -> int | None:
+    """The latest time a JSON document states under a time-like key, at any depth (at most
+    `budget` objects looked at); None when it states none."""
+    best: int | None = None
+    stack = [obj]
+    while stack and budget > 0:
+        o = stack.pop()
+        budget -= 1
+        items = o.items() if isinstance(o, dict) else enumerate(o) if isinstance(o, list) else ()
+        for k, v in items:
+            if isinstance(v, dict | list):
+                stack.append(v)
+            elif k in _TIME_KEYS and (t := parse_ts(v)) is not None:
+                best = t if best is None else max(best, t)
+    return best
+
+
 def read_todos(ctx: ReadContext) -> Iterator[Record | Issue]:
     """todos/<session>-agent-<agent>.json: the TodoWrite list, one record per distinct state."""
     items = yield from load_json(ctx)
@@ -195,5 +219,5 @@ def read_json_document(ctx: ReadContext) -> Iterator[Record | Issue]:
         rtype, text = "document", flatten(obj, 5000)
     session = ctx.session_hint if rtype != "session_index" else None
     yield Record(uid=uid("doc", ctx.relpath, ctx.end.prefix_sha256), kind="transcript", type=rtype,
-                 content=text, session_id=session, agent_id=ctx.agent_hint, ts=_file_ts(ctx),
-                 metadata={"document": obj})
+                 content=text, session_id=session, agent_id=ctx.agent_hint,
+                 ts=inner_ts(obj) or _file_ts(ctx), metadata={"document": obj})

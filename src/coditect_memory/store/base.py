@@ -21,13 +21,14 @@ from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, 
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
 from .protocol.transfer import TransferStore
+from .protocol.usage_times import UsageTimesStore
 
 __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError", "Message", "Run",
            "RunError", "RunFile", "Session", "SourceFile", "Status", "Store"]
 
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
-            AccessStore, MemoryStore, AdminStore, PrivacyStore):
+            AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from ...actions import reports as act
 from ...errors import Forbidden, UsageError
-from ...store.protocol.reports import UsageKey
 from ..context import Caller, cached, caller
 from ..errors import ERRORS
 from .sessions import _session
@@ -27,7 +26,9 @@ def report(request: Request, c: Annotated[Caller, Depends(caller("read"))],
            until: Annotated[str | None, Query(max_length=100)] = None,
            project: Annotated[str | None, Query(max_length=1000)] = None,
            session: Annotated[str | None, Query(max_length=200, description="the session report's session")] = None,
-           by: Literal["day", "model", "project", "session"] = "day") -> Response:
+           by: Literal["day", "week", "month", "session", "model", "project", "block"] = "day",
+           timezone: Annotated[str | None, Query(max_length=100, description="IANA zone where days begin")] = None,
+           ) -> Response:
     from ...reports.render import render
 
     if name not in act.REPORTS:
@@ -36,8 +37,8 @@ def report(request: Request, c: Annotated[Caller, Depends(caller("read"))],
         raise Forbidden("extraction-progress covers every folder read: it needs an unscoped token")
     if name == "session" and session:
         session = _session(c, session).session["session_id"]
-    filters = act.ReportFilters(since, until, project, c.seen.project_ids)
-    options = act.Options(session_id=session, by=cast(UsageKey, by), charts=format == "html")
+    filters = act.ReportFilters(since, until, project, c.seen.project_ids, timezone)
+    options = act.Options(session_id=session, by=by, charts=format == "html")
     act.check(name, filters, options)
 
     def compute() -> str:

@@ -3,37 +3,44 @@ its conversation. No script, no external request: it opens offline and prints cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from ..fmt import cell, readable
+from ..fmt import cell, readable, total_cells
 from ..model import Report, Table
 from .svg import draw
 
 MAX_ROWS = 1000
-RIGHT = {"int", "float", "hours", "pct", "usd", "bytes"}
+RIGHT = {"int", "count", "float", "hours", "pct", "usd", "bytes"}
 HIDDEN = {"progress", "file-history-snapshot", "queue-operation", "last-prompt",
           "permission-mode", "agent-setting", "turn_duration"}
 
 CSS = """
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
-       margin: 0 auto; max-width: 1180px; padding: 24px; }
+       margin: 0; padding: 24px 32px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
 .scope { color: #666; margin: 0 0 16px; }
 dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dl.summary dt { color: #666; } dl.summary dd { margin: 0; font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 8px 24px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 760px), 1fr));
+          gap: 8px 24px; }
 figure { margin: 0; } figcaption { font-weight: 600; margin: 16px 0 4px; }
 .empty { color: #888; font-style: italic; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; position: sticky; top: 0; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.d { white-space: nowrap; }
+tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
 .note { color: #666; font-style: italic; margin: 0 0 6px; }
-.conversation .m { margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.conversation .m { margin: 6px 0; overflow-wrap: anywhere; }
+.conversation .m.err { white-space: pre-wrap; }
+.md > :first-child { margin-top: 0; } .md > :last-child { margin-bottom: 0; }
+.md pre, .md code { background: #f3f3f3; } .md code { padding: 0 3px; }
+.md table { width: auto; }
 .conversation .t { color: #888; font-size: 12px; margin-right: 6px; }
 .who-user { color: #0b5cad; font-weight: 600; } .who-assistant { color: #1b7f3b; font-weight: 600; }
 .side { border-left: 3px solid #ddd; padding-left: 8px; }
@@ -45,13 +52,18 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f8f8f8; paddi
 
 
 def _table(t: Table) -> str:
-    head = "".join(f'<th class="{"n" if c.fmt in RIGHT else ""}">{escape(c.label)}</th>'
-                   for c in t.columns)
+    # figures right-aligned, dates and times never broken
+    kind = ["n" if c.fmt in RIGHT else "d" if c.fmt in ("date", "time") else "" for c in t.columns]
+    head = "".join(f'<th class="{k}">{escape(c.label)}</th>' for c, k in zip(t.columns, kind, strict=True))
     body = []
     for r in t.rows[:MAX_ROWS]:
-        cells = "".join(f'<td class="{"n" if c.fmt in RIGHT else ""}">{escape(cell(r.get(c.key), c.fmt))}</td>'
-                        for c in t.columns)
+        cells = "".join(f'<td class="{k}">{escape(cell(r.get(c.key), c.fmt))}</td>'
+                        for c, k in zip(t.columns, kind, strict=True))
         body.append(f"<tr>{cells}</tr>")
+    if t.totals is not None:
+        cells = "".join(f'<td class="{k}">{escape(v)}</td>'
+                        for k, v in zip(kind, total_cells(t.totals, t.columns), strict=True))
+        body.append(f'<tr class="total">{cells}</tr>')
     more = (f'<p class="note">{len(t.rows) - MAX_ROWS:,} more rows: use --format csv or json</p>'
             if len(t.rows) > MAX_ROWS else "")
     note = f'<p class="note">{escape(t.note)}</p>' if t.note else ""
@@ -61,7 +73,22 @@ def _table(t: Table) -> str:
             f"<tbody>{''.join(body)}</tbody></table>{more}")
 
 
+def unescape_newlines(text: str) -> str:
+    """Error messages often arrive JSON-escaped twice: show their `\\n` as line breaks."""
+    return text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "\t")
+
+
+def markdown_renderer() -> Callable[[str], str]:
+    """Messages' markdown as HTML (CommonMark + tables), one parser per page: raw HTML in a
+    message is shown as text, and markdown-it refuses javascript:, vbscript:, file: and
+    data: links."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render
+
+
 def _conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+    markdown = markdown_renderer()
     out = ['<section class="conversation"><h2>Conversation</h2>']
     for m in messages:
         kind, text = m["type"], readable(m["content"])
@@ -72,16 +99,19 @@ def _conversation(messages: Sequence[Mapping[str, Any]]) -> str:
         err = " err" if m["is_error"] else ""
         if kind in ("user", "assistant", "compact_summary") and text.strip():
             who = {"user": "you", "assistant": "claude"}.get(kind, "summary")
-            out.append(f'<div class="m{side}{err}">{when}<span class="who-{kind}">{who}</span> '
-                       f"{escape(text)}</div>")
+            out.append(f'<div class="m{side}{err}">{when} <span class="who-{kind}">{who}</span>'
+                       f'<div class="md">{markdown(text)}</div></div>')
         elif kind in ("tool_use", "tool_result", "tool_output", "thinking"):
             label = {"tool_use": f"→ {m['tool_name'] or '?'}", "thinking": "thinking"}.get(
                 kind, ("✗ error" if m["is_error"] else "← result") + f" {m['tool_name'] or ''}")
+            if m["is_error"]:
+                text = unescape_newlines(text)
             first = text.strip().split("\n", 1)[0][:140]
-            out.append(f'<details class="{side.strip()}{err}"><summary>{when}{escape(label)} '
+            out.append(f'<details class="{side.strip()}{err}"><summary>{when} {escape(label)} '
                        f"<span>{escape(first)}</span></summary><pre>{escape(text[:20000])}</pre></details>")
         elif m["is_error"]:
-            out.append(f'<div class="m err{side}">{when}{escape(kind)}: {escape(text[:2000])}</div>')
+            out.append(f'<div class="m err{side}">{when} {escape(kind)}: '
+                       f"{escape(unescape_newlines(text[:2000]))}</div>")
     out.append("</section>")
     return "".join(out)
 

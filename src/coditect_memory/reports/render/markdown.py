@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..fmt import cell, readable
+from ..fmt import cell, readable, total_cells
 from ..model import Report, Table
 
 MAX_ROWS = 200
@@ -14,7 +14,7 @@ def _esc(text: str) -> str:
 
 def table(t: Table) -> list[str]:
     cols = t.columns
-    right = {"int", "float", "hours", "pct", "usd", "bytes"}
+    right = {"int", "count", "float", "hours", "pct", "usd", "bytes"}
     lines = [f"## {t.title}", ""]
     if t.note:
         lines += [f"_{t.note}_", ""]
@@ -24,6 +24,9 @@ def table(t: Table) -> list[str]:
     lines.append("|" + "|".join("---:" if c.fmt in right else "---" for c in cols) + "|")
     for r in t.rows[:MAX_ROWS]:
         lines.append("| " + " | ".join(_esc(cell(r.get(c.key), c.fmt)) for c in cols) + " |")
+    if t.totals is not None:
+        lines.append("| " + " | ".join(f"**{_esc(v)}**" if v else ""
+                                       for v in total_cells(t.totals, cols)) + " |")
     if len(t.rows) > MAX_ROWS:
         lines.append(f"\n_{len(t.rows) - MAX_ROWS:,} more rows: use --format csv or json_")
     return [*lines, ""]

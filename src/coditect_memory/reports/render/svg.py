@@ -16,7 +16,9 @@ from ..model import Chart
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac")
 WIDTH = 760
-FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11"'
+FONT_PX = 12  # charts are drawn at their size in px: scaled down only on a narrow screen
+FONT = f'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="{FONT_PX}"'
+MIN_MARK = 3.0  # px: a day or a bar with a small value is still seen
 
 
 def nice_ceiling(value: float) -> float:
@@ -33,7 +35,8 @@ def _short(label: str, n: int) -> str:
 
 def _svg(height: int, body: list[str], title: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-            f'width="100%" role="img" aria-label="{escape(title)}" {FONT}>' + "".join(body) + "</svg>")
+            f'width="{WIDTH}" height="{height}" style="max-width:100%;height:auto" role="img" '
+            f'aria-label="{escape(title)}" {FONT}>' + "".join(body) + "</svg>")
 
 
 def _continuous(chart: Chart) -> Chart:
@@ -66,7 +69,7 @@ def _legend(names: list[str], top: int, left: int) -> tuple[list[str], int]:
     y = top
     for j, name in enumerate(names):
         text = _short(name, 28)
-        w = 22 + 6.4 * len(text)
+        w = 22 + 7.0 * len(text)
         if x + w > WIDTH and x > left:
             x, y = left, y + 16
         body.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
@@ -105,13 +108,18 @@ def columns(chart: Chart) -> str:
             y -= h
             tip = f"{label} — {name}: {number(v, chart.unit)}" if len(chart.series) > 1 else \
                 f"{label}: {number(v, chart.unit)}"
-            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(step - gap, 0.6):.1f}" '
+            width = max(step - gap, MIN_MARK)
+            body.append(f'<rect x="{x - (width - step + gap) / 2:.1f}" y="{y:.1f}" width="{width:.1f}" '
                         f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}">'
                         f'<title>{escape(tip)}</title></rect>')
-    every = max(1, math.ceil(n / 10))
+    every = max(1, math.ceil(n / 8))
+    year = None
     for i in range(0, n, every):
         label = chart.labels[i]
-        text = label[5:] if len(label) == 10 and label[4] == "-" else _short(label, 12)
+        text = _short(label, 12)
+        if len(label) == 10 and label[4] == "-":  # a day: the year when it changes, else MM-DD
+            text = label if label[:4] != year else label[5:]
+            year = label[:4]
         body.append(f'<text x="{left + (i + 0.5) * step:.1f}" y="{axis + 16}" '
                     f'text-anchor="middle" fill="#555">{escape(text)}</text>')
     height = axis + 26
@@ -137,7 +145,7 @@ def bars(chart: Chart, limit: int = 20) -> str:
         w = plot_w * v / ceil if ceil else 0
         body.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end" fill="#333">'
                     f'<title>{escape(label)}</title>{escape(_short(label, 34))}</text>')
-        body.append(f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 7}" '
+        body.append(f'<rect x="{left}" y="{y + 3}" width="{max(w, MIN_MARK):.1f}" height="{row - 7}" '
                     f'fill="{PALETTE[0]}"><title>{escape(label)}: {escape(number(v, chart.unit))}'
                     f'</title></rect>')
         body.append(f'<text x="{left + w + 6:.1f}" y="{y + 14}" fill="#555">'

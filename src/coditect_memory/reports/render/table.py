@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fmt import cell
+from ..fmt import cell, total_cells
 from ..model import Column, Report, Table
 
-RIGHT = {"int", "float", "hours", "pct", "usd", "bytes"}
+RIGHT = {"int", "count", "float", "hours", "pct", "usd", "bytes"}
 WIDE = {"list", "names", "samples"}
 GAP = 2  # spaces between columns (box=None, padding 1 each side)
 
@@ -56,17 +56,20 @@ def _table(t: Table, limit: int, width: int | None) -> list[Any]:
     if not t.rows:
         return [Text(f"{t.title}: none", style="dim")]
     cells = [[cell(r.get(c.key), c.fmt) for c in t.columns] for r in t.rows[:limit]]
+    if t.totals is not None:
+        cells.append(total_cells(t.totals, t.columns))
     natural = [max([len(c.label), *(len(row[i]) for row in cells)]) for i, c in enumerate(t.columns)]
     shown, widths = fit(t.columns, natural, width)
     rt = RichTable(title=t.title, title_justify="left", title_style="bold", box=None,
-                   pad_edge=False, show_edge=False,
+                   pad_edge=False, show_edge=False, show_footer=False,
                    width=sum(widths[i] for i in shown) + GAP * (len(shown) - 1))
     for i in shown:
         c = t.columns[i]
         rt.add_column(c.label, justify="right" if c.fmt in RIGHT else "left", no_wrap=True,
                       overflow="ellipsis", width=widths[i])
-    for row in cells:
-        rt.add_row(*(row[i] for i in shown))
+    for n, row in enumerate(cells):
+        last = t.totals is not None and n == len(cells) - 1
+        rt.add_row(*(row[i] for i in shown), style="bold" if last else None)
     out: list[Any] = [rt]
     if t.note:
         out.append(Text(t.note, style="dim italic"))

@@ -36,7 +36,7 @@ class IndexRow(NamedTuple):
     content: str | None
     ts: int | None
     component: str | None
-    level: str | None
+    level: str | None  # the row's level, or "error" for a failed tool call (is_error)
     tool_name: str | None
     is_meta: int
     linked_uid: str | None
@@ -84,7 +84,7 @@ class HitFields(TypedDict):
     role: str | None
     tool_name: str | None
     component: str | None
-    level: str | None
+    level: str | None  # as IndexRow.level
     is_error: bool
 
 

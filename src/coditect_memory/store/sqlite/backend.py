@@ -36,6 +36,7 @@ from .memories import SQLiteMemories
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
+from .usage_times import SQLiteUsageTimes
 
 _MSG_COLS = (
     "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
@@ -79,7 +80,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
-                  SQLiteMemories, SQLitePrivacy, Store):
+                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
