@@ -7,11 +7,13 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, create_model
 
+from ..context.pack import Pack
 from ..store.protocol.memories import Evidence, Memory
 
 
 def _fields(typed: Any) -> dict[str, Any]:
-    """A TypedDict's fields, all required (pydantic on 3.11 takes no typing.TypedDict)."""
+    """A TypedDict's or dataclass's fields, all required (pydantic on 3.11 takes no
+    typing.TypedDict)."""
     return {k: (t, ...) for k, t in get_type_hints(typed).items()}
 
 
@@ -21,27 +23,8 @@ EvidenceOut: Any = create_model("EvidenceOut", **_fields(Evidence))
 MemoryView: Any = create_model("MemoryView", __base__=MemoryOut, evidence=(list[EvidenceOut], ...))
 
 
-class PackItem(BaseModel):
-    key: str
-    section: str
-    text: str
-    score: float
-    memory_id: int | None
-    session_id: str | None
-    timestamp: str | None
-
-
-class PackOut(BaseModel):
-    id: str
-    project: str | None
-    project_name: str | None
-    query: str | None
-    budget: int
-    tokens: int
-    tokenizer: str
-    created_at: int
-    items: list[PackItem]
-    markdown: str
+# Pack.to_json(): its fields (items as Item's) and the tokenizer's name.
+PackOut: Any = create_model("PackOut", **_fields(Pack), tokenizer=(str, ...))
 
 
 class CheckpointRow(BaseModel):
