@@ -4,15 +4,25 @@ never serves a stale pack), and a token scoped to a submodule sees only its proj
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+from dataclasses import replace
+
+import httpx
 import pytest
 
 from coditect_memory.actions import submodules
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
-from .api_support import bearer, client, token
+from .api_support import Server, bearer, client, token
 from .conftest import ingest_into, run
 from .memeval import build
+from .reliability import trial
 
 WEB, BILL = "/home/dev/webapp", "/home/dev/billing"
 
@@ -308,3 +318,106 @@ def test_real_answers_match_their_documented_schemas(api):
         response = case.call(headers=dict(api.headers))
         assert response.status_code == 200, (path, response.text)
         case.validate_response(response, checks=[response_schema_conformance])
+
+
+# --- faults ---------------------------------------------------------------------------------
+
+@pytest.mark.fault("API memory write while another writer holds the store")
+def test_a_write_while_the_store_is_held_is_409_and_reads_go_on(tmp_path, monkeypatch):
+    """A long ingest in another process holds SQLite's write lock: a POST waits
+    `lock_wait_seconds`, then says busy in one line (nothing half written); reads answer
+    all along (WAL), and the same POST succeeds once the lock is gone."""
+    from fastapi.testclient import TestClient
+
+    from coditect_memory.api import create_app
+
+    home = tmp_path / "home"
+    ingest_into(home, build(tmp_path / "claude", sessions=3).root)
+    settings = load_settings(home)
+    settings = replace(settings, ingest=replace(settings.ingest, lock_wait_seconds=0.3))
+    holder = sqlite3.connect(settings.db_path, isolation_level=None)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        c.headers.update(bearer(token(home, "admin")))
+        before = c.get("/api/v1/memories", params={"status": "all", "limit": 1000}).json()
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            for path, body in (("/api/v1/memories", {"text": "held off", "project": "webapp"}),
+                               ("/api/v1/checkpoints", {"project": "webapp"})):
+                r = c.post(path, json=body)
+                assert r.status_code == 409, r.text
+                assert r.json()["error"]["code"] == "busy" and "\n" not in r.json()["error"]["message"]
+            pack = c.get("/api/v1/context", params={"project": "webapp"})
+            assert pack.status_code == 200 and pack.json()["items"]
+            live = c.get("/api/v1/memories", params={"status": "all", "limit": 999}).json()  # not cached
+            assert live == before
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert c.get("/api/v1/checkpoints").json() == []
+        r = c.post("/api/v1/memories", json={"text": "held off", "project": "webapp"})
+        assert r.status_code == 200, r.text
+        assert "held off" in [m["text"] for m in c.get("/api/v1/memories").json()]
+
+
+def _writer(url: str, tok: str, n: int, stop: threading.Event, acked: dict) -> None:
+    """One client: add memories, make checkpoints and read packs until stopped or cut off;
+    what the server acknowledged (200) goes into `acked`."""
+    with httpx.Client(base_url=url, headers=bearer(tok), timeout=10) as c:
+        i = 0
+        try:
+            while not stop.is_set():
+                i += 1
+                r = c.post("/api/v1/memories", json={"text": f"writer {n} note {i}", "project": "webapp"})
+                if r.status_code == 200:
+                    acked["memories"].append(r.json())
+                if i % 4 == 0:
+                    r = c.post("/api/v1/checkpoints", json={"project": "webapp", "note": f"{n}.{i}"})
+                    if r.status_code == 200:
+                        acked["checkpoints"].append(r.json())
+                c.get("/api/v1/context", params={"project": "webapp", "budget": 500 + i})
+        except httpx.HTTPError:
+            return
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_kill_9_while_memories_are_written_keeps_every_acknowledged_one(tmp_path, monkeypatch, attempt):
+    fault = "kill -9 of the API server while memories and checkpoints are written"
+    home = tmp_path / "home"
+    ingest_into(home, build(tmp_path / "claude", sessions=3).root)
+    tok = token(home, "write")
+    with trial(fault):
+        server = Server(home)
+        server.wait_healthy(timeout=20)
+        stop, acked = threading.Event(), {"memories": [], "checkpoints": []}
+        threads = [threading.Thread(target=_writer, args=(server.url, tok, n, stop, acked))
+                   for n in range(3)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        while (len(acked["memories"]) < 10 + attempt * 10 or not acked["checkpoints"]) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        server.stop()
+        assert acked["memories"] and acked["checkpoints"], "the load never got an answer"
+        monkeypatch.setenv("MEMORY_HOME", str(home))
+        doctor = run("doctor", "--json", check=False)
+        assert json.loads(doctor.stdout)["ok"], doctor.stdout
+        stored = {m["id"]: m["text"] for m in run("memories", "list", "-p", "webapp", "-n", "10000",
+                                                  "--json").json()}
+        for m in acked["memories"]:
+            assert stored.get(m["id"]) == m["text"], m
+        for cp in acked["checkpoints"]:
+            assert run("checkpoint", "show", cp["id"], "--json").json() == cp
+        again = Server(home)  # it serves again, every acknowledged memory in its answers
+        try:
+            again.wait_healthy(timeout=20)
+            listed = httpx.get(again.url + "/api/v1/memories", headers=bearer(tok),
+                               params={"project": "webapp", "limit": 1000}).json()
+            assert {m["id"] for m in acked["memories"]} <= {m["id"] for m in listed}
+        finally:
+            again.stop()
