@@ -214,7 +214,10 @@ def test_a_scoped_token_sees_only_its_projects(api, world):
                                                                     "format": "md"}).text
     r = api.post("/api/v1/memories", json={"text": "for everyone"}, headers=web)
     _no_data(r, 403)
-    api.post("/api/v1/checkpoints", json={"project": "webapp"}, headers=web)
+    run("memories", "add", "a todo of no project: rotate the signing keys", "-t", "todo")
+    todos = api.post("/api/v1/checkpoints", json={"project": "webapp"}, headers=web).json()["todos"]
+    assert todos and "rotate the signing keys" not in str(todos)
+    assert "rotate the signing keys" in str(api.post("/api/v1/checkpoints", json={"project": "webapp"}).json())
     api.post("/api/v1/checkpoints", json={"project": "billing"})
     cps = api.get("/api/v1/checkpoints", headers=web).json()
     assert cps and {c["project"] for c in cps} == {WEB}

@@ -66,7 +66,8 @@ def create(store: Store, settings: Settings, request: CheckpointRequest) -> dict
         session = recent[0] if recent else None
     pack = context(store, settings, ContextRequest(project=path, budget=request.budget,
                                                    visible_projects=visible))
-    todos = store.memories(MemoryFilter(project_id=pid, types=("todo",), limit=100))
+    todos = store.memories(MemoryFilter(project_id=pid, types=("todo",), limit=100,
+                                        visible_projects=visible))
     body: dict[str, Any] = {
         "format": FORMAT, "id": "", "created_at": iso(pack.created_at), "project": path,
         "project_name": name, "session_id": session["session_id"] if session else None,
