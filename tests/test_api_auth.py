@@ -30,6 +30,14 @@ ENDPOINTS = [
     ("POST", "/api/v1/backups/nothing/verify", "admin"),
     ("POST", "/api/v1/ingest", "write"),
     ("GET", "/api/v1/metrics", "metrics"),
+    ("GET", "/api/v1/context?project=auth-service", "read"),
+    ("GET", "/api/v1/memories", "read"),
+    ("GET", "/api/v1/memories/1", "read"),
+    ("POST", "/api/v1/memories", "write"),
+    ("POST", "/api/v1/patterns/search", "read"),
+    ("GET", "/api/v1/checkpoints", "read"),
+    ("GET", "/api/v1/checkpoints/c0", "read"),
+    ("POST", "/api/v1/checkpoints", "write"),
 ]
 TOO_LOW = {"read": "metrics", "write": "read", "admin": "write", "metrics": "read"}
 

@@ -16,8 +16,9 @@ from ..errors import NotFound, UsageError
 from ..settings import Settings
 from ..store.base import Store
 from ..store.protocol.memories import MemoryFilter
-from ..timeutil import iso
+from ..timeutil import iso, parse_ts
 from .context import ContextRequest, context, resolve_project
+from .submodules import EVERYTHING, Visibility
 
 FORMAT = "coditect-memory.checkpoint/1"
 _REQUIRED = ("format", "id", "created_at", "pack")
@@ -30,6 +31,7 @@ class CheckpointRequest:
     session: str | None = None
     note: str | None = None
     budget: int | None = None
+    visible_projects: tuple[int, ...] | None = None  # an API token's submodules (None: all)
 
 
 def _git_commit(path: str | None) -> str | None:
@@ -50,18 +52,22 @@ def _checkpoint_id(body: dict[str, Any]) -> str:
 
 
 def create(store: Store, settings: Settings, request: CheckpointRequest) -> dict[str, Any]:
+    visible = request.visible_projects
     session = None
     if request.session:
         session = store.session(request.session)
-        if session is None:
+        if session is None or (visible is not None and not any(
+                i in visible for i in store.project_ids(session["project"] or ""))):
             raise NotFound(f"no session {request.session!r}: see `memory sessions`")
     project = request.project or (session["project"] if session else None)
-    pid, path, name = resolve_project(store, project, request.cwd)
+    pid, path, name = resolve_project(store, project, request.cwd, visible=visible)
     if session is None and path:
         recent = store.sessions(project=path, limit=1)
         session = recent[0] if recent else None
-    pack = context(store, settings, ContextRequest(project=path, budget=request.budget))
-    todos = store.memories(MemoryFilter(project_id=pid, types=("todo",), limit=100))
+    pack = context(store, settings, ContextRequest(project=path, budget=request.budget,
+                                                   visible_projects=visible))
+    todos = store.memories(MemoryFilter(project_id=pid, types=("todo",), limit=100,
+                                        visible_projects=visible))
     body: dict[str, Any] = {
         "format": FORMAT, "id": "", "created_at": iso(pack.created_at), "project": path,
         "project_name": name, "session_id": session["session_id"] if session else None,
@@ -74,15 +80,23 @@ def create(store: Store, settings: Settings, request: CheckpointRequest) -> dict
     return body
 
 
-def list_(store: Store, project: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    pid = resolve_project(store, project, None)[0] if project else None
+def list_(store: Store, project: str | None = None, limit: int = 50,
+          visible: tuple[int, ...] | None = None) -> list[dict[str, Any]]:
+    """Newest first; with `visible` (an API token's submodules), only their projects'."""
+    if project:
+        pids: list[int | None] = [resolve_project(store, project, None, visible=visible)[0]]
+    else:
+        pids = [None] if visible is None else [i for i in visible if i]
+    bodies = [b for pid in pids for b in store.checkpoints(pid, limit)]
+    if len(pids) > 1:
+        bodies = sorted(bodies, key=lambda b: parse_ts(b["created_at"]) or 0, reverse=True)[:limit]
     return [{k: b.get(k) for k in ("id", "created_at", "project", "session_id", "note")}
-            | {"tokens": b["pack"]["tokens"]} for b in store.checkpoints(pid, limit)]
+            | {"tokens": b["pack"]["tokens"]} for b in bodies]
 
 
-def get(store: Store, checkpoint_id: str) -> dict[str, Any]:
+def get(store: Store, checkpoint_id: str, seen: Visibility = EVERYTHING) -> dict[str, Any]:
     body = store.checkpoint(checkpoint_id)
-    if body is None:
+    if body is None or not seen.sees(body.get("project")):  # another submodule's: not there
         raise NotFound(f"no checkpoint {checkpoint_id!r} (or several start with it): "
                        "see `memory checkpoint list`")
     return body
@@ -110,8 +124,6 @@ def import_(store: Store, path: Path) -> dict[str, Any]:
     if body.get("project"):
         ids = store.project_ids(body["project"])
         pid = ids[0] if ids else 0
-    from ..timeutil import parse_ts
-
     created = parse_ts(body["created_at"]) or 0
     added = store.put_checkpoint(body["id"], pid, body.get("session_id"), body.get("note"),
                                  created, body)

@@ -29,18 +29,24 @@ class ContextRequest:
     budget: int | None = None  # tokens; default [memories] budget
     record: bool = True  # keep the pack (for `context diff`); a read-only door does not
     unknown_ok: bool = False  # a folder the store has never seen: a pack of global memories
+    visible_projects: tuple[int, ...] | None = None  # an API token's submodules (None: all)
 
 
-def resolve_project(store: Store, project: str | None, cwd: str | None,
-                    unknown_ok: bool = False) -> tuple[int, str | None, str | None]:
-    """(id, path, name) of the project named or at `cwd`; (0, None, None) for none."""
+def resolve_project(store: Store, project: str | None, cwd: str | None, unknown_ok: bool = False,
+                    visible: tuple[int, ...] | None = None) -> tuple[int, str | None, str | None]:
+    """(id, path, name) of the project named or at `cwd`; (0, None, None) for none. A project
+    outside `visible` (an API token's submodules) is as unknown as one never stored."""
     if project:
-        ids = store.project_ids(project)
+        ids = [i for i in store.project_ids(project) if visible is None or i in visible]
         if not ids:
             raise NotFound(f"no project {project!r} in the store: see `memory report projects`")
         path, name = store.project_labels(ids[:1])[ids[0]]
         return ids[0], path, name
+    if not cwd and not unknown_ok:
+        raise UsageError("name a project, or a folder inside one (cwd)")
     found = store.project_for_cwd(cwd) if cwd else None
+    if found is not None and visible is not None and found[0] not in visible:
+        found = None
     if found is None:
         if unknown_ok:
             return 0, cwd, None
@@ -54,13 +60,14 @@ def context(store: Store, settings: Settings, request: ContextRequest,
     budget = request.budget or settings.memories.budget
     if budget < 50:
         raise UsageError("--budget must be at least 50 tokens")
-    pid, path, name = resolve_project(store, request.project, request.cwd, request.unknown_ok)
+    pid, path, name = resolve_project(store, request.project, request.cwd, request.unknown_ok,
+                                      request.visible_projects)
     now = now_ms()
     query = words(request.query or "")
     memories = store.memories(MemoryFilter(
         project_id=pid, statuses=("active",),
         min_seen={"pattern": settings.memories.pattern_min_seen}, with_entities=False,
-        limit=CANDIDATES))
+        limit=CANDIDATES, visible_projects=request.visible_projects))
     # recency on the project's clock too: its latest work is "recent", however long ago
     seen = [m["last_seen"] for m in memories if m["last_seen"] and m["project"]]
     clock = min(now, parse_ts(max(seen)) or now) if seen else now
@@ -73,7 +80,7 @@ def context(store: Store, settings: Settings, request: ContextRequest,
                                        score=score(0.45, text, s["started_at"], query, clock),
                                        session_id=s["session_id"], timestamp=s["started_at"]))
     if request.query:
-        candidates += _excerpts(store, settings, request.query, path if pid else None, query, clock, cache)
+        candidates += _excerpts(store, settings, request, path if pid else None, query, clock, cache)
     counter = counter or TokenCounter()
     title = f"Memory of {name or path or 'all projects'}"
     note = ("From coditect-memory: what earlier sessions decided, learned and left open. "
@@ -88,12 +95,13 @@ def context(store: Store, settings: Settings, request: ContextRequest,
     return pack
 
 
-def _excerpts(store: Store, settings: Settings, text: str, project: str | None, query: set[str],
-              now: int, cache: Any) -> list[Item]:
+def _excerpts(store: Store, settings: Settings, request: ContextRequest, project: str | None,
+              query: set[str], now: int, cache: Any) -> list[Item]:
     from .search import SearchRequest, search
 
-    req = SearchRequest(query=text, project=[project] if project else [], limit=EXCERPTS,
-                        mode="keyword", type=["user", "assistant"])
+    req = SearchRequest(query=request.query or "", project=[project] if project else [],
+                        limit=EXCERPTS, mode="keyword", type=["user", "assistant"],
+                        visible_projects=request.visible_projects)
     out = []
     for r in search(store, settings, req, cache).results:
         snippet = " ".join(str(r.get("snippet") or "").split())[:300]
@@ -120,7 +128,8 @@ class DiffResult:
 def diff(store: Store, settings: Settings, request: ContextRequest,
          counter: TokenCounter | None = None) -> DiffResult:
     """A new pack, compared with the one recorded before it for the same project."""
-    pid, _, _ = resolve_project(store, request.project, request.cwd, request.unknown_ok)
+    pid, _, _ = resolve_project(store, request.project, request.cwd, request.unknown_ok,
+                                request.visible_projects)
     before = store.packs(pid, limit=1)
     pack = context(store, settings, ContextRequest(**{**request.__dict__, "record": True}), counter)
     old = {i["key"]: i for i in before[0]["items"]} if before else {}

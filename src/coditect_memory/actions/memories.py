@@ -1,13 +1,13 @@
 """`memory memories list|show|add|edit|pin|forget`, `memory related`, and extraction on
-demand: the same functions behind the CLI, the MCP tools (recall, remember, related) and,
-later, the API."""
+demand: the same functions behind the CLI, the MCP tools (recall, remember, related) and the
+API (/memories, /patterns/search)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import NotFound, UsageError
+from ..errors import Forbidden, NotFound, UsageError
 from ..memories.extract import IMPORTANCE, entities, norm
 from ..store.base import Store
 from ..store.protocol.memories import (
@@ -19,8 +19,10 @@ from ..store.protocol.memories import (
     Related,
 )
 from .context import resolve_project
+from .submodules import EVERYTHING, Visibility
 
 STATUSES = ("active", "archived", "forgotten", "done")
+PATTERN_TYPES = ("pattern", "error_fix")  # what /patterns/search looks in
 
 
 def _type(value: str | None) -> str | None:
@@ -37,6 +39,7 @@ class ListRequest:
     pinned: bool = False
     query: str | None = None  # words the text must hold (all of them)
     limit: int = 100
+    visible_projects: tuple[int, ...] | None = None  # an API token's submodules (None: all)
 
 
 @dataclass
@@ -52,12 +55,14 @@ def list_memories(store: Store, request: ListRequest) -> MemoryList:
         _type(t)
     if request.status not in (*STATUSES, "all"):
         raise UsageError(f"unknown status {request.status!r}: {', '.join(STATUSES)} or all")
-    pid = resolve_project(store, request.project, None)[0] if request.project else None
+    pid = (resolve_project(store, request.project, None, visible=request.visible_projects)[0]
+           if request.project else None)
     limit = max(1, min(request.limit, 10_000))
     return MemoryList(store.memories(MemoryFilter(
         project_id=pid, types=tuple(request.types), pinned_only=request.pinned,
         statuses=STATUSES if request.status == "all" else (request.status,),
-        words=tuple(norm(request.query or "").split()), limit=limit)))
+        words=tuple(norm(request.query or "").split()), limit=limit,
+        visible_projects=request.visible_projects)))
 
 
 @dataclass
@@ -69,9 +74,9 @@ class MemoryView:
         return {**self.memory, "evidence": self.evidence}
 
 
-def show(store: Store, memory_id: int) -> MemoryView:
+def show(store: Store, memory_id: int, seen: Visibility = EVERYTHING) -> MemoryView:
     m = store.memory(memory_id)
-    if m is None:
+    if m is None or not seen.sees(m["project"]):  # another submodule's: as if not there
         raise NotFound(f"no memory {memory_id}: see `memory memories list`")
     return MemoryView(m, store.memory_evidence(memory_id))
 
@@ -82,6 +87,7 @@ class AddRequest:
     type: str = "fact"
     project: str | None = None  # None: every project
     pin: bool = False
+    visible_projects: tuple[int, ...] | None = None  # an API token's submodules (None: all)
 
 
 def add(store: Store, request: AddRequest) -> MemoryView:
@@ -89,7 +95,11 @@ def add(store: Store, request: AddRequest) -> MemoryView:
     if not text:
         raise UsageError("the memory's text is empty")
     kind = _type(request.type) or "fact"
-    pid = resolve_project(store, request.project, None)[0] if request.project else 0
+    if not request.project and request.visible_projects is not None:
+        raise Forbidden("a memory of every project reaches every submodule: "
+                        "a token scoped to submodules must name one of its projects")
+    pid = (resolve_project(store, request.project, None, visible=request.visible_projects)[0]
+           if request.project else 0)
     mid = store.add_memory(MemoryDraft(type=kind, text=text, norm=norm(text), project_id=pid,
                                        importance=max(IMPORTANCE[kind], 0.8),
                                        entities=entities(text)), pinned=request.pin)

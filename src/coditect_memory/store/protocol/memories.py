@@ -83,6 +83,9 @@ class MemoryFilter:
     words: tuple[str, ...] = ()  # each must be in the normalised text (lower case, words only)
     with_entities: bool = True  # False: `entities` left empty (the context pack needs none)
     limit: int = 200
+    # None: no limit; else only memories of these projects, not those of every project (what
+    # an API token scoped to submodules may see)
+    visible_projects: tuple[int, ...] | None = None
 
 
 class Related(TypedDict):

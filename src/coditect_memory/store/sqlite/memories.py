@@ -51,6 +51,12 @@ class SQLiteMemories:
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
 
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        """SQLiteAccess's: a new store generation, so the API's cache drops what a write of
+        memories or checkpoints (by any door) made stale."""
+        raise NotImplementedError
+
     def _memory_rows(self, where: str, params: Iterable[Any], tail: str = "",
                      with_entities: bool = True) -> list[Memory]:
         rows = self.db.execute(f"SELECT {_COLS} FROM memories m LEFT JOIN projects p"
@@ -131,6 +137,8 @@ class SQLiteMemories:
             if watermark is not None:
                 db.execute("INSERT INTO memory_state (name, value) VALUES (?, ?) ON CONFLICT(name)"
                            " DO UPDATE SET value = max(memory_state.value, excluded.value)", (name, watermark))
+            if drafts:
+                self._bump(db)
         return new
 
     def _link(self, db: sqlite3.Connection, mid: int, d: MemoryDraft) -> None:
@@ -164,6 +172,7 @@ class SQLiteMemories:
                     (draft.project_id, draft.type, draft.text, draft.norm, draft.importance,
                      int(pinned), now, now, now)).lastrowid or 0)
             self._link(db, mid, draft)
+            self._bump(db)
         return mid
 
     def update_memory(self, memory_id: int, *, text: str | None = None, norm: str | None = None,
@@ -184,6 +193,7 @@ class SQLiteMemories:
             if sets:
                 db.execute(f"UPDATE memories SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
                            (*params, _now(), memory_id))
+                self._bump(db)
         return True
 
     def touch_memories(self, ids: list[int], now: int) -> None:
@@ -191,6 +201,7 @@ class SQLiteMemories:
             with self.tx() as db:
                 db.executemany("UPDATE memories SET last_used = ? WHERE id = ?"
                                " AND last_used IS NOT ?", [(now, i, now) for i in ids])
+                self._bump(db)
 
     # --- reading ---------------------------------------------------------------------
     def memories(self, flt: MemoryFilter) -> list[Memory]:
@@ -199,6 +210,10 @@ class SQLiteMemories:
         if flt.project_id is not None:
             where.append("m.project_id IN (?, 0)")
             params.append(flt.project_id)
+        if flt.visible_projects is not None:
+            where.append(f"m.project_id IN ({', '.join('?' * len(flt.visible_projects)) or 'NULL'})"
+                         " AND m.project_id <> 0")
+            params += flt.visible_projects
         if flt.types:
             where.append(f"m.type IN ({', '.join('?' * len(flt.types))})")
             params += flt.types
@@ -280,6 +295,7 @@ class SQLiteMemories:
             with self.tx() as db:
                 db.executemany("UPDATE memories SET importance = ?, status = ?, decayed_at = ?"
                                " WHERE id = ?", changes)
+                self._bump(db)
         return archived
 
     # --- packs and checkpoints -------------------------------------------------------
@@ -301,6 +317,8 @@ class SQLiteMemories:
                              " body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                              (checkpoint_id, project_id, session_id, note, created_at,
                               orjson.dumps(body).decode()))
+            if cur.rowcount > 0:
+                self._bump(db)
             return cur.rowcount > 0
 
     def checkpoints(self, project_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
