@@ -99,6 +99,39 @@ def cli_backend(request, monkeypatch) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_backend(request) -> Iterator[str]:
+    """A module whose tests share one store (built by module-scoped fixtures) runs once per
+    backend: on PostgreSQL, MEMORY_DATABASE_URL names a new database while the module's
+    fixtures build the store, and in each test (`on_module_backend`). Yields that URL ('' on
+    SQLite, the store in MEMORY_HOME)."""
+    url = request.getfixturevalue("pg_server").database() if request.param == "postgresql" else ""
+    with pytest.MonkeyPatch.context() as mp:
+        if url:
+            mp.setenv("MEMORY_DATABASE_URL", url)
+        else:
+            mp.delenv("MEMORY_DATABASE_URL", raising=False)
+        yield url
+
+
+@pytest.fixture
+def on_module_backend(memory_home, module_backend, monkeypatch) -> str:
+    """The module's backend in this test too (memory_home clears MEMORY_DATABASE_URL)."""
+    if module_backend:
+        monkeypatch.setenv("MEMORY_DATABASE_URL", module_backend)
+    return module_backend
+
+
+@pytest.fixture
+def own_store(on_module_backend, request, monkeypatch) -> str:
+    """A test of such a module that builds a store of its own: a new database on PostgreSQL."""
+    if not on_module_backend:
+        return ""
+    url = request.getfixturevalue("pg_server").database()
+    monkeypatch.setenv("MEMORY_DATABASE_URL", url)
+    return url
+
+
 class Result:
     def __init__(self, code: int, stdout: str, stderr: str) -> None:
         self.code, self.stdout, self.stderr = code, stdout, stderr

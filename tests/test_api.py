@@ -1,5 +1,8 @@
 """The REST API's contract: each route answers what the CLI's --json prints for the same
-question, pages that hold while ingest writes, edits, errors in one shape, the cache."""
+question, pages that hold while ingest writes, edits, errors in one shape, the cache.
+
+Every test here runs on both backends (`module_backend`: one shared sample store per backend;
+the tests that build their own store get a new database on PostgreSQL: `own_store`)."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from coditect_memory.ingest.lock import IngestLock
 from .api_support import bearer, client, ingest_new_prompt, sample_home, token
 from .conftest import run
 
+pytestmark = pytest.mark.usefixtures("on_module_backend")
+
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
+def home(tmp_path_factory, module_backend):
     return sample_home(tmp_path_factory.mktemp("api"))[0]
 
 
@@ -29,12 +34,12 @@ def cli_home(home, monkeypatch):
     return home
 
 
-def test_health_needs_no_token_and_counts(home):
+def test_health_needs_no_token_and_counts(home, module_backend):
     with client(home) as c:
         r = c.get("/api/v1/health")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["store"]["kind"] == "sqlite" and body["store"]["schema_version"] >= 8
+    assert body["status"] == "ok" and body["store"]["kind"] == ("postgresql" if module_backend else "sqlite") and body["store"]["schema_version"] >= 8
     assert body["store"]["messages"] > 1000 and body["index"]["docs"] > 0
 
 
@@ -98,7 +103,7 @@ def test_patch_sets_title_and_tags_and_is_seen_at_once(api, home):
     assert api.patch(f"/api/v1/sessions/{sid}", json={"tags": "notalist"}).status_code == 422
 
 
-def test_messages_pages_hold_while_ingest_writes(tmp_path, monkeypatch):
+def test_messages_pages_hold_while_ingest_writes(own_store, tmp_path, monkeypatch):
     home, root = sample_home(tmp_path, sessions=4)
     with client(home) as c:
         c.headers.update(bearer(token(home, "read")))
@@ -182,7 +187,7 @@ def test_ingest_is_409_while_another_runs(api, home):
     assert r.status_code == 409 and r.json()["error"]["code"] == "busy"
 
 
-def test_ingest_runs_and_is_recorded(tmp_path, monkeypatch):
+def test_ingest_runs_and_is_recorded(own_store, tmp_path, monkeypatch):
     home, root = sample_home(tmp_path, sessions=3)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
     with client(home) as c:
@@ -191,7 +196,7 @@ def test_ingest_runs_and_is_recorded(tmp_path, monkeypatch):
     assert r.json()["messages_new"] == 0 and r.json()["run_id"] >= 2
 
 
-def test_cache_hits_and_a_cli_ingest_makes_it_fresh(tmp_path, monkeypatch):
+def test_cache_hits_and_a_cli_ingest_makes_it_fresh(own_store, tmp_path, monkeypatch):
     home, root = sample_home(tmp_path, sessions=3)
     with client(home) as c:
         c.headers.update(bearer(token(home, "admin")))

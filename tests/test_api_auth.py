@@ -1,5 +1,8 @@
 """Who may see what: every endpoint against every kind of bad token (401, 403, never data),
-and tokens scoped to submodules seeing only their projects everywhere."""
+and tokens scoped to submodules seeing only their projects everywhere.
+
+Every test here runs on both backends (`module_backend`: one shared sample store per backend;
+`test_submodule_cli` gets a new database of its own on PostgreSQL: `own_store`)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from coditect_memory.store import open_store
 
 from .api_support import bearer, client, sample_home, token
 from .conftest import run, run_proc
+
+pytestmark = pytest.mark.usefixtures("on_module_backend")
 
 # (method, path, the least scope that may call it)
 ENDPOINTS = [
@@ -43,7 +48,7 @@ TOO_LOW = {"read": "metrics", "write": "read", "admin": "write", "metrics": "rea
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, module_backend):
     home, _ = sample_home(tmp_path_factory.mktemp("auth"))
     settings = load_settings(home)
     tokens = {scope: token(home, scope) for scope in auth.SCOPES}
@@ -210,7 +215,7 @@ def test_token_cli(world, monkeypatch):
     assert run_proc("auth", "revoke", "nope").code == 4
 
 
-def test_submodule_cli(tmp_path, monkeypatch):
+def test_submodule_cli(own_store, tmp_path, monkeypatch):
     monkeypatch.setenv("MEMORY_HOME", str(tmp_path / "h"))
     run("submodule", "add", "app", "--path", "/work/app/", "--path", "/srv/app",
         "--git-url", "git@example.com:app.git")

@@ -1,5 +1,8 @@
 """`memory context`: the token budget (counted by the real tokenizer), pinned memories always
-in, references on every item, packs with ids and `context diff`; checkpoints."""
+in, references on every item, packs with ids and `context diff`; checkpoints.
+
+Every test with the `history` fixture runs on both backends (`cli_backend`); the tokenizer's
+runs once."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from .memeval import build
 
 
 @pytest.fixture
-def history(tmp_path):
+def history(cli_backend, tmp_path):
     h = build(tmp_path / "claude")
     ingest_json(h.root)
     return h

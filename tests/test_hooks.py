@@ -1,6 +1,10 @@
 """Claude Code hooks: session-start prints the pack for the event's cwd, stop makes the
 transcript searchable within seconds, every failure exits 0 with a line in hooks.log, and
-install/uninstall keep settings.json exactly."""
+install/uninstall keep settings.json exactly.
+
+On both backends (`cli_backend`): session-start's pack, stop's capture (and the first capture
+that makes the store), and the stop hooks that queue; the rest (bad input, settings.json)
+does not reach a store and runs once."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def _hook(event: str, payload: object, home) -> tuple[int, str, str]:
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
-def test_session_start_prints_the_pack_for_the_cwd(tmp_path, memory_home) -> None:
+def test_session_start_prints_the_pack_for_the_cwd(cli_backend, tmp_path, memory_home) -> None:
     ingest_json(build(tmp_path / "claude").root)
     run("memories", "add", "Ship behind a feature flag", "-p", "webapp", "--pin")
     event = {"session_id": "abc", "transcript_path": "/x.jsonl", "cwd": "/home/dev/webapp/src",
@@ -82,7 +86,7 @@ def _searchable(word: str, timeout: float = 20.0) -> bool:
     return False
 
 
-def test_stop_makes_the_transcript_searchable_within_seconds(tmp_path, memory_home) -> None:
+def test_stop_makes_the_transcript_searchable_within_seconds(cli_backend, tmp_path, memory_home) -> None:
     root = tmp_path / "claude"
     ingest_json(build(root).root)
     session = sid(900)
@@ -99,7 +103,7 @@ def test_stop_makes_the_transcript_searchable_within_seconds(tmp_path, memory_ho
 
 
 @pytest.mark.fault("hook: three Stop hooks at once (captures queue on the ingest lock)")
-def test_stop_hooks_at_once_queue_and_all_land(tmp_path, memory_home) -> None:
+def test_stop_hooks_at_once_queue_and_all_land(cli_backend, tmp_path, memory_home) -> None:
     """Three sessions end together: three workers, one ingest at a time, none lost."""
     import os
     import subprocess
@@ -187,7 +191,7 @@ def test_install_refuses_a_broken_settings_file(tmp_path, monkeypatch) -> None:
     assert (tmp_path / "settings.json").read_text() == "{ not json"
 
 
-def test_the_first_capture_makes_the_store(tmp_path, memory_home) -> None:
+def test_the_first_capture_makes_the_store(cli_backend, tmp_path, memory_home) -> None:
     root = tmp_path / "claude"
     session = sid(950)
     lines = conversation(session, 2)

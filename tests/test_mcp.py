@@ -1,4 +1,7 @@
-"""`memory mcp` over stdio, driven by the SDK's own client against a real subprocess."""
+"""`memory mcp` over stdio, driven by the SDK's own client against a real subprocess.
+
+The tools' calls (search, recall, remember, context) run on both backends (`cli_backend`);
+the read-only listing and install run once."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ async def _session(home, calls):
         return out
 
 
-def test_initialize_list_and_search_name_their_sessions(tmp_path, memory_home) -> None:
+def test_initialize_list_and_search_name_their_sessions(cli_backend, tmp_path, memory_home) -> None:
     ingest_json(build(tmp_path / "claude").root)
     run("index")
     init, tools, found, recalled, missing, remembered, pack = anyio.run(_session, memory_home, [

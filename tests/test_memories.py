@@ -1,5 +1,8 @@
 """Memories: extraction from planted histories, consolidation, the CLI's hand edits, decay
-and archival, `memory related`."""
+and archival, `memory related`.
+
+Every test with the `history` fixture runs on both backends (`cli_backend`); the pure rule
+tests (no store) run once."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from .memeval import build
 
 
 @pytest.fixture
-def history(tmp_path):
+def history(cli_backend, tmp_path):
     h = build(tmp_path / "claude")
     ingest_json(h.root)
     return h

@@ -16,3 +16,9 @@ CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = memory_count_true, STYPE = big
 -- json_extract(doc, '$.key'): one top-level key of a JSON text, as text.
 CREATE OR REPLACE FUNCTION json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE
     AS 'SELECT (doc::json) ->> substr(path, 3)';
+
+-- group_concat(value, separator): the non-NULL values joined (order as the rows come).
+CREATE OR REPLACE FUNCTION memory_concat(acc text, v text, sep text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS 'SELECT CASE WHEN v IS NULL THEN acc WHEN acc IS NULL THEN v ELSE acc || sep || v END';
+CREATE OR REPLACE AGGREGATE group_concat(text, text) (SFUNC = memory_concat, STYPE = text);

@@ -112,7 +112,7 @@ class SQLiteAccess:
     @staticmethod
     def _bump(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO store_meta (key, value) VALUES ('api_generation', '1')"
-                   " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                   " ON CONFLICT(key) DO UPDATE SET value = CAST(store_meta.value AS INTEGER) + 1")
 
     def counts(self) -> dict[str, int]:
         row = self.db.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM"

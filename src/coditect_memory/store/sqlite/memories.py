@@ -106,34 +106,38 @@ class SQLiteMemories:
                      name: str = "extract") -> int:
         now = _now()
         new = 0
+        links: list[tuple[int, MemoryDraft]] = []
         with self.tx() as db:
             for d in drafts:
                 ts = [e[2] for e in d.evidence if e[2] is not None]
                 first, last = (min(ts), max(ts)) if ts else (None, None)  # undated: no age
                 session = d.evidence[-1][1] if d.evidence else None
-                row = db.execute("SELECT id, status FROM memories WHERE project_id = ? AND type = ?"
-                                 " AND norm = ?", (d.project_id, d.type, d.norm)).fetchone()
+                row = db.execute("SELECT id, status, importance, last_seen FROM memories WHERE"
+                                 " project_id = ? AND type = ? AND norm = ?",
+                                 (d.project_id, d.type, d.norm)).fetchone()
                 if row is None:
                     mid = int(db.execute(
                         "INSERT INTO memories (project_id, type, text, norm, importance, status,"
                         " first_seen, last_seen, session_id, updated_at, seen_count)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                         (d.project_id, d.type, d.text, d.norm, d.importance, d.status, first, last,
-                         session, now, max(1, len(d.evidence)))).lastrowid or 0)
+                         session, now, max(1, len(d.evidence)))).fetchone()[0])
                     new += 1
                 else:
                     mid = row[0]
                     # seen again: reinforced (importance halfway to 1), an archived one revived;
                     # a forgotten one stays forgotten, a todo's done/open follows the latest
                     status = row[1] if row[1] == "forgotten" else d.status
+                    base = max(row[2], d.importance)  # computed here: both backends, one rule
+                    seen = row[3] if last is None else max(row[3] or 0, last)
                     db.execute(
-                        "UPDATE memories SET seen_count = seen_count + ?, importance ="
-                        " min(1.0, max(importance, ?) + (1.0 - max(importance, ?)) * 0.25),"
-                        " last_seen = coalesce(max(coalesce(last_seen, 0), ?), last_seen), status = ?,"
-                        " session_id = coalesce(?, session_id), updated_at = ? WHERE id = ?",
-                        (max(1, len(d.evidence)), d.importance, d.importance, last, status,
+                        "UPDATE memories SET seen_count = seen_count + ?, importance = ?,"
+                        " last_seen = ?, status = ?, session_id = coalesce(?, session_id),"
+                        " updated_at = ? WHERE id = ?",
+                        (max(1, len(d.evidence)), min(1.0, base + (1.0 - base) * 0.25), seen, status,
                          session, now, mid))
-                self._link(db, mid, d)
+                links.append((mid, d))
+            self._link(db, links)
             if watermark is not None:
                 db.execute("INSERT INTO memory_state (name, value) VALUES (?, ?) ON CONFLICT(name)"
                            " DO UPDATE SET value = max(memory_state.value, excluded.value)", (name, watermark))
@@ -141,37 +145,41 @@ class SQLiteMemories:
                 self._bump(db)
         return new
 
-    def _link(self, db: sqlite3.Connection, mid: int, d: MemoryDraft) -> None:
-        if d.evidence:
+    def _link(self, db: sqlite3.Connection, links: list[tuple[int, MemoryDraft]]) -> None:
+        """The evidence and entities of these memories: one statement each for all of them
+        (on a database server, a round trip each rather than one per entity)."""
+        evidence = [(mid, uid, sid, ts) for mid, d in links for uid, sid, ts in d.evidence]
+        named = [(mid, kind, name) for mid, d in links for kind, name in d.entities]
+        if evidence:
             db.executemany("INSERT INTO memory_evidence (memory_id, uid, session_id, ts)"
-                           " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                           [(mid, uid, sid, ts) for uid, sid, ts in d.evidence])
-        for kind, ename in d.entities:
-            db.execute("INSERT INTO entities (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       (kind, ename))
-            db.execute("INSERT INTO memory_entities (memory_id, entity_id) SELECT ?, id FROM"
-                       " entities WHERE kind = ? AND name = ? ON CONFLICT DO NOTHING",
-                       (mid, kind, ename))
+                           " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", evidence)
+        if named:
+            db.executemany("INSERT INTO entities (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           [(kind, name) for _, kind, name in named])
+            db.executemany("INSERT INTO memory_entities (memory_id, entity_id) SELECT ?, id FROM"
+                           " entities WHERE kind = ? AND name = ? ON CONFLICT DO NOTHING", named)
 
     # --- a person's hand -------------------------------------------------------------
     def add_memory(self, draft: MemoryDraft, pinned: bool = False) -> int:
         now = _now()
         with self.tx() as db:
-            row = db.execute("SELECT id FROM memories WHERE project_id = ? AND type = ? AND norm = ?",
+            row = db.execute("SELECT id, pinned, importance FROM memories WHERE project_id = ?"
+                             " AND type = ? AND norm = ?",
                              (draft.project_id, draft.type, draft.norm)).fetchone()
             if row is not None:  # said again by hand: it is the person's now
                 mid = int(row[0])
                 db.execute("UPDATE memories SET text = ?, origin = 'user', status = 'active',"
-                           " pinned = max(pinned, ?), importance = max(importance, ?),"
-                           " last_seen = ?, updated_at = ? WHERE id = ?",
-                           (draft.text, int(pinned), draft.importance, now, now, mid))
+                           " pinned = ?, importance = ?, last_seen = ?, updated_at = ? WHERE id = ?",
+                           (draft.text, max(row[1], int(pinned)), max(row[2], draft.importance),
+                            now, now, mid))
             else:
                 mid = int(db.execute(
                     "INSERT INTO memories (project_id, type, text, norm, importance, pinned, origin,"
-                    " first_seen, last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?, ?, ?)",
+                    " first_seen, last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?, ?, ?)"
+                    " RETURNING id",
                     (draft.project_id, draft.type, draft.text, draft.norm, draft.importance,
-                     int(pinned), now, now, now)).lastrowid or 0)
-            self._link(db, mid, draft)
+                     int(pinned), now, now, now)).fetchone()[0])
+            self._link(db, [(mid, draft)])
             self._bump(db)
         return mid
 
@@ -272,8 +280,8 @@ class SQLiteMemories:
     # --- lifecycle -------------------------------------------------------------------
     def decay_memories(self, now: int, half_life_days: dict[str, float], archive_below: float) -> int:
         rows = self.db.execute(
-            "SELECT id, project_id, type, importance, max(coalesce(last_seen, 0), coalesce(last_used, 0),"
-            " coalesce(decayed_at, 0)) FROM memories WHERE status = 'active' AND pinned = 0"
+            "SELECT id, project_id, type, importance, last_seen, last_used, decayed_at"
+            " FROM memories WHERE status = 'active' AND pinned = 0"
             " AND origin = 'extracted' AND coalesce(decayed_at, 0) < ?",
             (now - DECAY_EVERY_MS,)).fetchall()
         # A project's clock is its own latest activity: a project left for months is found
@@ -282,7 +290,8 @@ class SQLiteMemories:
             "SELECT project_id, max(last_seen) FROM memories WHERE project_id <> 0 GROUP BY project_id")}
         changes: list[tuple[float, str, int, int]] = []
         archived = 0
-        for mid, pid, kind, importance, since in rows:
+        for mid, pid, kind, importance, *times in rows:
+            since = max(t or 0 for t in times)
             half = half_life_days.get(kind, 0) * 86_400_000
             at = clock.get(pid, now)
             if half <= 0 or not since or at <= since:  # no date known: no age to fade by
