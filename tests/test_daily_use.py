@@ -175,7 +175,7 @@ class TestReadableConversation:
             assert out.count("/review fix/login") >= 2 and "FAILED 2 tests" in out
 
 
-def _pty_run(*args: str, env: dict, columns: int) -> str:
+def _pty_run(*args: str, env: dict, columns: int, stderr: bool = False) -> str:
     """`memory ARGS` with its output on a pseudo-terminal of `columns` columns, as a person
     sees it (escapes removed)."""
     import os
@@ -186,7 +186,7 @@ def _pty_run(*args: str, env: dict, columns: int) -> str:
 
     main, side = pty.openpty()
     p = subprocess.Popen([sys.executable, "-m", "coditect_memory", *args], stdout=side,
-                         stderr=subprocess.DEVNULL, env={**os.environ, **env,
+                         stderr=side if stderr else subprocess.DEVNULL, env={**os.environ, **env,
                                                          "COLUMNS": str(columns), "TERM": "xterm"})
     os.close(side)
     chunks = []
@@ -278,3 +278,16 @@ class TestPipedLists:
         monkeypatch.setenv("COLUMNS", "70")
         lines = run("sessions").stdout.splitlines()
         assert lines and max(len(ln) for ln in lines) <= 70
+
+
+class TestIngestSaysWhatItWaitsFor:
+    """After the bytes are read, the bar names the work left (deriving, indexing, extracting)
+    instead of sitting at 100 % in silence; it is gone before the summary."""
+
+    def test_phases_on_a_terminal(self, tmp_path):
+        root = tmp_path / "claude"
+        generate(root, sessions=6, seed=3)
+        out = _pty_run("ingest", str(root), env={"MEMORY_HOME": str(tmp_path / "h")}, columns=120,
+                       stderr=True)
+        assert "deriving sessions" in out and "updating the search index" in out
+        assert "Run 1" in out and "Traceback" not in out

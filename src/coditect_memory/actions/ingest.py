@@ -37,10 +37,14 @@ def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
     from ..search.catchup import after_ingest
 
     stats = Ingest(store, settings, progress, space_check).run(root, fmt, only)
+    if progress:
+        progress.phase("updating the search index")
     result = IngestResult(stats, after_ingest(store, settings))  # the pipeline knows nothing of search
     if settings.memories.extract_on_ingest:
         from ..memories.lifecycle import extract
 
+        if progress:
+            progress.phase("extracting memories")
         try:
             result.memories = extract(store, settings.memories).to_json()
         except MemoryError_ as e:  # the run is stored; the next ingest extracts what is left

@@ -24,7 +24,7 @@ class _Bar(Progress):
             TransferSpeedColumn,
         )
 
-        self.p = Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        self.p = Progress(TextColumn("{task.fields[phase]}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                           TextColumn("{task.fields[msgs]:,} msgs"), TimeRemainingColumn(),
                           console=console(stderr=True), transient=True)
         self.task: Any = None
@@ -32,14 +32,22 @@ class _Bar(Progress):
 
     def start(self, total_bytes: int, files: int) -> None:
         self.p.start()
-        self.task = self.p.add_task("ingest", total=max(total_bytes, 1), msgs=0)
+        self.task = self.p.add_task("ingest", total=max(total_bytes, 1), msgs=0, phase="ingest")
 
     def advance(self, nbytes: int, messages: int) -> None:
         self.msgs += messages
         self.p.update(self.task, advance=nbytes, msgs=self.msgs)
 
+    def phase(self, text: str) -> None:
+        if self.task is not None:  # after the bytes: say what the wait is for
+            self.p.update(self.task, phase=text)
+            self.p.refresh()
+
     def finish(self) -> None:
-        self.p.stop()
+        """Reading is done; the bar stays (with its phase) until `close`."""
+
+    def close(self) -> None:
+        self.p.stop()  # before any message: "interrupted" is never glued to the bar
 
 
 @click.command()
@@ -65,8 +73,13 @@ def ingest(path: Path | None, fmt: str, no_space_check: bool, as_json: bool) -> 
     root = path or config.claude_root
     check_root(root, fmt)  # a mistyped path creates no store
     progress = _Bar() if interactive() and not as_json else None
-    with open_store(config) as store:
-        result = run_ingest(store, config, root, fmt, progress, space_check=not no_space_check)
+    try:
+        with open_store(config) as store:
+            result = run_ingest(store, config, root, fmt, progress,
+                                space_check=not no_space_check)
+    finally:
+        if progress:
+            progress.close()
     for note in result.search.get("notes", []):  # on stderr: --json stays one document
         click.echo(f"memory: {note}", err=True)
     if as_json:

@@ -100,7 +100,8 @@ def main() -> None:
         click.echo("memory: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
-        click.echo("memory: interrupted; run the command again to finish", err=True)
+        click.echo("memory: interrupted; what was stored so far is kept: run the same command "
+                   "again to finish", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as e:
         e.show()

@@ -79,6 +79,9 @@ class Progress:
 
     def advance(self, nbytes: int, messages: int) -> None: ...
 
+    def phase(self, text: str) -> None:
+        """The work after reading (deriving, indexing, ...): what a person waits for."""
+
     def finish(self) -> None: ...
 
 
@@ -255,6 +258,7 @@ class Ingest:
         for p in plan:
             self._read(p)
         self._flush()
+        self.progress.phase("deriving sessions")
         digest = hashlib.sha256()
         for path in sorted(self.checksums):
             size, sha = self.checksums[path]
