@@ -34,6 +34,10 @@ echo; echo "== memory report project-activity"
 "$M" report project-activity || true
 echo; echo "== memory timeline (the last day with activity)"
 "$M" timeline | head -30 || true
+echo; echo "== memory context --project coditect-memory --budget 800 (what a new Claude Code session is given)"
+"$M" context --project coditect-memory --budget 800 | cut -c1-160 | head -24 || true
+echo; echo "== memory privacy scan (secrets were masked at capture; this lists what was found)"
+"$M" privacy scan 2>/dev/null | head -8 || true
 BACKUPS="$(dirname "$MEMORY_HOME")/backups"
 echo; echo "== memory backup create --target $BACKUPS (the first is full, later ones store only what changed)"
 "$M" backup create --target "$BACKUPS"
@@ -54,4 +58,8 @@ cat <<TXT
   $M runs / $M errors               the audit trail and the bad records, with file and line
   $M backup create --target DIR     a verified, restorable backup
   $M doctor                         integrity check of the store
+  $M watch                          capture ~/.claude as it changes (or: $M ingest schedule)
+  $M hooks install                  give each new Claude Code session its context pack
+  $M serve                          the REST API and web UI on http://127.0.0.1:8787/
+                                    (make a token first: $M auth token --name me --scope read)
 TXT
