@@ -159,3 +159,28 @@ def test_project_and_before_filters(sample):
     assert left and all(json.loads(line).get("timestamp") is None for line in left), \
         "only rows without a time are left: they are before no date"
     run("audit", "verify")
+
+
+def test_the_store_forgets_by_match_and_by_tombstones_carried_in(store):
+    """The Store methods under forget and restore, on each backend (`store`): a --match
+    forget takes only the rows holding the text (PostgreSQL: strpos), and tombstones carried
+    in (a restore, later sync) remove their rows at once and are kept for the next ingest."""
+    from coditect_memory.store.protocol.privacy import ForgetSelector
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    for session, lines in (("s-1", 6), ("s-2", 4)):
+        store.write_batch(conversation_batch(store, run_id, session, lines))
+    store.finish_run(run_id, {}, "completed")
+    store.derive_sessions()
+    sel = ForgetSelector(match="fix test 2")  # "please fix test 2" of each session
+    plan = store.forget_plan(sel)
+    assert plan.messages == 2 and plan.sessions == ["s-1", "s-2"] and plan.whole_sessions == []
+    done = store.forget(sel, "{}", "test", 1, 2)
+    assert done.messages == 2 and done.forget_id > 0
+    assert store.add_tombstones(["s-1/3", "s-2/0", "s-2/1", "s-2/3", "elsewhere/9"], 3) == 4
+    assert {"s-1/2", "s-2/2", "s-1/3", "elsewhere/9"} <= store.tombstoned()
+    assert store.session("s-1")["message_count"] == 4 and store.session("s-2") is None
+    assert store.purge_forgotten(None) == 2  # the two held rows, then scrub (VACUUM on PostgreSQL)
+    assert store.forget_plan(ForgetSelector(match="fix test 2")).messages == 0
