@@ -148,10 +148,12 @@ class SQLitePrivacy:
                     "SELECT DISTINCT blob_sha256 FROM privacy_held WHERE forget_id = ?"
                     " AND blob_sha256 IS NOT NULL", (fid,))]
                 n += db.execute("DELETE FROM privacy_held WHERE forget_id = ?", (fid,)).rowcount
-                for sha in blobs:  # a blob another row still uses stays
-                    db.execute("DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM"
-                               " messages WHERE blob_sha256 = ?) AND NOT EXISTS (SELECT 1 FROM"
-                               " privacy_held WHERE blob_sha256 = ?)", (sha, sha, sha))
+                for i in range(0, len(blobs), _CHUNK):  # a blob another row still uses stays
+                    part = blobs[i:i + _CHUNK]  # one statement a chunk: one pass over messages
+                    db.execute(f"DELETE FROM blobs WHERE sha256 IN ({_marks(len(part))}) AND NOT EXISTS"
+                               " (SELECT 1 FROM messages m WHERE m.blob_sha256 = blobs.sha256) AND NOT"
+                               " EXISTS (SELECT 1 FROM privacy_held h WHERE h.blob_sha256 = blobs.sha256)",
+                               part)
                 db.execute("UPDATE privacy_forgets SET purge_at = NULL, purged_at = ? WHERE id = ?",
                            (_now(), fid))
         if due:
