@@ -1,5 +1,9 @@
 """The audit log: append-only and hash-chained. `audit verify` exits 0 on an intact log and
-21 naming the first bad entry when any entry was edited, removed or reordered."""
+21 naming the first bad entry when any entry was edited, removed or reordered.
+
+Every test here runs on both backends (the `store` fixture); the CLI tests point the
+commands at that store (MEMORY_DATABASE_URL on PostgreSQL) and tamper from outside the
+product (sqlite3 on the file, psycopg on the server)."""
 
 from __future__ import annotations
 
@@ -20,8 +24,25 @@ def logged(store):
     return store
 
 
-def _db(store) -> sqlite3.Connection:
-    return store.db
+def _cli_on(store, monkeypatch) -> None:
+    """The CLI of this test uses `store` (closed first: the commands open their own)."""
+    store.close()
+    if store.kind == "postgresql":
+        monkeypatch.setenv("MEMORY_DATABASE_URL", store.url)
+
+
+def _tamper_outside(store, memory_home, sql: str) -> None:
+    """Run `sql` with the database's own client, as someone editing the store by hand."""
+    if store.kind == "postgresql":
+        import psycopg
+
+        with psycopg.connect(store.url, autocommit=True) as conn:
+            conn.execute(sql)
+        return
+    db = sqlite3.connect(memory_home / "memory.db")
+    db.execute(sql)
+    db.commit()
+    db.close()
 
 
 def test_intact_chain_verifies(logged):
@@ -77,22 +98,19 @@ def test_retention_keeps_the_chain_verifiable(logged):
     assert v.ok and v.entries == 3 and logged.audit_anchor()[0] == 2
 
 
-def test_cli_verify_exit_codes(logged, memory_home):
-    logged.close()
+def test_cli_verify_exit_codes(logged, memory_home, monkeypatch):
+    _cli_on(logged, monkeypatch)
     ok = run("audit", "verify", "--json").json()
     assert ok["ok"] is True and ok["entries"] == 5
     listed = run("audit", "list", "--json").json()
     assert len(listed["entries"]) == 5 and listed["last_hash"] == ok["last_hash"]
-    db = sqlite3.connect(memory_home / "memory.db")
-    db.execute("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2")
-    db.commit()
-    db.close()
+    _tamper_outside(logged, memory_home, "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2")
     p = run_proc("audit", "verify")
     assert p.code == AuditTampered.exit_code == 21
     assert "entry 2" in p.stderr and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 
 
-def test_audit_list_since(logged):
-    logged.close()
+def test_audit_list_since(logged, monkeypatch):
+    _cli_on(logged, monkeypatch)
     assert run("audit", "list", "--since", "2999-01-01", "--json").json()["entries"] == []

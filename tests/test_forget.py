@@ -1,6 +1,10 @@
 """`memory forget`: soft hides at once from search, show, sessions, reports and export, and a
 re-ingest does not bring the rows back; --hard leaves none of their bytes under MEMORY_HOME;
-a restore of an older backup does not bring them back; the audit log has the forget."""
+a restore of an older backup does not bring them back; the audit log has the forget.
+
+Every test here runs on both backends (`cli_backend`); on PostgreSQL "no bytes left" is
+checked on every file under MEMORY_HOME and every row of every table (the server's own files,
+WAL and replicas are the operator's: README, Privacy)."""
 
 from __future__ import annotations
 
@@ -11,13 +15,15 @@ import pytest
 from coditect_memory.errors import MemoryError_, NotFound
 
 from .conftest import run
-from .test_privacy_contract import leaks
+from .privacy.backends import configure
+from .test_privacy_contract import leaks, stored_leaks
 
 MARKER = "zqxwvfjordmarkerlemniscate"
 
 
 @pytest.fixture
-def sample(tmp_path):
+def sample(tmp_path, memory_home, cli_backend):
+    configure(memory_home, cli_backend)
     root = tmp_path / "claude"
     run("sample", str(root), "--sessions", "4")
     path = sorted((root / "projects").rglob("*.jsonl"), key=lambda p: -p.stat().st_size)[0]
@@ -75,9 +81,9 @@ def test_soft_forget_hides_everywhere_and_stays_forgotten(sample):
 
 def test_hard_forget_leaves_no_bytes(sample, memory_home):
     _, session = sample
-    assert leaks(memory_home, {MARKER})  # it is there before
+    assert stored_leaks(memory_home, {MARKER})  # it is there before
     run("forget", "--session", session, "--yes", "--hard")
-    assert leaks(memory_home, {MARKER}) == []
+    assert stored_leaks(memory_home, {MARKER}) == []
     assert run("search", MARKER, "--json").json()["total"] == 0
 
 
@@ -94,6 +100,8 @@ def test_match_forget_keeps_the_rest_of_the_session(sample):
 
 
 def test_restore_of_an_older_backup_does_not_bring_it_back(sample, tmp_path, memory_home):
+    """A restore writes a SQLite store (a PostgreSQL store's backups are SQLite images): it
+    honours the tombstones of the repository and of the store in use, on either backend."""
     _, session = sample
     target = tmp_path / "backups"
     made = run("backup", "create", "--target", str(target), "--json").json()
@@ -101,8 +109,10 @@ def test_restore_of_an_older_backup_does_not_bring_it_back(sample, tmp_path, mem
     into = tmp_path / "restored"
     run("backup", "restore", made["backup_id"], "--target", str(target), "--into", str(into))
     assert leaks(into, {MARKER}) == []
+    assert any(e["action"] == "restore" for e in run("audit", "list", "--json").json()["entries"])
     mp = pytest.MonkeyPatch()
     mp.setenv("MEMORY_HOME", str(into))
+    mp.delenv("MEMORY_DATABASE_URL", raising=False)
     try:
         assert run("search", MARKER, "--json").json()["total"] == 0
         assert session not in run("sessions", "--json").stdout
@@ -111,7 +121,10 @@ def test_restore_of_an_older_backup_does_not_bring_it_back(sample, tmp_path, mem
     # and in place (--replace) too
     run("backup", "restore", made["backup_id"], "--target", str(target), "--into",
         str(memory_home), "--replace")
-    assert run("search", MARKER, "--json").json()["total"] == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MEMORY_DATABASE_URL", raising=False)  # the SQLite store just written
+        assert run("search", MARKER, "--json").json()["total"] == 0
+        assert leaks(memory_home, {MARKER}) == []
 
 
 def test_forget_needs_a_filter_and_confirmation(sample):
@@ -126,10 +139,10 @@ def test_forget_needs_a_filter_and_confirmation(sample):
 def test_purge_after_days(sample, memory_home):
     _, session = sample
     run("forget", "--session", session, "--yes")
-    assert leaks(memory_home / "memory.db", {MARKER}) or leaks(memory_home, {MARKER})  # held
+    assert stored_leaks(memory_home, {MARKER})  # held
     assert run("privacy", "purge", "--json").json()["rows"] == 0  # not due yet
     assert run("privacy", "purge", "--all", "--json").json()["rows"] > 0
-    assert leaks(memory_home, {MARKER}) == []
+    assert stored_leaks(memory_home, {MARKER}) == []
 
 
 
@@ -146,3 +159,28 @@ def test_project_and_before_filters(sample):
     assert left and all(json.loads(line).get("timestamp") is None for line in left), \
         "only rows without a time are left: they are before no date"
     run("audit", "verify")
+
+
+def test_the_store_forgets_by_match_and_by_tombstones_carried_in(store):
+    """The Store methods under forget and restore, on each backend (`store`): a --match
+    forget takes only the rows holding the text (PostgreSQL: strpos), and tombstones carried
+    in (a restore, later sync) remove their rows at once and are kept for the next ingest."""
+    from coditect_memory.store.protocol.privacy import ForgetSelector
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    for session, lines in (("s-1", 6), ("s-2", 4)):
+        store.write_batch(conversation_batch(store, run_id, session, lines))
+    store.finish_run(run_id, {}, "completed")
+    store.derive_sessions()
+    sel = ForgetSelector(match="fix test 2")  # "please fix test 2" of each session
+    plan = store.forget_plan(sel)
+    assert plan.messages == 2 and plan.sessions == ["s-1", "s-2"] and plan.whole_sessions == []
+    done = store.forget(sel, "{}", "test", 1, 2)
+    assert done.messages == 2 and done.forget_id > 0
+    assert store.add_tombstones(["s-1/3", "s-2/0", "s-2/1", "s-2/3", "elsewhere/9"], 3) == 4
+    assert {"s-1/2", "s-2/2", "s-1/3", "elsewhere/9"} <= store.tombstoned()
+    assert store.session("s-1")["message_count"] == 4 and store.session("s-2") is None
+    assert store.purge_forgotten(None) == 2  # the two held rows, then scrub (VACUUM on PostgreSQL)
+    assert store.forget_plan(ForgetSelector(match="fix test 2")).messages == 0

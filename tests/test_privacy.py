@@ -1,4 +1,7 @@
-"""Detectors, masks, privacy levels on export, scan and apply on what is already stored."""
+"""Detectors, masks, privacy levels on export, scan and apply on what is already stored.
+
+The tests that store (levels on export, scan and apply, the default level) run on both
+backends (`cli_backend`); the detector and mask tests need no store."""
 
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from coditect_memory.privacy.mask import Masker, fingerprint
 from coditect_memory.settings import load_settings
 
 from .conftest import run
+from .privacy.backends import configure
 from .privacy.corpus import block, pieces, pii, plant, secrets
-from .test_privacy_contract import leaks
+from .test_privacy_contract import stored_leaks
 
 KEY = b"k" * 32
 
@@ -106,7 +110,8 @@ def test_levels_decide_who_sees_what():
 
 
 @pytest.fixture
-def sample_with_pii(tmp_path):
+def sample_with_pii(tmp_path, memory_home, cli_backend):
+    configure(memory_home, cli_backend)
     root = tmp_path / "claude"
     run("sample", str(root), "--sessions", "3")
     plant(root, block(pii()))
@@ -137,27 +142,27 @@ def test_export_applies_the_project_level(sample_with_pii):
     assert "privacy.set" in actions and "export" in actions
 
 
-def test_scan_and_apply_on_data_captured_before(tmp_path, memory_home):
+def test_scan_and_apply_on_data_captured_before(tmp_path, memory_home, cli_backend):
     root = tmp_path / "claude"
     run("sample", str(root), "--sessions", "3")
     items = secrets()
     plant(root, block(items))
-    memory_home.mkdir(parents=True)
-    (memory_home / "config.toml").write_text('[privacy]\nsecrets = "keep"\n')
+    configure(memory_home, cli_backend, '[privacy]\nsecrets = "keep"\n')
     run("ingest", str(root))
     all_pieces = set().union(*(pieces(p.parts) for p in items))
-    assert leaks(memory_home, all_pieces)
+    assert stored_leaks(memory_home, all_pieces)
     scan = run("privacy", "scan", "--json").json()
     assert {p.kind for p in items} <= set(scan["findings"])
     assert not any(piece in json.dumps(scan).lower() for piece in all_pieces)  # never the value
     done = run("privacy", "apply", "--yes", "--json").json()
     assert done["rewritten"] > 0 and done["blobs_rewritten"] > 0
-    assert leaks(memory_home, all_pieces) == []
+    assert stored_leaks(memory_home, all_pieces) == []
     assert run("privacy", "scan", "--json").json()["messages_with_findings"] == 0
     assert run("search", "ANTHROPIC_API_KEY", "--json").json()["total"] > 0
 
 
-def test_default_level_in_config_covers_rows_without_a_project(sample_with_pii, memory_home):
-    (memory_home / "config.toml").write_text('[privacy]\ndefault_level = "PUBLIC"\n')
+def test_default_level_in_config_covers_rows_without_a_project(sample_with_pii, memory_home,
+                                                               cli_backend):
+    configure(memory_home, cli_backend, '[privacy]\ndefault_level = "PUBLIC"\n')
     out = _export()
     assert not any(p.text in out for p in pii())

@@ -152,7 +152,7 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
     from ..privacy import audit, tombstones
 
     tombstones.apply_at_restore(settings, repo, Path(done.into), done.previous_store)
-    if settings.db_path.exists() and os.access(settings.db_path, os.W_OK):
+    if settings.database_url or (settings.db_path.exists() and os.access(settings.db_path, os.W_OK)):
         from ..store import open_store
 
         with open_store(settings, create=False) as store:  # the log of this machine's store

@@ -34,9 +34,10 @@ def export(fmt: str, project: str | None, since: str | None, output: Path | None
     if output is None and as_json:
         raise UsageError("--json needs --output FILE (the export itself goes to stdout)")
     config = get_config()
-    # writable when it can be: the export is recorded in the audit log (privacy/)
-    writable = (config.db_path.exists() and os.access(config.db_path, os.W_OK)
-                and os.access(config.home, os.W_OK) and not config.database_url)
+    # writable when it can be: the export is recorded in the audit log (privacy/), on a
+    # PostgreSQL store too (its server decides)
+    writable = bool(config.database_url) or (config.db_path.exists() and os.access(
+        config.db_path, os.W_OK) and os.access(config.home, os.W_OK))
     with open_store(config, create=False) if writable else open_readonly() as store:
         result = run_export(store, ExportRequest(project, since_ms, output, config),
                             sys.stdout.buffer)

@@ -36,10 +36,15 @@ def save(store: Any, repo: Any) -> int:
 
 def apply_at_restore(settings: Any, repo: Any, into: Path, previous: str | None) -> int:
     """Remove from the restored store every row a forget tombstoned: those the repository
-    carries, and those of the store the restore replaces or of the configured one."""
+    carries, and those of the store the restore replaces or of the configured one (a
+    PostgreSQL store: read from its server; an unreachable one is an error, not a skip)."""
+    from ..store import open_store
     from ..store.sqlite.backend import SQLiteStore
 
     uids = _read(repo)
+    if settings.database_url:
+        with open_store(settings, readonly=True) as current:
+            uids |= current.tombstoned()
     for path in {previous, str(settings.db_path)}:
         if path and Path(path).exists() and Path(path) != into / "memory.db":
             try:

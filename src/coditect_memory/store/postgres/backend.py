@@ -34,6 +34,7 @@ from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, SQLiteStore
 from .dialect import Conn, Cursor, IntNumeric
+from .privacy import PostgresPrivacy
 
 MIN_SERVER = 150000  # PostgreSQL 15: MERGE-era planner, and what CI runs
 _WRITER_LOCK = 0x6d656d6f  # 'memo': the one advisory lock every write transaction takes
@@ -94,7 +95,7 @@ _STAGE = ("CREATE TEMP TABLE IF NOT EXISTS stage_messages ON COMMIT DELETE ROWS 
           f" SELECT 0::bigint AS n, {_MSG_COLS} FROM messages WITH NO DATA")
 
 
-class PostgresStore(SQLiteStore):
+class PostgresStore(PostgresPrivacy, SQLiteStore):
     kind = "postgresql"
 
     def __init__(self, url: str, readonly: bool = False, create: bool = True,

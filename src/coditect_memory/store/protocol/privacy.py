@@ -66,8 +66,8 @@ class PrivacyStore(ABC):
     @abstractmethod
     def purge_forgotten(self, due_before: int | None) -> int:
         """Delete held rows of forgets due before `due_before` (None: all) and blobs no row
-        uses, with SQLite's secure_delete, then checkpoint and truncate the WAL so no copy is
-        left in free pages or the log; returns the rows purged."""
+        uses, then `scrub()` (SQLite: secure_delete, the WAL checkpointed and truncated, so no
+        copy is left in free pages or the log; PostgreSQL: VACUUM); returns the rows purged."""
 
     @abstractmethod
     def tombstoned(self) -> set[str]:
@@ -114,7 +114,8 @@ class PrivacyStore(ABC):
     @abstractmethod
     def scrub(self, vacuum: bool = False) -> None:
         """No freed bytes left: the write-ahead log folded in and truncated (and with
-        `vacuum`, the whole store rewritten)."""
+        `vacuum`, the whole store rewritten). PostgreSQL: VACUUM (FULL with `vacuum`) of the
+        tables forget and apply write; the server's WAL is its operator's (README)."""
 
     # --- audit -------------------------------------------------------------------------
     @abstractmethod

@@ -27,8 +27,9 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def _where(sel: ForgetSelector) -> tuple[str, list[Any]]:
-    """The messages a selector takes, as a WHERE clause on messages m."""
+def _where(sel: ForgetSelector, contains: str = "instr(m.content, ?) > 0") -> tuple[str, list[Any]]:
+    """The messages a selector takes, as a WHERE clause on messages m (`contains`: the
+    backend's substring test, one `?`)."""
     parts: list[str] = []
     args: list[Any] = []
     if sel.sessions:
@@ -38,7 +39,7 @@ def _where(sel: ForgetSelector) -> tuple[str, list[Any]]:
         parts.append("m.project_id IN (SELECT id FROM projects WHERE path = ? OR name = ?)")
         args += [sel.project, sel.project]
     if sel.match:
-        parts.append("instr(m.content, ?) > 0")
+        parts.append(contains)
         args.append(sel.match)
     if sel.before_ms is not None:
         parts.append("m.ts < ?")
@@ -51,13 +52,14 @@ class SQLitePrivacy:
 
     db: sqlite3.Connection
     readonly: bool
+    _contains = "instr(m.content, ?) > 0"  # a substring test (PostgreSQL: strpos)
 
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # SQLiteStore's
 
     # --- forget ------------------------------------------------------------------------
     def forget_plan(self, sel: ForgetSelector) -> ForgetPlan:
-        where, args = _where(sel)
+        where, args = _where(sel, self._contains)
         rows = self.db.execute(f"SELECT m.session_id, count(*) FROM messages m WHERE {where}"
                                " GROUP BY m.session_id", args).fetchall()
         plan = ForgetPlan(messages=sum(r[1] for r in rows),
@@ -71,12 +73,12 @@ class SQLitePrivacy:
 
     def forget(self, sel: ForgetSelector, selector_json: str, reason: str | None, now: int,
                purge_at: int) -> Forgotten:
-        where, args = _where(sel)
+        where, args = _where(sel, self._contains)
         with self.tx() as db:
             db.execute("PRAGMA secure_delete = ON")
-            cur = db.execute("INSERT INTO privacy_forgets (at, selector, reason, messages, sessions,"
-                             " purge_at) VALUES (?, ?, ?, 0, 0, ?)", (now, selector_json, reason, purge_at))
-            fid = int(cur.lastrowid or 0)
+            fid = int(db.execute("INSERT INTO privacy_forgets (at, selector, reason, messages, sessions,"
+                                 " purge_at) VALUES (?, ?, ?, 0, 0, ?) RETURNING id",
+                                 (now, selector_json, reason, purge_at)).fetchone()[0])
             db.execute("CREATE TEMP TABLE IF NOT EXISTS privacy_take (id INTEGER PRIMARY KEY)")
             db.execute("DELETE FROM temp.privacy_take")
             db.execute(f"INSERT INTO temp.privacy_take SELECT m.id FROM messages m WHERE {where}", args)
@@ -146,10 +148,12 @@ class SQLitePrivacy:
                     "SELECT DISTINCT blob_sha256 FROM privacy_held WHERE forget_id = ?"
                     " AND blob_sha256 IS NOT NULL", (fid,))]
                 n += db.execute("DELETE FROM privacy_held WHERE forget_id = ?", (fid,)).rowcount
-                for sha in blobs:  # a blob another row still uses stays
-                    db.execute("DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM"
-                               " messages WHERE blob_sha256 = ?) AND NOT EXISTS (SELECT 1 FROM"
-                               " privacy_held WHERE blob_sha256 = ?)", (sha, sha, sha))
+                for i in range(0, len(blobs), _CHUNK):  # a blob another row still uses stays
+                    part = blobs[i:i + _CHUNK]  # one statement a chunk: one pass over messages
+                    db.execute(f"DELETE FROM blobs WHERE sha256 IN ({_marks(len(part))}) AND NOT EXISTS"
+                               " (SELECT 1 FROM messages m WHERE m.blob_sha256 = blobs.sha256) AND NOT"
+                               " EXISTS (SELECT 1 FROM privacy_held h WHERE h.blob_sha256 = blobs.sha256)",
+                               part)
                 db.execute("UPDATE privacy_forgets SET purge_at = NULL, purged_at = ? WHERE id = ?",
                            (_now(), fid))
         if due:
@@ -190,12 +194,11 @@ class SQLitePrivacy:
             db.execute("DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE"
                        " m.blob_sha256 = blobs.sha256) AND NOT EXISTS (SELECT 1 FROM privacy_held h"
                        " WHERE h.blob_sha256 = blobs.sha256)")
-            cur = db.execute("INSERT INTO privacy_forgets (at, selector, reason, messages, sessions,"
-                             " purged_at) VALUES (?, '{\"tombstones\": true}', 'restore', ?, ?, ?)",
-                             (now, len(uids), len(sessions), now))
-            emptied = self._drop_empty_sessions(db, sessions - {None}, int(cur.lastrowid or 0))
-            db.execute("DELETE FROM privacy_held WHERE kind = 'session' AND forget_id = ?",
-                       (int(cur.lastrowid or 0),))
+            fid = int(db.execute("INSERT INTO privacy_forgets (at, selector, reason, messages,"
+                                 " sessions, purged_at) VALUES (?, '{\"tombstones\": true}', 'restore',"
+                                 " ?, ?, ?) RETURNING id", (now, len(uids), len(sessions), now)).fetchone()[0])
+            emptied = self._drop_empty_sessions(db, sessions - {None}, fid)
+            db.execute("DELETE FROM privacy_held WHERE kind = 'session' AND forget_id = ?", (fid,))
             kept = [s for s in sessions if s is not None and s not in emptied]
             db.executemany("UPDATE sessions SET dirty = 1 WHERE id = ?", [(s,) for s in kept])
             rollups._reroll(db, set(sessions))
