@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+
 def configure(home: Path, backend: str, text: str = "") -> None:
     """Write the test home's config.toml: `text` (the same on every backend: memories are
     extracted on both, so the leak checks cover the memories' tables too)."""
