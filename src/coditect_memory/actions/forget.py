@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import NotFound, UsageError
+from ..errors import NotFound, StorageIOError, UsageError
 from ..privacy import audit
 from ..settings import Settings
 from ..store import Store
@@ -94,5 +94,11 @@ def purge(store: Store, settings: Settings, due_only: bool = True) -> int:
     if n:
         state = store.index_state(indexer.ENGINE)
         if state and state["index_id"]:
-            indexer.sync(store, settings.search.index_dir, SearchCache(), rebuild=True)
+            try:
+                indexer.sync(store, settings.search.index_dir, SearchCache(), rebuild=True)
+            except (OSError, ValueError, RuntimeError) as e:  # Tantivy's I/O errors included
+                raise StorageIOError(
+                    f"the forgotten rows are deleted, but the keyword index could not be "
+                    f"rebuilt without them ({e}); free space if the disk is full, then run "
+                    "`memory index --rebuild`") from e
     return n
