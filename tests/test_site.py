@@ -22,6 +22,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "site"
 MINE = b.sid(91)
+RESUMED = b.sid(92)  # continues MINE: its first message's parent is in MINE
 
 
 def _snapshot(out: Path) -> dict[str, tuple[int, bytes]]:
@@ -38,6 +39,9 @@ def archive(memory_home, tmp_path):
     root = tmp_path / "claude"
     generate(root, sessions=12, seed=7)
     b.write_jsonl(b.transcript_path(root, MINE), b.conversation(MINE, 6))
+    resumed = b.conversation(RESUMED, 2, day=1)
+    resumed[0]["parentUuid"] = b.uid_of(MINE, 5)
+    b.write_jsonl(b.transcript_path(root, RESUMED), resumed)
     assert ingest_json(root)["errors"] == 0
     return root, tmp_path / "site"
 
@@ -60,6 +64,8 @@ def test_every_session_has_a_page_and_links_resolve(archive):
         assert (out / e["href"]).is_file()
     mine = (out / "sessions" / f"{MINE}.html").read_text()
     assert "Conversation" in mine and 'href="../site.css"' in mine and "../index.html" in mine
+    assert f'class="child" href="{RESUMED}.html"' in mine
+    assert f'class="parent" href="{MINE}.html"' in (out / "sessions" / f"{RESUMED}.html").read_text()
     assert "prefers-color-scheme: dark" in (out / "site.css").read_text()
 
 

@@ -165,7 +165,8 @@ def build_site(store: Store, settings: Settings, request: SiteRequest) -> SiteRe
         writer.put(page, _session_page(store, settings, s, sessions, children[sid]), force=True)
         manifest[sid] = sig
     projects = []
-    for path, rows in sorted(by_project.items(), key=lambda kv: kv[0] or ""):
+    for path, rows in sorted(by_project.items(),
+                             key=lambda kv: (kv[1][0]["project_name"] or kv[0] or "").lower()):
         name = rows[0]["project_name"] or path or "(no project)"
         rows.sort(key=lambda s: s["started_at"] or "", reverse=True)
         writer.put(f"projects/{project_slug(path)}.html", _project_page(name, rows))
