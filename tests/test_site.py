@@ -98,6 +98,8 @@ def test_project_filter_and_errors(archive, tmp_path):
     afile.write_text("x")
     bad = run_proc("site", "--out", str(afile))
     assert bad.code == 2 and "is a file" in bad.stderr and "Traceback" not in bad.stderr
+    under = run_proc("site", "--out", str(afile / "sub"))  # a folder cannot be made there
+    assert under.code != 0 and under.stderr.startswith("memory: error: ") and "Traceback" not in under.stderr
 
 
 def test_search_box_filters_in_chromium(archive):
@@ -130,3 +132,16 @@ def test_search_box_filters_in_chromium(archive):
         assert page.url.startswith((out / "sessions").as_uri())
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         browser.close()
+
+
+def test_pages_of_sessions_gone_from_the_store_are_removed(archive):
+    root, out = archive
+    run("site", "--out", str(out))
+    manifest = out / ".site-manifest.json"
+    entries = json.loads(manifest.read_text())
+    entries["gone-session"] = "1|x|y|None|"
+    manifest.write_text(json.dumps(entries))
+    (out / "sessions" / "gone-session.html").write_text("old")
+    run("site", "--out", str(out))
+    assert not (out / "sessions" / "gone-session.html").exists()
+    assert "gone-session" not in json.loads(manifest.read_text())

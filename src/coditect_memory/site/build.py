@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ..actions.reports import Options, ReportFilters, report
-from ..errors import UsageError
+from ..errors import UsageError, io_error
 from ..reports.render import render
 from ..settings import Settings
 from ..store.base import Store
@@ -140,11 +140,22 @@ def _index(projects: list[tuple[str, str, int]], search: str) -> str:
 
 
 def build_site(store: Store, settings: Settings, request: SiteRequest) -> SiteResult:
-    """Write (or bring up to date) the archive under request.out."""
+    """Write (or bring up to date) the archive under request.out; a folder that cannot be
+    made or written is one line saying so."""
     out = request.out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file: give a folder (it is created if missing)")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return _build(store, settings, request)
+    except OSError as e:
+        raise io_error(e, "memory site", out if out.is_dir() else None) or UsageError(
+            f"cannot write the archive to {out}: {e.strerror or e}; give a folder you can "
+            "write to") from e
+
+
+def _build(store: Store, settings: Settings, request: SiteRequest) -> SiteResult:
+    out = request.out
     manifest_path = out / MANIFEST
     manifest: dict[str, str] = orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else {}
     sessions = {s["session_id"]: s for s in store.sessions(request.project, limit=_ALL)}
@@ -164,6 +175,10 @@ def build_site(store: Store, settings: Settings, request: SiteRequest) -> SiteRe
             continue
         writer.put(page, _session_page(store, settings, s, sessions, children[sid]), force=True)
         manifest[sid] = sig
+    if request.project is None:  # sessions gone from the store (forgotten): their pages go too
+        for sid in [sid for sid in manifest if sid not in sessions]:
+            (out / "sessions" / session_file(sid)).unlink(missing_ok=True)
+            del manifest[sid]
     projects = []
     for path, rows in sorted(by_project.items(),
                              key=lambda kv: (kv[1][0]["project_name"] or kv[0] or "").lower()):
