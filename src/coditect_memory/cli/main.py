@@ -18,6 +18,7 @@ COMMANDS = {
     "show": ("sessions", "show", "Show one session's conversation."),
     "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
     "report": ("report", "report", "Reports: project activity, timeline, components, errors, usage, ..."),
+    "site": ("site", "site", "Write a browsable static HTML archive: projects, sessions, search."),
     "statusline": ("statusline", "statusline", "One line for Claude Code's status line: today's cost, the 5-hour block."),
     "timeline": ("report", "timeline", "What happened on a day (or range): sessions, prompts, errors."),
     "backup": ("backup", "backup", "Backups that restore: create, list, verify, restore, prune, schedule."),
