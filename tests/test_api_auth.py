@@ -26,6 +26,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/sessions", "read"),
     ("GET", "/api/v1/sessions/{sid}", "read"),
     ("PATCH", "/api/v1/sessions/{sid}", "write"),
+    ("DELETE", "/api/v1/sessions/{sid}?gdpr_request=true", "admin"),
     ("GET", "/api/v1/messages", "read"),
     ("GET", "/api/v1/projects", "read"),
     ("GET", "/api/v1/reports/project-activity", "read"),

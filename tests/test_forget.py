@@ -184,3 +184,26 @@ def test_the_store_forgets_by_match_and_by_tombstones_carried_in(store):
     assert store.session("s-1")["message_count"] == 4 and store.session("s-2") is None
     assert store.purge_forgotten(None) == 2  # the two held rows, then scrub (VACUUM on PostgreSQL)
     assert store.forget_plan(ForgetSelector(match="fix test 2")).messages == 0
+
+
+def test_the_api_forgets_a_session_the_same_way(sample, memory_home):
+    """`DELETE /api/v1/sessions/{id}?gdpr_request=true` is `memory forget --session ID`: an
+    admin token, a confirmation, then gone from every read; audited under the token's name."""
+    from .api_support import bearer, client, token
+
+    _, session = sample
+    c = client(memory_home)
+    admin, write = token(memory_home, "admin"), token(memory_home, "write")
+    assert c.delete(f"/api/v1/sessions/{session}", headers=bearer(write),
+                    params={"gdpr_request": "true"}).status_code == 403
+    r = c.delete(f"/api/v1/sessions/{session}", headers=bearer(admin))
+    assert r.status_code == 422 and "gdpr_request=true" in r.json()["error"]["message"]
+    assert visible(session)["search"] == 1
+    r = c.delete(f"/api/v1/sessions/{session}", headers=bearer(admin),
+                 params={"gdpr_request": "true", "reason": "user asked"})
+    assert r.status_code == 200 and r.json()["sessions"] == 1 and r.json()["messages"] > 0, r.text
+    assert c.get(f"/api/v1/sessions/{session}", headers=bearer(admin)).status_code == 404
+    assert visible(session) == {"search": 0, "show": 4, "sessions": False, "export": False}
+    entries = run("audit", "list", "--json").json()["entries"]
+    last = [e for e in entries if e["action"] == "forget"][-1]
+    assert last["actor"].startswith("token:") and last["reason"] == "user asked"

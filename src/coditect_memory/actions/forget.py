@@ -27,6 +27,7 @@ class ForgetRequest:
     selector: ForgetSelector
     reason: str | None = None
     hard: bool = False
+    actor: str | None = None  # who asked, for the audit log (default: the local user)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def forget(store: Store, settings: Settings, request: ForgetRequest) -> ForgetRe
         purge(store, settings, due_only=False)
     audit.record(store, "forget", target=selector_json(sel), reason=request.reason,
                  detail={"forget_id": done.forget_id, "messages": done.messages,
-                         "sessions": done.sessions, "hard": request.hard})
+                         "sessions": done.sessions, "hard": request.hard}, actor=request.actor)
     return ForgetResult(done.forget_id, done.messages, done.sessions, request.hard,
                         None if request.hard else iso(purge_at), removed)
 

@@ -76,6 +76,38 @@ def patch_session(c: Annotated[Caller, Depends(caller("write"))], session_id: Id
                            c.principal.submodule)
 
 
+class Forgotten(BaseModel):
+    forget_id: int
+    messages: int
+    sessions: int
+    hard: bool
+    purge_at: str | None
+    index_documents_removed: int
+
+
+@router.delete("/sessions/{session_id}", responses=ok(Forgotten, ERRORS),
+               summary="Forget a session (GDPR), as `memory forget --session ID`")
+def forget_session(c: Annotated[Caller, Depends(caller("admin"))], session_id: Id,
+                   gdpr_request: bool = False,
+                   reason: Annotated[str | None, Query(max_length=500)] = None,
+                   hard: bool = False) -> dict[str, Any]:
+    """Hidden from every read at once; purged for good after [privacy] purge_after_days, or
+    now with `hard=true`. `gdpr_request=true` confirms (a DELETE cannot be taken back)."""
+    import time
+
+    from ...actions import forget as forget_act
+    from ...store.protocol.privacy import ForgetSelector
+
+    if not gdpr_request:
+        raise UsageError("forgetting a session cannot be undone: add gdpr_request=true to confirm")
+    sid = _session(c, session_id).session["session_id"]
+    done = forget_act.forget(c.store, c.api.settings, forget_act.ForgetRequest(
+        ForgetSelector(sessions=(sid,)), reason, hard, actor=f"token:{c.principal.name}"))
+    c.store.record_write(c.principal.name, c.principal.submodule, "forget-session", sid,
+                         int(time.time() * 1000))
+    return done.to_json()
+
+
 @router.get("/messages", responses=ok(MessagePage, ERRORS),
             summary="Messages in store order (cursor pagination, stable while ingest writes)")
 def messages(request: Request, c: Annotated[Caller, Depends(caller("read"))],
