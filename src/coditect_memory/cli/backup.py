@@ -16,6 +16,7 @@ from .output import (
     json_option,
     print_json,
     short_time,
+    show_schedule,
 )
 
 _TARGET = click.option("--target", help="A folder or s3://bucket/prefix (default: [backup] target "
@@ -240,18 +241,5 @@ def schedule(kind: str, at: str, systemd: bool, install: bool, target: str | Non
     """Print (or install) a daily backup: a cron line or a systemd timer."""
     from ..actions import backup as actions
 
-    out = actions.schedule(get_config(), actions.ScheduleRequest(kind, at, systemd, install,
-                                                                 target)).to_json()
-    if as_json:
-        print_json(out)
-        return
-    if "cron" in out:
-        click.echo(out["cron"])
-    elif install:
-        for path in out["installed"]:
-            click.echo(f"wrote {path}")
-        click.echo("enable it with: systemctl --user daemon-reload && "
-                   "systemctl --user enable --now memory-backup.timer")
-    else:
-        for name, text in out["units"].items():
-            click.echo(f"# {name}\n{text}")
+    show_schedule(actions.schedule(get_config(), actions.ScheduleRequest(
+        kind, at, systemd, install, target)).to_json(), as_json)

@@ -6,11 +6,10 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .output import console, get_config, json_option, print_json
+from .output import console, get_config, json_option, show_schedule
 
 
 @click.command()
@@ -80,17 +79,6 @@ def ingest_schedule(every: str, root: Path | None, systemd: bool, install: bool,
     """
     from ..actions import capture
 
-    out: dict[str, Any] = capture.schedule(
-        get_config(), capture.IngestScheduleRequest(every, root, systemd, install)).to_json()
-    if as_json:
-        print_json(out)
-    elif "cron" in out:
-        click.echo(out["cron"])
-    elif install:
-        for p in out["installed"]:
-            click.echo(f"wrote {p}")
-        click.echo("enable it with: systemctl --user daemon-reload && "
-                   "systemctl --user enable --now memory-ingest.timer")
-    else:
-        for name, text in out["units"].items():
-            click.echo(f"# {name}\n{text}")
+    show_schedule(capture.schedule(
+        get_config(), capture.IngestScheduleRequest(every, root, systemd, install)).to_json(),
+        as_json)

@@ -80,6 +80,24 @@ def working(message: str) -> contextlib.AbstractContextManager[Any]:
     return console(stderr=True).status(message)
 
 
+def show_schedule(out: dict[str, Any], as_json: bool) -> None:
+    """A `Schedule` (backup or ingest): the cron line, the units, or where they were written
+    and how to enable the timer."""
+    if as_json:
+        print_json(out)
+    elif "cron" in out:
+        click.echo(out["cron"])
+    elif out.get("installed"):
+        for path in out["installed"]:
+            click.echo(f"wrote {path}")
+        timer = next(name for name in out["units"] if name.endswith(".timer"))
+        click.echo("enable it with: systemctl --user daemon-reload && "
+                   f"systemctl --user enable --now {timer}")
+    else:
+        for name, text in out["units"].items():
+            click.echo(f"# {name}\n{text}")
+
+
 def get_config() -> Settings:
     return load_settings()
 
