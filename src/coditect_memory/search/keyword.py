@@ -27,6 +27,7 @@ MAX_PAIRS = 8
 PAIR_COMMON = 5
 MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
 MAX_TYPO_TERMS = 16
+MAX_FOLLOWER_SCAN = 20_000  # assistant messages read to find the answers after the top hits
 
 
 def near(a: str, b: str) -> bool:
@@ -192,6 +193,14 @@ class KeywordSearcher:
                                           and g[0].text.lower() in stop)]
         return kept or groups  # a query of stop words only is searched as typed
 
+    def question_words(self, parsed: ParsedQuery) -> int:
+        """How many plain words (not stop words) the query has; 0 when it uses syntax (a
+        phrase, a prefix, OR, -word): that asks for exact matches, not a question."""
+        if parsed.excluded or any(len(g) != 1 or g[0].kind != "word" for g in parsed.groups):
+            return 0
+        stop = self.settings.stop_words
+        return sum(1 for g in parsed.groups if g[0].text.lower() not in stop)
+
     def filter_queries(self, f: Filters) -> list:
         import tantivy as T
 
@@ -291,6 +300,40 @@ class KeywordSearcher:
         skeys = self.searcher.fast_field_values("skey", addrs)
         return [Hit(int(i), float(sc) if sort == "relevance" else 0.0, int(t or 0), int(sk or 0))
                 for (sc, _), i, t, sk in zip(res.hits, ids, ts, skeys, strict=True)]
+
+    def followers(self, hits: list[Hit], f: Filters, n: int) -> dict[int, list[Hit]]:
+        """{hit id: the first `n` answers (assistant prose) after it in its session that pass
+        the filters}, for the hits that ask (a prompt, a failed tool call): what the
+        re-ranking lifts (rerank.py). One query for every session of
+        the hits, matched up in memory (a query per hit costs a range scan each)."""
+        import bisect
+
+        import tantivy as T
+
+        s = self.schema
+        asks = T.Query.boolean_query([  # what gets an answer: a prompt, a failed call
+            (T.Occur.Must, self.ids_query([h.id for h in hits])),
+            (T.Occur.Must, T.Query.boolean_query([
+                (T.Occur.Should, T.Query.term_query(s, "type", "user")),
+                (T.Occur.Should, T.Query.term_query(s, "level", "error"))]))])
+        asked = {a.id for a in self.top(asks, len(hits))}
+        hits = [h for h in hits if h.id in asked]
+        skeys = sorted({h.skey for h in hits if h.skey})
+        if not skeys or n <= 0:
+            return {}
+        q = T.Query.boolean_query([
+            (T.Occur.Must, T.Query.term_query(s, "type", "assistant")),
+            (T.Occur.Must, T.Query.term_set_query(s, "skey", skeys)),
+            *((T.Occur.Must, q) for q in self.filter_queries(f))])
+        by_session: dict[int, list[Hit]] = {}
+        for a in self.top(q, MAX_FOLLOWER_SCAN, "oldest"):
+            by_session.setdefault(a.skey, []).append(a)
+        out: dict[int, list[Hit]] = {}
+        for h in hits:
+            answers = by_session.get(h.skey, [])
+            i = bisect.bisect_left([a.ts for a in answers], h.ts)
+            out[h.id] = [a for a in answers[i:i + n + 1] if a.id != h.id][:n]
+        return out
 
     def count(self, query) -> int:
         agg = self.searcher.aggregate(query, {"n": {"value_count": {"field": "id"}}})

@@ -17,7 +17,7 @@ from ..errors import UsageError
 from ..settings import SearchSettings
 from ..store.base import Store
 from ..store.protocol.search import HitFields, StoredHit
-from . import hybrid, indexer, vectors
+from . import hybrid, indexer, rerank, vectors
 from .cache import SearchCache
 from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
 from .filters import resolve
@@ -220,7 +220,12 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
         kres = kw.search(parsed, f, k, req.sort, req.facets)
         notes += kres.notes
         terms, total = kres.terms, kres.total
-        ordered = kres.hits if req.sort != "relevance" or not has_text else collapse(kres.hits, cap)
+        ordered = kres.hits
+        if req.sort == "relevance" and has_text:
+            # Words ask for messages with them; only a question also gets the answers lifted.
+            if rerank.is_question(kw.question_words(parsed)):
+                ordered = rerank.refine(ordered, req.query, lambda hs: kw.followers(hs, f, rerank.ANSWERS))
+            ordered = collapse(ordered, cap)
         facets_out = kres.facets
     elif mode == "semantic":
         assert vix is not None and qvec is not None  # loaded above for this mode
@@ -243,6 +248,8 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
                             weights=hybrid.WEIGHTS)
         info = {h.id: (h.ts, h.skey) for h in kres.hits} | {h[0]: (h[2], h[3]) for h in shits}
         ordered = [Hit(i, s, *info[i]) for i, s in fused]
+        if req.sort == "relevance" and rerank.is_question(kw.question_words(parsed)):
+            ordered = rerank.refine(ordered, req.query, lambda hs: kw.followers(hs, f, rerank.ANSWERS))
         ordered = _sorted(ordered, req.sort, cap)
         terms = kres.terms
         union = _union(kw, kres.query, vix, matched)
