@@ -70,7 +70,7 @@ class KeywordResult:
     facets: dict[str, dict[Any, int]] | None
     terms: Terms
     notes: list[str]
-    query: Any = None  # the Tantivy query that was run
+    query: Any = None  # the Tantivy query that decides the matches (without ranking boosts)
 
 
 class KeywordSearcher:
@@ -225,7 +225,12 @@ class KeywordSearcher:
         return self._vocab[name].get(value.lower())
 
     def build(self, parsed: ParsedQuery, f: Filters) -> tuple[Any, Terms, list[str], bool]:
-        """(query, highlight terms, notes, has_text).
+        query, _, terms, notes, has_text = self.queries(parsed, f)
+        return query, terms, notes, has_text
+
+    def queries(self, parsed: ParsedQuery, f: Filters) -> tuple[Any, Any, Terms, list[str], bool]:
+        """(ranking query, matching query: the same without the boosts, highlight terms,
+        notes, has_text).
 
         Plain words are a ranked disjunction: a message needs one of them, BM25 ranks by how
         many and how rare, a message with all of them is boosted (ALL_BOOST) and so are
@@ -249,21 +254,23 @@ class KeywordSearcher:
                 musts.append(q)
         has_text = bool(musts or shoulds)
         text: list[tuple[Any, Any]] = [(T.Occur.Must, q) for q in musts]
+        boosts: list[tuple[Any, Any]] = []  # rank, never decide what matches
         if shoulds:
             if len(shoulds) == 1:
                 text.append((T.Occur.Must if not musts else T.Occur.Should, shoulds[0]))
             else:
                 text.append((T.Occur.Must if not musts else T.Occur.Should,
                              T.Query.boolean_query([(T.Occur.Should, q) for q in shoulds])))
-                text.append((T.Occur.Should, T.Query.boost_query(
+                boosts.append((T.Occur.Should, T.Query.boost_query(
                     T.Query.boolean_query([(T.Occur.Must, q) for q in shoulds]), ALL_BOOST)))
-                text += [(T.Occur.Should, q) for q in self._pairs(tokens)]
+                boosts += [(T.Occur.Should, q) for q in self._pairs(tokens)]
         if not text:
             text.append((T.Occur.Must, T.Query.all_query()))
         nots = [q for q in (self.clause(c, Terms(), []) for c in parsed.excluded) if q is not None]
         clauses = text + [(T.Occur.MustNot, q) for q in nots]
         clauses += [(T.Occur.Must, T.Query.const_score_query(q, 0.0)) for q in self.filter_queries(f)]
-        return T.Query.boolean_query(clauses), terms, notes, has_text
+        lean = T.Query.boolean_query(clauses)
+        return (T.Query.boolean_query(clauses + boosts) if boosts else lean), lean, terms, notes, has_text
 
     def _pairs(self, tokens: list[list[str]]) -> list:
         """Boosts for consecutive words of the question found close together (within
@@ -361,10 +368,11 @@ class KeywordSearcher:
                facets: bool = False, offset: int = 0, count: bool = True) -> KeywordResult:
         """Top k hits (after `offset`), the total (-1 without `count`: hybrid counts its
         union instead), facets when asked."""
-        query, terms, notes, has_text = self.build(parsed, f)
-        total = self.count(query) if count else -1
+        query, lean, terms, notes, has_text = self.queries(parsed, f)
+        # Counts and facets run the query without its boosts: the same matches, read faster.
+        total = self.count(lean) if count else -1
         if not has_text and sort == "relevance":
             sort = "newest"  # filters only: newest first
-        hits = self.top(query, k, sort, offset) if total else []
-        fac = self.facets(query)[0] if facets else None
-        return KeywordResult(hits, total, fac, terms, notes, query)
+        hits = self.top(query if sort == "relevance" else lean, k, sort, offset) if total else []
+        fac = self.facets(lean)[0] if facets else None
+        return KeywordResult(hits, total, fac, terms, notes, lean)

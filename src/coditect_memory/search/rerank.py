@@ -34,15 +34,15 @@ def is_question(words: int) -> bool:
     return words >= QUESTION_WORDS
 
 
-def refine(hits: list[Hit], question: str, followers: Followers) -> list[Hit]:
-    """The same hits (plus the answers lifted in), scores adjusted; order is left to the
-    caller's sort."""
+def refine(hits: list[Hit], question: str, followers: Followers | None) -> list[Hit]:
+    """The same hits (plus the answers lifted in, when `followers` finds them), scores
+    adjusted; order is left to the caller's sort."""
     if not hits:
         return hits
     by_id = {h.id: Hit(h.id, h.score, h.ts, h.skey) for h in hits}
     head = sorted(by_id.values(), key=lambda h: -h.score)[:HEAD]
     base = {h.id: h.score for h in head}
-    if ANSWERS:
+    if ANSWERS and followers is not None:
         answers = followers(head)
         for h in head:
             for share, a in zip(ANSWER_SHARE, answers.get(h.id, []), strict=False):
