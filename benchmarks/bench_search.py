@@ -230,13 +230,19 @@ def semantic_latency(store, settings, cache, reps: int) -> dict:
     out = {"vectors": len(vix), "cache_build_s": cache_s, "open_s": open_s, "stages": stages,
            "exact_p50": statistics.median(exact_ms),
            "first_stage_agreement": next(s["agreement"] for s in stages if s["chosen"])}
-    for mode in ("semantic", "hybrid"):
+    from coditect_memory.search import rerank
+
+    answers = rerank.ANSWERS
+    for name, mode, lift in (("semantic", "semantic", answers), ("hybrid", "hybrid", answers),
+                             ("hybrid, no answer lift", "hybrid", 0)):
+        rerank.ANSWERS = lift  # the second stage's cost: the same run without it
         times = []
         for q in SEMANTIC:
             search(store, settings, SearchRequest(query=q, mode=mode), cache)
             for _ in range(reps):
                 times.append(search(store, settings, SearchRequest(query=q, mode=mode), cache).took_ms)
-        out[mode] = {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}
+        out[name] = {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}
+    rerank.ANSWERS = answers
     return out
 
 
@@ -360,11 +366,12 @@ def report(args, prep, status, kw, rg, fill, sem, start, rel, work) -> str:
                      "yes" if p95 <= target else "NO",
                      f"{statistics.median(rgt):.0f}" if rgt else "—",
                      f"{statistics.median(rgt) / statistics.median(times):.0f}x" if rgt else "—"))
-    for mode in ("semantic", "hybrid"):
+    for mode in ("semantic", "hybrid", "hybrid, no answer lift"):
         s = sem[mode]
+        target = mode != "hybrid, no answer lift"
         sums.append((f"{mode} ({sem['vectors']:,} vectors)", f"{s['p50']:.1f}", f"{s['p95']:.1f}",
-                     "<= 50" if mode == "semantic" else "", ("yes" if s["p95"] <= 50 else "NO")
-                     if mode == "semantic" else "", "", ""))
+                     "<= 50" if target else "", ("yes" if s["p95"] <= 50 else "NO") if target else "",
+                     "", ""))
     lines.append(table(sums, ("measure (took_ms, in-process)", "p50", "p95", "target", "met",
                               "ripgrep p50 ms", "ratio of medians")))
     lines.append("")

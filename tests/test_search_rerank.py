@@ -97,3 +97,19 @@ def test_when_did_it_start_puts_the_first_mention_first(cli_backend, claude):
     assert uids("migration failing")[0] == uid_of(MIGRATION, 2)
     # ... but the question asks when it began.
     assert uids("when did the migration start failing")[0] == uid_of(MIGRATION, 0)
+
+
+def test_every_door_gets_the_same_ranked_list(cli_backend, claude):
+    """--json, the API, MCP and the context pack call the same action: what it returns for a
+    question, the answer included, is what --json prints, uncut and in order."""
+    from coditect_memory.actions.search import SearchRequest, search
+    from coditect_memory.settings import load_settings
+    from coditect_memory.store import open_store
+
+    ingest_json(claude)
+    q = "redis connection refused locally"
+    cli = run("search", q, "--mode", "keyword", "--json", "--limit", "10").json()["results"]
+    with open_store(load_settings()) as store:
+        action = search(store, load_settings(), SearchRequest(query=q, mode="keyword", limit=10)).results
+    assert [r["uid"] for r in cli] == [r["uid"] for r in action]
+    assert [r["score"] for r in cli] == sorted((r["score"] for r in cli), reverse=True)
