@@ -27,6 +27,7 @@ MAX_PAIRS = 8
 PAIR_COMMON = 5
 MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
 MAX_TYPO_TERMS = 16
+MAX_FOLLOWER_SCAN = 20_000  # assistant messages read to find the answers after the top hits
 
 
 def near(a: str, b: str) -> bool:
@@ -69,7 +70,7 @@ class KeywordResult:
     facets: dict[str, dict[Any, int]] | None
     terms: Terms
     notes: list[str]
-    query: Any = None  # the Tantivy query that was run
+    query: Any = None  # the Tantivy query that decides the matches (without ranking boosts)
 
 
 class KeywordSearcher:
@@ -192,6 +193,14 @@ class KeywordSearcher:
                                           and g[0].text.lower() in stop)]
         return kept or groups  # a query of stop words only is searched as typed
 
+    def question_words(self, parsed: ParsedQuery) -> int:
+        """How many plain words (not stop words) the query has; 0 when it uses syntax (a
+        phrase, a prefix, OR, -word): that asks for exact matches, not a question."""
+        if parsed.excluded or any(len(g) != 1 or g[0].kind != "word" for g in parsed.groups):
+            return 0
+        stop = self.settings.stop_words
+        return sum(1 for g in parsed.groups if g[0].text.lower() not in stop)
+
     def filter_queries(self, f: Filters) -> list:
         import tantivy as T
 
@@ -216,7 +225,12 @@ class KeywordSearcher:
         return self._vocab[name].get(value.lower())
 
     def build(self, parsed: ParsedQuery, f: Filters) -> tuple[Any, Terms, list[str], bool]:
-        """(query, highlight terms, notes, has_text).
+        query, _, terms, notes, has_text = self.queries(parsed, f)
+        return query, terms, notes, has_text
+
+    def queries(self, parsed: ParsedQuery, f: Filters) -> tuple[Any, Any, Terms, list[str], bool]:
+        """(ranking query, matching query: the same without the boosts, highlight terms,
+        notes, has_text).
 
         Plain words are a ranked disjunction: a message needs one of them, BM25 ranks by how
         many and how rare, a message with all of them is boosted (ALL_BOOST) and so are
@@ -240,21 +254,23 @@ class KeywordSearcher:
                 musts.append(q)
         has_text = bool(musts or shoulds)
         text: list[tuple[Any, Any]] = [(T.Occur.Must, q) for q in musts]
+        boosts: list[tuple[Any, Any]] = []  # rank, never decide what matches
         if shoulds:
             if len(shoulds) == 1:
                 text.append((T.Occur.Must if not musts else T.Occur.Should, shoulds[0]))
             else:
                 text.append((T.Occur.Must if not musts else T.Occur.Should,
                              T.Query.boolean_query([(T.Occur.Should, q) for q in shoulds])))
-                text.append((T.Occur.Should, T.Query.boost_query(
+                boosts.append((T.Occur.Should, T.Query.boost_query(
                     T.Query.boolean_query([(T.Occur.Must, q) for q in shoulds]), ALL_BOOST)))
-                text += [(T.Occur.Should, q) for q in self._pairs(tokens)]
+                boosts += [(T.Occur.Should, q) for q in self._pairs(tokens)]
         if not text:
             text.append((T.Occur.Must, T.Query.all_query()))
         nots = [q for q in (self.clause(c, Terms(), []) for c in parsed.excluded) if q is not None]
         clauses = text + [(T.Occur.MustNot, q) for q in nots]
         clauses += [(T.Occur.Must, T.Query.const_score_query(q, 0.0)) for q in self.filter_queries(f)]
-        return T.Query.boolean_query(clauses), terms, notes, has_text
+        lean = T.Query.boolean_query(clauses)
+        return (T.Query.boolean_query(clauses + boosts) if boosts else lean), lean, terms, notes, has_text
 
     def _pairs(self, tokens: list[list[str]]) -> list:
         """Boosts for consecutive words of the question found close together (within
@@ -292,6 +308,40 @@ class KeywordSearcher:
         return [Hit(int(i), float(sc) if sort == "relevance" else 0.0, int(t or 0), int(sk or 0))
                 for (sc, _), i, t, sk in zip(res.hits, ids, ts, skeys, strict=True)]
 
+    def followers(self, hits: list[Hit], f: Filters, n: int) -> dict[int, list[Hit]]:
+        """{hit id: the first `n` answers (assistant prose) after it in its session that pass
+        the filters}, for the hits that ask (a prompt, a failed tool call): what the
+        re-ranking lifts (rerank.py). One query for every session of
+        the hits, matched up in memory (a query per hit costs a range scan each)."""
+        import bisect
+
+        import tantivy as T
+
+        s = self.schema
+        asks = T.Query.boolean_query([  # what gets an answer: a prompt, a failed call
+            (T.Occur.Must, self.ids_query([h.id for h in hits])),
+            (T.Occur.Must, T.Query.boolean_query([
+                (T.Occur.Should, T.Query.term_query(s, "type", "user")),
+                (T.Occur.Should, T.Query.term_query(s, "level", "error"))]))])
+        asked = {a.id for a in self.top(asks, len(hits))}
+        hits = [h for h in hits if h.id in asked]
+        skeys = sorted({h.skey for h in hits if h.skey})
+        if not skeys or n <= 0:
+            return {}
+        q = T.Query.boolean_query([
+            (T.Occur.Must, T.Query.term_query(s, "type", "assistant")),
+            (T.Occur.Must, T.Query.term_set_query(s, "skey", skeys)),
+            *((T.Occur.Must, q) for q in self.filter_queries(f))])
+        by_session: dict[int, list[Hit]] = {}
+        for a in self.top(q, MAX_FOLLOWER_SCAN, "oldest"):
+            by_session.setdefault(a.skey, []).append(a)
+        out: dict[int, list[Hit]] = {}
+        for h in hits:
+            answers = by_session.get(h.skey, [])
+            i = bisect.bisect_left([a.ts for a in answers], h.ts)
+            out[h.id] = [a for a in answers[i:i + n + 1] if a.id != h.id][:n]
+        return out
+
     def count(self, query) -> int:
         agg = self.searcher.aggregate(query, {"n": {"value_count": {"field": "id"}}})
         return int(agg["n"]["value"] or 0)
@@ -318,10 +368,11 @@ class KeywordSearcher:
                facets: bool = False, offset: int = 0, count: bool = True) -> KeywordResult:
         """Top k hits (after `offset`), the total (-1 without `count`: hybrid counts its
         union instead), facets when asked."""
-        query, terms, notes, has_text = self.build(parsed, f)
-        total = self.count(query) if count else -1
+        query, lean, terms, notes, has_text = self.queries(parsed, f)
+        # Counts and facets run the query without its boosts: the same matches, read faster.
+        total = self.count(lean) if count else -1
         if not has_text and sort == "relevance":
             sort = "newest"  # filters only: newest first
-        hits = self.top(query, k, sort, offset) if total else []
-        fac = self.facets(query)[0] if facets else None
-        return KeywordResult(hits, total, fac, terms, notes, query)
+        hits = self.top(query if sort == "relevance" else lean, k, sort, offset) if total else []
+        fac = self.facets(lean)[0] if facets else None
+        return KeywordResult(hits, total, fac, terms, notes, lean)

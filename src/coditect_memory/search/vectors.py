@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 EMBED_TYPES = ("user", "assistant", "summary", "compact_summary", "ai-title", "custom-title",
                "plan", "memory_note", "task", "todos")
 EXACT_LIMIT = 60_000  # vectors searched exactly; beyond, sign bits first, then exact re-ranking
-RERANK = 3000  # candidates the first stage keeps
+RERANK = 10_000  # candidates the first stage keeps (3,000: 90% top-10 agreement with an exact scan at 1M, 10,000: 92% for ~1 ms more)
 MAX_CHARS = 1000  # ~250 tokens of prose: the gist is at the start, and cost grows with length
 BATCH = 128
 Progress = Callable[[int, int], None]
@@ -211,14 +211,23 @@ def load_index(store: Store, index_dir: Path, model: str) -> VectorIndex | None:
         return None
     folder = cache_dir(index_dir, model)
     stamp = {"docs": state["docs"], "updated_at": state["updated_at"]}
+    opened = _OPEN.get(folder)
+    if opened is not None and opened[0] == stamp:
+        return opened[1]
     try:
         meta = json.loads((folder / "meta.json").read_text())
-        if meta.get("stamp") == stamp:
-            return VectorIndex(folder)
+        if meta.get("stamp") != stamp:
+            build_cache(store, folder, model, stamp)
     except (OSError, ValueError, KeyError):
-        pass
-    build_cache(store, folder, model, stamp)
-    return VectorIndex(folder)
+        build_cache(store, folder, model, stamp)
+    vix = VectorIndex(folder)
+    _OPEN[folder] = (stamp, vix)
+    return vix
+
+
+# The index this process last opened from each cache folder, with the stamp it was made for:
+# a server (or the benchmark) reuses it instead of reading the columns again per query.
+_OPEN: dict[Path, tuple[dict, VectorIndex]] = {}
 
 
 def build_cache(store: Store, folder: Path, model: str, stamp: dict) -> None:
