@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
@@ -22,6 +23,16 @@ if TYPE_CHECKING:
 
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+def timezone_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--timezone ZONE, the one option of every date-based command: where days begin (--since,
+    --until, today) and the zone times are shown in. The command gets a tzinfo."""
+    from ..timeutil import zone
+
+    return click.option("--timezone", "tz", metavar="ZONE", callback=lambda _c, _p, v: zone(v),
+                        help="Days and times in this zone: an IANA name (Europe/Paris, UTC); "
+                             "default: the local zone.")(f)
 
 
 def print_json(value: Any) -> None:
@@ -110,5 +121,12 @@ def open_readonly() -> Store:
     return open_store(get_config(), readonly=True)
 
 
-def short_time(iso_ts: str | None) -> str:
+def short_time(iso_ts: str | None, tz: tzinfo | None = None) -> str:
+    """A stored ISO time as YYYY-MM-DD HH:MM, in `tz` (None: as stored, UTC)."""
+    if iso_ts and tz is not None:
+        from ..timeutil import local, parse_ts
+
+        ms = parse_ts(iso_ts)
+        if ms is not None:
+            return local(ms, tz).strftime("%Y-%m-%d %H:%M")
     return iso_ts[:16].replace("T", " ") if iso_ts else "—"
