@@ -166,10 +166,10 @@ def test_files_touched_has_no_zero_counts(pages):
 
 def test_session_errors_table_shows_line_breaks_not_escapes(pages, browser):
     """The Errors table's stored signature carries JSON-escaped `\\n`: shown as line breaks."""
-    assert "Error: exit 1\\n" not in pages["session"].read_text()
+    assert "exit N\\n" not in pages["session"].read_text()
     page = _open(browser, pages["session"], "session-errors")
     errors = page.locator("h2", has_text="Errors").locator("xpath=following-sibling::table[1]")
     text = errors.inner_text()
     page.close()
-    assert "Error: exit 1" in text and "\\n" not in text
-    assert "Traceback" in text.split("Error: exit 1", 1)[1].split("\n", 2)[-1] or "\n" in text
+    assert "Error: exit N\n" in text and "Traceback: boom" in text, text
+    assert "\\n" not in text
