@@ -27,10 +27,8 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def timezone_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """--timezone ZONE, the one option of every date-based command: where days begin (--since,
-    --until, today) and the zone times are shown in. The command gets a tzinfo."""
-    from ..timeutil import zone
-
-    return click.option("--timezone", "tz", metavar="ZONE", callback=lambda _c, _p, v: zone(v),
+    --until, today) and the zone times are shown in; `timeutil.zone` reads it."""
+    return click.option("--timezone", "tz", metavar="ZONE",
                         help="Days and times in this zone: an IANA name (Europe/Paris, UTC); "
                              "default: the local zone.")(f)
 
@@ -122,11 +120,7 @@ def open_readonly() -> Store:
 
 
 def short_time(iso_ts: str | None, tz: tzinfo | None = None) -> str:
-    """A stored ISO time as YYYY-MM-DD HH:MM, in `tz` (None: as stored, UTC)."""
-    if iso_ts and tz is not None:
-        from ..timeutil import local, parse_ts
+    """A stored ISO time as YYYY-MM-DD HH:MM in `tz` (None: UTC, as stored)."""
+    from ..timeutil import clock
 
-        ms = parse_ts(iso_ts)
-        if ms is not None:
-            return local(ms, tz).strftime("%Y-%m-%d %H:%M")
-    return iso_ts[:16].replace("T", " ") if iso_ts else "—"
+    return clock(iso_ts, tz) or "—"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import tzinfo
 
 import click
 
@@ -16,7 +15,7 @@ from .output import get_config, open_readonly, timezone_option
 @click.option("--mode", type=click.Choice(["keyword", "hybrid", "semantic"]), default="keyword",
               show_default=True, help="Search mode to start in (ctrl+t switches).")
 @timezone_option
-def tui(query: tuple[str, ...], mode: str, tz: tzinfo) -> None:
+def tui(query: tuple[str, ...], mode: str, tz: str | None) -> None:
     """Search interactively: results as you type, facets with counts (project, source, type,
     role), a date range, a preview of the hit in its session, the whole session in a pager,
     and the `claude --resume ID` line to continue it. `?` lists the keys; q or esc quits.
@@ -27,8 +26,9 @@ def tui(query: tuple[str, ...], mode: str, tz: tzinfo) -> None:
     """
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("memory tui needs a terminal; for scripts use `memory search ... --json`")
+    from ..timeutil import zone
     from ..tui.app import MemoryTUI
 
     settings = get_config()
     with open_readonly() as store:
-        MemoryTUI(store, settings, tz, " ".join(query), mode).run()
+        MemoryTUI(store, settings, zone(tz), " ".join(query), mode).run()

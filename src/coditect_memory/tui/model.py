@@ -18,7 +18,7 @@ from ..actions.browse import shown
 from ..actions.search import ResultRow, SearchRequest
 from ..reports.fmt import readable
 from ..store.base import Message, Session
-from ..timeutil import LOCAL, parse_ts, user_bound
+from ..timeutil import LOCAL, clock, user_bound
 
 MODES = ("keyword", "hybrid", "semantic")
 # The date ranges ctrl+d steps through: (label, --since)
@@ -74,12 +74,7 @@ class Query:
 
 def when(iso_ts: str | None, tz: tzinfo, seconds: bool = False) -> str:
     """A stored ISO time as the person's clock shows it (in `tz`)."""
-    ms = parse_ts(iso_ts) if iso_ts else None
-    if ms is None:
-        return "—"
-    from ..timeutil import local
-
-    return local(ms, tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return clock(iso_ts, tz, "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") or "—"
 
 
 def who(m: Message | ResultRow) -> str:
