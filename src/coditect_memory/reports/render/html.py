@@ -92,7 +92,8 @@ def markdown_renderer() -> Callable[[str], str]:
     return MarkdownIt("commonmark", {"html": False}).enable("table").render
 
 
-def _conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+def conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A conversation as HTML (the session page's; the site's sub-agent pages too)."""
     markdown = markdown_renderer()
     out = ['<section class="conversation"><h2>Conversation</h2>']
     for m in messages:
@@ -138,6 +139,6 @@ def render(report: Report) -> str:
             for c in report.charts) + "</section>")
     parts.extend(_table(t) for t in report.tables)
     if report.conversation is not None:
-        parts.append(_conversation(report.conversation))
+        parts.append(conversation(report.conversation))
     parts.append("</body></html>\n")
     return "".join(parts).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
