@@ -92,12 +92,25 @@ class TestRestoreAt:
         month_day = today().strftime("%b %d")
         for i, at in enumerate((day, "today", month_day, "0d")):
             out = run("backup", "restore", "--at", at, "--target", str(target),
-                      "--into", str(tmp_path / f"r{i}"), "--json").json()
+                      "--into", str(tmp_path / f"r{i}"), "--json", "--timezone", "UTC").json()
             assert out["backup_id"] == made["backup_id"], at
         for at in ("yesterday", "7d"):
             r = run_proc("backup", "restore", "--at", at, "--target", str(target),
-                         "--into", str(tmp_path / "none"))
+                         "--into", str(tmp_path / "none"), "--timezone", "UTC")
             assert r.code == 1 and "no backup" in r.stderr, at
+        # a day in --timezone: in UTC+14 the backup was made on the local day after its UTC day
+        from zoneinfo import ZoneInfo
+
+        there = datetime.fromisoformat(made["created_at"].replace("Z", "+00:00")).astimezone(
+            ZoneInfo("Pacific/Kiritimati")).date()
+        out = run("backup", "restore", "--at", there.isoformat(), "--target", str(target),
+                  "--into", str(tmp_path / "kiritimati"), "--json", "--timezone",
+                  "Pacific/Kiritimati").json()
+        assert out["backup_id"] == made["backup_id"]
+        r = run_proc("backup", "restore", "--at", (there - timedelta(days=1)).isoformat(),
+                     "--target", str(target), "--into", str(tmp_path / "none"),
+                     "--timezone", "Pacific/Kiritimati")
+        assert r.code == 1 and "no backup" in r.stderr
         r = run_proc("backup", "restore", "--at", "someday", "--target", str(target),
                      "--into", str(tmp_path / "none"))
         assert r.code == 2 and "not a date or time" in r.stderr

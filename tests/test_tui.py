@@ -256,19 +256,20 @@ class Tmux:
 
 
 @pytest.fixture
-def tmux_tui(tui_home, on_module_backend) -> Iterator[Callable[[int, int], Tmux]]:
+def tmux_tui(tui_home, on_module_backend) -> Iterator[Callable[..., Tmux]]:
     servers: list[Tmux] = []
     env = {"MEMORY_HOME": str(tui_home), "PAGER": "less -R", "TZ": "UTC", "TERM": "xterm-256color"}
     if on_module_backend:
         env["MEMORY_DATABASE_URL"] = on_module_backend
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
 
-    def start(cols: int, rows: int) -> Tmux:
-        cmd = (f"env {exports} {shlex.quote(sys.executable)} -m coditect_memory tui; "
+    def start(cols: int, rows: int, *args: str) -> Tmux:
+        argv = " ".join(shlex.quote(a) for a in (args or ("tui",)))
+        cmd = (f"env {exports} {shlex.quote(sys.executable)} -m coditect_memory {argv}; "
                "echo TUI-EXITED $?; sleep 600")
         t = Tmux(cols, rows, cmd)
         servers.append(t)
-        t.wait(lambda s: "search…" in s and "esc quit" in s)
+        t.wait(lambda s: "esc quit" in s)
         return t
 
     yield start
@@ -305,5 +306,12 @@ def test_help_through_tmux(tmux_tui):
     t.wait(lambda s: "ctrl+r" in s and "resumes the session" in s)
     t.keys("Escape")
     t.wait(lambda s: "resumes the session" not in s and "esc quit" in s)
+    t.keys("Escape")
+    t.wait(lambda s: "TUI-EXITED 0" in s)
+
+
+def test_search_i_is_the_same_ui_with_the_query_typed(tmux_tui):
+    t = tmux_tui(100, 30, "search", "-i", WORD)
+    t.wait(lambda s: "2 matches" in s and "◀ match" in s and WORD in s.splitlines()[1])
     t.keys("Escape")
     t.wait(lambda s: "TUI-EXITED 0" in s)

@@ -102,8 +102,9 @@ _MULTI: dict[str, Any] = dict(multiple=True, metavar="VALUE")
               help="Default: hybrid where embeddings exist (`memory embed`), keyword otherwise.")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per result).")
+@click.option("--interactive", "-i", is_flag=True, help="Search interactively (`memory tui`).")
 def search(query: tuple[str, ...], project, session, source, type_, role, tool, component, level,
-           since, until, tz, sort, limit, offset, facets, mode, as_json, as_csv) -> None:
+           since, until, tz, sort, limit, offset, facets, mode, as_json, as_csv, interactive) -> None:
     """Search every message: words (any may match; messages with more of them, rarer ones
     and next to each other come first), "exact phrase", prefix*, -exclude, a OR b, and
     filters inline (project:NAME tool:Bash level:error after:2025-11-01). Days in --since and
@@ -118,6 +119,11 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
       memory search alembic --project billing-api --since 2025-11-01 --facets
       memory search "what did we decide about retries" --mode hybrid --json
     """
+    if interactive:
+        from .tui import run_tui
+
+        run_tui(" ".join(query), mode or "keyword", tz)
+        return
     from ..actions.search import SearchRequest
     from ..actions.search import search as action
     from ..timeutil import user_bound, zone

@@ -24,6 +24,11 @@ def tui(query: tuple[str, ...], mode: str, tz: str | None) -> None:
     memory tui
     memory tui alembic migration --timezone Europe/Paris
     """
+    run_tui(" ".join(query), mode, tz)
+
+
+def run_tui(query: str, mode: str, tz: str | None) -> None:
+    """`memory tui` and `memory search -i`: on a terminal only."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("memory tui needs a terminal; for scripts use `memory search ... --json`")
     from ..timeutil import zone
@@ -31,4 +36,4 @@ def tui(query: tuple[str, ...], mode: str, tz: str | None) -> None:
 
     settings = get_config()
     with open_readonly() as store:
-        MemoryTUI(store, settings, zone(tz), " ".join(query), mode).run()
+        MemoryTUI(store, settings, zone(tz), query, mode).run()
