@@ -1,15 +1,20 @@
 """The Textual app of `memory tui`: a search box, facets with counts, the results, a preview
 of the selected hit in its session, and a bar with the line that resumes that session.
 
-Searches run in a worker thread, a short pause after the last key (a debounce), through
-`actions.search.search` on a read-only store; only the newest query's answer is shown."""
+Searches run a short pause after the last key (a debounce), through `actions.search.search`
+on a read-only store, on one thread of the app's own (so the store keeps one connection; the
+event loop never waits on it); only the newest query's answer is shown."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
+from typing import Any, TypeVar
 
 from rich.console import Group
 from rich.text import Text
@@ -31,6 +36,7 @@ from ..store.base import Message, Store
 from . import model
 
 DEBOUNCE = 0.15  # seconds after the last key before searching
+T = TypeVar("T")
 
 HELP = """\
 [b]memory tui[/b] — search everything captured from Claude Code
@@ -105,6 +111,14 @@ class MemoryTUI(App[None]):
         self.debounce: Timer | None = None
         self.sessions: dict[str, list[Message]] = {}  # the last few previewed sessions
         self.empty = False
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="memory-tui-store")
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on the store's thread; a cancelled worker drops it if not started."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    def on_unmount(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def compose(self) -> ComposeResult:
         yield QueryInput(value=self.q.text, placeholder="search… (? for help)", id="query")
@@ -123,10 +137,10 @@ class MemoryTUI(App[None]):
         self.check_empty()
 
     # --- searching -------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="empty")
-    def check_empty(self) -> None:
-        empty = self.store.status()["messages"] == 0
-        self.call_from_thread(self.started, empty)
+    @work(exclusive=True, group="empty")
+    async def check_empty(self) -> None:
+        status = await self.off_loop(self.store.status)
+        self.started(status["messages"] == 0)
 
     def started(self, empty: bool) -> None:
         self.empty = empty
@@ -152,13 +166,14 @@ class MemoryTUI(App[None]):
         self.status(f"searching… ({self.q.describe()})")
         self.searching(self.generation, self.q.request())
 
-    @work(thread=True, group="search")
-    def searching(self, generation: int, request) -> None:
+    @work(exclusive=True, group="search")
+    async def searching(self, generation: int, request) -> None:
         try:
-            result: SearchResult | str = search(self.store, self.settings, request, self.cache)
+            result: SearchResult | str = await self.off_loop(search, self.store, self.settings,
+                                                             request, self.cache)
         except MemoryError_ as e:
             result = str(e)
-        self.call_from_thread(self.show_results, generation, result)
+        self.show_results(generation, result)
 
     def show_results(self, generation: int, result: SearchResult | str) -> None:
         if generation != self.generation:
@@ -234,11 +249,10 @@ class MemoryTUI(App[None]):
         self.query_one("#resume", Static).update("")
         self.previewing(hit, self.q.text)
 
-    @work(thread=True, exclusive=True, group="preview")
-    def previewing(self, hit: ResultRow, query: str) -> None:
-        messages = self.messages(hit["session_id"]) if hit["session_id"] else []
-        text = model.preview(hit, messages, query, self.q.tz)
-        self.call_from_thread(self.previewed, hit, text)
+    @work(exclusive=True, group="preview")
+    async def previewing(self, hit: ResultRow, query: str) -> None:
+        messages = await self.off_loop(self.messages, hit["session_id"]) if hit["session_id"] else []
+        self.previewed(hit, model.preview(hit, messages, query, self.q.tz))
 
     def previewed(self, hit: ResultRow, text: Group) -> None:
         if self.selected() is not hit:
