@@ -193,8 +193,7 @@ class MemoryTUI(App[None]):
         notes = f" · {result.notes[0]}" if result.notes else ""
         self.status(f"{what} ({result.mode}, {result.took_ms:.0f} ms) · {self.q.describe()}{notes}")
         if self.hits:
-            results.highlighted = 0
-            self.show_preview()
+            results.highlighted = 0  # the preview follows (result_highlighted)
         else:
             self.query_one("#preview-text", Static).update("no match: fewer words, another mode "
                                                            "(ctrl+t) or a wider range (ctrl+d)")
@@ -240,6 +239,10 @@ class MemoryTUI(App[None]):
             return
         at = results.highlighted or 0
         results.highlighted = min(max(at + step, 0), len(self.hits) - 1)
+
+    @on(OptionList.OptionHighlighted, "#results")
+    def result_highlighted(self) -> None:
+        """The keys or a click moved the selection: its preview."""
         self.show_preview()
 
     def show_preview(self) -> None:
