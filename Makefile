@@ -38,6 +38,8 @@ demo: install
 test: dev
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		(apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql-15)
+	command -v tmux >/dev/null && command -v less >/dev/null || \
+		(apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq tmux less)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

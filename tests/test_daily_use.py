@@ -4,7 +4,7 @@ sessions share, `--at` dates for restore, one backup size, what `show session` p
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -92,12 +92,25 @@ class TestRestoreAt:
         month_day = today().strftime("%b %d")
         for i, at in enumerate((day, "today", month_day, "0d")):
             out = run("backup", "restore", "--at", at, "--target", str(target),
-                      "--into", str(tmp_path / f"r{i}"), "--json").json()
+                      "--into", str(tmp_path / f"r{i}"), "--json", "--timezone", "UTC").json()
             assert out["backup_id"] == made["backup_id"], at
         for at in ("yesterday", "7d"):
             r = run_proc("backup", "restore", "--at", at, "--target", str(target),
-                         "--into", str(tmp_path / "none"))
+                         "--into", str(tmp_path / "none"), "--timezone", "UTC")
             assert r.code == 1 and "no backup" in r.stderr, at
+        # a day in --timezone: in UTC+14 the backup was made on the local day after its UTC day
+        from zoneinfo import ZoneInfo
+
+        there = datetime.fromisoformat(made["created_at"].replace("Z", "+00:00")).astimezone(
+            ZoneInfo("Pacific/Kiritimati")).date()
+        out = run("backup", "restore", "--at", there.isoformat(), "--target", str(target),
+                  "--into", str(tmp_path / "kiritimati"), "--json", "--timezone",
+                  "Pacific/Kiritimati").json()
+        assert out["backup_id"] == made["backup_id"]
+        r = run_proc("backup", "restore", "--at", (there - timedelta(days=1)).isoformat(),
+                     "--target", str(target), "--into", str(tmp_path / "none"),
+                     "--timezone", "Pacific/Kiritimati")
+        assert r.code == 1 and "no backup" in r.stderr
         r = run_proc("backup", "restore", "--at", "someday", "--target", str(target),
                      "--into", str(tmp_path / "none"))
         assert r.code == 2 and "not a date or time" in r.stderr
@@ -291,3 +304,74 @@ class TestIngestSaysWhatItWaitsFor:
                        stderr=True)
         assert "deriving sessions" in out and "updating the search index" in out
         assert "Run 1" in out and "Traceback" not in out
+
+
+class TestTimezoneEverywhere:
+    """--timezone (default: the local zone) on every date-based command: where days begin and
+    the zone times are shown in; `--until DAY` includes that whole day. Both backends."""
+
+    LATE = "2025-11-19T23:30:00.000Z"  # 08:30 on Nov 20 in Tokyo
+
+    @pytest.fixture
+    def late(self, tmp_path, cli_backend):
+        from . import builders as b
+
+        s = b.sid(501)
+        lines = [b.user(s, 0, "the quetzal importer drops rows"),
+                 b.assistant(s, 1, "Looking at the quetzal importer.")]
+        lines[0]["timestamp"], lines[1]["timestamp"] = self.LATE, "2025-11-19T23:31:00.000Z"
+        now = datetime.now(UTC)
+        y = b.sid(502)
+        when = [now - timedelta(days=1), now]  # yesterday at this time, and now
+        more = [b.user(y, 0, "ocelot parser question"), b.user(y, 1, "ocelot parser again")]
+        for line, at in zip(more, when, strict=True):
+            line["timestamp"] = iso(int(at.timestamp() * 1000))
+        b.write_jsonl(b.transcript_path(tmp_path / "claude", s), lines)
+        b.write_jsonl(b.transcript_path(tmp_path / "claude", y), more)
+        run("ingest", str(tmp_path / "claude"), "--json")
+        return s, y
+
+    def test_timeline_days_begin_in_the_zone(self, late):
+        sid = late[0]
+        tokyo = run("timeline", "2025-11-20", "--timezone", "Asia/Tokyo", "--json").json()
+        assert tokyo["timezone"] == "Asia/Tokyo"
+        assert [r["session_id"] for r in tokyo["rows"]] == [sid]
+        assert tokyo["rows"][0]["date"] == "2025-11-20"
+        utc = run("timeline", "2025-11-20", "--timezone", "UTC", "--json").json()
+        assert sid not in {r["session_id"] for r in utc["rows"]}
+        text = run("timeline", "2025-11-20", "--timezone", "Asia/Tokyo").stdout
+        assert "Thursday 20 November 2025" in text and "08:30–08:31" in text
+
+    def test_search_since_until_and_times_in_the_zone(self, late):
+        def found(*args: str) -> set[str]:
+            return {r["session_id"] for r in run("search", "quetzal", "--json", *args).json()["results"]}
+
+        assert found("--since", "2025-11-20", "--timezone", "Asia/Tokyo") == {late[0]}
+        assert found("--since", "2025-11-20", "--timezone", "UTC") == set()
+        assert found("--until", "2025-11-19", "--timezone", "UTC") == {late[0]}
+        assert found("--until", "2025-11-19", "--timezone", "Asia/Tokyo") == set()
+        shown = run("search", "quetzal", "--timezone", "Asia/Tokyo").stdout
+        assert "2025-11-20 08:30" in shown
+
+    def test_until_yesterday_includes_yesterday(self, late):
+        """`--until yesterday` meant the first millisecond of yesterday: it is the whole day."""
+        hits = run("search", "ocelot", "--until", "yesterday", "--timezone", "UTC", "--json").json()
+        assert [r["snippet"] for r in hits["results"]] == ["ocelot parser question"]
+        assert parse_user_time("yesterday", end_of_day=True) == \
+            parse_user_time("today") - 1
+
+    def test_sessions_show_and_status_show_times_in_the_zone(self, late):
+        sid = late[0]
+        listed = run("sessions", "--timezone", "Asia/Tokyo", "--limit", "5").stdout
+        assert "2025-11-20 08:30" in listed
+        assert "2025-11-19 23:30" in run("sessions", "--timezone", "UTC", "--limit", "5").stdout
+        shown = run("show", "session", sid, "--timezone", "Asia/Tokyo").stdout
+        assert "2025-11-20 08:30" in shown and "08:30:00 you" in shown
+        assert "2025-11-20 08:30" in run("status", "--timezone", "Asia/Tokyo").stdout
+        # --json keeps ISO UTC whatever the zone
+        rows = run("sessions", "--timezone", "Asia/Tokyo", "--json").json()
+        assert next(r for r in rows if r["session_id"] == sid)["started_at"] == self.LATE
+
+    def test_an_unknown_zone_is_one_line(self):
+        r = run_proc("sessions", "--timezone", "Mars/Olympus")
+        assert r.code == 2 and r.stderr.count("\n") == 1 and "IANA" in r.stderr

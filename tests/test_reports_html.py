@@ -162,3 +162,14 @@ def test_files_touched_has_no_zero_counts(pages):
     table = table[:table.index("</table>")]
     assert "app.py" in table  # read once, never written: its writes cell is blank, not 0
     assert ">0<" not in table
+
+
+def test_session_errors_table_shows_line_breaks_not_escapes(pages, browser):
+    """The Errors table's stored signature carries JSON-escaped `\\n`: shown as line breaks."""
+    assert "exit N\\n" not in pages["session"].read_text()
+    page = _open(browser, pages["session"], "session-errors")
+    errors = page.locator("h2", has_text="Errors").locator("xpath=following-sibling::table[1]")
+    text = errors.inner_text()
+    page.close()
+    assert "Error: exit N\n" in text and "Traceback: boom" in text, text
+    assert "\\n" not in text

@@ -23,6 +23,27 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "site"
 MINE = b.sid(91)
 RESUMED = b.sid(92)  # continues MINE: its first message's parent is in MINE
+SPAWNER = b.sid(93)  # runs two sub-agents: one in each transcript layout
+MODERN, LEGACY = "a1b2c3", "d4e5f6a7"
+
+
+def _sub_agent(agent: str, start: int, prompt: str) -> list[dict]:
+    """A sub-agent's transcript lines: the parent's sessionId, isSidechain and agentId."""
+    lines = [b.user(SPAWNER, start, prompt), b.assistant(SPAWNER, start + 1, f"{agent} reporting: done")]
+    for line in lines:
+        line.update(isSidechain=True, agentId=agent)
+    return lines
+
+
+def _write_sub_agents(root: Path) -> None:
+    project = b.transcript_path(root, SPAWNER).parent
+    b.write_jsonl(b.transcript_path(root, SPAWNER), b.conversation(SPAWNER, 4, tools=True))
+    b.write_jsonl(project / SPAWNER / "subagents" / f"agent-{MODERN}.jsonl",
+                  _sub_agent(MODERN, 100, "Survey the test layout and report"))
+    (project / SPAWNER / "subagents" / f"agent-{MODERN}.meta.json").write_text(json.dumps(
+        {"agentType": "Explore", "description": "Survey the tests", "toolUseId": "toolu_1"}))
+    b.write_jsonl(project / f"agent-{LEGACY}.jsonl",
+                  _sub_agent(LEGACY, 200, "Review the parser diff for regressions"))
 
 
 def _snapshot(out: Path) -> dict[str, tuple[int, bytes]]:
@@ -35,13 +56,14 @@ def _links(page: Path) -> list[str]:
 
 
 @pytest.fixture
-def archive(memory_home, tmp_path):
+def archive(memory_home, tmp_path, cli_backend):
     root = tmp_path / "claude"
     generate(root, sessions=12, seed=7)
     b.write_jsonl(b.transcript_path(root, MINE), b.conversation(MINE, 6))
     resumed = b.conversation(RESUMED, 2, day=1)
     resumed[0]["parentUuid"] = b.uid_of(MINE, 5)
     b.write_jsonl(b.transcript_path(root, RESUMED), resumed)
+    _write_sub_agents(root)
     assert ingest_json(root)["errors"] == 0
     return root, tmp_path / "site"
 
@@ -52,11 +74,13 @@ def test_every_session_has_a_page_and_links_resolve(archive):
     sessions = run("sessions", "--limit", "1000", "--json").json()
     ids = {s["session_id"] for s in (sessions["sessions"] if isinstance(sessions, dict) else sessions)}
     assert got["sessions"] == len(ids) > 10 and got["out"] == str(out)
-    assert got["written"] == got["sessions"] + got["projects"] + 3 and got["unchanged"] == 0
+    agent_pages = list((out / "sessions").glob("*--agent-*.html"))
+    assert got["written"] == got["sessions"] + got["projects"] + 3 + len(agent_pages)
+    assert got["unchanged"] == 0
     search = json.loads((out / "search.json").read_text())
     assert {e["id"] for e in search} == ids
     pages = [out / "index.html", *(out / "projects").glob("*.html"), *(out / "sessions").glob("*.html")]
-    assert len(list((out / "sessions").glob("*.html"))) == len(ids)
+    assert len(list((out / "sessions").glob("*.html"))) - len(agent_pages) == len(ids)
     for page in pages:
         for href in _links(page):
             assert (page.parent / href).resolve().is_file(), f"{page.name}: {href} points nowhere"
@@ -67,6 +91,25 @@ def test_every_session_has_a_page_and_links_resolve(archive):
     assert f'class="child" href="{RESUMED}.html"' in mine
     assert f'class="parent" href="{MINE}.html"' in (out / "sessions" / f"{RESUMED}.html").read_text()
     assert "prefers-color-scheme: dark" in (out / "site.css").read_text()
+
+
+def test_sub_agents_link_to_their_parent_and_the_parent_lists_them(archive):
+    """From the transcripts' own marks (isSidechain, agentId), in both layouts; sub-agents
+    are stored within the session that ran them, not as sessions with a parent."""
+    root, out = archive
+    run("site", "--out", str(out))
+    parent = (out / "sessions" / f"{SPAWNER}.html").read_text()
+    for agent in (MODERN, LEGACY):
+        page = out / "sessions" / f"{SPAWNER}--agent-{agent}.html"
+        assert f'class="agent" href="{page.name}"' in parent
+        text = page.read_text()
+        assert f'class="parent" href="{SPAWNER}.html"' in text and f"{agent} reporting: done" in text
+        for href in _links(page):
+            assert (page.parent / href).resolve().is_file(), f"{page.name}: {href} points nowhere"
+    assert "Explore: Survey the tests" in parent  # the modern layout's sidecar names it
+    assert "Review the parser diff for regressions" in parent  # the legacy one: its prompt
+    sessions = {s["session_id"] for s in run("sessions", "--limit", "1000", "--json").json()}
+    assert SPAWNER in sessions and not any(MODERN in s or LEGACY in s for s in sessions)
 
 
 def test_rerun_rewrites_only_what_changed(archive):

@@ -156,3 +156,15 @@ def parse_user_time(text: str, end_of_day: bool = False, tz: tzinfo = UTC) -> in
         raise UsageError(f"not a date or time: {text!r} (try 2025-11-15, 'Nov 15', today, 7d or "
                          "2025-11-15T09:30Z)")
     return ms
+
+
+def user_bound(text: str | None, end: bool, tz: tzinfo = UTC) -> str | None:
+    """--since / --until for a filter that takes ISO times (search): a day means its first
+    millisecond, or with `end` its last (`--until yesterday` includes yesterday), in `tz`."""
+    return None if text is None else iso(parse_user_time(text, end_of_day=end, tz=tz))
+
+
+def clock(iso_ts: str | None, tz: tzinfo | None = None, fmt: str = "%Y-%m-%d %H:%M") -> str | None:
+    """A stored ISO time as a person's clock shows it in `tz` (None: UTC); None if unreadable."""
+    ms = parse_ts(iso_ts) if iso_ts else None
+    return None if ms is None else local(ms, tz or UTC).strftime(fmt)

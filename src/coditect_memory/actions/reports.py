@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 
 from ..errors import NotFound, UsageError
@@ -63,17 +64,18 @@ class DayView:
 
 
 def timeline(store: Store, settings: Settings, when: str | None = None,
-             project: str | None = None, visible: tuple[int, ...] | None = None) -> DayView:
-    """WHEN is a day or FROM..TO (days, both included); without one, the last day with
-    activity (prompts or active time; any day with rows when none has)."""
+             project: str | None = None, visible: tuple[int, ...] | None = None,
+             tz: tzinfo = UTC) -> DayView:
+    """WHEN is a day or FROM..TO (days, both included) in `tz`; without one, the last day
+    with activity (prompts or active time; any day with rows when none has)."""
     if when is None:
         days = store.report_daily(Where(project_ids=visible))
         worked = [d for d in days if d["prompts"] or d["active_ms"]] or days
         if not worked:
             raise NotFound("nothing recorded yet: run `memory ingest` first")
         when = flt.day_name(worked[-1]["day"])
-    since, until = flt.parse_range(when)
-    return DayView(day_view(store, flt.Filters(since, until, project, visible), settings))
+    since, until = flt.parse_range(when, tz)
+    return DayView(day_view(store, flt.Filters(since, until, project, visible, tz), settings))
 
 
 @dataclass

@@ -17,6 +17,7 @@ from .output import (
     print_json,
     short_time,
     show_schedule,
+    timezone_option,
 )
 
 _TARGET = click.option("--target", help="A folder or s3://bucket/prefix (default: [backup] target "
@@ -168,21 +169,22 @@ def verify(backup_id: str, deep: bool, target: str | None, endpoint_url: str | N
 @click.argument("backup_id", required=False)
 @click.option("--at", "at", help="Restore the newest backup made at or before this time: "
               "an ISO timestamp, or a day (2025-11-15, today, yesterday, 7d, 'Feb 10': "
-              "up to the end of that UTC day).")
+              "up to the end of that day in --timezone).")
 @click.option("--into", "into", required=True, type=click.Path(path_type=Path),
               help="The folder to restore into; usable as MEMORY_HOME afterwards.")
 @click.option("--replace", is_flag=True, help="DIR already holds a store: set it aside "
               "(memory.db.before-restore-TIME) and put the backup in its place.")
 @_TARGET
 @_ENDPOINT
+@timezone_option
 @json_option
 def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, target: str | None,
-            endpoint_url: str | None, as_json: bool) -> None:
+            endpoint_url: str | None, tz: str | None, as_json: bool) -> None:
     """Rebuild a complete store from a backup, check it against its manifest, put it in DIR."""
     from ..actions import backup as actions
-    from ..timeutil import parse_user_time
+    from ..timeutil import parse_user_time, zone
 
-    at_ms = parse_user_time(at, end_of_day=True) if at else None
+    at_ms = parse_user_time(at, end_of_day=True, tz=zone(tz)) if at else None
     request = actions.RestoreRequest(into, backup_id, at_ms, replace)
     result = actions.restore(get_config(), _target(target, endpoint_url), request,
                              _bar("restore", as_json)).to_json()

@@ -18,6 +18,7 @@ COMMANDS = {
     "sessions": ("sessions", "sessions", "List sessions, newest first."),
     "show": ("sessions", "show", "Show one session's conversation."),
     "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
+    "tui": ("tui", "tui", "Search interactively: results as you type, facets, preview, resume a session."),
     "embed": ("search", "embed", "Embed prompts and answers for semantic search (offline model)."),
     "index": ("search", "index", "Bring the search index up to date, or --rebuild it from the store."),
     "report": ("report", "report", "Reports: project activity, timeline, components, errors, usage, ..."),

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
@@ -22,6 +23,14 @@ if TYPE_CHECKING:
 
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+def timezone_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--timezone ZONE, the one option of every date-based command: where days begin (--since,
+    --until, today) and the zone times are shown in; `timeutil.zone` reads it."""
+    return click.option("--timezone", "tz", metavar="ZONE",
+                        help="Days and times in this zone: an IANA name (Europe/Paris, UTC); "
+                             "default: the local zone.")(f)
 
 
 def print_json(value: Any) -> None:
@@ -110,5 +119,8 @@ def open_readonly() -> Store:
     return open_store(get_config(), readonly=True)
 
 
-def short_time(iso_ts: str | None) -> str:
-    return iso_ts[:16].replace("T", " ") if iso_ts else "—"
+def short_time(iso_ts: str | None, tz: tzinfo | None = None) -> str:
+    """A stored ISO time as YYYY-MM-DD HH:MM in `tz` (None: UTC, as stored)."""
+    from ..timeutil import clock
+
+    return clock(iso_ts, tz) or "—"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -21,6 +22,7 @@ from .output import (
     open_readonly,
     print_json,
     short_time,
+    timezone_option,
     working,
 )
 
@@ -49,8 +51,7 @@ def _help() -> str:
 @click.option("--by", type=click.Choice(("day", "week", "month", "session", "model", "project",
                                          "block")), default="day", show_default=True,
               help="usage: what one row is (block: Claude's 5-hour billing windows).")
-@click.option("--timezone", "tz", metavar="ZONE",
-              help="Where days begin: an IANA name (Europe/Paris, UTC); default: the local zone.")
+@timezone_option
 @click.option("--all", "show_all", is_flag=True, help="extraction-progress: list every source file.")
 @click.option("--limit", default=50, show_default=True, help="Rows shown per table (table format).")
 @json_option
@@ -130,29 +131,35 @@ def _emit(c, rep, limit: int, width: int | None) -> None:
 @click.command()
 @click.argument("when", required=False, metavar="[DAY|RANGE]")
 @click.option("--project", "-p", help="Only this project (path or name).")
+@timezone_option
 @json_option
-def timeline(when: str | None, project: str | None, as_json: bool) -> None:
+def timeline(when: str | None, project: str | None, tz: str | None, as_json: bool) -> None:
     """What happened on a day: sessions in order with their titles and first prompts,
     projects, tools and errors. DAY is 2025-11-15, 'Nov 15', today, yesterday or 3d; RANGE is
-    FROM..TO (both days included). Without one: the last day with activity. Times are UTC.
+    FROM..TO (both days included). Without one: the last day with activity. Days begin, and
+    times are shown, in --timezone (default: the local zone; --json times stay ISO UTC).
     """
     from ..actions import reports as act
+    from ..timeutil import zone
 
+    where = zone(tz)
     config = get_config()
     with open_readonly() as store, working(_WORKING):
-        view = act.timeline(store, config, when, project).to_json()
+        view = act.timeline(store, config, when, project, tz=where).to_json()
     if as_json:
         print_json(view)
         return
-    _print_day_view(view, when)
+    _print_day_view(view, when, where)
 
 
-def _print_day_view(view: dict, when: str | None) -> None:
+def _print_day_view(view: dict, when: str | None, tz: tzinfo) -> None:
     from rich.markup import escape
+
+    from ..timeutil import clock
 
     c = console()
     if not view["days"]:
-        c.print(f"nothing recorded {'on ' + when if when else 'yet'} (times are UTC)")
+        c.print(f"nothing recorded {'on ' + when if when else 'yet'} (days in {view['timezone']})")
         return
     for day in view["days"]:
         from datetime import date
@@ -162,20 +169,20 @@ def _print_day_view(view: dict, when: str | None) -> None:
                 f"{day['hours']:.1f} h active, {count(day['messages'], 'message')}, "
                 f"{count(day['errors'], 'error')} · {escape(', '.join(day['projects']))}")
         for s in day["sessions"]:
-            span = f"{short_time(s['from'])[11:]}–{short_time(s['to'])[11:]}"
+            span = f"{short_time(s['from'], tz)[11:]}–{short_time(s['to'], tz)[11:]}"
             c.print(f"  [cyan]{span}[/] [bold]{escape(s['project_name'])}[/]"
                     f"{' (' + escape(s['git_branch']) + ')' if s['git_branch'] else ''}  "
                     f"{escape((s['title'] or '')[:100])}  [dim]{s['session_id'][:8]}[/]")
             if s["first_prompt"] and s["first_prompt"] != s["title"]:
                 c.print(f"    [dim]first prompt:[/] {escape(' '.join(s['first_prompt'].split())[:160])}")
             for p in s["prompts_said"][:3]:
-                c.print(f"    [dim]{p['timestamp'][11:16]} you:[/] {escape(' '.join(p['text'].split())[:140])}")
+                c.print(f"    [dim]{clock(p['timestamp'], tz, '%H:%M')} you:[/] {escape(' '.join(p['text'].split())[:140])}")
             tools = ", ".join(f"{k} {v}" for k, v in list(s["tools"].items())[:6])
             c.print(f"    [dim]{count(s['prompts'], 'prompt')} · {count(s['tool_calls'], 'tool call')}"
                     f"{' (' + escape(tools) + ')' if tools else ''} · {s['hours']:.1f} h[/]"
                     + (f" · [red]{count(s['errors'], 'error')}[/]" if s["errors"] else ""))
             for e in s["error_samples"][:2]:
-                c.print(f"    [red]✗[/] [dim]{e['timestamp'][11:16]} {escape(e['component'])}:[/] "
+                c.print(f"    [red]✗[/] [dim]{clock(e['timestamp'], tz, '%H:%M')} {escape(e['component'])}:[/] "
                         f"{escape(' '.join(e['message'].split())[:140])}")
         if day["outside_sessions"]:
             c.print(f"  [dim]+ {day['outside_sessions']:,} rows outside sessions "

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .output import console, get_config, interactive, json_option, print_json, short_time
+from .output import (
+    console,
+    get_config,
+    interactive,
+    json_option,
+    print_json,
+    short_time,
+    timezone_option,
+)
 
 if TYPE_CHECKING:
     from ..actions.search import EmbedSummary, IndexSummary, SearchResult
@@ -81,8 +90,9 @@ _MULTI: dict[str, Any] = dict(multiple=True, metavar="VALUE")
 @click.option("--tool", **_MULTI, help="Tool name, e.g. Bash, Edit, Read.")
 @click.option("--component", **_MULTI, help="Debug-log component, e.g. LSP, MCP, Hooks.")
 @click.option("--level", **_MULTI, help="Log level: debug, info, warn, error.")
-@click.option("--since", help="From this date or ISO timestamp (inclusive).")
-@click.option("--until", help="Up to this date (the whole day) or ISO timestamp.")
+@click.option("--since", help="From this day (2025-11-15, 'Nov 15', yesterday, 7d) or ISO time.")
+@click.option("--until", help="Up to this day (the whole day) or ISO time (inclusive).")
+@timezone_option
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
               show_default=True)
 @click.option("--limit", "-n", default=20, show_default=True, help="Results to show (1-1000).")
@@ -92,12 +102,15 @@ _MULTI: dict[str, Any] = dict(multiple=True, metavar="VALUE")
               help="Default: hybrid where embeddings exist (`memory embed`), keyword otherwise.")
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per result).")
+@click.option("--interactive", "-i", is_flag=True, help="Search interactively (`memory tui`).")
 def search(query: tuple[str, ...], project, session, source, type_, role, tool, component, level,
-           since, until, sort, limit, offset, facets, mode, as_json, as_csv) -> None:
+           since, until, tz, sort, limit, offset, facets, mode, as_json, as_csv, interactive) -> None:
     """Search every message: words (any may match; messages with more of them, rarer ones
     and next to each other come first), "exact phrase", prefix*, -exclude, a OR b, and
-    filters inline (project:NAME tool:Bash level:error after:2025-11-01). The terminal view
-    shows a few results per session before the next session; --json and --csv do not.
+    filters inline (project:NAME tool:Bash level:error after:2025-11-01). Days in --since and
+    --until begin in --timezone (default: the local zone), and the terminal view shows times
+    there; inline after:/before: days are UTC. The terminal view shows a few results per
+    session before the next session; --json and --csv do not.
 
     \b
     Examples:
@@ -106,12 +119,21 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
       memory search alembic --project billing-api --since 2025-11-01 --facets
       memory search "what did we decide about retries" --mode hybrid --json
     """
+    if interactive:
+        from .tui import run_tui
+
+        run_tui(" ".join(query), mode or "keyword", tz)
+        return
     from ..actions.search import SearchRequest
     from ..actions.search import search as action
+    from ..timeutil import user_bound, zone
+
+    where = zone(tz)
 
     req = SearchRequest(query=" ".join(query), project=list(project), session=list(session),
                         source=list(source), type=list(type_), role=list(role), tool=list(tool),
-                        component=list(component), level=list(level), since=since, until=until,
+                        component=list(component), level=list(level),
+                        since=user_bound(since, False, where), until=user_bound(until, True, where),
                         sort=sort, limit=limit, offset=offset, facets=facets, mode=mode,
                         group_sessions=not (as_json or as_csv))
     out = _run(action, req, _bar("indexing", "messages", as_json or as_csv), can_read_only=True)
@@ -120,7 +142,7 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
     elif as_csv:
         _csv(out)
     else:
-        _render(out)
+        _render(out, where)
 
 
 def _csv(out: SearchResult) -> None:
@@ -146,7 +168,7 @@ def _highlight(text: str, marks: list[list[int]]) -> str:
     return "".join(parts)
 
 
-def _render(out: SearchResult) -> None:
+def _render(out: SearchResult, tz: tzinfo) -> None:
     from rich.markup import escape
 
     c = console()
@@ -160,12 +182,12 @@ def _render(out: SearchResult) -> None:
         who = r["type"] + (f" {r['tool_name']}" if r["tool_name"] else "")
         where = r["project_name"] or "—"
         level, opener = r["level"], r["open"]
-        c.print(f"\n[bold]{n}.[/] [cyan]{escape(where)}[/] · {short_time(r['timestamp'])} · "
+        c.print(f"\n[bold]{n}.[/] [cyan]{escape(where)}[/] · {short_time(r['timestamp'], tz)} · "
                 f"[magenta]{escape(who)}[/] · {escape(r['source_kind'])}"
                 f"{' · ' + escape(level) if level else ''}")
         c.print("   " + _highlight(r["snippet"], r["highlights"]), soft_wrap=False)
         if opener:
-            c.print(f"   [dim]→ {escape(opener)}   # at {short_time(r['timestamp'])}[/]")
+            c.print(f"   [dim]→ {escape(opener)}   # at {short_time(r['timestamp'], tz)}[/]")
     if out.facets is not None:
         from rich.table import Table
 

@@ -14,15 +14,21 @@ from .output import (
     open_readonly,
     print_json,
     short_time,
+    timezone_option,
 )
 
 
 @click.command()
+@timezone_option
 @json_option
-def status(as_json: bool) -> None:
+def status(tz: str | None, as_json: bool) -> None:
     """What the store holds: messages, sessions, projects, sources and their files; and a
-    warning when capture falls behind Claude Code (which deletes old transcripts)."""
+    warning when capture falls behind Claude Code (which deletes old transcripts). Times in
+    --timezone (default: the local zone; --json keeps ISO UTC)."""
     from ..actions.browse import status as status_of
+    from ..timeutil import zone
+
+    where = zone(tz)
 
     with open_readonly() as store:
         s = status_of(store, get_config()).to_json()
@@ -33,8 +39,8 @@ def status(as_json: bool) -> None:
 
     c = console()
     c.print(f"[bold]{s['messages']:,}[/] messages in [bold]{s['sessions']:,}[/] sessions across "
-            f"[bold]{s['projects']:,}[/] projects, {short_time(s['first_message'])} → "
-            f"{short_time(s['last_message'])}")
+            f"[bold]{s['projects']:,}[/] projects, {short_time(s['first_message'], where)} → "
+            f"{short_time(s['last_message'], where)}")
     t = s["tokens"]
     c.print(f"Tokens: {t['input']:,} in, {t['output']:,} out, {t['cache_read']:,} cache read, "
             f"{t['cache_write']:,} cache write ({s['api_responses']:,} API responses)")
@@ -63,17 +69,20 @@ def status(as_json: bool) -> None:
         c.print(note)
     if s["last_run"]:
         r = s["last_run"]
-        c.print(f"Last run: #{r['run_id']} {r['status']} at {short_time(r['started_at'])}")
+        c.print(f"Last run: #{r['run_id']} {r['status']} at {short_time(r['started_at'], where)}")
     for w in s["warnings"]:
         c.print(f"[yellow]warning:[/] {w['message']}")
 
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@timezone_option
 @json_option
-def runs(limit: int, as_json: bool) -> None:
-    """The audit trail: every ingest run, what it read, what was new, what failed."""
+def runs(limit: int, tz: str | None, as_json: bool) -> None:
+    """The audit trail: every ingest run, what it read, what was new, what failed (times in
+    --timezone, default: the local zone)."""
     from ..actions.browse import runs as runs_of
+    from ..timeutil import zone
 
     with open_readonly() as store:
         rows = runs_of(store, limit).runs
@@ -85,7 +94,7 @@ def runs(limit: int, as_json: bool) -> None:
     t = Table("run", "started", "status", "files seen", "read", "messages", "new", "dup", "errors",
               box=None, pad_edge=False)
     for r in rows:
-        t.add_row(str(r["run_id"]), short_time(r["started_at"]), r["status"], f"{r['files_seen']:,}",
+        t.add_row(str(r["run_id"]), short_time(r["started_at"], zone(tz)), r["status"], f"{r['files_seen']:,}",
                   f"{r['files_changed']:,}", f"{r['messages_read']:,}", f"{r['messages_new']:,}",
                   f"{r['duplicates']:,}", f"{r['errors']:,}")
     console().print(t)

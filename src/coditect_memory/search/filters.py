@@ -6,14 +6,10 @@ ids, dates to epoch ms), then applied the same way by the keyword and the vector
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..store.base import Store
 from ..timeutil import parse_user_time
-
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-DAY_MS = 86_400_000
 
 # option / inline name -> index field of the plain term filters
 TERM_FIELDS = {"source": "kind", "type": "type", "role": "role", "tool": "tool",
@@ -40,10 +36,9 @@ class Filters:
 
 
 def user_time(text: str, end_of_day: bool) -> int:
-    ms = parse_user_time(text.strip())  # raises UsageError with what to type
-    if end_of_day and _DATE_ONLY.match(text.strip()):
-        ms += DAY_MS - 1  # `--until 2025-11-15` includes that whole day
-    return ms
+    """A bound as epoch ms; with `end_of_day`, any day (2025-11-15, yesterday, 7d, 'Nov 15')
+    includes that whole day. Raises UsageError with what to type."""
+    return parse_user_time(text.strip(), end_of_day=end_of_day)
 
 
 def resolve(store: Store, wanted: dict[str, list[str]]) -> Filters:

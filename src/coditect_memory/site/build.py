@@ -20,10 +20,12 @@ import orjson
 
 from ..actions.reports import Options, ReportFilters, report
 from ..errors import UsageError, io_error
+from ..reports.fmt import readable
 from ..reports.render import render
+from ..reports.render.html import conversation
 from ..settings import Settings
 from ..store.base import Store
-from ..store.protocol.read import Session
+from ..store.protocol.read import Message, Session
 from .assets import CSS, SEARCH_JS
 
 MANIFEST = ".site-manifest.json"
@@ -60,6 +62,46 @@ def session_file(session_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", session_id) + ".html"
 
 
+def agent_file(session_id: str, agent_id: str) -> str:
+    """The page of a sub-agent of a session (its transcript is stored within the session)."""
+    return session_file(session_id)[:-5] + "--agent-" + session_file(agent_id)
+
+
+def sub_agents(messages: list[Message]) -> dict[str, list[Message]]:
+    """The sub-agents a session ran, from the transcripts' own marks (isSidechain + agentId,
+    in both layouts: <session>/subagents/agent-ID.jsonl and the older agent-ID.jsonl), each
+    with its messages in order, and its sidecar (agent-ID.meta.json: type, description)."""
+    agents: dict[str, list[Message]] = defaultdict(list)
+    metas: dict[str, Message] = {}
+    for m in messages:
+        if m["type"] == "agent_meta" and m["agent_id"]:
+            metas[m["agent_id"].removesuffix(".meta")] = m
+        elif m["is_sidechain"] and m["agent_id"]:
+            agents[m["agent_id"]].append(m)
+    return {a: ([metas[a]] if a in metas else []) + rows for a, rows in agents.items()}
+
+
+def agent_label(agent_id: str, messages: list[Message]) -> str:
+    """What a sub-agent was for: its type and description, else the prompt it was given."""
+    meta = next((m for m in messages if m["type"] == "agent_meta"), None)
+    if meta is not None:
+        return ": ".join(readable(meta["content"]).splitlines()[:2])
+    prompt = next((m for m in messages if m["type"] == "user" and (m["content"] or "").strip()), None)
+    return " ".join(readable(prompt["content"]).split())[:100] if prompt else f"agent {agent_id}"
+
+
+def _agent_page(s: Session, agent_id: str, label: str, messages: list[Message]) -> str:
+    """A sub-agent's own conversation, linked to the session that ran it."""
+    parent = s["title"] or s["session_id"]
+    body = (f'<nav class="site"><a href="../index.html">All projects</a> › <a href="../projects/'
+            f'{project_slug(s["project"])}.html">{escape(s["project_name"] or s["project"] or "—")}</a>'
+            f' › sub-agent of <a class="parent" href="{session_file(s["session_id"])}">'
+            f"{escape(parent)}</a></nav><h1>{escape(label)}</h1>"
+            f'<p class="scope">sub-agent {escape(agent_id)} · {len(messages):,} messages</p>'
+            + conversation(messages))
+    return _page(label, "../site.css", body)
+
+
 def _signature(s: Session, children: list[str]) -> str:
     """What a session page shows changes only with these."""
     return f"{s['message_count']}|{s['ended_at']}|{s['title']}|{s['parent_session_id']}|" + \
@@ -92,8 +134,9 @@ def _page(title: str, css: str, body: str, script: str = "") -> str:
 
 
 def _session_page(store: Store, settings: Settings, s: Session, sessions: dict[str, Session],
-                  children: list[str]) -> str:
-    """The reports' session render, with the site's CSS, a way back and cross-links."""
+                  children: list[str], agents: dict[str, str]) -> str:
+    """The reports' session render, with the site's CSS, a way back and cross-links (the
+    session it continues, those continuing it, the sub-agents it ran: id -> label)."""
     rep = report(store, settings, "session", ReportFilters(), Options(session_id=s["session_id"]))
     html = render(rep, "html")
     links = [f'<a href="../index.html">All projects</a> › <a href="../projects/'
@@ -106,6 +149,10 @@ def _session_page(store: Store, settings: Settings, s: Session, sessions: dict[s
         links.append("continued by / sub-agents: " + ", ".join(
             f'<a class="child" href="{session_file(c)}">{escape(sessions[c]["title"] or c)}</a>'
             for c in children))
+    if agents:
+        links.append("sub-agents: " + ", ".join(
+            f'<a class="agent" href="{agent_file(s["session_id"], a)}">{escape(label)}</a>'
+            for a, label in agents.items()))
     nav = '<nav class="site">' + " · ".join(links) + "</nav>"
     html = html.replace("</head>", '<link rel="stylesheet" href="../site.css"></head>', 1)
     return html.replace("<body>", "<body>" + nav, 1)
@@ -173,11 +220,20 @@ def _build(store: Store, settings: Settings, request: SiteRequest) -> SiteResult
         if manifest.get(sid) == sig and (out / page).is_file():
             unchanged += 1
             continue
-        writer.put(page, _session_page(store, settings, s, sessions, children[sid]), force=True)
+        for stale in (out / "sessions").glob(session_file(sid)[:-5] + "--agent-*.html"):
+            stale.unlink()  # its sub-agents' pages are written again below
+        agents = sub_agents(store.session_messages(sid))
+        labels = {a: agent_label(a, said) for a, said in agents.items()}
+        for a, said in agents.items():
+            writer.put(f"sessions/{agent_file(sid, a)}", _agent_page(s, a, labels[a], said), force=True)
+        writer.put(page, _session_page(store, settings, s, sessions, children[sid], labels),
+                   force=True)
         manifest[sid] = sig
     if request.project is None:  # sessions gone from the store (forgotten): their pages go too
         for sid in [sid for sid in manifest if sid not in sessions]:
             (out / "sessions" / session_file(sid)).unlink(missing_ok=True)
+            for page_of_agent in (out / "sessions").glob(session_file(sid)[:-5] + "--agent-*.html"):
+                page_of_agent.unlink()
             del manifest[sid]
     projects = []
     for path, rows in sorted(by_project.items(),

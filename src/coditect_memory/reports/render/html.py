@@ -33,7 +33,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 th { background: #f6f6f6; position: sticky; top: 0; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.d { white-space: nowrap; }
+td.d { white-space: nowrap; } td.s { white-space: pre-line; }
 tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
 .note { color: #666; font-style: italic; margin: 0 0 6px; }
 .conversation .m { margin: 6px 0; overflow-wrap: anywhere; }
@@ -51,13 +51,18 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f8f8f8; paddi
 """
 
 
+def _text(value: str, kind: str) -> str:
+    return unescape_newlines(value) if kind == "s" else value
+
+
 def _table(t: Table) -> str:
-    # figures right-aligned, dates and times never broken
-    kind = ["n" if c.fmt in RIGHT else "d" if c.fmt in ("date", "time") else "" for c in t.columns]
+    # figures right-aligned, dates and times never broken, text with its line breaks (error
+    # signatures arrive with JSON-escaped `\n`)
+    kind = ["n" if c.fmt in RIGHT else "d" if c.fmt in ("date", "time") else "s" for c in t.columns]
     head = "".join(f'<th class="{k}">{escape(c.label)}</th>' for c, k in zip(t.columns, kind, strict=True))
     body = []
     for r in t.rows[:MAX_ROWS]:
-        cells = "".join(f'<td class="{k}">{escape(cell(r.get(c.key), c.fmt))}</td>'
+        cells = "".join(f'<td class="{k}">{escape(_text(cell(r.get(c.key), c.fmt), k))}</td>'
                         for c, k in zip(t.columns, kind, strict=True))
         body.append(f"<tr>{cells}</tr>")
     if t.totals is not None:
@@ -87,7 +92,8 @@ def markdown_renderer() -> Callable[[str], str]:
     return MarkdownIt("commonmark", {"html": False}).enable("table").render
 
 
-def _conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+def conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+    """A conversation as HTML (the session page's; the site's sub-agent pages too)."""
     markdown = markdown_renderer()
     out = ['<section class="conversation"><h2>Conversation</h2>']
     for m in messages:
@@ -133,6 +139,6 @@ def render(report: Report) -> str:
             for c in report.charts) + "</section>")
     parts.extend(_table(t) for t in report.tables)
     if report.conversation is not None:
-        parts.append(_conversation(report.conversation))
+        parts.append(conversation(report.conversation))
     parts.append("</body></html>\n")
     return "".join(parts).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
