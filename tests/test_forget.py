@@ -276,3 +276,32 @@ def test_the_api_forgets_a_session_the_same_way(sample, memory_home):
     entries = run("audit", "list", "--json").json()["entries"]
     last = [e for e in entries if e["action"] == "forget"][-1]
     assert last["actor"].startswith("token:") and last["reason"] == "user asked"
+
+
+def test_a_forget_leaves_the_rollups_a_full_rebuild_would_make(store):
+    """Forget re-rolls only the sessions it touched (their ids inline, so both planners use
+    the session index); the report rollups must equal a rebuild from scratch, on each backend."""
+    from coditect_memory.store.protocol.privacy import ForgetSelector
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    for session, lines in (("s-1", 8), ("s-2", 6), ("s-3", 4)):
+        store.write_batch(conversation_batch(store, run_id, session, lines))
+    store.finish_run(run_id, {}, "completed")
+    store.derive_sessions()
+    store.refresh_reports()
+
+    def rollups() -> dict[str, list]:
+        return {t: sorted(repr(tuple(r)) for r in store.db.execute(f"SELECT * FROM {t}").fetchall())
+                for t in ("report_days", "report_names", "report_usage", "report_errors")}
+
+    had = rollups()
+    store.forget(ForgetSelector(sessions=("s-1",)), "{}", None, 1, 2)
+    store.forget(ForgetSelector(match="fix test 2"), "{}", None, 1, 2)  # a row of s-2 and s-3
+    after = rollups()
+    assert after != had and not any("'s-1'" in r for rows in after.values() for r in rows)
+    with store.tx() as db:
+        db.execute("DELETE FROM report_state")  # the next refresh builds every rollup again
+    store.refresh_reports()
+    assert rollups() == after
