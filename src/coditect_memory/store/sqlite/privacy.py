@@ -68,6 +68,7 @@ class SQLitePrivacy:
 
     db: sqlite3.Connection
     readonly: bool
+    _bump: Callable[[Any], None]  # SQLiteAccess's: a new generation (API answers cached before go)
     _contains = "instr(m.content, ?) > 0"  # a substring test (PostgreSQL: strpos)
 
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -122,6 +123,7 @@ class SQLitePrivacy:
             _reroll(db, set(sessions))
             db.execute("UPDATE privacy_forgets SET messages = ?, sessions = ? WHERE id = ?",
                        (len(ids), len([s for s in sessions if s is not None]), fid))
+            self._bump(db)
             db.execute("DELETE FROM temp.privacy_take")
         if kept:
             self.derive_sessions()
@@ -190,6 +192,7 @@ class SQLitePrivacy:
         with self.tx() as db:
             db.executemany("INSERT INTO privacy_tombstones VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
                            [(u, now) for u in new])
+            self._bump(db)
         return len(stored)
 
     def _forget_uids(self, uids: list[str], now: int) -> None:
@@ -239,6 +242,7 @@ class SQLitePrivacy:
             db.execute("INSERT INTO privacy_levels VALUES (?, ?, ?, ?) ON CONFLICT(scope, name)"
                        " DO UPDATE SET level = excluded.level, set_at = excluded.set_at",
                        (scope, name, level, now))
+            self._bump(db)
 
     # --- scan / apply --------------------------------------------------------------------
     def privacy_texts(self, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
