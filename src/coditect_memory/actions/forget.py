@@ -77,7 +77,8 @@ def forget(store: Store, settings: Settings, request: ForgetRequest) -> ForgetRe
     # recorded once the rows are gone from every read path, before the index work can fail
     audit.record(store, "forget", target=selector_json(sel), reason=request.reason,
                  detail={"forget_id": done.forget_id, "messages": done.messages,
-                         "sessions": done.sessions, "hard": request.hard}, actor=request.actor)
+                         "sessions": done.sessions, "hard": request.hard}, actor=request.actor,
+                 home=settings.home)
     try:
         removed = indexer.forget(store, settings.search.index_dir, done.message_ids)
     except (OSError, ValueError, RuntimeError) as e:  # Tantivy's I/O errors included
