@@ -27,9 +27,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from tests.pgserver import PgServer  # noqa: E402
 
-from common import append_results, machine, table  # noqa: E402
+from common import append_results, machine, real_pg_server, table  # noqa: E402
 
 MEMORY = [sys.executable, "-m", "coditect_memory"]
 QUERIES = ["the", "test", "error", "file", "alembic", "ENOENT", "token refresh", "failing test",
@@ -92,15 +91,8 @@ def main() -> None:
     work = args.workdir
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    server = PgServer()
+    server = real_pg_server(max_wal_size="8GB")
     try:
-        server.sql("ALTER SYSTEM SET fsync = on")
-        server.sql("ALTER SYSTEM SET synchronous_commit = on")
-        server.sql("ALTER SYSTEM SET full_page_writes = on")
-        server.sql("ALTER SYSTEM SET shared_buffers = '1GB'")
-        server.sql("ALTER SYSTEM SET max_wal_size = '8GB'")
-        server.stop()
-        server.start()
         server.sql("CREATE DATABASE bench")
         base = {k: v for k, v in os.environ.items() if k != "MEMORY_DATABASE_URL"}
         lite = {**base, "MEMORY_HOME": str(work / "home-sqlite")}

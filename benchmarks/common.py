@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -90,3 +91,24 @@ def append_results(title: str, body: str) -> None:
                            "command and the machine.\n")
     with open(RESULTS, "a") as f:
         f.write(f"\n## {title} — {stamp}\n\n{body.rstrip()}\n")
+
+
+def real_pg_server(max_wal_size: str | None = None) -> Any:
+    """A PostgreSQL 15 server of the benchmark's own (tests/pgserver.py), set as a real
+    server would run: fsync, synchronous commit and full-page writes on, 1 GB of shared
+    buffers. The caller closes it."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pgserver import PgServer
+
+    server = PgServer()
+    settings = ["fsync = on", "synchronous_commit = on", "full_page_writes = on",
+                "shared_buffers = '1GB'"] + ([f"max_wal_size = '{max_wal_size}'"] if max_wal_size else [])
+    try:
+        for setting in settings:
+            server.sql(f"ALTER SYSTEM SET {setting}")
+        server.stop()
+        server.start()
+    except BaseException:
+        server.close()
+        raise
+    return server

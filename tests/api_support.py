@@ -32,6 +32,8 @@ def sample_home(base: Path, sessions: int = 12) -> tuple[Path, Path]:
     """A home holding the ingested sample (and its submodules), and the sample's folder."""
     root, home = base / "claude", base / "home"
     generate(root, sessions=sessions, seed=7)
+    home.mkdir(parents=True, exist_ok=True)  # shared with submodule tokens (privacy levels)
+    (home / "config.toml").write_text('[privacy]\ndefault_level = "TEAM"\n')
     ingest_into(home, root)
     with open_store(load_settings(home)) as store:
         for name, paths in SUBMODULES.items():

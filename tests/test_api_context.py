@@ -32,6 +32,8 @@ def world(tmp_path_factory):
     """A planted two-project history (webapp, billing), one submodule each, and tokens."""
     base = tmp_path_factory.mktemp("apictx")
     home = base / "home"
+    home.mkdir()  # shared with submodule tokens (privacy levels)
+    (home / "config.toml").write_text('[privacy]\ndefault_level = "TEAM"\n')
     ingest_into(home, build(base / "claude").root)
     with open_store(load_settings(home)) as store:
         submodules.add(store, "web", [WEB])

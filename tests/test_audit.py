@@ -114,3 +114,57 @@ def test_cli_verify_exit_codes(logged, memory_home, monkeypatch):
 def test_audit_list_since(logged, monkeypatch):
     _cli_on(logged, monkeypatch)
     assert run("audit", "list", "--since", "2999-01-01", "--json").json()["entries"] == []
+
+
+def test_backups_restores_and_exports_are_in_the_log(tmp_path, memory_home, cli_backend):
+    """backup create, backup verify, restore and export each write one entry (ids and counts,
+    never content). A backup and its check do not write to the store they copy (an unchanged
+    store still gives an empty incremental): their entries wait beside it, are listed
+    `pending`, and join the chain, in order, with the next entry written; tampering with the
+    chain is still found."""
+    from .conftest import ingest_json
+    from .privacy.backends import configure
+
+    configure(memory_home, cli_backend)
+    root = tmp_path / "claude"
+    run("sample", str(root), "--sessions", "2")
+    ingest_json(root)
+    target = str(tmp_path / "backups")
+    first = run("backup", "create", "--target", target, "--json").json()
+    same = run("backup", "create", "--target", target, "--json").json()
+    if same["type"] == "incremental":  # (a PostgreSQL store's backups are full images)
+        assert same["rows_stored"] == 0  # the first backup's entry did not change the store
+    run("backup", "verify", first["backup_id"], "--target", target)
+    entries = run("audit", "list", "--json").json()["entries"]
+    waiting = [e for e in entries if e.get("pending")]
+    assert [e["action"] for e in waiting] == ["backup", "backup", "backup.verify"]
+    assert waiting[0]["detail"]["backup_id"] == first["backup_id"] and waiting[0]["hash"] is None
+    assert waiting[0]["detail"]["messages"] == first["messages"]
+    run("export", "-o", str(tmp_path / "out.jsonl"))
+    run("backup", "restore", first["backup_id"], "--target", target, "--into",
+        str(tmp_path / "restored"))
+    entries = run("audit", "list", "--json").json()["entries"]
+    assert not any(e.get("pending") for e in entries)
+    assert [e["action"] for e in entries] == ["backup", "backup", "backup.verify", "export",
+                                              "restore"]
+    assert all(e["hash"] and e["actor"] for e in entries)
+    assert entries[-1]["detail"]["messages"] == first["messages"]
+    assert run_proc("audit", "verify").code == 0
+    details = {k for e in entries for k in (e["detail"] or {})}
+    assert details <= {"backup_id", "type", "messages", "rows_stored", "objects_written", "ok",
+                       "objects", "problems", "deep", "into"}  # ids and counts, never content
+
+
+def test_token_mint_and_revoke_are_in_the_log(logged, memory_home):
+    """Who was given access, and when it was taken back: the token's id, name, scope and
+    submodules, never the token itself."""
+    from coditect_memory.actions import auth
+    from coditect_memory.settings import load_settings
+
+    issued = auth.issue(logged, load_settings(memory_home), "ci-bot", "read", [], "1d")
+    auth.revoke(logged, issued.row["id"])
+    last = logged.audit_rows()[-2:]
+    assert [(r.action, r.target) for r in last] == [("token.mint", issued.row["id"]),
+                                                    ("token.revoke", issued.row["id"])]
+    assert '"scope":"read"' in (last[0].detail or "") and issued.token not in str(last)
+    assert audit.verify(logged).ok

@@ -8,7 +8,9 @@ WAL and replicas are the operator's: README, Privacy)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 
 import pytest
 
@@ -24,6 +26,11 @@ MARKER = "zqxwvfjordmarkerlemniscate"
 @pytest.fixture
 def sample(tmp_path, memory_home, cli_backend):
     configure(memory_home, cli_backend)
+    return make_sample(tmp_path)
+
+
+def make_sample(tmp_path):
+    """A sample ~/.claude ingested, MARKER in one prompt: (its root, that session)."""
     root = tmp_path / "claude"
     run("sample", str(root), "--sessions", "4")
     path = sorted((root / "projects").rglob("*.jsonl"), key=lambda p: -p.stat().st_size)[0]
@@ -85,6 +92,68 @@ def test_hard_forget_leaves_no_bytes(sample, memory_home):
     run("forget", "--session", session, "--yes", "--hard")
     assert stored_leaks(memory_home, {MARKER}) == []
     assert run("search", MARKER, "--json").json()["total"] == 0
+
+
+def index_terms(home) -> list[tuple[str, int]]:
+    """MARKER's terms in the keyword index's term dictionary: a deleted document's terms stay
+    there until its segment is gone (Tantivy compresses the dictionary, so a byte search of
+    its files would not see them)."""
+    from coditect_memory.search.index import KeywordIndex
+
+    [path] = (home / "index").glob("keyword-*")
+    return KeywordIndex(path).searcher().terms_with_prefix("text", MARKER[:10])
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+def test_the_index_never_returns_a_forgotten_row(sample, memory_home, hard):
+    """Soft: the documents are deleted by id at once. Hard: the segments that held them are
+    rewritten (no rebuild: the same index stays), so their terms are gone from it."""
+    _, session = sample
+    before = sorted((memory_home / "index").glob("keyword-*"))
+    assert run("search", MARKER, "--json").json()["total"] == 1 and index_terms(memory_home)
+    run("forget", "--session", session, "--yes", *(["--hard"] if hard else []))
+    assert run("search", MARKER, "--json").json()["total"] == 0
+    assert run("search", MARKER[:10] + "*", "--json").json()["total"] == 0
+    assert sorted((memory_home / "index").glob("keyword-*")) == before
+    assert bool(index_terms(memory_home)) is not hard
+    others = run("search", "the", "--json").json()
+    assert others["total"] > 0 and all(r["session_id"] != session for r in others["results"])
+
+
+@pytest.mark.fault("disk full: forget --hard, the index rewrite after the rows are purged")
+def test_an_index_write_failing_after_the_purge_is_one_line_and_repairable(
+        tmp_path, memory_home, cli_backend):
+    """The rows are purged, then the keyword index (on a full tmpfs) cannot be rewritten: one
+    line saying what to run; the store is consistent (forgotten, audited, nothing left to
+    purge); `memory index --rebuild` with space again leaves no word of the forgotten rows."""
+    from .conftest import run_proc
+    from .test_disk_full import Tmpfs, one_line_error
+
+    if shutil.which("mount") is None:
+        pytest.skip("no `mount` command: cannot make a small disk to fill")
+    configure(memory_home, cli_backend)
+    fs = Tmpfs(memory_home / "index", 64 << 10)  # the keyword index on a disk of its own
+    try:
+        _, session = make_sample(tmp_path)
+        run("forget", "--session", session, "--yes")
+        with open(fs.path / "filler", "wb") as f, contextlib.suppress(OSError):
+            while True:  # fill the index's disk
+                f.write(b"\0" * (1 << 16))
+                f.flush()
+        r = run_proc("privacy", "purge", "--all")
+        one_line_error(r, "memory index --rebuild", "forgotten rows are deleted")
+        assert shown(session) == NotFound.exit_code
+        assert run("search", MARKER, "--json").json()["total"] == 0
+        assert run("privacy", "purge", "--all", "--json").json()["rows"] == 0
+        assert any(e["action"] == "forget" for e in run("audit", "list", "--json").json()["entries"])
+        run("audit", "verify")
+        (fs.path / "filler").unlink()
+        run("index", "--rebuild")
+        assert stored_leaks(memory_home, {MARKER}) == [] and index_terms(memory_home) == []
+        assert run("search", MARKER, "--json").json()["total"] == 0
+        assert run("search", "the", "--json").json()["total"] > 0
+    finally:
+        fs.umount()
 
 
 def test_match_forget_keeps_the_rest_of_the_session(sample):
@@ -207,3 +276,32 @@ def test_the_api_forgets_a_session_the_same_way(sample, memory_home):
     entries = run("audit", "list", "--json").json()["entries"]
     last = [e for e in entries if e["action"] == "forget"][-1]
     assert last["actor"].startswith("token:") and last["reason"] == "user asked"
+
+
+def test_a_forget_leaves_the_rollups_a_full_rebuild_would_make(store):
+    """Forget re-rolls only the sessions it touched (their ids inline, so both planners use
+    the session index); the report rollups must equal a rebuild from scratch, on each backend."""
+    from coditect_memory.store.protocol.privacy import ForgetSelector
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    for session, lines in (("s-1", 8), ("s-2", 6), ("s-3", 4)):
+        store.write_batch(conversation_batch(store, run_id, session, lines))
+    store.finish_run(run_id, {}, "completed")
+    store.derive_sessions()
+    store.refresh_reports()
+
+    def rollups() -> dict[str, list]:
+        return {t: sorted(repr(tuple(r)) for r in store.db.execute(f"SELECT * FROM {t}").fetchall())
+                for t in ("report_days", "report_names", "report_usage", "report_errors")}
+
+    had = rollups()
+    store.forget(ForgetSelector(sessions=("s-1",)), "{}", None, 1, 2)
+    store.forget(ForgetSelector(match="fix test 2"), "{}", None, 1, 2)  # a row of s-2 and s-3
+    after = rollups()
+    assert after != had and not any("'s-1'" in r for rows in after.values() for r in rows)
+    with store.tx() as db:
+        db.execute("DELETE FROM report_state")  # the next refresh builds every rollup again
+    store.refresh_reports()
+    assert rollups() == after

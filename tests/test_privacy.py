@@ -166,3 +166,32 @@ def test_default_level_in_config_covers_rows_without_a_project(sample_with_pii, 
     configure(memory_home, cli_backend, '[privacy]\ndefault_level = "PUBLIC"\n')
     out = _export()
     assert not any(p.text in out for p in pii())
+
+
+def test_ephemeral_is_not_stored_at_all_when_configured(tmp_path, memory_home, cli_backend):
+    """`store_ephemeral = false`: the records of an EPHEMERAL project are never written (no
+    row, no index document, no byte under MEMORY_HOME); other projects are stored as usual.
+    By default (true) they are stored, and kept from export."""
+    root = tmp_path / "claude"
+    run("sample", str(root), "--sessions", "4")
+    first = sorted((root / "projects").rglob("*.jsonl"))[0]
+    cwd = next(json.loads(line)["cwd"] for line in first.read_text().splitlines()
+               if '"cwd"' in line)
+    marker = "qzvjephemeralwombatmarker"
+    lines = first.read_text().splitlines()
+    lines.append(json.dumps({**json.loads(lines[-1]), "uuid": str(uuid.uuid4()), "type": "user",
+                             "message": {"role": "user", "content": f"note {marker}"}}))
+    first.write_text("\n".join(lines) + "\n")
+    config = f'[privacy]\nstore_ephemeral = false\n[privacy.levels]\n"{cwd}" = "EPHEMERAL"\n'
+    configure(memory_home, cli_backend, config)
+    run("ingest", str(root))
+    sessions = run("sessions", "--json").json()
+    assert sessions and all(s["project"] != cwd for s in sessions)
+    assert run("search", marker, "--json").json()["total"] == 0
+    assert stored_leaks(memory_home, {marker}) == []
+    configure(memory_home, cli_backend, config.replace("false", "true"))
+    first.write_text("\n" + first.read_text())  # a changed first line: the file is read again
+    run("ingest", str(root))  # now stored, on this machine only
+    assert run("search", marker, "--json").json()["total"] == 1
+    assert any(s["project"] == cwd for s in run("sessions", "--json").json())
+    assert marker not in _export()

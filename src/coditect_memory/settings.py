@@ -182,6 +182,7 @@ class PrivacySettings:
     levels: tuple[tuple[str, str], ...] = ()  # (project path or name, level) from [privacy.levels]
     rules: tuple[dict[str, Any], ...] = ()  # the user's [[privacy.rules]] (privacy/rules.toml fields)
     audit_retention_days: int = 7 * 365
+    store_ephemeral: bool = True  # false: ingest does not store EPHEMERAL projects' records
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,8 @@ def _privacy(table: dict[str, Any], path: Path) -> PrivacySettings:
         default_level=default,
         levels=tuple((str(k), str(v).upper()) for k, v in levels.items()),
         rules=tuple(rules),
-        audit_retention_days=max(1, _get(table, "audit_retention_days", int, 7 * 365, w)))
+        audit_retention_days=max(1, _get(table, "audit_retention_days", int, 7 * 365, w)),
+        store_ephemeral=_get(table, "store_ephemeral", bool, True, w))
 
 
 def load_settings(home: Path | None = None) -> Settings:

@@ -91,6 +91,10 @@ def issue(store: Store, settings: Settings, name: str, scope: str,
                     (now + seconds) * 1000 if seconds is not None else None)
     row = store.token(token_id)
     assert row is not None  # just written
+    from ..privacy import audit
+
+    audit.record(store, "token.mint", target=token_id, home=settings.home,
+                 detail={"name": name, "scope": scope, "submodules": subs})
     return Issued(jwt.encode(claims, secret(settings), algorithm="HS256"), row)
 
 
@@ -119,6 +123,9 @@ def revoke(store: Store, token_id: str) -> Revoked:
         if store.token(token_id) is None:
             raise NotFound(f"no token {token_id!r}; `memory auth list` shows them")
         raise UsageError(f"token {token_id!r} is already revoked")
+    from ..privacy import audit
+
+    audit.record(store, "token.revoke", target=token_id)
     return Revoked(token_id)
 
 

@@ -76,13 +76,25 @@ def create(settings: Settings, target: Target, kind: str = "incremental",
     repo = open_repository(settings, target, create=True)
     from ..privacy import tombstones
 
-    # Not in the audit log: a backup that wrote to the store it backs up would never find it
-    # unchanged (the repository's manifests are the record of each backup).
     with open_store(settings, create=False) as store:
         made = create_backup(store, repo, kind, _workdir(settings), progress,
                              full_every=settings.backup.full_every)
         tombstones.save(store, repo)  # forgotten stays forgotten at any restore
+        _audit(settings, "backup", repo.target.url, {
+            "backup_id": made.backup_id, "type": made.type, "messages": made.messages,
+            "rows_stored": made.rows_stored, "objects_written": made.objects_written})
         return made
+
+
+def _audit(settings: Settings, action: str, target: str, detail: dict[str, Any]) -> None:
+    """One audit entry (counts and ids, never content), deferred: written to the store, it
+    would change what the next backup copies (privacy/audit.py)."""
+    import contextlib
+
+    from ..privacy import audit
+
+    with contextlib.suppress(OSError):  # a read-only MEMORY_HOME: the backup still counts
+        audit.defer(settings.home, action, target, detail)
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,12 @@ def list_backups(settings: Settings, target: Target) -> list[BackupInfo]:
 def verify(settings: Settings, target: Target, backup_id: str, deep: bool = False) -> Verified:
     """Re-hash every object of a backup and its chain (`deep`: also restore it into a temp
     folder and check it against its manifest). Damage is reported, not raised."""
-    return verify_backup(open_repository(settings, target), backup_id, deep, _workdir(settings))
+    repo = open_repository(settings, target)
+    found = verify_backup(repo, backup_id, deep, _workdir(settings))
+    _audit(settings, "backup.verify", repo.target.url, {
+        "backup_id": found.backup_id, "ok": found.ok, "objects": found.objects,
+        "problems": len(found.problems), "deep": found.deep})
+    return found
 
 
 @dataclass(frozen=True)
@@ -149,15 +166,19 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
     else:
         with IngestLock(request.into.expanduser().absolute(), settings.ingest.lock_wait_seconds):
             done = restore_backup(repo, chosen, request.into, replace=True, progress=progress)
-    from ..privacy import audit, tombstones
+    from ..privacy import tombstones
 
     tombstones.apply_at_restore(settings, repo, Path(done.into), done.previous_store)
     if settings.database_url or (settings.db_path.exists() and os.access(settings.db_path, os.W_OK)):
+        from ..privacy import audit
         from ..store import open_store
 
         with open_store(settings, create=False) as store:  # the log of this machine's store
-            audit.record(store, "restore", target=repo.target.url,
-                         detail={"backup_id": chosen, "into": done.into})
+            audit.record(store, "restore", target=repo.target.url, home=settings.home,
+                         detail={"backup_id": chosen, "into": done.into, "messages": done.messages})
+    else:
+        _audit(settings, "restore", repo.target.url, {"backup_id": chosen, "into": done.into,
+                                                      "messages": done.messages})
     return done
 
 

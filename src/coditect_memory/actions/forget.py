@@ -74,32 +74,50 @@ def forget(store: Store, settings: Settings, request: ForgetRequest) -> ForgetRe
     now = int(time.time() * 1000)
     purge_at = now + settings.privacy.purge_after_days * DAY_MS
     done = store.forget(sel, selector_json(sel), request.reason, now, purge_at)
-    removed = indexer.forget(store, settings.search.index_dir, done.message_ids)
-    if request.hard:
-        purge(store, settings, due_only=False)
+    # recorded once the rows are gone from every read path, before the index work can fail
     audit.record(store, "forget", target=selector_json(sel), reason=request.reason,
                  detail={"forget_id": done.forget_id, "messages": done.messages,
-                         "sessions": done.sessions, "hard": request.hard}, actor=request.actor)
+                         "sessions": done.sessions, "hard": request.hard}, actor=request.actor,
+                 home=settings.home)
+    try:
+        removed = indexer.forget(store, settings.search.index_dir, done.message_ids)
+    except (OSError, ValueError, RuntimeError) as e:  # Tantivy's I/O errors included
+        raise index_error("hidden from every read path", e) from e
+    if request.hard:
+        purge(store, settings, due_only=False)
     return ForgetResult(done.forget_id, done.messages, done.sessions, request.hard,
                         None if request.hard else iso(purge_at), removed)
 
 
+def index_error(done: str, e: BaseException) -> StorageIOError:
+    """One line: what is already done, why the index is behind, what to run."""
+    cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return StorageIOError(f"the forgotten rows are {done}, but the keyword index could not be "
+                          f"updated ({cause}); free space if the disk is full, then run "
+                          "`memory index --rebuild`")
+
+
 def purge(store: Store, settings: Settings, due_only: bool = True) -> int:
     """Hard-delete the held rows (those due, or all) and leave no copy of them in the store's
-    free pages, its WAL or the keyword index (rebuilt: Tantivy keeps a deleted document's
-    terms until its segment is merged away)."""
+    free pages, its WAL, the keyword index (the segments holding their deleted documents are
+    rewritten: `indexer.expunge`) or the vector cache (rebuilt from the store when next
+    used)."""
+    import shutil
+
     from ..search import indexer
     from ..search.cache import SearchCache
 
     n = store.purge_forgotten(int(time.time() * 1000) if due_only else None)
-    if n:
-        state = store.index_state(indexer.ENGINE)
-        if state and state["index_id"]:
-            try:
-                indexer.sync(store, settings.search.index_dir, SearchCache(), rebuild=True)
-            except (OSError, ValueError, RuntimeError) as e:  # Tantivy's I/O errors included
-                raise StorageIOError(
-                    f"the forgotten rows are deleted, but the keyword index could not be "
-                    f"rebuilt without them ({e}); free space if the disk is full, then run "
-                    "`memory index --rebuild`") from e
+    if not n:
+        return n
+    index_dir = settings.search.index_dir
+    for folder in index_dir.glob("vectors-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    state = store.index_state(indexer.ENGINE)
+    if state and state["index_id"]:
+        try:
+            if indexer.expunge(store, index_dir) is None:
+                indexer.sync(store, index_dir, SearchCache(), rebuild=True)
+        except (OSError, ValueError, RuntimeError, StorageIOError) as e:  # Tantivy's I/O errors too
+            raise index_error("deleted", e) from e
     return n

@@ -101,7 +101,8 @@ def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
         if state and state["index_id"]:  # old segments hold the clear terms: a new index
             indexer.sync(store, settings.search.index_dir, SearchCache(), rebuild=True)
         audit.record(store, "privacy.apply", detail={"messages": result.rewritten,
-                                                     "blobs": result.blobs_rewritten})
+                                                     "blobs": result.blobs_rewritten},
+                     home=settings.home)
     return result
 
 
@@ -154,5 +155,5 @@ def purge(store: Store, settings: Settings, everything: bool = False) -> Purged:
     n = purge_forgotten(store, settings, due_only=not everything)
     dropped = audit.prune(store, settings.privacy.audit_retention_days)
     if n:
-        audit.record(store, "privacy.purge", detail={"rows": n})
+        audit.record(store, "privacy.purge", detail={"rows": n}, home=settings.home)
     return Purged(n, dropped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .output import console, json_option, open_readonly, print_json
+from .output import console, get_config, json_option, open_readonly, print_json
 
 
 @click.group()
@@ -21,7 +21,8 @@ def list_(since: str | None, as_json: bool) -> None:
     from ..timeutil import parse_user_time
 
     with open_readonly() as store:
-        result = list_entries(store, parse_user_time(since) if since else None)
+        result = list_entries(store, parse_user_time(since) if since else None,
+                              home=get_config().home)
     if as_json:
         print_json(result.to_json())
         return
@@ -29,7 +30,7 @@ def list_(since: str | None, as_json: bool) -> None:
 
     t = Table("seq", "when", "actor", "action", "target", "reason", box=None, pad_edge=False)
     for e in result.entries:
-        t.add_row(str(e["seq"]), (e["at"] or "")[:19], e["actor"], e["action"],
+        t.add_row(str(e["seq"] or "pending"), (e["at"] or "")[:19], e["actor"], e["action"],
                   (e["target"] or "")[:60], e["reason"] or "")
     console().print(t)
 

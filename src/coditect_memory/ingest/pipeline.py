@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MemoryError_, SourceMissing, StorageIOError
-from ..privacy.capture import CaptureMasker
+from ..privacy.capture import CaptureMasker, EphemeralFilter
 from ..settings import Settings
 from ..sources.base import Issue, Origin, Record, dumps
 from ..sources.classify import EXPORT, EXTRACTION, NOT_READ, UNKNOWN, Kind, classify, reader_for
@@ -183,6 +183,7 @@ class Ingest:
         self.origin_ids: dict[tuple[str, str], int] = {}  # an import's original files
         self.masker = CaptureMasker.from_settings(config.privacy, config.home)  # privacy/
         self.tombstones: set[str] = set()  # uids forgotten: never stored again
+        self.ephemeral = EphemeralFilter.from_settings(config.privacy, store)  # not stored at all
 
     # --- the run ----------------------------------------------------------------------
     def run(self, root: Path, fmt: str = "claude", only: str | None = None) -> RunStats:
@@ -401,7 +402,7 @@ class Ingest:
         return f"{where}: {issue.reason}"
 
     def _add(self, rec: Record, file_id: int) -> None:
-        if rec.uid in self.tombstones:
+        if rec.uid in self.tombstones or (self.ephemeral is not None and self.ephemeral.drop(rec)):
             return
         _clean(rec)
         if self.masker is not None:

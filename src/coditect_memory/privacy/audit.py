@@ -8,16 +8,24 @@ whole log anyway. To pin the chain against that, copy the last hash elsewhere
 (`memory audit list --json` prints it) and compare later.
 
 `record(...)` is the one function every door calls: the CLI's actions now (forget, privacy
-changes, export, backup, restore), the API later (session reads, searches, token mint and
-revoke, with the token's name as the actor).
+changes, export, restore), the API later (session reads, searches, token mint and revoke,
+with the token's name as the actor).
+
+Backups and their checks must not write to the store they copy (an unchanged store gives an
+empty incremental and reuses every object), so `defer(...)` appends their entries to
+$MEMORY_HOME/audit-pending.jsonl; the next `record(..., home=...)` on this machine moves them
+into the chain, in order, with their own times. `memory audit list` shows them meanwhile
+(`pending: true`); they are chained, and so tamper-evident, from then on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -50,11 +58,47 @@ def entry_hash(seq: int, at: int, actor: str, action: str, target: str | None,
     return hashlib.sha256(data).hexdigest()
 
 
+PENDING = "audit-pending.jsonl"
+
+
+def defer(home: Path, action: str, target: str | None = None,
+          detail: dict[str, Any] | None = None) -> None:
+    """An entry for the chain, kept beside the store until the next `record` (see above)."""
+    line = orjson.dumps({"at": int(time.time() * 1000), "actor": local_actor(), "action": action,
+                         "target": target, "detail": detail}, option=orjson.OPT_SORT_KEYS)
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home / PENDING, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def pending(home: Path) -> list[dict[str, Any]]:
+    """The deferred entries not chained yet (a torn last line is left out)."""
+    out = []
+    with contextlib.suppress(FileNotFoundError):
+        for raw in (home / PENDING).read_bytes().splitlines():
+            with contextlib.suppress(ValueError):
+                out.append(orjson.loads(raw))
+    return out
+
+
 def record(store: Any, action: str, target: str | None = None, reason: str | None = None,
-           detail: dict[str, Any] | None = None, actor: str | None = None) -> AuditRow:
-    """Append one entry (its own transaction). `detail`: counts and ids, never content."""
+           detail: dict[str, Any] | None = None, actor: str | None = None,
+           home: Path | None = None, at: int | None = None) -> AuditRow:
+    """Append one entry (its own transaction), after the deferred ones of `home`. `detail`:
+    counts and ids, never content."""
+    if home is not None and not getattr(store, "readonly", False):
+        waiting = pending(home)
+        for e in waiting:
+            record(store, e["action"], e.get("target"), None, e.get("detail"), e["actor"],
+                   at=e["at"])
+        if waiting:
+            (home / PENDING).unlink(missing_ok=True)
     who = actor or local_actor()
-    at = int(time.time() * 1000)
+    at = int(time.time() * 1000) if at is None else at
     det = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode() if detail else None
 
     def make(prev_seq: int, prev_hash: str | None) -> AuditRow:

@@ -11,6 +11,7 @@ import orjson
 from ..settings import PrivacySettings
 from ..sources.base import Record
 from .detect import SECRET, build
+from .levels import EPHEMERAL, Levels
 from .mask import Masker, load_key, map_strings
 
 
@@ -68,3 +69,37 @@ class CaptureMasker:
                     rec.facts[k] = self.text(v)
         if changed:
             self.masked += 1
+
+
+class EphemeralFilter:
+    """With `[privacy] store_ephemeral = false`: the records of EPHEMERAL projects and
+    sessions are not stored at all. A record without a working directory takes the one its
+    session was seen with (in this run, else in the store)."""
+
+    def __init__(self, levels: Levels, store: Any) -> None:
+        self.levels = levels
+        self.store = store
+        self.projects: dict[str, str | None] = {}
+        self.skipped = 0
+
+    @classmethod
+    def from_settings(cls, cfg: PrivacySettings, store: Any) -> EphemeralFilter | None:
+        if cfg.store_ephemeral:
+            return None
+        return cls(Levels.load(cfg, store.privacy_levels()), store)
+
+    def drop(self, rec: Record) -> bool:
+        sid = rec.session_id
+        project = rec.project
+        if sid:
+            if project:
+                self.projects.setdefault(sid, project)
+            elif sid in self.projects:
+                project = self.projects[sid]
+            else:
+                session = self.store.session(sid)
+                project = self.projects[sid] = session["project"] if session else None
+        if self.levels.level(project, sid) != EPHEMERAL:
+            return False
+        self.skipped += 1
+        return True

@@ -17,7 +17,7 @@ def for_export(store: Any, settings: Settings, rows: Iterator[dict[str, Any]],
     pii = PiiRedactor(load_key(settings.home, create=not store.readonly) or b"\0" * 32,
                       settings.privacy.rules)
     if not store.readonly:
-        audit.record(store, "export", target=project or "*")
+        audit.record(store, "export", target=project or "*", home=settings.home)
     projects: dict[str, str | None] = {}
 
     def project_of(session_id: str) -> str | None:

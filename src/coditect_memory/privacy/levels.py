@@ -1,8 +1,9 @@
 """Privacy levels: what may leave the machine or its owner's scope, and redacted how.
 
-One function decides for every door: `memory export` calls it now; the REST API (serving
-another token) and sync call the same `visible(level, audience)` and
-`redact_for(level, audience, text, pii)` when they land.
+One function decides for every door: `memory export` (audience `export`), the REST API
+serving a team token (`Shield`, audience `team`) and sync call the same `visible(level,
+audience)` and the same redaction. The local CLI, MCP on the user's machine and the owner's
+API tokens (admin scope, or a token not restricted to submodules) are the owner.
 
 | level     | owner (local, own tokens) | team tokens / team sync | export, public   |
 |-----------|---------------------------|-------------------------|------------------|
@@ -138,3 +139,47 @@ def _redact_row(d: dict[str, Any], which: str, pii: PiiRedactor) -> None:
         except UnicodeDecodeError:
             return
         d["blob"] = pii.redact(text, which).encode("utf-8")
+
+
+def audience_of(scope: str, submodules: tuple[str, ...]) -> str:
+    """An API token's audience: the owner's (admin, or one that sees the whole store, as its
+    owner does) or the team's (restricted to submodules: given to someone for a part)."""
+    return OWNER if scope == "admin" or not submodules else TEAM_AUDIENCE
+
+
+HIDDEN = object()  # what Shield.apply returns for what the audience may not see
+
+
+class Shield:
+    """What a door serving someone other than the owner may give: the rows of projects and
+    sessions whose level is `visible` to the audience, their text redacted as export does."""
+
+    def __init__(self, levels: Levels, pii: PiiRedactor, audience: str) -> None:
+        self.levels, self.pii, self.audience = levels, pii, audience
+
+    def sees_project(self, path: str | None) -> bool:
+        return visible(self.levels.level(path, None), self.audience)
+
+    def apply(self, value: Any, level: str | None = None) -> Any:
+        """A door's JSON as the audience may have it. Every object naming a session or a
+        project takes that level (others their parent's); one not visible is left out of its
+        list (HIDDEN at the top); strings are redacted by their level."""
+        if isinstance(value, dict):
+            project = value.get("project")
+            if "session_id" in value or isinstance(project, str):
+                level = self.levels.level(project if isinstance(project, str) else None,
+                                          value.get("session_id"))
+                if not visible(level, self.audience):
+                    return HIDDEN
+            return {k: v for k, v in ((k, self.apply(v, level)) for k, v in value.items())
+                    if v is not HIDDEN}
+        if isinstance(value, list):
+            return [v for v in (self.apply(v, level) for v in value) if v is not HIDDEN]
+        if isinstance(value, str) and level is not None:
+            which = _mask_pii(level, self.audience)
+            return self.pii.redact(value, which) if which else value
+        return value
+
+    def text(self, text: str) -> str:
+        """A rendered text (a Markdown pack) whose rows are not told apart: all PII masked."""
+        return self.pii.redact(text, "all")

@@ -144,6 +144,19 @@ class KeywordIndex:
         self.ix.reload()
 
 
+def segment_deletes(path: Path) -> list[tuple[int, int]] | None:
+    """(documents, deleted documents) of each segment, in the order a searcher numbers them
+    (`DocAddress.segment_ord`), from Tantivy's meta.json; None when it cannot be read."""
+    import json
+
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        return [(int(s["max_doc"]), int((s.get("deletes") or {}).get("num_deleted_docs", 0)))
+                for s in meta["segments"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def index_path(index_dir: Path, index_id: str) -> Path:
     return index_dir / f"keyword-{index_id}"
 

@@ -34,6 +34,7 @@ from .index import (
     indexable,
     new_index_id,
     remove_other_indexes,
+    segment_deletes,
 )
 
 ENGINE = "keyword"
@@ -206,6 +207,18 @@ def _chunks(ids: list[int], size: int = 5000) -> Iterator[list[int]]:
         yield ids[i:i + size]
 
 
+def _runs(ids: list[int], gap: int = 512) -> Iterator[tuple[int, int]]:
+    """(first, last) of the runs of sorted `ids` with no hole wider than `gap`."""
+    start = prev = ids[0] if ids else 0
+    for i in ids[1:]:
+        if i - prev > gap:
+            yield start, prev
+            start = i
+        prev = i
+    if ids:
+        yield start, prev
+
+
 def _reindex(store: Store, writer: Any, ix: KeywordIndex, changed: set[int], sessions: set[str],
              done: int, result: SyncResult) -> None:
     """Index again the older rows that may have changed in place (see the module doc)."""
@@ -275,4 +288,46 @@ def forget(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | N
         writer.commit()
         with contextlib.suppress(Exception):
             writer.wait_merging_threads()
+        return len(ids)
+
+
+def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None) -> int | None:
+    """Leave no deleted document's terms on disk (a hard forget): Tantivy keeps them until
+    their segment is merged, and tantivy-py cannot ask for a merge. So the live documents of
+    every segment holding deleted ones are indexed again from the store; those segments are
+    then empty, dropped at commit and their files removed. Returns the documents indexed
+    again, or None when the segments cannot be told apart (the caller rebuilds)."""
+    import tantivy as T
+
+    with _locked(store, index_dir, cache or SearchCache()) as (ix, state):
+        if ix is None or state is None:
+            return 0
+        ix.reload()
+        searcher = ix.searcher()
+        segments = segment_deletes(ix.path)
+        if segments is None or len(segments) != searcher.num_segments:
+            return None
+        if not any(deleted for _, deleted in segments):
+            return 0
+        addrs = [a for _, a in searcher.search(T.Query.all_query(), limit=max(searcher.num_docs, 1),
+                                                count=False).hits]
+        live = [0] * len(segments)
+        for a in addrs:
+            live[a.segment_ord] += 1
+        if live != [docs - deleted for docs, deleted in segments]:
+            return None  # meta.json and the searcher disagree: do not guess
+        dirty = {i for i, (_, deleted) in enumerate(segments) if deleted}
+        ids = searcher.fast_field_values("id", [a for a in addrs if a.segment_ord in dirty])
+        wanted = set(ids)
+        writer = ix.writer()
+        result = SyncResult()
+        for chunk in _chunks(sorted(ids)):
+            writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
+        for lo, hi in _runs(sorted(ids)):  # a segment holds runs of ids: read them in order
+            for rows in store.rows_to_index(lo - 1, hi):
+                _add_rows(writer, [r for r in rows if r.id in wanted], result, None)
+        writer.commit()
+        writer.garbage_collect_files()
+        writer.wait_merging_threads()
+        ix.reload()
         return len(ids)
