@@ -28,11 +28,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from ...errors import StoreError, StoreLocked
-from ..base import Batch, DeltaUnavailable
+from ..base import Batch
 from ..protocol.admin import SchemaVersions
 from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, SQLiteStore
+from . import changes as pg_changes
 from .dialect import Conn, Cursor, IntNumeric
 from .privacy import PostgresPrivacy
 
@@ -202,6 +203,8 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
                     db.raw.execute(_AFTER[version])
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                            (version, name, int(time.time() * 1000)))
+        with self.tx() as db:
+            pg_changes.install(db.raw)  # PostgreSQL-only: backup change tracking
 
     def _applied(self) -> set[int]:
         try:
@@ -296,6 +299,7 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
     def backup_snapshot(self, workdir: str) -> Any:
         from .copy import PostgresSnapshot
 
+        self._mark()
         return PostgresSnapshot(self, workdir)
 
     def export_messages(self, project: str | None = None,
@@ -305,7 +309,18 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         return export_messages(cast(Any, _Streaming(cast(Conn, self.db).raw)), project, since)
 
     def backup_delta(self, workdir: str, parent: dict[str, Any]) -> Any:
-        raise DeltaUnavailable("incremental backups of a PostgreSQL store are not built yet")
+        from pathlib import Path
+
+        from .backup import PostgresDelta
+
+        self._mark()
+        return PostgresDelta(self.url, Path(workdir), parent)
+
+    def _mark(self) -> None:
+        """Raise the backup marks, committed before the backup's snapshot (changes.py); a
+        store that cannot be written is backed up with the marks it has."""
+        with suppress(StoreError, psycopg.Error), self.tx() as db:
+            pg_changes.mark(db.raw)
 
 
 class _Streaming(Conn):
