@@ -4,8 +4,9 @@ It is the SQLite backend's queries (dialect.py runs them on PostgreSQL) with Pos
 own plumbing: a connection per thread in autocommit mode with explicit transactions, the
 schema from the same migrations (same versions, same tables and columns), ingest's rows by
 COPY into a staging table and one INSERT ... ON CONFLICT DO NOTHING (identity by uid, as on
-SQLite), and backups as a consistent SQLite image of the database (copy.py), so one
-repository format, verify and restore serve both.
+SQLite), and backups as a consistent SQLite image of the database (copy.py) plus, for an
+incremental, a delta of what the change-tracking triggers logged (changes.py, backup.py), so
+one repository format, verify and restore serve both.
 
 Every write transaction takes one advisory lock: writers queue as SQLite's BEGIN IMMEDIATE
 makes them, readers never wait. A run in progress holds an advisory lock of its own on its

@@ -4,9 +4,9 @@ Both backends have the same tables and columns (PostgreSQL's schema is made from
 migrations), so a store moves table by table, column by column:
 
 - `dump`: a PostgreSQL store into a new SQLite store file, read in one REPEATABLE READ
-  transaction (a consistent image while ingest goes on). A backup of a PostgreSQL store is
-  such an image: the same repository format, verify and restore as SQLite's (restore gives
-  a SQLite store; `memory db copy` takes it back onto a server).
+  transaction (a consistent image while ingest goes on). A full backup of a PostgreSQL
+  store is such an image: the same repository format, verify and restore as SQLite's
+  (incrementals: changes.py; `backup restore --into URL` takes the result onto a server).
 - `load`: a SQLite store file into a PostgreSQL database, by COPY, resumable: tables with
   an id continue after the highest id already there, each chunk committed; others are
   re-copied whole unless already complete.
