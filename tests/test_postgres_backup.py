@@ -9,16 +9,12 @@ import pytest
 
 from coditect_memory.store.postgres.copy import pg_summary
 
+from . import test_postgres
 from .builders import conversation, sid, transcript_path, write_jsonl
 from .conftest import ingest_json, run, run_proc
 from .test_crash_safety import make_dataset
 
-
-@pytest.fixture
-def pg(pg_server, monkeypatch) -> str:
-    url = pg_server.database()
-    monkeypatch.setenv("MEMORY_DATABASE_URL", url)
-    return url
+pg = test_postgres.pg  # the fixture: a fresh database, named by MEMORY_DATABASE_URL
 
 
 @pytest.fixture(scope="module")
