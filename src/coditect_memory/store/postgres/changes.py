@@ -334,7 +334,7 @@ def _reads(t: Table, upto: int, touched: list[Any]) -> list[tuple[str, tuple[Any
         return []
     keys = [json.loads(k) for k in touched]
     arrays = tuple([k[i] for k in keys] for i in range(len(t.key)))
-    unnest = ", ".join(f"%s::{t.types[c].replace(' COLLATE', '')}[]" for c in t.key)
+    unnest = ", ".join(f"%s::{t.types[c]}[]" for c in t.key)
     on = " AND ".join(f"x.{_q(c)} = k.c{i}" for i, c in enumerate(t.key))
     sel = f"SELECT {', '.join('x.' + _q(c) for c in t.selected)} FROM {_q(t.name)} x"
     return [(f"{sel} JOIN unnest({unnest}) AS k({', '.join(f'c{i}' for i in range(len(t.key)))})"
