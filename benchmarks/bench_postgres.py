@@ -5,9 +5,14 @@
 
 Starts a PostgreSQL server of its own (tests/pgserver.py: a temp cluster, fsync on as a
 real server would run), then for each backend: the first ingest of SOURCE (rows/s), keyword
-search latency (`took_ms` of `memory search --json`, p50/p95 over repeated queries), every
-report's wall time, a full backup and its restore. Appends a dated section to RESULTS.md
-unless --no-record.
+search latency (`took_ms` of `memory search --json`, p50/p95 over repeated queries), the
+hydration of a page of hits alone (`Store.hydrate` of 20 random ids, in-process), every
+report's wall time, a full backup, a small change (SMALL ingested) and an incremental backup
+on it, and the restore of that chain (on PostgreSQL also into a new database: `--into URL`).
+
+`--grow SRC2 SRC3 ...` then ingests each further folder into the PostgreSQL store (another
+machine's history: new rows) and measures rate, size, search and reports at each size: the
+growth curve. Appends a dated section to RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from tests.pgserver import PgServer  # noqa: E402
 
 from common import append_results, machine, real_pg_server, table  # noqa: E402
 
@@ -50,34 +56,106 @@ def memory(env: dict[str, str], *args: str) -> tuple[float, dict | list | None]:
         return took, None
 
 
-def measure(name: str, env: dict[str, str], source: Path, work: Path, rounds: int) -> dict:
-    out: dict = {"backend": name}
-    took, ing = memory(env, "ingest", str(source), "--json")
-    assert isinstance(ing, dict)
-    out["ingest_s"] = took
-    out["messages"] = ing["messages_new"]
-    out["rate"] = ing["messages_new"] / took
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[int(q * (len(values) - 1))]
+
+
+def searches(env: dict[str, str], rounds: int) -> tuple[float, float]:
     lat = []
     for _ in range(rounds):
         for q in QUERIES:
             _, res = memory(env, "search", q, "--json")
             assert isinstance(res, dict)
             lat.append(res["took_ms"])
-    lat.sort()
-    out["kw_p50"] = statistics.median(lat)
-    out["kw_p95"] = lat[int(0.95 * (len(lat) - 1))]
+    return statistics.median(lat), pct(lat, 0.95)
+
+
+def hydration(env: dict[str, str], pages: int = 200) -> tuple[float, float]:
+    """p50/p95 ms of hydrating one page of 20 random message ids: the store's share of a
+    search, apart from Tantivy and snippets."""
+    import random
+
+    from coditect_memory.settings import load_settings
+    from coditect_memory.store import open_store
+
+    saved = {k: os.environ.get(k) for k in ("MEMORY_HOME", "MEMORY_DATABASE_URL")}
+    os.environ.update({k: env[k] for k in saved if k in env})
+    if "MEMORY_DATABASE_URL" not in env:
+        os.environ.pop("MEMORY_DATABASE_URL", None)
+    try:
+        with open_store(load_settings(), readonly=True) as store:
+            top = store.max_message_id()
+            rnd = random.Random(7)
+            times = []
+            for _ in range(pages):
+                ids = [rnd.randint(1, top) for _ in range(20)]
+                t = time.perf_counter()
+                store.hydrate(ids)
+                times.append((time.perf_counter() - t) * 1000)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return statistics.median(times), pct(times, 0.95)
+
+
+def measure(name: str, env: dict[str, str], source: Path, small: Path, work: Path, rounds: int,
+            server: PgServer) -> dict:
+    out: dict = {"backend": name}
+    took, ing = memory(env, "ingest", str(source), "--json")
+    assert isinstance(ing, dict)
+    out["ingest_s"] = took
+    out["messages"] = ing["messages_new"]
+    out["rate"] = ing["messages_new"] / took
+    out["kw_p50"], out["kw_p95"] = searches(env, rounds)
+    out["hydrate_p50"], out["hydrate_p95"] = hydration(env)
     out["reports"] = {" ".join(r): memory(env, *r, "--json")[0] for r in REPORTS}
     repo = work / f"repo-{name}"
     shutil.rmtree(repo, ignore_errors=True)
     took, made = memory(env, "backup", "create", "--type", "full", "--target", str(repo), "--json")
     assert isinstance(made, dict)
-    out["backup_s"] = took
+    out["backup_s"], out["backup_bytes"] = took, made["bytes"]
+    took, ing = memory(env, "ingest", str(small), "--json")
+    assert isinstance(ing, dict)
+    out["small_new"] = ing["messages_new"]
+    took, inc = memory(env, "backup", "create", "--target", str(repo), "--json")
+    assert isinstance(inc, dict) and inc["type"] == "incremental", inc
+    out["inc_s"], out["inc_bytes"], out["inc_rows"] = took, inc["bytes"], inc["rows_stored"]
     into = work / f"restored-{name}"
     shutil.rmtree(into, ignore_errors=True)
-    out["restore_s"] = memory(env, "backup", "restore", made["backup_id"], "--target", str(repo),
+    out["restore_s"] = memory(env, "backup", "restore", inc["backup_id"], "--target", str(repo),
                               "--into", str(into), "--json")[0]
     shutil.rmtree(into, ignore_errors=True)
+    if name == "postgresql":
+        server.sql("CREATE DATABASE restored")
+        out["restore_pg_s"] = memory(env, "backup", "restore", inc["backup_id"], "--target",
+                                     str(repo), "--into", server.url("restored"), "--json")[0]
+        server.sql("DROP DATABASE restored")
     shutil.rmtree(repo, ignore_errors=True)
+    return out
+
+
+def grow(env: dict[str, str], sources: list[Path], rounds: int, url: str) -> list[dict]:
+    """Each further folder ingested into the PostgreSQL store, measured at the size reached."""
+    import psycopg
+
+    out = []
+    for src in sources:
+        took, ing = memory(env, "ingest", str(src), "--json")
+        assert isinstance(ing, dict)
+        _, st = memory(env, "status", "--json")
+        assert isinstance(st, dict)
+        row = {"source": str(src), "new": ing["messages_new"], "ingest_s": took,
+               "rate": ing["messages_new"] / took, "rows": st["messages"]}
+        row["kw_p50"], row["kw_p95"] = searches(env, rounds)
+        row["reports"] = {" ".join(r): memory(env, *r, "--json")[0] for r in REPORTS}
+        with psycopg.connect(url) as c:
+            row["bytes"] = c.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+        out.append(row)
+        print(json.dumps(row), flush=True)
     return out
 
 
@@ -86,24 +164,36 @@ def main() -> None:
     ap.add_argument("--source", type=Path, default=Path("/work/bench/claude-1000000-7"))
     ap.add_argument("--workdir", type=Path, default=Path("/work/bench-pg/run"))
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--small", type=Path, default=Path("/work/bench-pg/small"),
+                    help="a small folder ingested after the full backup (made by `memory sample"
+                    " --messages 2000 --seed 99` when absent): the incremental's change")
+    ap.add_argument("--grow", type=Path, nargs="*", default=[],
+                    help="further folders ingested into the PostgreSQL store, one size step each")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     work = args.workdir
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    if not args.small.exists():
+        subprocess.run([*MEMORY, "sample", str(args.small), "--messages", "2000", "--seed", "99",
+                        "--json"], check=True, capture_output=True)
+    started = time.time()
     server = real_pg_server(max_wal_size="8GB")
+    growth: list[dict] = []
     try:
         server.sql("CREATE DATABASE bench")
         base = {k: v for k, v in os.environ.items() if k != "MEMORY_DATABASE_URL"}
         lite = {**base, "MEMORY_HOME": str(work / "home-sqlite")}
         pg = {**base, "MEMORY_HOME": str(work / "home-pg"), "MEMORY_DATABASE_URL": server.url("bench")}
-        results = [measure("sqlite", lite, args.source, work, args.rounds),
-                   measure("postgresql", pg, args.source, work, args.rounds)]
+        results = [measure("sqlite", lite, args.source, args.small, work, args.rounds, server),
+                   measure("postgresql", pg, args.source, args.small, work, args.rounds, server)]
+        print(json.dumps(results), flush=True)
         sizes = {"sqlite": (work / "home-sqlite" / "memory.db").stat().st_size}
         import psycopg
 
         with psycopg.connect(server.url("bench")) as c:
             sizes["postgresql"] = c.execute("SELECT pg_database_size('bench')").fetchone()[0]  # type: ignore[index]
+        growth = grow(pg, args.grow, args.rounds, server.url("bench"))
     finally:
         server.close()
     rows = []
@@ -112,19 +202,36 @@ def main() -> None:
         rows.append([r["backend"], f"{r['messages']:,}", f"{r['ingest_s']:.1f} s",
                      f"{r['rate']:,.0f}/s", f"{sizes[r['backend']] / 1e6:,.0f} MB",
                      f"{r['kw_p50']:.1f} / {r['kw_p95']:.1f} ms",
+                     f"{r['hydrate_p50']:.1f} / {r['hydrate_p95']:.1f} ms",
                      f"{slowest[1]:.2f} s ({slowest[0]})", f"{r['backup_s']:.1f} s",
-                     f"{r['restore_s']:.1f} s"])
+                     f"{r['inc_s']:.1f} s, {r['inc_bytes'] / 1e6:,.1f} MB, {r['inc_rows']:,} rows",
+                     f"{r['restore_s']:.1f} s" + (f" (into a database: {r['restore_pg_s']:.1f} s)"
+                                                  if "restore_pg_s" in r else "")])
+    steps: list[tuple[str, ...]] = [(f"{results[1]['messages']:,}", "-", f"{results[1]['rate']:,.0f}/s",
+              f"{sizes['postgresql'] / 1e6:,.0f} MB", f"{results[1]['kw_p50']:.1f} / {results[1]['kw_p95']:.1f} ms",
+              f"{max(results[1]['reports'].values()):.2f} s")]
+    steps += [(f"{g['rows']:,}", f"{g['new']:,} in {g['ingest_s']:.0f} s", f"{g['rate']:,.0f}/s",
+               f"{g['bytes'] / 1e6:,.0f} MB", f"{g['kw_p50']:.1f} / {g['kw_p95']:.1f} ms",
+               f"{max(g['reports'].values()):.2f} s") for g in growth]
     m = machine()
     body = "\n".join([
         f"`.venv/bin/python benchmarks/bench_postgres.py --source {args.source}` on"
         f" {', '.join(f'{k}: {v}' for k, v in m.items())}.", "",
-        f"{args.rounds} rounds of {len(QUERIES)} keyword queries (`took_ms`); reports: wall time"
-        " of the whole command; PostgreSQL 15 on the same machine, fsync on.", "",
+        f"{args.rounds} rounds of {len(QUERIES)} keyword queries (`took_ms`); hydration: one page"
+        " of 20 random ids, 200 times, in-process; reports: wall time of the whole command;"
+        f" incremental: after ingesting {results[0]['small_new']:,} new rows ({args.small});"
+        " restore: of the full + incremental chain. PostgreSQL 15 on the same machine, fsync on."
+        f" {time.time() - started:.0f} s in all; other helpers' work was loading the machine.", "",
         table([tuple(r) for r in rows], ("backend", "messages", "first ingest", "rate",
-                                          "store size", "keyword p50 / p95", "slowest report",
-                                          "full backup", "restore"))])
+                                          "store size", "keyword p50 / p95", "hydrate p50 / p95",
+                                          "slowest report", "full backup", "incremental",
+                                          "restore"))]
+        + (["", "Growth on PostgreSQL (rows are transcript rows of all kinds; each step ingests"
+            " one more generated 1M-message folder):", "",
+            table(steps, ("rows stored", "step", "rate", "database size", "keyword p50 / p95",
+                          "slowest report"))] if growth else []))
     print(body)
-    print(json.dumps(results, indent=1))
+    print(json.dumps({"results": results, "growth": growth}, indent=1))
     if not args.no_record:
         append_results("PostgreSQL vs SQLite (issue 16)", body)
 

@@ -1,7 +1,7 @@
 """A real PostgreSQL server for the tests: one per test process (xdist worker), on loopback.
 
-`initdb` in a temp dir, started with `pg_ctl` on a free port (trust auth, fsync off: a test
-server), stopped at the end of the session even when tests fail. Each test gets a database
+`initdb` in a temp dir, started with `pg_ctl` on a free port (trust auth, except one role
+that must give its password under scram-sha-256; fsync off: a test server), stopped at the end of the session even when tests fail. Each test gets a database
 of its own, cloned from a migrated template (`CREATE DATABASE ... TEMPLATE`: milliseconds).
 As root (CI), the server runs as the `postgres` OS user, as PostgreSQL requires.
 
@@ -19,6 +19,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+PASSWORD_ROLE, PASSWORD = "memory_pw", "right-horse-battery"  # the role that needs its password
 
 
 class PgUnavailable(Exception):
@@ -58,7 +60,11 @@ class PgServer:
             self._as = ["runuser", "-u", "postgres", "--"]
         self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                  "--no-sync", "-E", "UTF8", "--locale=C.UTF-8")
+        # real password authentication for one role (read before the trust lines)
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         self.start()
+        self.sql(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'")
         self._names = itertools.count()
         self.template: str | None = None
 

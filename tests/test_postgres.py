@@ -88,6 +88,23 @@ class TestConnectionErrors:
                 "unknown user": "MEMORY_DATABASE_URL"}[case]
         assert hint in r.stderr
 
+    def test_wrong_password_under_password_authentication(self, pg_server):
+        """A role the server authenticates by scram-sha-256: the wrong password is one line,
+        exit 12, the password masked; the right one opens the database and makes the store."""
+        from .pgserver import PASSWORD, PASSWORD_ROLE
+
+        pg_server.sql(f"CREATE DATABASE t_auth_{pg_server.port} OWNER {PASSWORD_ROLE}")
+        where = f"127.0.0.1:{pg_server.port}/t_auth_{pg_server.port}"
+        r = run_proc("status", env={"MEMORY_DATABASE_URL": f"postgresql://{PASSWORD_ROLE}:wrong-pass@{where}"})
+        assert r.code == 12, r.stderr
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert "wrong-pass" not in r.stderr and f"{PASSWORD_ROLE}:***@" in r.stderr
+        assert "check the user and password" in r.stderr
+        ok = run_proc("db", "upgrade", "--json",
+                      env={"MEMORY_DATABASE_URL": f"postgresql://{PASSWORD_ROLE}:{PASSWORD}@{where}"})
+        assert ok.code == 0, ok.stderr
+        assert PASSWORD not in ok.stdout and json.loads(ok.stdout)["pending"] == []
+
     def test_server_lost_mid_run_then_the_next_run_completes(self, pg, pg_server, dataset,
                                                              clean, memory_home):
         """`pg_ctl stop -m immediate` while an ingest writes: it stops with one line; after a

@@ -149,6 +149,7 @@ class RestoreRequest:
     backup_id: str | None = None  # this backup, or
     at_ms: int | None = None  # the newest made at or before this time
     replace: bool = False  # a store in `into` is set aside, not refused
+    into_url: str | None = None  # instead of `into`: a new or empty PostgreSQL database
 
 
 def restore(settings: Settings, target: Target, request: RestoreRequest,
@@ -161,6 +162,8 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
         raise UsageError("name a backup ID or give --at TIME (one of them)")
     repo = open_repository(settings, target)
     chosen = pick(repo, request.backup_id, request.at_ms)
+    if request.into_url:
+        return _restore_into_server(settings, repo, chosen, request, progress)
     if not request.replace:
         done = restore_backup(repo, chosen, request.into, progress=progress)
     else:
@@ -180,6 +183,35 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
         _audit(settings, "restore", repo.target.url, {"backup_id": chosen, "into": done.into,
                                                       "messages": done.messages})
     return done
+
+
+def _restore_into_server(settings: Settings, repo: Repository, chosen: str,
+                         request: RestoreRequest, progress: Progress | None) -> Restored:
+    """`--into postgresql://...`: the backup restored into a temp folder (checked against its
+    manifest, forgotten rows removed), then copied onto the server by `db copy` (which checks
+    counts and digest again, and refuses a database holding another store)."""
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from ..privacy import tombstones
+    from ..store.postgres.backend import shown_url
+    from .db import CopyRequest, db_copy
+
+    assert request.into_url
+    if request.replace:
+        raise UsageError("--replace is for a folder; a database is restored into only when it "
+                         "is new or empty (create one with createdb)")
+    _workdir(settings).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="restore-", dir=_workdir(settings)))
+    try:
+        done = restore_backup(repo, chosen, tmp, progress=progress)
+        tombstones.apply_at_restore(settings, repo, tmp, None)
+        db_copy(settings, CopyRequest(done.path, request.into_url))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    shown = shown_url(request.into_url)
+    return dataclasses.replace(done, into=shown, path=shown)
 
 
 @dataclass(frozen=True)

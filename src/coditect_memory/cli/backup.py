@@ -72,6 +72,7 @@ def backup() -> None:
     memory backup list --target s3://bucket/memory    what is there
     memory backup verify ID [--deep]                  re-hash every object (and test-restore)
     memory backup restore ID --into DIR               a working store in DIR (MEMORY_HOME=DIR)
+    memory backup restore ID --into postgresql://...  the same, into a new database
 
     Set MEMORY_BACKUP_KEY_FILE (or MEMORY_BACKUP_KEY) to encrypt new repositories with
     AES-256-GCM; the same key is then needed to verify and restore.
@@ -170,22 +171,26 @@ def verify(backup_id: str, deep: bool, target: str | None, endpoint_url: str | N
 @click.option("--at", "at", help="Restore the newest backup made at or before this time: "
               "an ISO timestamp, or a day (2025-11-15, today, yesterday, 7d, 'Feb 10': "
               "up to the end of that day in --timezone).")
-@click.option("--into", "into", required=True, type=click.Path(path_type=Path),
-              help="The folder to restore into; usable as MEMORY_HOME afterwards.")
+@click.option("--into", "into", required=True,
+              help="The folder to restore into (usable as MEMORY_HOME afterwards), or a new "
+              "or empty PostgreSQL database: postgresql://user@host/db.")
 @click.option("--replace", is_flag=True, help="DIR already holds a store: set it aside "
               "(memory.db.before-restore-TIME) and put the backup in its place.")
 @_TARGET
 @_ENDPOINT
 @timezone_option
 @json_option
-def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, target: str | None,
+def restore(backup_id: str | None, at: str | None, into: str, replace: bool, target: str | None,
             endpoint_url: str | None, tz: str | None, as_json: bool) -> None:
-    """Rebuild a complete store from a backup, check it against its manifest, put it in DIR."""
+    """Rebuild a complete store from a backup, check it against its manifest, put it in DIR
+    (or a new PostgreSQL database)."""
     from ..actions import backup as actions
+    from ..store.postgres.copy import is_url
     from ..timeutil import parse_user_time, zone
 
     at_ms = parse_user_time(at, end_of_day=True, tz=zone(tz)) if at else None
-    request = actions.RestoreRequest(into, backup_id, at_ms, replace)
+    request = actions.RestoreRequest(Path(into), backup_id, at_ms, replace,
+                                     into_url=into if is_url(into) else None)
     result = actions.restore(get_config(), _target(target, endpoint_url), request,
                              _bar("restore", as_json)).to_json()
     if as_json:
@@ -197,7 +202,9 @@ def restore(backup_id: str | None, at: str | None, into: Path, replace: bool, ta
             "its digest matches the manifest.")
     if result["previous_store"]:
         c.print(f"The store that was there is kept at {result['previous_store']}")
-    c.print(f"Use it with: MEMORY_HOME={result['into']} memory status "
+    use = (f"MEMORY_DATABASE_URL={result['into']}" if is_url(result["into"])
+           else f"MEMORY_HOME={result['into']}")
+    c.print(f"Use it with: {use} memory status "
             "(the search index is rebuilt from it by the first search, or `memory index`)")
 
 

@@ -4,8 +4,9 @@ It is the SQLite backend's queries (dialect.py runs them on PostgreSQL) with Pos
 own plumbing: a connection per thread in autocommit mode with explicit transactions, the
 schema from the same migrations (same versions, same tables and columns), ingest's rows by
 COPY into a staging table and one INSERT ... ON CONFLICT DO NOTHING (identity by uid, as on
-SQLite), and backups as a consistent SQLite image of the database (copy.py), so one
-repository format, verify and restore serve both.
+SQLite), and backups as a consistent SQLite image of the database (copy.py) plus, for an
+incremental, a delta of what the change-tracking triggers logged (changes.py, backup.py), so
+one repository format, verify and restore serve both.
 
 Every write transaction takes one advisory lock: writers queue as SQLite's BEGIN IMMEDIATE
 makes them, readers never wait. A run in progress holds an advisory lock of its own on its
@@ -28,11 +29,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from ...errors import StoreError, StoreLocked
-from ..base import Batch, DeltaUnavailable
+from ..base import Batch
 from ..protocol.admin import SchemaVersions
 from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
-from ..sqlite.backend import _MSG_COLS, SQLiteStore
+from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore
+from . import changes as pg_changes
 from .dialect import Conn, Cursor, IntNumeric
 from .privacy import PostgresPrivacy
 
@@ -93,6 +95,12 @@ _AFTER = {1: "ALTER TABLE api_usage ADD COLUMN rowid BIGINT GENERATED ALWAYS AS 
           10: "ALTER TABLE context_packs ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY"}
 _STAGE = ("CREATE TEMP TABLE IF NOT EXISTS stage_messages ON COMMIT DELETE ROWS AS"
           f" SELECT 0::bigint AS n, {_MSG_COLS} FROM messages WITH NO DATA")
+
+
+_USAGE_COLS = ("message_id, request_id, session_id, model, ts, input_tokens, output_tokens,"
+               " cache_read_tokens, cache_write_tokens, is_sidechain")
+_STAGE_USAGE = ("CREATE TEMP TABLE IF NOT EXISTS stage_usage ON COMMIT DELETE ROWS AS"
+                f" SELECT 0::bigint AS n, {_USAGE_COLS} FROM api_usage WITH NO DATA")
 
 
 class PostgresStore(PostgresPrivacy, SQLiteStore):
@@ -202,6 +210,8 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
                     db.raw.execute(_AFTER[version])
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
                            (version, name, int(time.time() * 1000)))
+        with self.tx() as db:
+            pg_changes.install(db.raw)  # PostgreSQL-only: backup change tracking
 
     def _applied(self) -> set[int]:
         try:
@@ -255,10 +265,18 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
                 " VALUES (?, 'running', ?, ?, ?) RETURNING id",
                 (int(time.time() * 1000), root, fmt, os.getpid())).fetchone()[0])
         db.execute("SELECT pg_advisory_lock(?, ?)", (_RUN_LOCK, run_id))  # session-level
+        # The run's commits need not wait for the disk: a server crash loses at most its last
+        # few transactions whole (never a part of one, the WAL is replayed in order), and the
+        # next run reads again what they held (a file's watermark lands in the transaction
+        # that stores its rows). Only the run's completion must be durable: finish_run commits
+        # it synchronously, which flushes every earlier commit of the run with it.
+        db.execute("SET synchronous_commit = off")
         return run_id
 
     def finish_run(self, run_id: int, stats: dict[str, Any], status: str,
                    message: str | None = None) -> None:
+        with suppress(psycopg.Error):
+            self.db.execute("SET synchronous_commit = on")
         super().finish_run(run_id, stats, status, message)
         with suppress(psycopg.Error):
             self.db.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, run_id))
@@ -283,6 +301,22 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
             new = self._batch_rest(db, batch)
         return new, len(batch.records) - new
 
+    def _write_usage(self, db: Any, rows: list[tuple[Any, ...]]) -> None:
+        """COPY, then one INSERT (row-by-row upserts were a tenth of ingest): a response's
+        repeated lines folded first, to its first line's facts and the largest of each token
+        count, which is what SQLite's upserts in line order leave."""
+        db.execute(_STAGE_USAGE)
+        cur = db.raw.cursor()
+        with cur.copy(f"COPY stage_usage (n, {_USAGE_COLS}) FROM STDIN") as copy:
+            for n, row in enumerate(_no_nul(rows)):
+                copy.write_row((n, *row))
+        first = [f"(array_agg({c} ORDER BY n))[1]" for c in ("session_id", "model", "ts", "is_sidechain")]
+        cur.execute(f"INSERT INTO api_usage ({_USAGE_COLS}) SELECT message_id, request_id,"
+                    f" {first[0]}, {first[1]}, {first[2]}, max(input_tokens), max(output_tokens),"
+                    f" max(cache_read_tokens), max(cache_write_tokens), {first[3]} FROM stage_usage"
+                    " GROUP BY message_id, request_id ORDER BY min(n)"
+                    f" ON CONFLICT (message_id, request_id) DO UPDATE SET {USAGE_MAX}")
+
     def _bulk_cursor(self) -> Any:
         return cast(Conn, self.db).server_cursor()
 
@@ -296,6 +330,7 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
     def backup_snapshot(self, workdir: str) -> Any:
         from .copy import PostgresSnapshot
 
+        self._mark()
         return PostgresSnapshot(self, workdir)
 
     def export_messages(self, project: str | None = None,
@@ -305,7 +340,18 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         return export_messages(cast(Any, _Streaming(cast(Conn, self.db).raw)), project, since)
 
     def backup_delta(self, workdir: str, parent: dict[str, Any]) -> Any:
-        raise DeltaUnavailable("incremental backups of a PostgreSQL store are not built yet")
+        from pathlib import Path
+
+        from .backup import PostgresDelta
+
+        self._mark()
+        return PostgresDelta(self.url, Path(workdir), parent)
+
+    def _mark(self) -> None:
+        """Raise the backup marks, committed before the backup's snapshot (changes.py); a
+        store that cannot be written is backed up with the marks it has."""
+        with suppress(StoreError, psycopg.Error), self.tx() as db:
+            pg_changes.mark(db.raw)
 
 
 class _Streaming(Conn):

@@ -4,9 +4,9 @@ Both backends have the same tables and columns (PostgreSQL's schema is made from
 migrations), so a store moves table by table, column by column:
 
 - `dump`: a PostgreSQL store into a new SQLite store file, read in one REPEATABLE READ
-  transaction (a consistent image while ingest goes on). A backup of a PostgreSQL store is
-  such an image: the same repository format, verify and restore as SQLite's (restore gives
-  a SQLite store; `memory db copy` takes it back onto a server).
+  transaction (a consistent image while ingest goes on). A full backup of a PostgreSQL
+  store is such an image: the same repository format, verify and restore as SQLite's
+  (incrementals: changes.py; `backup restore --into URL` takes the result onto a server).
 - `load`: a SQLite store file into a PostgreSQL database, by COPY, resumable: tables with
   an id continue after the highest id already there, each chunk committed; others are
   re-copied whole unless already complete.
@@ -27,6 +27,7 @@ import psycopg
 from ..sqlite import changes, digest
 from ..sqlite.backend import SQLiteStore
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
+from . import changes as pg_changes
 
 CHUNK = 20_000
 # Copied with the data: the store's identity. The backup marks and change log are not: a
@@ -60,8 +61,12 @@ def _quoted(cols: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in cols)
 
 
-def dump(url: str, path: str, progress: Progress | None = None) -> None:
-    """Write the PostgreSQL store at `url` into a new SQLite store at `path`."""
+def dump(url: str, path: str, progress: Progress | None = None,
+         track: bool = False) -> dict[str, Any] | None:
+    """Write the PostgreSQL store at `url` into a new SQLite store at `path`; with `track`,
+    returns the change-tracking position of what it copied (a backup's `changes`).
+    PostgreSQL's `rowid` columns (api_usage, context_packs) become the SQLite rowids, as
+    the rollups' watermark and an incremental's delta know them."""
     SQLiteStore(path).close()  # the schema, its triggers, an empty change history
     lite = sqlite3.connect(path, isolation_level=None)
     pg = psycopg.connect(url)
@@ -69,9 +74,12 @@ def dump(url: str, path: str, progress: Progress | None = None) -> None:
         pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         lite.execute("PRAGMA synchronous = OFF")
         lite.execute("BEGIN")
+        where = pg_changes.position(pg) if track else None  # the snapshot starts here
         for table in _tables(lite):
             have = set(_pg_columns(pg, table))
             cols = [c for c in _lite_columns(lite, table) if c in have]
+            if "rowid" in have:
+                cols = ["rowid", *cols]
             if table == _META:
                 lite.execute(f"DELETE FROM {_META}")
             insert = (f'INSERT INTO "{table}" ({_quoted(cols)})'
@@ -86,6 +94,7 @@ def dump(url: str, path: str, progress: Progress | None = None) -> None:
                         progress(table, len(rows))
         lite.execute("COMMIT")
         lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return where
     finally:
         pg.rollback()
         pg.close()
@@ -173,8 +182,8 @@ class PostgresSnapshot(_FileSource):
     def __init__(self, store: Any, workdir: str) -> None:
         self.path = temp_file(Path(workdir), "pgimage")
         try:
-            dump(store.url, str(self.path))
-            self._summary = lite_summary(str(self.path))
+            where = dump(store.url, str(self.path), track=True)
+            self._summary = {**lite_summary(str(self.path)), "changes": where}
             lite = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             self.page_size = lite.execute("PRAGMA page_size").fetchone()[0]
             self.page_count = lite.execute("PRAGMA page_count").fetchone()[0]

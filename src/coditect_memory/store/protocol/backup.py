@@ -102,5 +102,9 @@ def backup_backend(name: str | None) -> type[BackupStore]:
         from ..sqlite.backend import SQLiteStore
 
         return SQLiteStore
+    if name == "postgresql":  # a SQLite image with PostgreSQL deltas
+        from ..postgres.backup import PostgresBackupImage
+
+        return PostgresBackupImage
     raise BackupError(f"this is a backup of a {name} store, which this version of memory "
                       "cannot restore: restore it with that backend's tools")

@@ -79,6 +79,9 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
+USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"))
+
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, Store):
     kind = "sqlite"
@@ -405,18 +408,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
                        [(n, file_id) for file_id, n in new_by_file.items() if n])
         if batch.usage:
-            db.executemany(
-                "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                # a streamed response repeats its usage on every line, and only the last line
-                # has the final output count: keep the largest of each figure
-                " ON CONFLICT(message_id, request_id) DO UPDATE SET"
-                " input_tokens = max(api_usage.input_tokens, excluded.input_tokens),"
-                " output_tokens = max(api_usage.output_tokens, excluded.output_tokens),"
-                " cache_read_tokens = max(api_usage.cache_read_tokens, excluded.cache_read_tokens),"
-                " cache_write_tokens = max(api_usage.cache_write_tokens, excluded.cache_write_tokens)",
-                [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
-                  u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
-                 for u in batch.usage])
+            self._write_usage(db, [
+                (u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+                 u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
+                for u in batch.usage])
         if batch.file_backups:
             db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            batch.file_backups)
@@ -427,6 +422,13 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             f.messages_new += new_by_file.get(f.file_id, 0)
         self._files_done(db, batch.run_id, batch.files)
         return new
+
+    def _write_usage(self, db: Any, rows: list[tuple[Any, ...]]) -> None:
+        db.executemany(
+            "INSERT INTO api_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            # a streamed response repeats its usage on every line, and only the last line
+            # has the final output count: keep the largest of each figure
+            f" ON CONFLICT(message_id, request_id) DO UPDATE SET {USAGE_MAX}", rows)
 
     def _write_sessions(self, db: sqlite3.Connection, sessions: dict[str, dict[str, Any]]) -> None:
         rows = []
