@@ -172,6 +172,13 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
     from ..privacy import tombstones
 
     tombstones.apply_at_restore(settings, repo, Path(done.into), done.previous_store)
+    _audit_restore(settings, repo, chosen, done)
+    return done
+
+
+def _audit_restore(settings: Settings, repo: Repository, chosen: str, done: Restored) -> None:
+    """The restore in this machine's audit log: its store's when it can be written, else
+    deferred beside it."""
     if settings.database_url or (settings.db_path.exists() and os.access(settings.db_path, os.W_OK)):
         from ..privacy import audit
         from ..store import open_store
@@ -182,7 +189,6 @@ def restore(settings: Settings, target: Target, request: RestoreRequest,
     else:
         _audit(settings, "restore", repo.target.url, {"backup_id": chosen, "into": done.into,
                                                       "messages": done.messages})
-    return done
 
 
 def _restore_into_server(settings: Settings, repo: Repository, chosen: str,
@@ -211,7 +217,9 @@ def _restore_into_server(settings: Settings, repo: Repository, chosen: str,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     shown = shown_url(request.into_url)
-    return dataclasses.replace(done, into=shown, path=shown)
+    done = dataclasses.replace(done, into=shown, path=shown)
+    _audit_restore(settings, repo, chosen, done)
+    return done
 
 
 @dataclass(frozen=True)
