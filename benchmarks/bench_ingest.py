@@ -69,45 +69,62 @@ def ceiling_parse(files: list[Path]) -> dict:
     return {"lines": lines, "bytes": nbytes, "seconds": secs, "unparsed": bad}
 
 
-def ceiling_insert(files: list[Path], rows: int, workdir: Path) -> dict:
-    """(b) What writing alone costs: a bare SQLite insert of `rows` rows (content = JSONL lines)."""
-    path = workdir / "ceiling.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+_BARE_INSERT = "INSERT OR IGNORE INTO messages (uid, session, ts, type, content) VALUES (?, ?, ?, ?, ?)"
+
+
+def _bare_store(path: Path) -> sqlite3.Connection:
+    """The ceilings' store: one table, the uid unique, WAL."""
+    _remove(path)
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, session TEXT,"
-               " ts INTEGER, type TEXT, content TEXT)")
-    sql = "INSERT INTO messages (uid, session, ts, type, content) VALUES (?, ?, ?, ?, ?)"
+               " ts, type TEXT, content TEXT)")
+    return db
 
-    def source():
-        for n in itertools.count():
-            for p in files:
-                session = p.stem
-                with open(p, "rb") as f:
-                    for line in f:
-                        yield n, session, line
 
-    t0 = time.perf_counter()
-    it = source()
+def _insert_all(db: sqlite3.Connection, rows) -> int:
+    """Insert in 5000-row transactions; returns the rows inserted."""
     done = 0
-    while done < rows:
-        batch = []
-        for i, (n, session, line) in zip(range(min(5000, rows - done)), it, strict=False):
-            uid = hashlib.sha256(line + str(n).encode()).hexdigest()[:32]
-            batch.append((uid, session, done + i, "line", line.decode("utf-8", "replace")))
+    while batch := list(itertools.islice(rows, 5000)):
         db.execute("BEGIN")
-        db.executemany(sql, batch)
+        db.executemany(_BARE_INSERT, batch)
         db.execute("COMMIT")
         done += len(batch)
+    return done
+
+
+def _remove(path: Path) -> int:
+    """Delete a ceiling's store; returns its size."""
+    size = 0
+    for suffix in ("", "-wal", "-shm"):
+        f = Path(f"{path}{suffix}")
+        if f.exists():
+            size += f.stat().st_size
+            f.unlink()
+    return size
+
+
+def ceiling_insert(files: list[Path], rows: int, workdir: Path) -> dict:
+    """(b) What writing alone costs: a bare SQLite insert of `rows` rows (content = JSONL lines)."""
+    path = workdir / "ceiling.db"
+    db = _bare_store(path)
+
+    def source():
+        done = 0
+        for n in itertools.count():
+            for p in files:
+                with open(p, "rb") as f:
+                    for line in f:
+                        uid = hashlib.sha256(line + str(n).encode()).hexdigest()[:32]
+                        yield uid, p.stem, done, "line", line.decode("utf-8", "replace")
+                        done += 1
+
+    t0 = time.perf_counter()
+    _insert_all(db, itertools.islice(source(), rows))
     secs = time.perf_counter() - t0
     db.close()
-    size = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal", "-shm")
-               if Path(f"{path}{s}").exists())
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return {"rows": rows, "seconds": secs, "store_bytes": size}
+    return {"rows": rows, "seconds": secs, "store_bytes": _remove(path)}
 
 
 def ceiling_parse_insert(files: list[Path], data: Path, workdir: Path) -> dict:
@@ -115,57 +132,34 @@ def ceiling_parse_insert(files: list[Path], data: Path, workdir: Path) -> dict:
     type taken, its message content as JSON text, and every debug-log line, inserted as in
     (b). What a pipeline that did nothing else would cost; the issue's target is within 3x."""
     path = workdir / "ceiling-c.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, session TEXT,"
-               " ts TEXT, type TEXT, content TEXT)")
-    sql = "INSERT OR IGNORE INTO messages (uid, session, ts, type, content) VALUES (?, ?, ?, ?, ?)"
-    rows = 0
-    batch: list[tuple] = []
+    db = _bare_store(path)
+
+    def source():
+        for p in files:
+            with open(p, "rb") as f:
+                for line in f:
+                    try:
+                        obj = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if not isinstance(obj, dict):
+                        continue
+                    msg = obj.get("message")
+                    content = msg.get("content") if isinstance(msg, dict) else obj.get("display")
+                    if not (isinstance(content, str) or content is None):
+                        content = orjson.dumps(content).decode()
+                    uid = obj.get("uuid") or hashlib.sha256(line).hexdigest()[:32]
+                    yield uid, obj.get("sessionId"), obj.get("timestamp"), obj.get("type"), content
+        for p in sorted((data / "debug").glob("*.txt")):
+            with open(p, "rb") as f:
+                for n, line in enumerate(f):
+                    yield f"{p.stem}:{n}", p.stem, None, "log", line.decode("utf-8", "replace")
+
     t0 = time.perf_counter()
-    for p in files:
-        with open(p, "rb") as f:
-            for line in f:
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if not isinstance(obj, dict):
-                    continue
-                msg = obj.get("message")
-                content = msg.get("content") if isinstance(msg, dict) else obj.get("display")
-                uid = obj.get("uuid") or hashlib.sha256(line).hexdigest()[:32]
-                batch.append((uid, obj.get("sessionId"), obj.get("timestamp"), obj.get("type"),
-                              content if isinstance(content, str) or content is None
-                              else orjson.dumps(content).decode()))
-                if len(batch) == 5000:
-                    db.execute("BEGIN")
-                    db.executemany(sql, batch)
-                    db.execute("COMMIT")
-                    rows += len(batch)
-                    batch = []
-    for p in sorted((data / "debug").glob("*.txt")):
-        session = p.stem
-        with open(p, "rb") as f:
-            for n, line in enumerate(f):
-                batch.append((f"{session}:{n}", session, None, "log", line.decode("utf-8", "replace")))
-                if len(batch) == 5000:
-                    db.execute("BEGIN")
-                    db.executemany(sql, batch)
-                    db.execute("COMMIT")
-                    rows += len(batch)
-                    batch = []
-    db.execute("BEGIN")
-    db.executemany(sql, batch)
-    db.execute("COMMIT")
-    rows += len(batch)
+    rows = _insert_all(db, source())
     secs = time.perf_counter() - t0
     db.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    _remove(path)
     return {"rows": rows, "seconds": secs}
 
 

@@ -112,3 +112,23 @@ def test_upgrade_keeps_old_rows_and_packs_new_ones(sample, memory_home, tmp_path
         assert db.execute("SELECT count(*) FROM messages WHERE metadata_z IS NOT NULL"
                           " AND run_id > 1").fetchone()[0] > 0
     assert _check_metadata(memory_home, sample) > 2 * TRAIN_ROWS
+
+
+def test_dictionary_rolled_back_with_its_batch_is_written_again(store):
+    """A batch that trained a dictionary and then failed takes the dictionary with it; the
+    same process packs later rows with it, so the next batch writes it again (both backends)."""
+    codec = store.meta_codec
+    texts = [json.dumps({"cwd": "/home/dev/src/api", "version": "2.1.9", "n": i,
+                         "gitBranch": f"feat/{i % 7}", "userType": "external"})
+             for i in range(TRAIN_ROWS + 1)]
+    with pytest.raises(RuntimeError), store.tx() as db:
+        for text in texts:
+            codec.pack(db, "transcript", text)
+        codec.save(db)
+        raise RuntimeError("the batch fails after training")
+    with store.tx() as db:
+        plain, packed = codec.pack(db, "transcript", texts[-1])
+        assert plain is None and packed is not None
+        codec.save(db)
+    with store.tx() as db:  # a reader that never saw the training
+        assert MetaCodec().text(db, None, packed) == texts[-1]
