@@ -102,7 +102,9 @@ def clean(tmp_path, claude) -> dict:
 
 
 @pytest.mark.fault("disk full: ingest (tmpfs MEMORY_HOME of 200 KB to 4 MB)")
-@pytest.mark.parametrize("size_kb", [200, 700, 1024, 4096])
+# 760 KB: a new store with every migration (0016 added a table and a column) leaves the run
+# room to begin, so it fails at a batch; at 700 it failed writing the ingest lock
+@pytest.mark.parametrize("size_kb", [200, 760, 1024, 4096])
 def test_ingest_on_a_full_disk(tmpfs, claude, clean, size_kb):
     """Full while creating the store (200 KB), or at a batch, the sessions or the run's end."""
     fs = tmpfs("home", size_kb)

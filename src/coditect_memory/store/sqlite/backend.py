@@ -33,6 +33,7 @@ from .access import SQLiteAccess
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
 from .memories import SQLiteMemories
+from .packing import MetaCodec
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
@@ -42,11 +43,12 @@ _MSG_COLS = (
     "uid, session_id, project_id, source_kind, type, role, content, content_hash, blob_sha256,"
     " ts, component, level, tool_name, tool_use_id, is_error, is_meta, is_sidechain, agent_id,"
     " ext_id, parent_ext_id, model, source_file_id, source_line, source_offset, run_id, metadata,"
-    " is_prompt, count_kind, count_name, error_signature"  # derive.ROW_FACTS
+    " is_prompt, count_kind, count_name, error_signature,"  # derive.ROW_FACTS
+    " metadata_z"  # metadata packed (packing.py)
 )
-_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 30)}) ON CONFLICT(uid) DO NOTHING"
+_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 31)}) ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
-    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 30)}) ON CONFLICT(uid) DO UPDATE SET"
+    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 31)}) ON CONFLICT(uid) DO UPDATE SET"
     " content = excluded.content, content_hash = excluded.content_hash, component = excluded.component,"
     " count_kind = excluded.count_kind, count_name = excluded.count_name,"
     " error_signature = excluded.error_signature"
@@ -336,6 +338,14 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             db.execute("UPDATE source_files SET missing_since = NULL WHERE root = ?"
                        " AND missing_since IS NOT NULL AND path IN (SELECT path FROM seen_paths)", (root,))
 
+    @property
+    def meta_codec(self) -> MetaCodec:
+        """Packs and unpacks `messages.metadata` (made on first use: PostgresStore shares it)."""
+        codec: MetaCodec | None = getattr(self, "_meta_codec", None)
+        if codec is None:
+            codec = self._meta_codec = MetaCodec()
+        return codec
+
     def _project_id(self, db: sqlite3.Connection, path: str | None, ts: int | None) -> int | None:
         if not path:
             return None
@@ -367,6 +377,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         plain: list[tuple[Any, ...]] = []
         growing: list[tuple[Any, ...]] = []
         blobs: list[tuple[str, int, int, bytes]] = []
+        pack = self.meta_codec.pack
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
@@ -376,15 +387,17 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             chash = blob_sha if content is None else _sha(content)
             meta = rec.metadata
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
+            meta_text, meta_z = pack(db, rec.kind, _meta(meta))
             row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
                    file_id, rec.line, rec.offset,
-                   rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
+                   rec.origin.run_id if rec.origin else batch.run_id, meta_text,
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
-                              rec.component, rec.is_error, rec.tool_name, content))
+                              rec.component, rec.is_error, rec.tool_name, content), meta_z)
             (growing if rec.replace else plain).append(row)
+        self.meta_codec.save(db)
         if blobs:
             db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
                            " ON CONFLICT(sha256) DO NOTHING", blobs)

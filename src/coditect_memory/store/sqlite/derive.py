@@ -101,8 +101,8 @@ class SQLiteDirtySessions:
                        -- Claude Code 2.1 writes a local command (/model, /mcp) as a system line
                        OR (m.source_kind = 'transcript' AND m.is_sidechain = 0
                            AND m.type = 'system' AND m.component = 'Commands')
-                       OR m.linked_uid IS NOT NULL)""").fetchall():
-            yield PromptLine(*r)
+                       OR m.linked_uid IS NOT NULL)"""):
+            yield PromptLine(*r)  # streamed: only each prompt's link key is kept (RSS at 1M)
 
     def write_links(self, links: Sequence[Link]) -> None:
         self.db.executemany("UPDATE messages SET linked_uid = ?, session_id = coalesce(session_id, ?)"
@@ -119,7 +119,7 @@ class SQLiteDirtySessions:
                         AND u.tool_name IS NOT NULL LIMIT 1)
                 FROM messages r WHERE r.{_IN_DIRTY} AND r.tool_name IS NULL
                   AND r.tool_use_id IS NOT NULL AND r.type IN ('tool_result', 'tool_output')
-                """).fetchall():
+                """):  # streamed; the names are written once it is read to the end
             yield ToolResult(r[0], r[1], r[2], bool(r[3]), r[4])
 
     def write_tool_names(self, rows: Sequence[NamedRow]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..protocol.transfer import TransferStore
+from .packing import MetaCodec
 
 
 class SQLiteTransfer(TransferStore):
@@ -26,7 +27,7 @@ _EXPORT = """
 SELECT m.id, m.uid, m.source_kind, m.type, m.role, m.content, m.content_hash, m.ts, m.session_id,
        p.path AS project, m.tool_name, m.tool_use_id, m.component, m.level, m.is_error,
        m.is_meta, m.is_sidechain, m.agent_id, m.ext_id, m.parent_ext_id, m.model, m.linked_uid,
-       m.metadata, m.blob_sha256, b.is_text AS blob_is_text, b.data AS blob,
+       m.metadata, m.metadata_z, m.blob_sha256, b.is_text AS blob_is_text, b.data AS blob,
        f.root AS source_root, f.path AS source_file, f.kind AS source_file_kind, m.source_line, m.source_offset, m.run_id
 FROM messages m
 LEFT JOIN projects p ON p.id = m.project_id
@@ -52,9 +53,11 @@ def export_messages(db: sqlite3.Connection, project: str | None,
     cur.execute(_EXPORT.format(where=" ".join(where)), args)
     seen: set[str] = set()
     names = [c[0] for c in cur.description]
+    codec = MetaCodec()
     while rows := cur.fetchmany(2000):
         for r in rows:
             d = dict(zip(names, r, strict=True))
+            d["metadata"] = codec.text(db, d["metadata"], d.pop("metadata_z"))
             sid = d["session_id"]
             if sid and sid not in seen:
                 seen.add(sid)

@@ -246,9 +246,10 @@ class SQLitePrivacy:
 
     # --- scan / apply --------------------------------------------------------------------
     def privacy_texts(self, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
-        return [tuple(r) for r in self.db.execute(
-            "SELECT id, content, metadata, session_id FROM messages WHERE id > ? ORDER BY id LIMIT ?",
-            (after_id, limit))]
+        unpack = self.meta_codec.text  # type: ignore[attr-defined]  # the backend's (packing.py)
+        return [(r[0], r[1], unpack(self.db, r[2], r[3]), r[4]) for r in self.db.execute(
+            "SELECT id, content, metadata, metadata_z, session_id FROM messages WHERE id > ?"
+            " ORDER BY id LIMIT ?", (after_id, limit))]
 
     def rewrite_texts(self, rows: list[tuple[int, str | None, str | None]]) -> None:
         with self.tx() as db:
@@ -256,7 +257,7 @@ class SQLitePrivacy:
             for mid, content, meta in rows:  # row by row: the backup triggers log each one
                 chash = None if content is None else hashlib.sha256(
                     content.encode("utf-8", "surrogatepass")).hexdigest()
-                db.execute("UPDATE messages SET content = ?, metadata = ?,"
+                db.execute("UPDATE messages SET content = ?, metadata = ?, metadata_z = NULL,"
                            " content_hash = coalesce(?, content_hash) WHERE id = ?",
                            (content, meta, chash, mid))
 
