@@ -68,7 +68,7 @@ def share(src: Path, dst: Path) -> Path:
     return target
 
 
-def machine(base: Path, name: str, root: Path, batch: int = 50) -> Path:
+def machine(base: Path, name: str, root: Path, batch: int = 500) -> Path:
     """A machine's home: TEAM level by default (so its rows may be shared) and `root` ingested."""
     home = base / name
     home.mkdir(parents=True)
@@ -124,9 +124,10 @@ class SyncServer:
         self.proc: subprocess.Popen[str] | None = None
 
     def token(self, scope: str = "write", *subs: str, name: str = "sync") -> str:
-        settings = load_settings(self.home)
-        with on_database(self.database_url), open_store(settings) as store:
-            return auth.issue(store, settings, name, scope, list(subs), "1d").token
+        with on_database(self.database_url):
+            settings = load_settings(self.home)
+            with open_store(settings) as store:
+                return auth.issue(store, settings, name, scope, list(subs), "1d").token
 
     def start(self, timeout: float = 20.0) -> SyncServer:
         self.proc = subprocess.Popen(
