@@ -61,7 +61,8 @@ def sample(base: Path, seed: int, sessions: int = 6) -> Path:
 
 def share(src: Path, dst: Path) -> Path:
     """One transcript of `src` also in `dst` (the same file on two machines)."""
-    transcript = sorted(src.glob("projects/*/*.jsonl"))[0]
+    transcript = next(p for p in sorted(src.glob("projects/*/*.jsonl"))
+                      if not p.stem.startswith("agent-"))  # named by its session id
     target = dst / transcript.relative_to(src)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(transcript, target)

@@ -12,7 +12,16 @@ import json
 import pytest
 
 from .api_support import ingest_new_prompt
-from .sync_support import SyncServer, hashes, machine, memory, memory_proc, sample, share, uid_digest
+from .sync_support import (
+    SyncServer,
+    hashes,
+    machine,
+    memory,
+    memory_proc,
+    sample,
+    share,
+    uid_digest,
+)
 
 NEEDLE = "zanzibar-quokka-needle"
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MemoryError_, UsageError
+from ..ingest.health import CaptureWarning
 from ..ingest.pipeline import Ingest, Progress
 from ..privacy.levels import TEAM_AUDIENCE, visible
 from ..scheduling import Schedule
@@ -292,6 +293,14 @@ def status(store: Store, settings: Settings) -> SyncStatus:
                    f"{iso(since)} to reach {state['server']}: check the server, then "
                    "`memory sync push`")
     return SyncStatus(state, pending, since, tombstones, warning, mutable_status(store))
+
+
+def sync_warnings(store: Store, settings: Settings) -> list[CaptureWarning]:
+    """`memory status`'s line when rows have waited too long to be pushed."""
+    if store.sync_state() is None:
+        return []
+    st = status(store, settings)
+    return [CaptureWarning("sync-pending", f"sync: {st.warning}", st.pending)] if st.warning else []
 
 
 # --- run / schedule ----------------------------------------------------------------------
