@@ -56,10 +56,10 @@ def list_(show_machines: bool, as_json: bool) -> None:
     if machines or show_machines:
         m = Table("machine", "host", "submodule", "token", "last push", "last pull", "received",
                   "sent", box=None, pad_edge=False)
-        for r in machines:
-            m.add_row(r["id"][:8], r["hostname"], r["submodule"] or "", r["token_name"],
-                      short_time(r["last_push_at"]), short_time(r["last_pull_at"]),
-                      f"{r['rows_received']:,}", f"{r['rows_sent']:,}")
+        for x in machines:
+            m.add_row(x["id"][:8], x["hostname"], x["submodule"] or "", x["token_name"],
+                      short_time(x["last_push_at"]), short_time(x["last_pull_at"]),
+                      f"{x['rows_received']:,}", f"{x['rows_sent']:,}")
         console().print(m if machines else "no machine syncs here yet (`memory sync init` on one)")
 
 
