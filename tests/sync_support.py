@@ -9,13 +9,12 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 from click.testing import CliRunner
 
 from coditect_memory.actions import auth
@@ -25,8 +24,9 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 from coditect_memory.store.sqlite.digest import MOD, row_sum
 
+from .api_support import Server
 from .conftest import Result
-from .s3server import free_port
+from .s3server import Relay, free_port
 
 TEAM_CONFIG = '[privacy]\ndefault_level = "TEAM"\n[sync]\nbatch_size = {batch}\n'
 
@@ -130,23 +130,16 @@ class SyncServer:
             with open_store(settings) as store:
                 return auth.issue(store, settings, name, scope, list(subs), "1d").token
 
-    def start(self, timeout: float = 20.0) -> SyncServer:
+    def start(self, timeout: float = 20.0, env: dict[str, str] | None = None) -> SyncServer:
+        """Serve (again, on the same port); `env`: e.g. a MEMORY_FAILPOINT for this run."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "coditect_memory", "serve", "--port", str(self.port)],
-            env={**os.environ, **env_of(self.home, self.database_url)},
+            env={**os.environ, **env_of(self.home, self.database_url), **(env or {})},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"memory serve exited {self.proc.returncode}: "
-                                     f"{self.proc.stderr.read() if self.proc.stderr else ''}")
-            try:
-                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"memory serve did not answer within {timeout} s")
+        self.wait_healthy(timeout)
+        return self
+
+    wait_healthy = Server.wait_healthy  # (it only needs self.proc and self.url)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -173,3 +166,28 @@ class SyncServer:
 
     def hashes(self) -> dict[str, str]:
         return hashes(self.home, self.database_url)
+
+
+class CutResponse(Relay):
+    """The backup tests' relay, cutting on the way back instead: once `after` bytes of
+    answers went to the client, the answer in flight is cut and the relay stops listening (a
+    connection lost mid-response, then a server that does not answer)."""
+
+    def __init__(self, upstream_port: int, after: int) -> None:
+        self.after, self.down = after, 0
+        super().__init__(upstream_port)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        if upstream:
+            return super()._pipe(src, dst, upstream)
+        try:
+            while data := src.recv(65536):
+                with self.lock:
+                    left, self.down = self.after - self.down, self.down + len(data)
+                if left < len(data):
+                    dst.sendall(data[:max(0, left)])
+                    self.cut()
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MemoryError_, UsageError
+from ..failpoints import failpoint
 from ..ingest.health import CaptureWarning
 from ..ingest.pipeline import Ingest, Progress
 from ..privacy.levels import TEAM_AUDIENCE, visible
@@ -126,7 +127,8 @@ class Pushed:
     cursor: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "batch_seconds"}
+        out = dict(self.__dict__)
+        out["batch_seconds"] = [round(x, 3) for x in self.batch_seconds]
         out["seconds"] = round(sum(self.batch_seconds), 3)
         return out
 
@@ -151,6 +153,7 @@ def push(store: Store, settings: Settings, client: SyncClient | None = None,
                     data, n = encode(team)
                     t0 = time.monotonic()
                     answer = c.post_bytes("push", {"last": last}, data)
+                    failpoint("sync.push.acked")  # the server has it; the cursor not moved yet
                     out.batch_seconds.append(time.monotonic() - t0)
                     out.batches += 1
                     out.messages += n
@@ -225,6 +228,7 @@ def pull(store: Store, settings: Settings, client: SyncClient | None = None,
                     out.new += stats.messages_new
                     out.duplicates += stats.duplicates
                     out.batches += 1
+                    failpoint("sync.pull.stored")  # stored here; the cursor not moved yet
                     progress.advance(0, len(uids))
                 out.cursor = next_cursor
                 store.set_sync_state(pull_cursor=next_cursor)

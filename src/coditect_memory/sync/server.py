@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import Forbidden, UsageError
+from ..failpoints import failpoint
 from ..ingest.pipeline import Ingest
 from ..search.cache import SearchCache
 from ..settings import Settings
@@ -77,6 +78,7 @@ def receive(store: Store, settings: Settings, lock: threading.Lock, sender: Send
     with lock:
         stats = Ingest(store, settings, space_check=False).run_records(
             f"sync:{sender.machine_id}", "sync", records())
+        failpoint("sync.server.stored")  # the rows stored, their origin not yet, no answer sent
         store.sync_mark_rows(uids, sender.machine_id, sender.submodule)
         sender.seen(store, pushed=stats.messages_new)
         search = after_ingest(store, settings, cache)
@@ -105,6 +107,7 @@ def serve(store: Store, settings: Settings, sender: Sender, after: int, limit: i
     # Fewer than asked: everything up to `top` was looked at (the caller's own rows skipped).
     next_cursor = rows[-1]["id"] if more else max(after, top, rows[-1]["id"] if rows else 0)
     data, n = encode(TeamView(store, settings, server=True).rows(rows))
+    failpoint("sync.server.serving")  # a pull answered with nothing: the connection drops
     sender.seen(store, pulled=n)
     return Served(data, n, next_cursor, more)
 
