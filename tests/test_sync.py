@@ -157,3 +157,37 @@ def test_status_warns_when_rows_wait_too_long(team):
 def test_schedule_prints_a_cron_line(tmp_path):
     out = memory(tmp_path / "h", "sync", "schedule", "--every", "15m", "--json").json()
     assert out["cron"].startswith("*/15 * * * *") and "sync run" in out["cron"]
+
+
+def test_a_scoped_token_pulls_only_its_submodules(tmp_path):
+    from .api_support import SUBMODULES
+
+    srv = SyncServer(tmp_path / "server")
+    for name, paths in SUBMODULES.items():
+        memory(srv.home, "submodule", "add", name, *[x for p in paths for x in ("--path", p)])
+    full, scoped = srv.token("write", name="all"), srv.token("read", "src", name="src-reader")
+    srv.start()
+    try:
+        a = machine(tmp_path, "a", sample(tmp_path, 1, sessions=4))
+        b = machine(tmp_path, "b", sample(tmp_path, 2, sessions=1))
+        memory(a, "sync", "init", "--server", srv.url, "--token", full)
+        assert _json(a, "sync", "push")["messages"] > 0
+        before = set(hashes(b))
+        memory(b, "sync", "init", "--server", srv.url, "--token", scoped, "--submodule", "src")
+        assert _json(b, "sync", "pull")["messages"] > 0
+        with open_store(load_settings(b), readonly=True) as s:
+            pulled = [d["project"] for d in s.export_messages() if d["uid"] not in before]
+        prefixes = tuple(p + "/" for p in SUBMODULES["src"]) + tuple(SUBMODULES["src"])
+        assert pulled and all(p and p.startswith(prefixes) for p in pulled)
+        refused = memory_proc(b, "sync", "push")  # a read token: pulls, never pushes
+        assert refused.code == 19 and "Traceback" not in refused.stderr
+    finally:
+        srv.stop()
+
+
+def test_run_once_says_why_it_failed_and_exits_with_its_code(team):
+    srv, a, _, _ = team
+    assert memory(a, "sync", "run", "--json").json()["error"] is None
+    srv.stop()
+    down = memory_proc(a, "sync", "run", "--json")
+    assert down.code == 20 and "did not answer" in down.json()["error"]
