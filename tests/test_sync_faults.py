@@ -34,13 +34,13 @@ from .sync_support import (
     uid_digest,
 )
 
-BATCH = 200  # messages a batch (~1,700 a machine): every fault below lands between batches
+BATCH = 150  # messages a batch (~900 a machine): every fault below lands between batches
 
 
 @pytest.fixture
 def world(tmp_path):
     """Two machines (one transcript on both), the union store, a server on SQLite."""
-    ra, rb = sample(tmp_path, 1, sessions=2), sample(tmp_path, 2, sessions=2)
+    ra, rb = sample(tmp_path, 1, sessions=1), sample(tmp_path, 2, sessions=1)
     share(ra, rb)
     a, b = machine(tmp_path, "a", ra, BATCH), machine(tmp_path, "b", rb, BATCH)
     ref = machine(tmp_path, "ref", ra)

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import Forbidden, UsageError
@@ -28,6 +28,16 @@ from .tombstones import apply as apply_tombstones
 SERVER = "server"  # the origin of tombstones the server's own forgets made
 LOCK_WAIT_SECONDS = 3600.0  # another process's ingest (a CLI run on the server): waited for
 _MACHINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+@dataclass
+class Writes:
+    """One per app: the write lock pushes queue on, and how many wait for it, so only the
+    last push of a burst brings the search index up to date (each commit costs ~0.2 s)."""
+
+    lock: threading.Lock
+    waiting: int = 0
+    guard: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-def receive(store: Store, settings: Settings, lock: threading.Lock, sender: Sender,
+def receive(store: Store, settings: Settings, writes: Writes, sender: Sender,
             data: bytes, cache: SearchCache | None = None) -> dict[str, Any]:
     """Store one pushed batch (idempotent by uid: a row stored before, from anyone, counts as
     a duplicate); rows forgotten on any machine are not stored again."""
@@ -75,13 +85,18 @@ def receive(store: Store, settings: Settings, lock: threading.Lock, sender: Send
             yield item
 
     settings = replace(settings, ingest=replace(settings.ingest, lock_wait_seconds=LOCK_WAIT_SECONDS))
-    with lock:
+    with writes.guard:
+        writes.waiting += 1
+    with writes.lock:
+        with writes.guard:
+            writes.waiting -= 1
+            last = writes.waiting == 0
         stats = Ingest(store, settings, space_check=False).run_records(
             f"sync:{sender.machine_id}", "sync", records())
         failpoint("sync.server.stored")  # the rows stored, their origin not yet, no answer sent
         store.sync_mark_rows(uids, sender.machine_id, sender.submodule)
         sender.seen(store, pushed=stats.messages_new)
-        search = after_ingest(store, settings, cache)
+        search = after_ingest(store, settings, cache) if last else {}
     store.record_write(sender.token_name, sender.submodule, "sync.push", str(stats.run_id), _now())
     return {"run_id": stats.run_id, "received": len(uids), "new": stats.messages_new,
             "duplicates": stats.duplicates, "errors": stats.errors,

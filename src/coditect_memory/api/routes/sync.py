@@ -38,8 +38,11 @@ async def push(request: Request, c: Annotated[Caller, Depends(caller("write"))],
                last: Cursor = 0) -> dict[str, Any]:
     data = await request.body()
     sender = _sender(c, machine, hostname, submodule)
-    return await run_in_threadpool(server.receive, c.store, c.api.settings, c.api.ingest_lock,
-                                   sender, data, c.api.search)
+    writes = getattr(request.app.state, "sync_writes", None)
+    if writes is None:  # made once, on the event loop (no race)
+        writes = request.app.state.sync_writes = server.Writes(c.api.ingest_lock)
+    return await run_in_threadpool(server.receive, c.store, c.api.settings, writes, sender,
+                                   data, c.api.search)
 
 
 @router.get("/pull", responses=ERRORS, summary="Messages after a cursor that this token may see "
