@@ -37,6 +37,7 @@ from .packing import MetaCodec
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
+from .sync import SQLiteSync
 from .usage_times import SQLiteUsageTimes
 
 _MSG_COLS = (
@@ -85,7 +86,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"))
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
-                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, Store):
+                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
