@@ -47,7 +47,8 @@ COMMANDS = {
     "sample": ("sample", "sample", "Write a realistic sample ~/.claude folder to try things on."),
 }
 # `memory ingest schedule`: a sub-command of a command that also takes a PATH argument.
-SUBCOMMANDS = {("ingest", "schedule"): ("capture", "ingest_schedule")}
+SUBCOMMANDS = {("ingest", "schedule"): ("capture", "ingest_schedule"),
+               ("sync", "conflicts"): ("sync_conflicts", "conflicts")}
 
 
 class LazyGroup(click.Group):

@@ -20,6 +20,7 @@ from .protocol.privacy import PrivacyStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
+from .protocol.sync_mutable import SyncMutableStore
 from .protocol.transfer import TransferStore
 from .protocol.usage_times import UsageTimesStore
 
@@ -28,7 +29,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
-            AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore):
+            AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore, SyncMutableStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -1,0 +1,1 @@
+"""Sync between local stores and a central server (issue 17)."""
