@@ -31,19 +31,19 @@ class InProcess:
     """The sync client's two calls, answered by the server's functions on `server`."""
 
     def __init__(self, server: Store, machine: str, visible: frozenset[str] | None = None) -> None:
-        self.server, self.machine, self.visible = server, machine, visible
+        self.server, self.machine_id, self.visible = server, machine, visible
         self.calls = 0
 
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         assert path == "mutable/push"
         self.calls += 1
-        return serve_push(self.server, body["records"], body["machine"], self.visible)
+        return serve_push(self.server, body["records"], self.machine_id, self.visible)
 
     def get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         assert path == "mutable/pull"
         self.calls += 1
         return serve_pull(self.server, int(params["after"]), int(params["limit"]),
-                          params["machine"], self.visible)
+                          self.machine_id, self.visible)
 
 
 @pytest.fixture

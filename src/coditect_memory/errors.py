@@ -85,6 +85,13 @@ class Forbidden(MemoryError_):
     exit_code = 19
 
 
+class SyncUnreachable(MemoryError_):
+    """The sync server did not answer (refused, reset, timed out, cut mid-response): what was
+    not sent stays queued and the next push sends it."""
+
+    exit_code = 20
+
+
 EXIT_INTERRUPTED = 130
 
 

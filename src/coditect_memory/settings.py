@@ -171,6 +171,17 @@ class ApiSettings:
     redis_url: str | None = None
     cache_ttl_seconds: float = 300.0
     cache_entries: int = 2048  # the in-process cache's size (LRU)
+@dataclass(frozen=True)
+class SyncSettings:
+    """`memory sync`: batch size, patience with the server, when a queue is old."""
+
+    batch_size: int = 2000  # messages a push or pull batch carries
+    timeout_seconds: float = 60.0  # one request to the server
+    warn_pending_hours: float = 24.0  # `sync status` and `memory status` warn past this
+    clock_skew_seconds: float = 0.0  # tests only (MEMORY_SYNC_CLOCK_SKEW): a machine's clock off
+    token: str = field(default="", repr=False)  # MEMORY_SYNC_TOKEN (else MEMORY_HOME/sync-token)
+
+
 LEVELS = ("PUBLIC", "TEAM", "PRIVATE", "EPHEMERAL")
 
 
@@ -198,6 +209,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     memories: MemorySettings = field(default_factory=MemorySettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
     @property
     def db_path(self) -> Path:
@@ -350,7 +362,20 @@ def load_settings(home: Path | None = None) -> Settings:
                             **_table(user, "memories", config_file)}, config_file),
         privacy=_privacy({**_table(default, "privacy", default_path),
                           **_table(user, "privacy", config_file)}, config_file),
+        sync=_sync({**_table(default, "sync", default_path), **_table(user, "sync", config_file)},
+                   config_file),
     )
+
+
+def _sync(table: dict[str, Any], path: Path) -> SyncSettings:
+    w = f"[sync] in {path}:"
+    return SyncSettings(
+        batch_size=max(1, _get(table, "batch_size", int, 2000, w)),
+        timeout_seconds=_get(table, "timeout_seconds", float, 60.0, w),
+        warn_pending_hours=_get(table, "warn_pending_hours", float, 24.0, w),
+        clock_skew_seconds=_get({"skew": os.environ.get("MEMORY_SYNC_CLOCK_SKEW", "0")}, "skew",
+                                float, 0.0, "MEMORY_SYNC_CLOCK_SKEW:"),
+        token=os.environ.get("MEMORY_SYNC_TOKEN", "").strip())
 
 
 def _api(table: dict[str, Any], path: Path) -> ApiSettings:

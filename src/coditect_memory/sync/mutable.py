@@ -29,9 +29,8 @@ BATCH = 500  # records a push or pull request carries
 
 
 class Client(Protocol):
-    """What these functions use of sync-core's SyncClient."""
-
-    machine: str
+    """What these functions use of sync/client.py's SyncClient (which names the machine in
+    every request's query)."""
 
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -57,13 +56,14 @@ def pending(store: Store, privacy: PrivacySettings | None = None) -> list[LocalR
         r.kind == "level" or levels.level(r.project, r.session) != EPHEMERAL)]
 
 
-def push_mutable(client: Client, store: Store) -> dict[str, int]:
-    """Send what changed here; returns {"sent", "accepted", "conflicts"}."""
-    todo = pending(store, getattr(getattr(client, "settings", None), "privacy", None))
+def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
+    """Send what changed here; returns {"sent", "accepted", "conflicts"}. `privacy`: the
+    settings' levels and default (without it, only levels set with `memory privacy set`)."""
+    todo = pending(store, privacy)
     out = {"sent": 0, "accepted": 0, "conflicts": 0}
     for i in range(0, len(todo), BATCH):
         part = todo[i:i + BATCH]
-        answer = client.post_json("mutable/push", {"machine": client.machine, "records": [
+        answer = client.post_json("mutable/push", {"records": [
             {"kind": r.kind, "key": r.key, "base": r.base, "value": r.value, "project": r.project}
             for r in part]})
         sent = {(r.kind, r.key): r for r in part}
@@ -89,8 +89,7 @@ def pull_mutable(client: Client, store: Store) -> dict[str, int]:
     out = {"received": 0, "applied": 0, "conflicts": 0}
     cursor = store.mutable_cursor()
     while True:
-        answer = client.get_json("mutable/pull", {"after": cursor, "limit": BATCH,
-                                                  "machine": client.machine})
+        answer = client.get_json("mutable/pull", {"after": cursor, "limit": BATCH})
         records = [central(d) for d in answer.get("records", [])]
         cursor = int(answer.get("next", cursor))
         counts = store.mutable_settle([(c, None) for c in records], pull_rule, cursor=cursor)
@@ -101,6 +100,6 @@ def pull_mutable(client: Client, store: Store) -> dict[str, int]:
             return out
 
 
-def mutable_status(store: Store) -> dict[str, int]:
+def mutable_status(store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
     """{"pending": records changed here not pushed yet, "conflicts": kept local versions}."""
-    return {"pending": len(pending(store)), "conflicts": len(store.mutable_conflicts())}
+    return {"pending": len(pending(store, privacy)), "conflicts": len(store.mutable_conflicts())}

@@ -36,6 +36,7 @@ from .memories import SQLiteMemories
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
+from .sync import SQLiteSync
 from .sync_mutable import SQLiteSyncMutable
 from .usage_times import SQLiteUsageTimes
 
@@ -81,7 +82,8 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
-                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSyncMutable, Store):
+                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable,
+                  Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

@@ -31,9 +31,9 @@ SELECT m.id, m.uid, m.source_kind, m.type, m.role, m.content, m.content_hash, m.
 FROM messages m
 LEFT JOIN projects p ON p.id = m.project_id
 LEFT JOIN source_files f ON f.id = m.source_file_id
-LEFT JOIN blobs b ON b.sha256 = m.blob_sha256
+LEFT JOIN blobs b ON b.sha256 = m.blob_sha256{join}
 WHERE m.deleted_at IS NULL {where}
-ORDER BY m.id"""
+ORDER BY m.id{limit}"""
 
 
 def export_messages(db: sqlite3.Connection, project: str | None,
@@ -48,8 +48,15 @@ def export_messages(db: sqlite3.Connection, project: str | None,
     if since is not None:
         where.append("AND m.ts >= ?")
         args.append(since)
+    return message_rows(db, " ".join(where), args)
+
+
+def message_rows(db: sqlite3.Connection, where: str, args: list[Any], join: str = "",
+                 limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """The export's rows that pass `where` (after `AND`), by id; sync adds a join and a limit."""
     cur = db.cursor()  # a cursor of its own: the per-session look-ups below use db
-    cur.execute(_EXPORT.format(where=" ".join(where)), args)
+    cur.execute(_EXPORT.format(where=where, join=join,
+                               limit="" if limit is None else f" LIMIT {int(limit)}"), args)
     seen: set[str] = set()
     names = [c[0] for c in cur.description]
     while rows := cur.fetchmany(2000):
