@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..failpoints import failpoint
 from ..privacy.levels import EPHEMERAL, Levels
 from ..settings import PrivacySettings
 from ..store.base import Store
@@ -66,6 +67,7 @@ def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None =
         answer = client.post_json("mutable/push", {"records": [
             {"kind": r.kind, "key": r.key, "base": r.base, "value": r.value, "project": r.project}
             for r in part]})
+        failpoint("sync-mutable:push-answered")  # accepted there, not yet known here
         sent = {(r.kind, r.key): r for r in part}
         won: list[tuple[CentralRecord, LocalRecord | None]] = []
         lost: list[tuple[CentralRecord, LocalRecord | None]] = []
@@ -90,6 +92,7 @@ def pull_mutable(client: Client, store: Store) -> dict[str, int]:
     cursor = store.mutable_cursor()
     while True:
         answer = client.get_json("mutable/pull", {"after": cursor, "limit": BATCH})
+        failpoint("sync-mutable:pull-received")
         records = [central(d) for d in answer.get("records", [])]
         cursor = int(answer.get("next", cursor))
         counts = store.mutable_settle([(c, None) for c in records], pull_rule, cursor=cursor)

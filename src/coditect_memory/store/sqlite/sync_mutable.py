@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ...failpoints import failpoint
 from ..protocol.sync_mutable import (
     ACCEPT,
     ADOPT,
@@ -371,6 +372,7 @@ class SQLiteSyncMutable:
                     accepted = True
                 assert cur is not None  # SAME and REJECT answer with what the server holds
                 out.append((what, cur))
+            failpoint("sync-mutable:server-logged")  # written, not committed
             if accepted:
                 self._bump(db)
         return out
