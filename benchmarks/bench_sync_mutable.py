@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import append_results, machine, table  # noqa: E402
+from tests.api_support import Server  # noqa: E402
 
 from coditect_memory.actions import auth, browse, memories, privacy  # noqa: E402
 from coditect_memory.actions.ingest import ingest  # noqa: E402
@@ -33,7 +32,7 @@ from coditect_memory.settings import load_settings  # noqa: E402
 from coditect_memory.store import open_store  # noqa: E402
 from coditect_memory.sync.client import SyncClient  # noqa: E402
 from coditect_memory.sync.mutable import mutable_status, pull_mutable, push_mutable  # noqa: E402
-from tests.api_support import Server  # noqa: E402
+from common import append_results, machine, table  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
