@@ -193,6 +193,14 @@ def test_a_token_scoped_to_a_submodule_reads_and_writes_only_its_projects(world)
     r = httpx.post(f"{world.server.url}/api/v1/sync/mutable/push?machine=x", headers=bearer(reader),
                    json={"records": []})
     assert r.status_code == 403 and "error" in r.json()
-    bad = httpx.post(f"{world.server.url}/api/v1/sync/mutable/push?machine=x", headers=bearer(world.token),
-                     json={"records": [{"kind": "nope", "key": "k", "base": 0, "value": None}]})
-    assert bad.status_code == 422 and "kind" in bad.json()["error"]["message"]
+    for record in ({"kind": "nope", "key": "k", "base": 0, "value": None},
+                   {"kind": "note", "key": "k", "base": 0, "value": {"title": 3, "tags": []}},
+                   {"kind": "level", "key": "project:/x", "base": 0, "value": {"level": "SECRET"}},
+                   {"kind": "memory", "key": "k", "base": 0, "value": {"text": "no ident"}},
+                   {"kind": "note", "key": "k", "base": 2**70, "value": None}):
+        bad = httpx.post(f"{world.server.url}/api/v1/sync/mutable/push?machine=x",
+                         headers=bearer(world.token), json={"records": [record]})
+        assert bad.status_code == 422 and "kind" in bad.json()["error"]["message"], record
+    far = httpx.get(f"{world.server.url}/api/v1/sync/mutable/pull?machine=x&after={2**70}",
+                    headers=bearer(world.token))
+    assert far.status_code == 422

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..errors import UsageError
+from ..settings import LEVELS
 from ..store.base import Store
 from ..store.protocol.sync_mutable import KINDS, Pushed
 from .mutable import wire
@@ -24,30 +25,45 @@ REFUSED = "refused"  # outside the token's submodules: not stored, not an error 
 def _project(p: dict[str, Any], sessions: dict[str, str | None]) -> str | None:
     kind, key, value = p["kind"], p["key"], p.get("value")
     if kind == "memory":
-        ident = (value or {}).get("ident") or [p.get("project")]
-        return ident[0] if isinstance(ident, list) and ident else None
+        return value["ident"][0] if value else None
     if kind == "level" and key.startswith("project:"):
         return str(key.split(":", 1)[1])
     session = key.split(":", 1)[1] if kind == "level" else key
     return sessions.get(session) or p.get("project")
 
 
-def _check(records: Any) -> list[dict[str, Any]]:
-    """The pushed records, well-formed, or a one-line 400."""
-    if not isinstance(records, list):
-        raise UsageError("records: give a list of {kind, key, base, value}")
+MAX_INT = 2**62  # what a store's integer column holds, with room
+
+
+def _valid_value(kind: str, key: str, v: Any) -> bool:
+    """A value of this kind as push_mutable sends it (None: absent)."""
+    if v is None:
+        return kind != "memory"
+    if kind == "note":
+        return (isinstance(v.get("title"), str | None) and isinstance(v.get("tags"), list)
+                and all(isinstance(t, str) for t in v["tags"]))
+    if kind == "level":
+        return key.split(":", 1)[0] in ("project", "session") and v.get("level") in LEVELS
+    ident = v.get("ident")
+    return (isinstance(ident, list) and len(ident) == 3 and isinstance(ident[0], str | None)
+            and all(isinstance(x, str) for x in ident[1:])
+            and all(isinstance(v.get(f), str) for f in ("type", "text", "norm"))
+            and all(isinstance(v.get(f), bool) for f in ("pinned", "deleted")))
+
+
+def _check(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pushed records, well-formed, or a one-line 422 naming the first that is not."""
     for r in records:
-        if (not isinstance(r, dict) or r.get("kind") not in KINDS or not isinstance(r.get("key"), str)
-                or not r["key"] or not isinstance(r.get("base", 0), int)
-                or not isinstance(r.get("value"), dict | None)):
-            raise UsageError(f"a record must be {{kind: {'|'.join(KINDS)}, key, base, value}}: {str(r)[:200]}")
-        if r["kind"] == "memory" and r.get("value") is not None and not isinstance(
-                r["value"].get("ident"), list):
-            raise UsageError("a memory's value must carry its ident [project, type, norm]")
+        kind, key, base, value = r.get("kind"), r.get("key"), r.get("base", 0), r.get("value")
+        if (kind not in KINDS or not isinstance(key, str) or not key or len(key) > 1000
+                or not isinstance(base, int) or not 0 <= base < MAX_INT
+                or not isinstance(value, dict | None) or not _valid_value(kind, key, value)):
+            raise UsageError(f"a record must be {{kind: {'|'.join(KINDS)}, key, base, value}} with"
+                             f" the value of its kind (docs/json-and-exit-codes.md): {str(r)[:200]}")
     return records
 
 
-def serve_push(store: Store, records: Any, machine: str,
+def serve_push(store: Store, records: list[dict[str, Any]], machine: str,
                visible: frozenset[str] | None) -> dict[str, Any]:
     """Accept or answer each pushed record (one transaction); {"results": [...]} in order."""
     records = _check(records)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from ...sync.mutable_server import serve_pull, serve_push
+from ...sync.mutable_server import MAX_INT, serve_pull, serve_push
 from ..context import Caller, caller
 from ..errors import ERRORS
 
@@ -41,6 +41,6 @@ def push(c: Annotated[Caller, Depends(caller("write"))], machine: Machine,
 @router.get("/sync/mutable/pull", responses=ERRORS,
             summary="Titles, tags, privacy levels and memories other machines changed, after a cursor")
 def pull(c: Annotated[Caller, Depends(caller("read"))], machine: Machine,
-         after: Annotated[int, Query(ge=0)] = 0,
+         after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
          limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict[str, Any]:
     return serve_pull(c.store, after, limit, machine, _visible(c))

@@ -105,9 +105,10 @@ class SyncMutableStore(ABC):
         None for a pull): `rule(local record, central)` says what to do: SKIP; ADOPT (the state
         follows: base, central, and synced = the pushed local value, or the central one);
         APPLY (the local value becomes the central one); CONFLICT (the local value is kept as a
-        conflict, then APPLY). With `cursor`, the pull position lands in the same transaction.
-        Returns how many of each (and "unresolved": memories of a project not here, retried
-        on the next call)."""
+        conflict, then APPLY). With `cursor` (a pull), the pull position lands in the same
+        transaction, and memories that waited for their project to arrive here are tried
+        again first. Returns how many of each (and "unresolved": memories of a project not
+        here yet)."""
 
     @abstractmethod
     def mutable_cursor(self) -> int:

@@ -261,8 +261,10 @@ class SQLiteSyncMutable:
                        rule: ClientRule, cursor: int | None = None) -> dict[str, int]:
         counts = {ADOPT: 0, APPLY: 0, CONFLICT: 0, SKIP: 0, "unresolved": 0}
         with self.tx() as db:
-            waiting = [(CentralRecord("memory", r[1], r[4], _load(r[5])), None) for r in db.execute(
-                f"{_STATE} WHERE kind = 'memory' AND local_id IS NULL AND central IS NOT NULL")]
+            # a pull also tries again the memories that waited for their project
+            waiting = [] if cursor is None else [
+                (CentralRecord("memory", r[1], r[4], _load(r[5])), None) for r in db.execute(
+                    f"{_STATE} WHERE kind = 'memory' AND local_id IS NULL AND central IS NOT NULL")]
             wrote = False
             for c, sent in [*waiting, *central]:
                 local = self._sm_local(db, c.kind, c.key, c.value)
