@@ -44,6 +44,13 @@ ENDPOINTS = [
     ("GET", "/api/v1/checkpoints", "read"),
     ("GET", "/api/v1/checkpoints/c0", "read"),
     ("POST", "/api/v1/checkpoints", "write"),
+    ("POST", "/api/v1/sync/push?machine=m1", "write"),
+    ("GET", "/api/v1/sync/pull?machine=m1", "read"),
+    ("POST", "/api/v1/sync/tombstones?machine=m1", "write"),
+    ("GET", "/api/v1/sync/tombstones?machine=m1", "read"),
+    ("GET", "/api/v1/sync/status", "read"),
+    ("POST", "/api/v1/sync/mutable/push?machine=m1", "write"),
+    ("GET", "/api/v1/sync/mutable/pull?machine=m1", "read"),
 ]
 TOO_LOW = {"read": "metrics", "write": "read", "admin": "write", "metrics": "read"}
 

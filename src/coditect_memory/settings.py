@@ -176,7 +176,7 @@ class SyncSettings:
     """`memory sync`: batch size, patience with the server, when a queue is old."""
 
     batch_size: int = 2000  # messages a push or pull batch carries
-    timeout_seconds: float = 60.0  # one request to the server
+    timeout_seconds: float = 600.0  # one request to the server (pushes may queue there)
     warn_pending_hours: float = 24.0  # `sync status` and `memory status` warn past this
     clock_skew_seconds: float = 0.0  # tests only (MEMORY_SYNC_CLOCK_SKEW): a machine's clock off
     token: str = field(default="", repr=False)  # MEMORY_SYNC_TOKEN (else MEMORY_HOME/sync-token)
@@ -371,7 +371,7 @@ def _sync(table: dict[str, Any], path: Path) -> SyncSettings:
     w = f"[sync] in {path}:"
     return SyncSettings(
         batch_size=max(1, _get(table, "batch_size", int, 2000, w)),
-        timeout_seconds=_get(table, "timeout_seconds", float, 60.0, w),
+        timeout_seconds=_get(table, "timeout_seconds", float, 600.0, w),
         warn_pending_hours=_get(table, "warn_pending_hours", float, 24.0, w),
         clock_skew_seconds=_get({"skew": os.environ.get("MEMORY_SYNC_CLOCK_SKEW", "0")}, "skew",
                                 float, 0.0, "MEMORY_SYNC_CLOCK_SKEW:"),

@@ -42,7 +42,10 @@ def status(store: Store, settings: Settings | None = None) -> StatusResult:
     last = s["last_run"]
     finished = last["finished_at"] if last and last["status"] == "completed" else None
     when = datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp() if finished else None
-    return StatusResult(s, capture_warnings(store, settings.claude_root, time.time(), when))
+    from .sync import sync_warnings
+
+    return StatusResult(s, capture_warnings(store, settings.claude_root, time.time(), when)
+                        + sync_warnings(store, settings))
 
 
 @dataclass

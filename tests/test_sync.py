@@ -1,0 +1,193 @@
+"""memory sync beyond the contract: forget travels as tombstones, PRIVATE and EPHEMERAL never
+leave a machine, tokens scoped to submodules, errors in one line, the server's registry and
+manifest, status and schedule. Real `memory serve` processes on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
+
+from .sync_support import (
+    SyncServer,
+    hashes,
+    machine,
+    memory,
+    memory_proc,
+    on_database,
+    sample,
+    share,
+)
+
+
+@pytest.fixture
+def team(tmp_path):
+    """Two machines (one transcript on both) linked to a fresh server on SQLite."""
+    ra, rb = sample(tmp_path, 1, sessions=2), sample(tmp_path, 2, sessions=2)
+    shared = share(ra, rb)
+    a, b = machine(tmp_path, "a", ra), machine(tmp_path, "b", rb)
+    srv = SyncServer(tmp_path / "server").start()
+    tok = srv.token()
+    for home in (a, b):
+        memory(home, "sync", "init", "--server", srv.url, "--token", tok)
+    try:
+        yield srv, a, b, shared.stem
+    finally:
+        srv.stop()
+
+
+def _json(home, *args):
+    return memory(home, *args, "--json").json()
+
+
+@pytest.mark.parametrize("server_backend", ["sqlite", "postgresql"])
+def test_forget_on_one_machine_is_forget_everywhere(tmp_path, request, server_backend):
+    url = request.getfixturevalue("pg_server").database() if server_backend == "postgresql" else ""
+    ra, rb = sample(tmp_path, 1, sessions=2), sample(tmp_path, 2, sessions=2)
+    sid = share(ra, rb).stem  # the shared transcript's session: on both machines
+    a, b = machine(tmp_path, "a", ra), machine(tmp_path, "b", rb)
+    srv = SyncServer(tmp_path / "server", url).start()
+    try:
+        tok = srv.token(name="alice-laptop")
+        for home in (a, b):
+            memory(home, "sync", "init", "--server", srv.url, "--token", tok)
+            _json(home, "sync", "push")
+        _json(a, "sync", "pull")
+        gone = {u for u, _ in hashes(a).items()} - set(hashes(b))  # a's own, not on b yet
+        forgotten = _json(a, "forget", "--session", sid, "--yes")
+        assert forgotten["messages"] > 0
+        st = _json(a, "sync", "status")
+        assert st["tombstones_pending"] == forgotten["messages"]
+        assert _json(a, "sync", "push")["tombstones"] == forgotten["messages"]
+        with on_database(url), open_store(load_settings(srv.home), readonly=True) as s:
+            assert not s.session(sid)  # forgotten on the server, audited under the token's name
+            assert any(r.actor == "alice-laptop" and r.action == "forget" for r in s.audit_rows())
+        pulled = _json(b, "sync", "pull")
+        # b has its own copy of the session's transcript (not a's other files of it)
+        assert pulled["tombstones"] == forgotten["messages"] and pulled["forgotten"] > 0
+        assert sid not in _sessions(b, "") and _sessions(b, "")  # b keeps the rest
+        # b captured that transcript itself: re-ingesting it, or pushing, brings nothing back
+        memory(b, "ingest", str(rb), "--json")
+        _json(b, "sync", "push")
+        assert sid not in _sessions(srv.home, url)
+        assert sid not in _sessions(b, "")
+        assert gone  # (a's other rows reached b)
+    finally:
+        srv.stop()
+
+
+def _sessions(home, url):
+    with on_database(url), open_store(load_settings(home), readonly=True) as s:
+        return [x["session_id"] for x in s.sessions(limit=1000)]
+
+
+def test_private_and_ephemeral_rows_never_leave_the_machine(team):
+    srv, a, _, _ = team
+    with open_store(load_settings(a), readonly=True) as s:
+        projects = sorted({d["project"] for d in s.export_messages() if d["project"]})
+    assert len(projects) >= 2
+    memory(a, "privacy", "set", projects[0], "EPHEMERAL")
+    memory(a, "privacy", "set", projects[1], "PRIVATE")
+    pushed = _json(a, "sync", "push")
+    assert pushed["held_back"] > 0
+    with open_store(load_settings(srv.home), readonly=True) as s:
+        on_server = {d["project"] for d in s.export_messages()}
+    assert not on_server & set(projects[:2])
+    assert _json(a, "sync", "status")["pending"] == 0  # judged, not left waiting
+
+
+def test_a_token_scoped_to_submodules_pushes_only_as_one_of_them(tmp_path):
+    srv = SyncServer(tmp_path / "server")
+    memory(srv.home, "submodule", "add", "work", "--path", "/home/dev/work")
+    tok = srv.token("write", "work")
+    srv.start()
+    try:
+        home = machine(tmp_path, "a", sample(tmp_path, 1, sessions=1))
+        refused = memory_proc(home, "sync", "init", "--server", srv.url, "--token", tok,
+                              "--submodule", "billing")
+        assert refused.code == 19 and "Traceback" not in refused.stderr
+        assert "work" in refused.stderr
+        assert _json(home, "sync", "status")["configured"] is False  # nothing saved
+        linked = _json(home, "sync", "init", "--server", srv.url, "--token", tok, "--submodule", "work")
+        assert linked["submodule"] == "work"
+        assert _json(home, "sync", "push")["messages"] > 0
+    finally:
+        srv.stop()
+
+
+def test_bad_token_and_no_server_are_one_line_errors(tmp_path):
+    home = machine(tmp_path, "a", sample(tmp_path, 1, sessions=1))
+    srv = SyncServer(tmp_path / "server").start()
+    try:
+        bad = memory_proc(home, "sync", "init", "--server", srv.url, "--token", "not-a-token")
+        assert bad.code == 18 and len(bad.stderr.strip().splitlines()) == 1
+    finally:
+        srv.stop()
+    down = memory_proc(home, "sync", "init", "--server", srv.url, "--token", "x")
+    assert down.code == 20 and "Traceback" not in down.stderr
+    assert memory_proc(home, "sync", "push").code == 2  # not linked: says to run init
+    assert memory_proc(home, "sync", "init", "--server", "memory.example", "--token", "x").code == 2
+
+
+def test_the_server_keeps_a_registry_and_no_manifest_rows_of_its_own(team):
+    srv, a, b, _ = team
+    for home in (a, b):
+        _json(home, "sync", "run")
+    with open_store(load_settings(srv.home), readonly=True) as s:
+        machines = s.sync_machines()
+        assert all(s.manifest(f"sync:{m['id']}") == {} for m in machines)  # no temp-file rows
+        assert {r["root"] for r in s.runs(50) if r["format"] == "sync"} == {f"sync:{m['id']}" for m in machines}
+    assert len(machines) == 2 and all(m["rows_received"] > 0 for m in machines)
+    assert all(m["last_push_at"] and m["last_pull_at"] and m["token_name"] == "sync" for m in machines)
+    listed = _json(srv.home, "submodule", "list", "--machines")
+    assert {m["id"] for m in listed} == {m["id"] for m in machines}
+    assert "last push" in memory(srv.home, "submodule", "list").stdout
+
+
+def test_status_warns_when_rows_wait_too_long(team):
+    srv, a, _, _ = team
+    srv.stop()
+    assert memory_proc(a, "sync", "push").code == 20
+    later = memory(a, "sync", "status", "--json", env={"MEMORY_SYNC_CLOCK_SKEW": str(3 * 86400)}).json()
+    assert later["pending"] > 0 and "waited" in later["warning"]
+    assert "sync" in memory(a, "status", env={"MEMORY_SYNC_CLOCK_SKEW": str(3 * 86400)}).stdout.lower()
+
+
+def test_schedule_prints_a_cron_line(tmp_path):
+    out = memory(tmp_path / "h", "sync", "schedule", "--every", "15m", "--json").json()
+    assert out["cron"].startswith("*/15 * * * *") and "sync run" in out["cron"]
+
+
+def test_a_scoped_token_pulls_only_its_submodules(tmp_path):
+    from .api_support import SUBMODULES
+
+    srv = SyncServer(tmp_path / "server")
+    for name, paths in SUBMODULES.items():
+        memory(srv.home, "submodule", "add", name, *[x for p in paths for x in ("--path", p)])
+    full, scoped = srv.token("write", name="all"), srv.token("read", "src", name="src-reader")
+    srv.start()
+    try:
+        a = machine(tmp_path, "a", sample(tmp_path, 1, sessions=4))
+        b = machine(tmp_path, "b", sample(tmp_path, 2, sessions=1))
+        memory(a, "sync", "init", "--server", srv.url, "--token", full)
+        assert _json(a, "sync", "push")["messages"] > 0
+        before = set(hashes(b))
+        memory(b, "sync", "init", "--server", srv.url, "--token", scoped, "--submodule", "src")
+        assert _json(b, "sync", "pull")["messages"] > 0
+        with open_store(load_settings(b), readonly=True) as s:
+            pulled = [d["project"] for d in s.export_messages() if d["uid"] not in before]
+        prefixes = tuple(p + "/" for p in SUBMODULES["src"]) + tuple(SUBMODULES["src"])
+        assert pulled and all(p and p.startswith(prefixes) for p in pulled)
+        refused = memory_proc(b, "sync", "push")  # a read token: pulls, never pushes
+        assert refused.code == 19 and "Traceback" not in refused.stderr
+    finally:
+        srv.stop()
+
+
+def test_run_once_says_why_it_failed_and_exits_with_its_code(team):
+    srv, a, _, _ = team
+    assert memory(a, "sync", "run", "--json").json()["error"] is None
+    srv.stop()
+    down = memory_proc(a, "sync", "run", "--json")
+    assert down.code == 20 and "did not answer" in down.json()["error"]
