@@ -49,6 +49,8 @@ ENDPOINTS = [
     ("POST", "/api/v1/sync/tombstones?machine=m1", "write"),
     ("GET", "/api/v1/sync/tombstones?machine=m1", "read"),
     ("GET", "/api/v1/sync/status", "read"),
+    ("POST", "/api/v1/sync/mutable/push?machine=m1", "write"),
+    ("GET", "/api/v1/sync/mutable/pull?machine=m1", "read"),
 ]
 TOO_LOW = {"read": "metrics", "write": "read", "admin": "write", "metrics": "read"}
 

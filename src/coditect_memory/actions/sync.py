@@ -170,7 +170,7 @@ def push(store: Store, settings: Settings, client: SyncClient | None = None,
                 c.post_json("tombstones", {"uids": uids})
                 store.sync_tombstones_sent(uids)
                 out.tombstones += len(uids)
-            out.mutable = push_mutable(c, store)
+            out.mutable = push_mutable(c, store, settings.privacy)
     except MemoryError_ as e:
         store.set_sync_state(last_push_at=now_ms(settings), last_push_result=f"failed: {e}",
                              pending_since=state["pending_since"] or now_ms(settings))
@@ -296,7 +296,7 @@ def status(store: Store, settings: Settings) -> SyncStatus:
         warning = (f"{pending:,} messages and {tombstones:,} forgets have waited since "
                    f"{iso(since)} to reach {state['server']}: check the server, then "
                    "`memory sync push`")
-    return SyncStatus(state, pending, since, tombstones, warning, mutable_status(store))
+    return SyncStatus(state, pending, since, tombstones, warning, mutable_status(store, settings.privacy))
 
 
 def sync_warnings(store: Store, settings: Settings) -> list[CaptureWarning]:

@@ -40,7 +40,7 @@ COMMANDS = {
     "audit": ("audit", "audit", "The audit log: list entries, verify the hash chain."),
     "serve": ("serve", "serve", "Serve the REST API and the web UI (tokens: `memory auth`)."),
     "auth": ("auth", "auth", "API tokens: make one (scope, submodules, ttl), list, revoke."),
-    "sync": ("sync", "sync", "Share this store with a team's server: init, push, pull, status, run, schedule."),
+    "sync": ("sync", "sync", "Share this store with a team's server: init, push, pull, status, run, schedule, conflicts."),
     "submodule": ("submodule", "submodule", "Submodules: path prefixes grouping projects, for scoped tokens."),
     "db": ("db", "db", "The store's database: schema versions, upgrade, copy SQLite <-> PostgreSQL."),
     "runs": ("status", "runs", "The audit trail: every ingest run and what it read."),

@@ -12,6 +12,7 @@ import click
 
 from ..ingest.pipeline import Progress
 from .output import console, get_config, interactive, json_option, print_json, show_schedule
+from .sync_conflicts import conflicts
 
 
 class _Bar(Progress):
@@ -203,3 +204,6 @@ def schedule(every: str, systemd: bool, install: bool, as_json: bool) -> None:
     from ..actions import sync as act
 
     show_schedule(act.schedule(get_config(), every, systemd, install).to_json(), as_json)
+
+
+sync.add_command(conflicts)  # the sync-mutable branch's `memory sync conflicts`

@@ -1,18 +1,109 @@
-"""Placeholder until the sync-mutable branch lands (it replaces this file wholesale): the
-mutable records' push, pull and status, doing nothing here."""
+"""Sync of mutable records: session titles and tags, privacy levels, memories (issue 17 item 4).
+
+sync-core's push, pull and status call these three. Push sends every record changed here
+since its base (in batches); the server accepts it or answers with its own version, which
+wins (the local one is kept as a conflict). Pull applies what other machines changed since
+this store's cursor, with the same rule (sync/mutable_merge.py). Titles and memories of
+PRIVATE and EPHEMERAL sessions and projects never leave the machine (as their messages).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+from ..failpoints import failpoint
+from ..privacy.levels import TEAM, TEAM_AUDIENCE, Levels, visible
+from ..settings import PrivacySettings
+from ..store.base import Store
+from ..store.protocol.sync_mutable import (
+    ACCEPT,
+    APPLY,
+    CONFLICT,
+    REJECT,
+    SAME,
+    CentralRecord,
+    LocalRecord,
+)
+from .mutable_merge import accepted_rule, pull_rule, rejected_rule
+
+BATCH = 500  # records a push or pull request carries
 
 
-def push_mutable(client: Any, store: Any) -> dict[str, Any]:
-    return {}
+class Client(Protocol):
+    """What these functions use of sync/client.py's SyncClient (which names the machine in
+    every request's query)."""
+
+    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
 
-def pull_mutable(client: Any, store: Any) -> dict[str, Any]:
-    return {}
+def central(d: dict[str, Any]) -> CentralRecord:
+    """A central record as the server's answers carry it."""
+    return CentralRecord(kind=str(d["kind"]), key=str(d["key"]), revision=int(d["revision"]),
+                         value=d.get("value"), machine=str(d.get("machine") or ""),
+                         project=d.get("project"), seq=int(d.get("seq") or 0))
 
 
-def mutable_status(store: Any) -> dict[str, Any]:
-    return {}
+def wire(c: CentralRecord) -> dict[str, Any]:
+    return {"kind": c.kind, "key": c.key, "revision": c.revision, "value": c.value,
+            "machine": c.machine, "project": c.project, "seq": c.seq}
+
+
+def pending(store: Store, privacy: PrivacySettings | None = None) -> list[LocalRecord]:
+    """The records changed here since they were last synced that may leave the machine: as
+    for messages, a title or memory of a PRIVATE or EPHEMERAL session or project stays here
+    (`privacy`: the settings' levels and default; without it, the default is TEAM)."""
+    levels = Levels.load(privacy or PrivacySettings(default_level=TEAM), store.privacy_levels())
+    return [r for r in store.mutable_records() if r.dirty and (
+        r.kind == "level" or visible(levels.level(r.project, r.session), TEAM_AUDIENCE))]
+
+
+def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
+    """Send what changed here; returns {"sent", "accepted", "conflicts"}."""
+    todo = pending(store, privacy)
+    out = {"sent": 0, "accepted": 0, "conflicts": 0}
+    for i in range(0, len(todo), BATCH):
+        part = todo[i:i + BATCH]
+        answer = client.post_json("mutable/push", {"records": [
+            {"kind": r.kind, "key": r.key, "base": r.base, "value": r.value, "project": r.project}
+            for r in part]})
+        failpoint("sync-mutable:push-answered")  # accepted there, not yet known here
+        sent = {(r.kind, r.key): r for r in part}
+        won: list[tuple[CentralRecord, LocalRecord | None]] = []
+        lost: list[tuple[CentralRecord, LocalRecord | None]] = []
+        for res in answer.get("results", []):
+            c = central(res)
+            local = sent.get((c.kind, c.key))
+            if local is None or res["status"] not in (ACCEPT, SAME, REJECT):
+                continue  # refused (outside the token's submodules): stays pending
+            (won if res["status"] in (ACCEPT, SAME) else lost).append((c, local))
+        out["sent"] += len(part)
+        out["accepted"] += len(won)
+        store.mutable_settle(won, accepted_rule)
+        counts = store.mutable_settle(lost, rejected_rule)
+        out["conflicts"] += counts[CONFLICT]
+    return out
+
+
+def pull_mutable(client: Client, store: Store) -> dict[str, int]:
+    """Apply what other machines changed; returns {"received", "applied" (cleanly),
+    "conflicts" (applied over a local change, which is kept)}."""
+    out = {"received": 0, "applied": 0, "conflicts": 0}
+    cursor = store.mutable_cursor()
+    while True:
+        answer = client.get_json("mutable/pull", {"after": cursor, "limit": BATCH})
+        failpoint("sync-mutable:pull-received")
+        records = [central(d) for d in answer.get("records", [])]
+        cursor = int(answer.get("next", cursor))
+        counts = store.mutable_settle([(c, None) for c in records], pull_rule, cursor=cursor)
+        out["received"] += len(records)
+        out["applied"] += counts[APPLY]
+        out["conflicts"] += counts[CONFLICT]
+        if not answer.get("more"):
+            return out
+
+
+def mutable_status(store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
+    """{"pending": records changed here not pushed yet, "conflicts": kept local versions}."""
+    return {"pending": len(pending(store, privacy)), "conflicts": len(store.mutable_conflicts())}

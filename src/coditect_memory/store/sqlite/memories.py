@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
@@ -54,6 +54,8 @@ class SQLiteMemories:
 
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
+
+    _sync_identity: Callable[[sqlite3.Connection, int], None]  # SQLiteSyncMutable's
 
     @staticmethod
     def _bump(db: sqlite3.Connection) -> None:
@@ -203,6 +205,7 @@ class SQLiteMemories:
             if not db.execute("SELECT 1 FROM memories WHERE id = ?", (memory_id,)).fetchone():
                 return False
             if sets:
+                self._sync_identity(db, memory_id)  # store/sqlite/sync_mutable.py
                 db.execute(f"UPDATE memories SET {', '.join(sets)}, updated_at = ? WHERE id = ?",
                            (*params, _now(), memory_id))
                 self._bump(db)
