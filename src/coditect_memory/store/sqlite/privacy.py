@@ -47,6 +47,15 @@ def _where(sel: ForgetSelector, contains: str = "instr(m.content, ?) > 0") -> tu
     return " AND ".join(parts) or "0", args
 
 
+def _keep_push_cursor_below_new_ids(db: Any) -> None:
+    """SQLite gives a new row the largest id + 1: once the newest rows are deleted, the next
+    captures reuse their ids, which sync's push cursor (the last id the server took) would
+    pass over. Lowering the cursor to the largest id left (no row lies above it yet) means
+    those captures are sent."""
+    db.execute("UPDATE sync_state SET push_cursor = (SELECT coalesce(max(id), 0) FROM messages)"
+               " WHERE push_cursor > (SELECT coalesce(max(id), 0) FROM messages)")
+
+
 def _reroll(db: Any, sessions: set[str | None]) -> None:
     """The report rollups of these sessions again, their ids given as parameters: through
     rollups' temp table (no statistics) both planners scanned `messages` (1-4 s at 1M rows);
@@ -116,6 +125,7 @@ class SQLitePrivacy:
             for table, col in (("embeddings", "message_id"), ("report_errors", "message_id"),
                                ("messages", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT id FROM temp.privacy_take)")
+            _keep_push_cursor_below_new_ids(db)
             emptied = self._drop_empty_sessions(db, sessions - {None}, fid)
             kept = [s for s in sessions if s is not None and s not in emptied]
             if kept:
@@ -208,6 +218,7 @@ class SQLitePrivacy:
             db.execute(f"DELETE FROM embeddings WHERE message_id IN {take}")
             db.execute(f"DELETE FROM report_errors WHERE message_id IN {take}")
             db.execute("DELETE FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")
+            _keep_push_cursor_below_new_ids(db)
             db.execute("DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE"
                        " m.blob_sha256 = blobs.sha256) AND NOT EXISTS (SELECT 1 FROM privacy_held h"
                        " WHERE h.blob_sha256 = blobs.sha256)")
