@@ -148,3 +148,10 @@ def cached(c: Caller, request: Request, compute: Callable[[], Any],
             value, option=orjson.OPT_NON_STR_KEYS)
         c.api.responses.put(key, body)
     return Response(body, media_type=media_type)
+
+
+def sync_scope(c: Caller) -> Visibility:
+    """What sync serves and accepts: the token's submodules. The rows carry their own levels
+    (a machine pushes only TEAM and PUBLIC rows, which pull redacts as the team sees them),
+    so a team token's narrowing by this server's default level does not apply here."""
+    return c.seen if c.shield is None else visibility(c.store, c.principal.submodules)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...sync import server
-from ..context import Caller, caller
+from ..context import Caller, caller, sync_scope
 from ..errors import ERRORS
 
 router = APIRouter(prefix="/sync", tags=["sync"])
@@ -51,7 +51,7 @@ def pull(c: Annotated[Caller, Depends(caller("read"))], machine: Machine,
          hostname: Hostname = "", submodule: Submodule = None, after: Cursor = 0,
          limit: Limit = 2000) -> Response:
     served = server.serve(c.store, c.api.settings, _sender(c, machine, hostname, submodule),
-                          after, limit, c.seen.project_ids)
+                          after, limit, sync_scope(c).project_ids)
     return Response(served.data, media_type="application/zstd",
                     headers={"X-Sync-Next": str(served.next_cursor),
                              "X-Sync-More": "1" if served.more else "0",

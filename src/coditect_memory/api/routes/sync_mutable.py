@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from ...sync.mutable_server import MAX_INT, serve_pull, serve_push
-from ..context import Caller, caller
+from ..context import Caller, caller, sync_scope
 from ..errors import ERRORS
 
 router = APIRouter(tags=["sync"])
@@ -24,7 +24,8 @@ class MutablePush(BaseModel):
 
 def _visible(c: Caller) -> frozenset[str] | None:
     """The project paths a token scoped to submodules may read and write (None: all)."""
-    return None if c.seen.project_ids is None else c.seen.paths
+    seen = sync_scope(c)
+    return None if seen.project_ids is None else seen.paths
 
 
 @router.post("/sync/mutable/push", responses=ERRORS,
