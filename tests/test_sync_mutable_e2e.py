@@ -204,3 +204,26 @@ def test_a_token_scoped_to_a_submodule_reads_and_writes_only_its_projects(world)
     far = httpx.get(f"{world.server.url}/api/v1/sync/mutable/pull?machine=x&after={2**70}",
                     headers=bearer(world.token))
     assert far.status_code == 422
+
+
+def test_a_title_leaves_the_machine_with_its_pii_masked_by_level(world):
+    """As a message's text is: the team (server, other machines) gets the card number masked;
+    the machine that typed it keeps it, and nothing stays pending."""
+    from coditect_memory.privacy.levels import PiiRedactor
+
+    sid = world.sessions[-1][0]
+    world.pull("a")
+    world.pull("b")
+    typed = "refund for card 4111 1111 1111 1111, ask billing"
+    with world.open("a") as a:
+        browse.annotate(a, sid, typed, ["billing"])
+    with world.open("a") as store, world.client("a") as c:
+        assert push_mutable(c, store, pii=PiiRedactor(b"k" * 32))["accepted"] == 1
+    world.pull("a")
+    world.pull("b")
+    central = world.title("server", sid)
+    assert central and "4111 1111 1111 1111" not in central and "ask billing" in central
+    assert world.title("b", sid) == central
+    assert world.title("a", sid) == typed
+    with world.open("a") as s:
+        assert mutable_status(s)["pending"] == 0

@@ -170,7 +170,7 @@ def push(store: Store, settings: Settings, client: SyncClient | None = None,
                 c.post_json("tombstones", {"uids": uids})
                 store.sync_tombstones_sent(uids)
                 out.tombstones += len(uids)
-            out.mutable = push_mutable(c, store, settings.privacy)
+            out.mutable = push_mutable(c, store, settings.privacy, view.pii)
     except MemoryError_ as e:
         store.set_sync_state(last_push_at=now_ms(settings), last_push_result=f"failed: {e}",
                              pending_since=state["pending_since"] or now_ms(settings))

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..failpoints import failpoint
-from ..privacy.levels import TEAM, TEAM_AUDIENCE, Levels, visible
+from ..privacy.levels import TEAM, TEAM_AUDIENCE, Levels, PiiRedactor, redact_for, visible
+from ..privacy.mask import map_strings
 from ..settings import PrivacySettings
 from ..store.base import Store
 from ..store.protocol.sync_mutable import (
@@ -59,14 +60,27 @@ def pending(store: Store, privacy: PrivacySettings | None = None) -> list[LocalR
         r.kind == "level" or visible(levels.level(r.project, r.session), TEAM_AUDIENCE))]
 
 
-def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
-    """Send what changed here; returns {"sent", "accepted", "conflicts"}."""
+def outgoing(r: LocalRecord, levels: Levels, pii: PiiRedactor | None) -> Any:
+    """A record's value as the team may have it: a title's, tags' or memory's text with its
+    PII masked by its level, as a message's text is on its way out (levels carry no text)."""
+    if pii is None or r.kind == "level":
+        return r.value
+    level = levels.level(r.project, r.session)
+    return map_strings(r.value, lambda text: redact_for(level, TEAM_AUDIENCE, text, pii) or text)
+
+
+def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None = None,
+                 pii: PiiRedactor | None = None) -> dict[str, int]:
+    """Send what changed here, PII masked by level when given `pii` (the push's redactor);
+    returns {"sent", "accepted", "conflicts"}."""
     todo = pending(store, privacy)
+    levels = Levels.load(privacy or PrivacySettings(default_level=TEAM), store.privacy_levels())
     out = {"sent": 0, "accepted": 0, "conflicts": 0}
     for i in range(0, len(todo), BATCH):
         part = todo[i:i + BATCH]
         answer = client.post_json("mutable/push", {"records": [
-            {"kind": r.kind, "key": r.key, "base": r.base, "value": r.value, "project": r.project}
+            {"kind": r.kind, "key": r.key, "base": r.base, "value": outgoing(r, levels, pii),
+             "project": r.project}
             for r in part]})
         failpoint("sync-mutable:push-answered")  # accepted there, not yet known here
         sent = {(r.kind, r.key): r for r in part}
