@@ -215,3 +215,33 @@ def test_captures_after_forgetting_the_newest_rows_are_still_pushed(team, tmp_pa
     _json(a, "sync", "push")
     assert _json(a, "sync", "status")["pending"] == 0
     assert set(hashes(a)) <= set(srv.hashes())
+
+
+def test_rows_pushed_after_the_server_forgot_its_newest_are_still_pulled(team, tmp_path):
+    """The server side of the same SQLite id reuse: after the server forgets its newest rows,
+    rows pushed next get ids at or below another machine's pull cursor; that machine's next
+    pull must still bring them (it starts again from the floor the forget left)."""
+    import sqlite3
+
+    srv, a, b, _ = team
+    for home in (a, b):
+        _json(home, "sync", "push")
+    _json(b, "sync", "pull")
+    cursor = _json(b, "sync", "status")["pull_cursor"]
+    db_path = srv.home / "memory.db"
+    with sqlite3.connect(db_path) as db:
+        newest = db.execute("SELECT session_id FROM messages WHERE session_id IS NOT NULL"
+                            " ORDER BY id DESC LIMIT 1").fetchone()[0]
+    memory(srv.home, "forget", "--session", newest, "--yes", "--json")
+    with sqlite3.connect(db_path) as db:
+        left = db.execute("SELECT max(id) FROM messages").fetchone()[0]
+    memory(a, "ingest", str(sample(tmp_path, 3, sessions=2)), "--json")
+    _json(a, "sync", "push")
+    with sqlite3.connect(db_path) as db:
+        reused = db.execute("SELECT count(*) FROM messages WHERE id > ? AND id <= ?",
+                            (left, cursor)).fetchone()[0]
+    assert reused > 0  # the case this is about: new rows below b's cursor
+    _json(b, "sync", "pull")
+    assert set(srv.hashes()) <= set(hashes(b))
+    again = _json(b, "sync", "pull")  # the floor is taken into account once
+    assert again["messages"] == 0

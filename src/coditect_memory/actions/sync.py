@@ -96,7 +96,7 @@ def init(store: Store, settings: Settings, request: InitRequest) -> Linked:
     values: dict[str, Any] = {"server": server, "machine_id": machine_id, "hostname": hostname,
                               "submodule": request.submodule}
     if not same:  # another server: it has nothing of ours yet
-        values.update(push_cursor=0, pull_cursor=0, tomb_cursor=0, pending_since=None,
+        values.update(push_cursor=0, pull_cursor=0, tomb_cursor=0, floor_seq=0, pending_since=None,
                       last_push_at=None, last_push_result=None, last_pull_at=None,
                       last_pull_result=None)
     store.set_sync_state(**values)
@@ -214,8 +214,9 @@ def pull(store: Store, settings: Settings, client: SyncClient | None = None,
         with _client(settings, state, client) as c:
             progress.start(0, 0)
             more = True
+            floor = state["floor_seq"]
             while more:
-                data, headers = c.get_bytes("pull", {"after": out.cursor,
+                data, headers = c.get_bytes("pull", {"after": out.cursor, "floor": floor,
                                                      "limit": settings.sync.batch_size})
                 items = list(decode(data))
                 uids = [r.uid for r in items if isinstance(r, Record)]
@@ -231,7 +232,8 @@ def pull(store: Store, settings: Settings, client: SyncClient | None = None,
                     failpoint("sync.pull.stored")  # stored here; the cursor not moved yet
                     progress.advance(0, len(uids))
                 out.cursor = next_cursor
-                store.set_sync_state(pull_cursor=next_cursor)
+                floor = int(headers.get("x-sync-floor", floor))
+                store.set_sync_state(pull_cursor=next_cursor, floor_seq=floor)
             tomb = state["tomb_cursor"]
             while True:
                 answer = c.get_json("tombstones", {"after": tomb, "limit": TOMBSTONE_BATCH})

@@ -109,12 +109,18 @@ class Served:
     messages: int
     next_cursor: int
     more: bool
+    floor_seq: int = 0  # the last id floor taken into account: the caller keeps it with its cursor
 
 
 def serve(store: Store, settings: Settings, sender: Sender, after: int, limit: int,
-          project_ids: tuple[int, ...] | None) -> Served:
-    """The rows after `after` this caller may see and did not send, as the team sees them."""
+          project_ids: tuple[int, ...] | None, floor_seq: int = 0) -> Served:
+    """The rows after `after` this caller may see and did not send, as the team sees them;
+    from an earlier id when a forget the caller has not seen (after `floor_seq`) let this
+    store reuse ids."""
     sender.check(pushing=False)
+    floor, floor_seq = store.sync_floor_after(floor_seq)
+    if floor is not None:
+        after = min(after, floor)
     top = store.max_message_id()
     rows = store.sync_serve_rows(after, limit, sender.machine_id, project_ids,
                                  sender.token_submodules)
@@ -124,7 +130,7 @@ def serve(store: Store, settings: Settings, sender: Sender, after: int, limit: i
     data, n = encode(TeamView(store, settings, server=True).rows(rows))
     failpoint("sync.server.serving")  # a pull answered with nothing: the connection drops
     sender.seen(store, pulled=n)
-    return Served(data, n, next_cursor, more)
+    return Served(data, n, next_cursor, more, floor_seq)
 
 
 def receive_tombstones(store: Store, settings: Settings, lock: threading.Lock, sender: Sender,

@@ -49,11 +49,12 @@ async def push(request: Request, c: Annotated[Caller, Depends(caller("write"))],
             "and this machine did not send (zstd JSON Lines; X-Sync-Next, X-Sync-More)")
 def pull(c: Annotated[Caller, Depends(caller("read"))], machine: Machine,
          hostname: Hostname = "", submodule: Submodule = None, after: Cursor = 0,
-         limit: Limit = 2000) -> Response:
+         limit: Limit = 2000, floor: Cursor = 0) -> Response:
     served = server.serve(c.store, c.api.settings, _sender(c, machine, hostname, submodule),
-                          after, limit, sync_scope(c).project_ids)
+                          after, limit, sync_scope(c).project_ids, floor)
     return Response(served.data, media_type="application/zstd",
                     headers={"X-Sync-Next": str(served.next_cursor),
+                             "X-Sync-Floor": str(served.floor_seq),
                              "X-Sync-More": "1" if served.more else "0",
                              "X-Sync-Messages": str(served.messages)})
 

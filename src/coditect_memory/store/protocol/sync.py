@@ -22,6 +22,7 @@ class SyncState(TypedDict):
     last_pull_at: int | None
     last_pull_result: str | None
     pending_since: int | None
+    floor_seq: int  # the last id floor (sync_floor_after) this machine's pulls took into account
 
 
 class MachineRow(TypedDict):
@@ -57,6 +58,11 @@ class SyncStore(ABC):
 
     @abstractmethod
     def max_message_id(self) -> int: ...
+
+    @abstractmethod
+    def sync_floor_after(self, seq: int) -> tuple[int | None, int]:
+        """(the lowest id floor recorded after `seq`, or None; the last seq): where a pull
+        must start again because a forget let this store reuse ids (migration 0017)."""
 
     @abstractmethod
     def sync_unsent_tombstones(self, limit: int) -> list[str]:

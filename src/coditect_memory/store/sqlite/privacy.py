@@ -47,13 +47,21 @@ def _where(sel: ForgetSelector, contains: str = "instr(m.content, ?) > 0") -> tu
     return " AND ".join(parts) or "0", args
 
 
-def _keep_push_cursor_below_new_ids(db: Any) -> None:
+def _top_id(db: Any) -> int:
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
+
+
+def _ids_may_be_reused(db: Any, top_before: int, now: int) -> None:
     """SQLite gives a new row the largest id + 1: once the newest rows are deleted, the next
-    captures reuse their ids, which sync's push cursor (the last id the server took) would
-    pass over. Lowering the cursor to the largest id left (no row lies above it yet) means
-    those captures are sent."""
-    db.execute("UPDATE sync_state SET push_cursor = (SELECT coalesce(max(id), 0) FROM messages)"
-               " WHERE push_cursor > (SELECT coalesce(max(id), 0) FROM messages)")
+    rows stored reuse their ids. Sync's cursors (the last id a server took from this machine,
+    the last id a machine pulled from this server) would pass over them: the push cursor is
+    lowered to the largest id left (no row lies above it yet), and the floor is kept for the
+    pulls of machines that have not seen it (migration 0017)."""
+    left = _top_id(db)
+    if left >= top_before:
+        return
+    db.execute("UPDATE sync_state SET push_cursor = ? WHERE push_cursor > ?", (left, left))
+    db.execute("INSERT INTO sync_id_floors (floor, at) VALUES (?, ?)", (left, now))
 
 
 def _reroll(db: Any, sessions: set[str | None]) -> None:
@@ -122,10 +130,11 @@ class SQLitePrivacy:
                 tombs.append((rec["uid"], fid, now))
             db.executemany("INSERT INTO privacy_held VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", held)
             db.executemany("INSERT INTO privacy_tombstones VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tombs)
+            top = _top_id(db)
             for table, col in (("embeddings", "message_id"), ("report_errors", "message_id"),
                                ("messages", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT id FROM temp.privacy_take)")
-            _keep_push_cursor_below_new_ids(db)
+            _ids_may_be_reused(db, top, now)
             emptied = self._drop_empty_sessions(db, sessions - {None}, fid)
             kept = [s for s in sessions if s is not None and s not in emptied]
             if kept:
@@ -217,8 +226,9 @@ class SQLitePrivacy:
             take = "(SELECT id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids))"
             db.execute(f"DELETE FROM embeddings WHERE message_id IN {take}")
             db.execute(f"DELETE FROM report_errors WHERE message_id IN {take}")
+            top = _top_id(db)
             db.execute("DELETE FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")
-            _keep_push_cursor_below_new_ids(db)
+            _ids_may_be_reused(db, top, now)
             db.execute("DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE"
                        " m.blob_sha256 = blobs.sha256) AND NOT EXISTS (SELECT 1 FROM privacy_held h"
                        " WHERE h.blob_sha256 = blobs.sha256)")

@@ -13,7 +13,7 @@ from .export import message_rows
 _CHUNK = 500
 _STATE = ("server", "machine_id", "hostname", "submodule", "push_cursor", "pull_cursor",
           "tomb_cursor", "last_push_at", "last_push_result", "last_pull_at", "last_pull_result",
-          "pending_since")
+          "pending_since", "floor_seq")
 _MACHINE = ("id", "hostname", "submodule", "token_name", "first_seen", "last_push_at",
             "last_pull_at", "rows_received", "rows_sent")
 # Rows that came through sync (pulled on a machine) are never pushed back.
@@ -57,6 +57,11 @@ class SQLiteSync:
         return int(self.db.execute(
             f"SELECT count(*) FROM messages m WHERE m.id > ? AND m.deleted_at IS NULL {_NOT_PULLED}",
             (after_id,)).fetchone()[0])
+
+    def sync_floor_after(self, seq: int) -> tuple[int | None, int]:
+        row = self.db.execute("SELECT min(floor), coalesce(max(seq), ?) FROM sync_id_floors"
+                              " WHERE seq > ?", (seq, seq)).fetchone()
+        return (None if row[0] is None else int(row[0])), int(row[1])
 
     def max_message_id(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
