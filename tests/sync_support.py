@@ -26,7 +26,7 @@ from coditect_memory.store.sqlite.digest import MOD, row_sum
 
 from .api_support import Server
 from .conftest import Result
-from .s3server import Relay, free_port
+from .s3server import Relay, free_port, stop_process
 
 TEAM_CONFIG = '[privacy]\ndefault_level = "TEAM"\n[sync]\nbatch_size = {batch}\n'
 
@@ -142,13 +142,8 @@ class SyncServer:
     wait_healthy = Server.wait_healthy  # (it only needs self.proc and self.url)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
     def kill(self) -> None:
