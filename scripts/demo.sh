@@ -51,6 +51,7 @@ cat <<TXT
 
 == try next (MEMORY_HOME=$MEMORY_HOME)
   $M search 'alembic' --facets      full-text search with filters and facets
+  $M tui                            search as you type, preview, open the session, resume it
   $M search 'tool:Bash ENOENT'      inline filters: project: tool: level: after:
   $M report usage --by model        tokens and cost (also: component-usage, error-analysis, ...)
   $M timeline 2026-02-10            what was I doing that day?
@@ -62,4 +63,5 @@ cat <<TXT
   $M hooks install                  give each new Claude Code session its context pack
   $M serve                          the REST API and web UI on http://127.0.0.1:8787/
                                     (make a token first: $M auth token --name me --scope read)
+  $M sync init --server URL --token T   share with a team's server (then: $M sync run)
 TXT
