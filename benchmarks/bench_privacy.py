@@ -267,8 +267,8 @@ def main() -> None:
                   f"Masking costs {slower:+.1f} % (target <= 10 %).", ""]
         for d in ("ingest-keep", "ingest-mask"):
             shutil.rmtree(args.scratch / d, ignore_errors=True)
-    parts += ["Other work (five other engineers' builds and tests) was loading this 2-core "
-              "machine during the run: walls are upper bounds.", "",
+    parts += [f"Load average when these began: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+              "(other work on the machine makes the walls upper bounds).", "",
               table(forget_bench(args.home, args.scratch) + audit_bench(args.scratch, args.audit_entries),
                     ("backend", "what", "measured", "target")), ""]
     body = "\n".join(parts)
