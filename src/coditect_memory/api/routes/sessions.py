@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from ...actions import browse
 from ...actions import reports as reports_act
 from ...actions import submodules as subs
+from ...actions.forget import ForgetResult
 from ...errors import NotFound, UsageError
 from ...search.filters import user_time
 from ...store.protocol.access import MessageFilter
@@ -76,16 +77,7 @@ def patch_session(c: Annotated[Caller, Depends(caller("write"))], session_id: Id
                            c.principal.submodule)
 
 
-class Forgotten(BaseModel):
-    forget_id: int
-    messages: int
-    sessions: int
-    hard: bool
-    purge_at: str | None
-    index_documents_removed: int
-
-
-@router.delete("/sessions/{session_id}", responses=ok(Forgotten, ERRORS),
+@router.delete("/sessions/{session_id}", responses=ok(ForgetResult, ERRORS),
                summary="Forget a session (GDPR), as `memory forget --session ID`")
 def forget_session(c: Annotated[Caller, Depends(caller("admin"))], session_id: Id,
                    gdpr_request: bool = False,
