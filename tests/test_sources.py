@@ -141,6 +141,7 @@ def test_session_view_of_every_kind(tmp_path):
     assert by_type["task"][0]["content"].startswith("[in_progress] Add alembic")
     assert by_type["session_env"][0]["content"] == "export FOO=bar\n"
     assert by_type["agent_meta"][0]["content"].startswith("Explore")
+    assert by_type["agent_meta"][0]["agent_id"] == "abc"  # the sidecar's agent, not "abc.meta"
 
 
 def test_file_versions_stored_once(tmp_path, memory_home):

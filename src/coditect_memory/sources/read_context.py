@@ -39,7 +39,9 @@ class ReadContext:
 
     @property
     def agent_hint(self) -> str | None:
-        stem = self.relpath.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        name = self.relpath.rsplit("/", 1)[-1]
+        # agent-ID.meta.json is the sidecar of agent-ID.jsonl: the same agent, not "ID.meta"
+        stem = name.removesuffix(".meta.json") if name.endswith(".meta.json") else name.rsplit(".", 1)[0]
         if stem.startswith("agent-"):
             return stem[6:]
         if "-agent-" in stem:
