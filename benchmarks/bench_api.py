@@ -130,6 +130,19 @@ def sequential(url: str, path: str, tok: str, reps: int) -> list[float]:
     return out
 
 
+def prepare(source: Path, work: Path) -> tuple[Path, Path, Path]:
+    """A copy of the store at `source` under `work` (made once, never the original), and the
+    server configs without and with the API cache."""
+    home = work / "home"
+    if not (home / "memory.db").exists():
+        print(f"copying {source} to {home} …", file=sys.stderr)
+        shutil.copytree(source, home, ignore=shutil.ignore_patterns("ingest.lock"))
+    uncached_cfg, cached_cfg = work / "nocache.toml", work / "cache.toml"
+    uncached_cfg.write_text("[api]\ncache_entries = 0\n")
+    cached_cfg.write_text("[api]\ncache_entries = 4096\n")
+    return home, uncached_cfg, cached_cfg
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", type=Path, default=Path("/work/bench/home"))
@@ -147,13 +160,7 @@ def main() -> None:
     from coditect_memory.settings import load_settings
     from coditect_memory.store import open_store
 
-    home = args.work / "home"
-    if not (home / "memory.db").exists():
-        print(f"copying {args.home} to {home} …", file=sys.stderr)
-        shutil.copytree(args.home, home, ignore=shutil.ignore_patterns("ingest.lock"))
-    uncached_cfg, cached_cfg = args.work / "nocache.toml", args.work / "cache.toml"
-    uncached_cfg.write_text("[api]\ncache_entries = 0\n")
-    cached_cfg.write_text("[api]\ncache_entries = 4096\n")
+    home, uncached_cfg, cached_cfg = prepare(args.home, args.work)
     settings = load_settings(home)
 
     with open_store(settings, create=False) as store:

@@ -13,7 +13,6 @@ print only).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import Server, pct, wrk  # noqa: E402
+from bench_api import Server, pct, prepare, wrk  # noqa: E402
 from common import append_results, machine, table  # noqa: E402
 
 
@@ -69,13 +68,7 @@ def main() -> None:
     from coditect_memory.store import open_store
     from coditect_memory.store.protocol.memories import MemoryFilter
 
-    home = args.work / "home"
-    if not (home / "memory.db").exists():
-        print(f"copying {args.home} to {home} …", file=sys.stderr)
-        shutil.copytree(args.home, home, ignore=shutil.ignore_patterns("ingest.lock"))
-    uncached_cfg, cached_cfg = args.work / "nocache.toml", args.work / "cache.toml"
-    uncached_cfg.write_text("[api]\ncache_entries = 0\n")
-    cached_cfg.write_text("[api]\ncache_entries = 4096\n")
+    home, uncached_cfg, cached_cfg = prepare(args.home, args.work)
     settings = load_settings(home)
     rows: list[tuple[str, ...]] = []
     n = args.runs
