@@ -345,11 +345,9 @@ def _reads(t: Table, upto: int, touched: list[Any]) -> list[tuple[str, tuple[Any
 def apply_delta(db: sqlite3.Connection, path: Path) -> int:
     """Apply a delta written by `write_delta` to the store of its parent (one transaction);
     returns the rows written."""
-    db.execute("ATTACH ? AS d", (str(path),))
-    try:
+    with lite_changes.delta_transaction(db, path):
         listed = db.execute("SELECT tbl, kind, key, upto FROM d.__tables").fetchall()
         have = set(lite_changes.tables(db))
-        db.execute("BEGIN IMMEDIATE")
         rows = 0
         for t, kind, key_json, upto in listed:
             if t not in have:
@@ -371,14 +369,7 @@ def apply_delta(db: sqlite3.Connection, path: Path) -> int:
             target = ", ".join("rowid" if c == "__rowid" else _q(c) for c in cols)
             rows += db.execute(f"INSERT INTO main.{_q(t)} ({target})"
                                f" SELECT {', '.join(map(_q, cols))} FROM d.{_q(t)}").rowcount
-        db.execute("COMMIT")
-        return rows
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    finally:
-        db.execute("DETACH d")
+    return rows
 
 
 def rebuild(db_path: str, deltas: list[Path]) -> None:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -250,10 +252,8 @@ def _copy_changes(db: sqlite3.Connection, parent: dict[str, Any], now: dict[str,
 def apply_delta(db: sqlite3.Connection, path: Path) -> int:
     """Apply a delta written by `write_delta` to the store of its parent (in one transaction);
     returns the rows written."""
-    db.execute("ATTACH ? AS d", (str(path),))
-    try:
+    with delta_transaction(db, path):
         marks = dict(db.execute("SELECT tbl, upto FROM d.__marks"))
-        db.execute("BEGIN IMMEDIATE")
         rows = 0
         for t in tables(db, "d"):
             if t.startswith("__"):
@@ -266,8 +266,18 @@ def apply_delta(db: sqlite3.Connection, path: Path) -> int:
             db.execute(f'DELETE FROM main."{t}" WHERE rowid IN (SELECT row FROM d.__touched WHERE tbl = ?)', (t,))
             rows += db.execute(f'INSERT INTO main."{t}" (rowid{", " if cols else ""}{cols})'
                                f' SELECT __rowid{", " if cols else ""}{cols} FROM d."{t}"').rowcount
+    return rows
+
+
+@contextmanager
+def delta_transaction(db: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """The delta at `path` attached as `d` inside one write transaction: committed when the
+    block ends, rolled back on any error (the store is as before), detached either way."""
+    db.execute("ATTACH ? AS d", (str(path),))
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield
         db.execute("COMMIT")
-        return rows
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
