@@ -136,7 +136,7 @@ def test_an_index_write_failing_after_the_purge_is_one_line_and_repairable(
     try:
         _, session = make_sample(tmp_path)
         run("forget", "--session", session, "--yes")
-        with open(fs.path / "filler", "wb") as f, contextlib.suppress(OSError):
+        with open(fs.path / "filler", "wb", buffering=0) as f, contextlib.suppress(OSError):
             while True:  # fill the index's disk
                 f.write(b"\0" * (1 << 16))
                 f.flush()
