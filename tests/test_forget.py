@@ -255,6 +255,24 @@ def test_the_store_forgets_by_match_and_by_tombstones_carried_in(store):
     assert store.forget_plan(ForgetSelector(match="fix test 2")).messages == 0
 
 
+def test_rows_with_packed_metadata_are_forgotten(store):
+    """A row whose metadata is packed (bytes, migration 0016: every row of a kind once 4,000
+    have been seen) is held and purged like any other (it once failed with a traceback)."""
+    from coditect_memory.store.protocol.privacy import ForgetSelector
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    store.write_batch(conversation_batch(store, run_id, "s-1", 4))
+    store.finish_run(run_id, {}, "completed")
+    store.derive_sessions()
+    with store.tx() as db:
+        db.execute("UPDATE messages SET metadata_z = ? WHERE session_id = 's-1'", (b"\x28\xb5\x2f\xfd",))
+    done = store.forget(ForgetSelector(sessions=("s-1",)), "{}", None, 1, 2)
+    assert done.messages == 4 and store.session("s-1") is None
+    assert store.purge_forgotten(None) == 5  # the four rows and their session
+
+
 def test_the_api_forgets_a_session_the_same_way(sample, memory_home):
     """`DELETE /api/v1/sessions/{id}?gdpr_request=true` is `memory forget --session ID`: an
     admin token, a confirmation, then gone from every read; audited under the token's name."""
