@@ -323,3 +323,68 @@ def test_a_forget_leaves_the_rollups_a_full_rebuild_would_make(store):
         db.execute("DELETE FROM report_state")  # the next refresh builds every rollup again
     store.refresh_reports()
     assert rollups() == after
+
+
+def _segments(home) -> list[str]:
+    [path] = (home / "index").glob("keyword-*")
+    return [s["segment_id"] for s in json.loads((path / "meta.json").read_text())["segments"]]
+
+
+def _index_again(ids: list[int]) -> None:
+    """What ingest does to the older rows of a session that grew: index them again (their
+    old documents deleted, new ones in a new segment)."""
+    from coditect_memory.search import indexer
+    from coditect_memory.settings import load_settings
+    from coditect_memory.store import open_store
+
+    settings = load_settings()
+    with open_store(settings, create=False) as store:
+        assert indexer.reindex(store, settings.search.index_dir, ids) > 0
+
+
+def _ids(session: str) -> list[int]:
+    from coditect_memory.settings import load_settings
+    from coditect_memory.store import open_store
+
+    with open_store(load_settings(), readonly=True) as store:
+        return sorted(store.message_ids_in_sessions([session], 10**12))
+
+
+def test_hard_forget_rewrites_only_the_segments_that_held_it(sample, memory_home):
+    """Deletes elsewhere (another session indexed again) do not make a hard forget rewrite
+    their segments: only the ones holding the forgotten documents go."""
+    _, session = sample
+    [first] = _segments(memory_home)
+    other = next(s["session_id"] for s in run("sessions", "--json").json() if s["session_id"] != session)
+    ids = _ids(other)
+    _index_again(ids)
+    _index_again(ids[:len(ids) // 2])  # the second segment now holds deleted documents too
+    first_, second, third = _segments(memory_home)
+    assert first_ == first
+    run("forget", "--session", session, "--yes", "--hard")
+    left = _segments(memory_home)
+    assert first not in left and second in left and third in left
+    assert index_terms(memory_home) == [] and run("search", MARKER, "--json").json()["total"] == 0
+
+
+def test_hard_forget_finds_older_copies_of_its_documents(sample, memory_home):
+    """The forgotten session's rows were indexed again (it grew): their older, deleted
+    copies in the first segment hold the same words, and go too."""
+    _, session = sample
+    [first] = _segments(memory_home)
+    _index_again(_ids(session))
+    assert len(_segments(memory_home)) == 2
+    run("forget", "--session", session, "--yes", "--hard")
+    assert first not in _segments(memory_home)
+    assert index_terms(memory_home) == [] and stored_leaks(memory_home, {MARKER}) == []
+
+
+def test_hard_forget_keeps_another_forgets_schedule(sample, memory_home):
+    """--hard purges its own rows at once; a soft forget made before keeps its purge date."""
+    _, session = sample
+    sessions = [s["session_id"] for s in run("sessions", "--json").json()]
+    other = next(s for s in sessions if s != session)
+    run("forget", "--session", other, "--yes")
+    run("forget", "--session", session, "--yes", "--hard")
+    assert stored_leaks(memory_home, {MARKER}) == []
+    assert run("privacy", "purge", "--all", "--json").json()["rows"] > 0  # the soft one's, still held

@@ -276,31 +276,41 @@ def reindex(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | 
 def forget(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | None = None) -> int:
     """Remove messages from the index at once (for the code that deletes or redacts them:
     later syncs skip deleted rows by themselves, but only rows they look at again)."""
+    return forget_noted(store, index_dir, ids, cache)[0]
+
+
+def forget_noted(store: Store, index_dir: Path, ids: list[int],
+                 cache: SearchCache | None = None) -> tuple[int, set[str] | None]:
+    """`forget`, and the segments that held those documents (None: not told apart), for an
+    `expunge(only=...)` of just them."""
     import tantivy as T
 
     if not ids:
-        return 0
+        return 0, set()
     with _locked(store, index_dir, cache or SearchCache()) as (ix, state):
         if ix is None:
-            return 0
+            return 0, set()
+        held = None
         if state is not None and state["index_id"]:
-            _note_segments(ix, index_dir, state["index_id"], ids)
+            held = _note_segments(ix, index_dir, state["index_id"], ids)
         writer = ix.writer()
         for chunk in _chunks(sorted(set(ids))):
             writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
         writer.commit()
         with contextlib.suppress(Exception):
             writer.wait_merging_threads()
-        return len(ids)
+        return len(ids), held
 
 
 NOTES = "expunge.json"  # in the index folder: the segments a hard forget must rewrite
 
 
-def _note_segments(ix: KeywordIndex, index_dir: Path, index_id: str, ids: list[int]) -> None:
+def _note_segments(ix: KeywordIndex, index_dir: Path, index_id: str,
+                   ids: list[int]) -> set[str] | None:
     """Before their documents are deleted, note the segments that hold them: `expunge` then
     rewrites only those, not every segment with deletes (ingest's re-indexing of growing
-    sessions leaves deletes in most segments). Segments not told apart: noted as "all"."""
+    sessions leaves deletes in most segments). Segments not told apart: noted as "all".
+    Returns the segments holding these documents (None: not told apart)."""
     import tantivy as T
 
     ix.reload()
@@ -308,15 +318,28 @@ def _note_segments(ix: KeywordIndex, index_dir: Path, index_id: str, ids: list[i
     segments = segment_deletes(ix.path)
     noted = _noted(index_dir, index_id)
     if segments is None or len(segments) != searcher.num_segments:
-        noted = None
-    elif noted is not None:
-        for chunk in _chunks(sorted(set(ids))):
-            hits = searcher.search(T.Query.term_set_query(ix.schema, "id", chunk), limit=len(chunk),
-                                   count=False).hits
-            noted |= {segments[a.segment_ord][0] for _, a in hits}
+        _write_notes(index_dir, index_id, None)
+        return None
+    held: set[str] = set()
+    live = 0
+    for chunk in _chunks(sorted(set(ids))):
+        hits = searcher.search(T.Query.term_set_query(ix.schema, "id", chunk), limit=len(chunk),
+                               count=False).hits
+        held |= {segments[a.segment_ord][0] for _, a in hits}
+        live += len(hits)
+    # a document indexed again (a session that grew) left its older copy, deleted, in an
+    # older segment: doc_freq counts those copies too, but not where they are
+    if sum(searcher.doc_freq("id", i) for i in set(ids)) > live:
+        _write_notes(index_dir, index_id, None)
+        return None
+    _write_notes(index_dir, index_id, None if noted is None else noted | held)
+    return held
+
+
+def _write_notes(index_dir: Path, index_id: str, segments: set[str] | None) -> None:
     tmp = index_dir / f"{NOTES}.tmp"
     tmp.write_text(json.dumps({"index_id": index_id,
-                               "segments": None if noted is None else sorted(noted)}))
+                               "segments": None if segments is None else sorted(segments)}))
     tmp.replace(index_dir / NOTES)
 
 
@@ -335,13 +358,14 @@ def _noted(index_dir: Path, index_id: str) -> set[str] | None:
     return None if segments is None else {str(s) for s in segments}
 
 
-def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None) -> int | None:
+def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None,
+            only: set[str] | None = None) -> int | None:
     """Leave no deleted document's terms on disk (a hard forget): Tantivy keeps them until
     their segment is merged, and tantivy-py cannot ask for a merge. So the live documents of
-    the segments noted as holding forgotten ones (`_note_segments`) are indexed again from
-    the store; those segments are then empty, dropped at commit and their files removed.
-    Returns the documents indexed again, or None when the segments cannot be told apart (the
-    caller rebuilds)."""
+    the segments noted as holding forgotten ones (`_note_segments`; with `only`, those of
+    them: one forget's) are indexed again from the store; those segments are then empty,
+    dropped at commit and their files removed. Returns the documents indexed again, or None
+    when the segments cannot be told apart (the caller rebuilds)."""
     import tantivy as T
 
     with _locked(store, index_dir, cache or SearchCache()) as (ix, state):
@@ -352,11 +376,14 @@ def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None) -> 
         segments = segment_deletes(ix.path)
         if segments is None or len(segments) != searcher.num_segments:
             return None
-        noted = _noted(index_dir, state["index_id"] or "")
+        index_id = state["index_id"] or ""
+        noted = _noted(index_dir, index_id)
+        take = noted if only is None else only
         dirty = {i for i, (sid, _, deleted) in enumerate(segments)
-                 if deleted and (noted is None or sid in noted)}
+                 if deleted and (take is None or sid in take)}
+        left = set() if take is None else None if noted is None else noted - take
         if not dirty:
-            (index_dir / NOTES).unlink(missing_ok=True)
+            _write_notes(index_dir, index_id, left)
             return 0
         addrs = [a for _, a in searcher.search(T.Query.all_query(), limit=max(searcher.num_docs, 1),
                                                 count=False).hits]
@@ -376,7 +403,7 @@ def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None) -> 
         writer.garbage_collect_files()
         writer.wait_merging_threads()
         ix.reload()
-        (index_dir / NOTES).unlink(missing_ok=True)
+        _write_notes(index_dir, index_id, left)
         return len(ids)
 
 

@@ -170,13 +170,14 @@ class SQLitePrivacy:
             gone.add(sid)
         return gone
 
-    def purge_forgotten(self, due_before: int | None) -> int:
+    def purge_forgotten(self, due_before: int | None, forget_id: int | None = None) -> int:
         with self.tx() as db:
             db.execute("PRAGMA secure_delete = ON")
             due = [r[0] for r in db.execute(
                 "SELECT id FROM privacy_forgets WHERE purged_at IS NULL"
-                + ("" if due_before is None else " AND purge_at <= ?"),
-                () if due_before is None else (due_before,))]
+                + ("" if due_before is None else " AND purge_at <= ?")
+                + ("" if forget_id is None else " AND id = ?"),
+                [a for a in (due_before, forget_id) if a is not None])]
             n = 0
             for fid in due:
                 blobs = [r[0] for r in db.execute(
