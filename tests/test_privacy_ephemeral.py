@@ -81,3 +81,15 @@ def test_a_model_reading_through_mcp_sees_nothing_ephemeral(ephemeral, memory_ho
         assert MARKER not in text and sid not in text, name
     others = got["other"].structured_content["results"]
     assert others and all(r["session_id"] != sid and r["project"] != cwd for r in others)
+
+
+def test_a_backup_says_it_holds_ephemeral_messages(ephemeral, tmp_path):
+    """A backup is an image of the whole store: it cannot leave EPHEMERAL rows out, so it
+    says how many it holds and what keeps them out (store_ephemeral = false)."""
+    cwd, _ = ephemeral
+    made = run("backup", "create", "--target", str(tmp_path / "b"), "--json").json()
+    [note] = [n for n in made["notes"] if "EPHEMERAL" in n]
+    assert int(note.split()[0].replace(",", "")) > 0 and "store_ephemeral = false" in note
+    run("privacy", "set", cwd, "TEAM")
+    made = run("backup", "create", "--target", str(tmp_path / "b"), "--json").json()
+    assert not any("EPHEMERAL" in n for n in made["notes"])

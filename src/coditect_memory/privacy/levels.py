@@ -196,3 +196,16 @@ class Shield:
 def agent_shield(store: Any, cfg: PrivacySettings) -> Shield:
     """What a model may read (MCP, a context pack): all but EPHEMERAL, nothing masked."""
     return Shield(Levels.load(cfg, store.privacy_levels()), PiiRedactor(b"\0" * 32), AGENT)
+
+
+def ephemeral_in_store(store: Any, cfg: PrivacySettings) -> int:
+    """How many stored messages are EPHEMERAL (by project or session): what a backup, an
+    image of the whole store, still holds (docs/privacy.md). -1: every one (the default)."""
+    from ..store.protocol.privacy import ForgetSelector
+
+    levels = Levels.load(cfg, store.privacy_levels())
+    if levels.default == EPHEMERAL:
+        return -1
+    selectors = [ForgetSelector(project=p) for p, lv in levels.projects.items() if lv == EPHEMERAL]
+    selectors += [ForgetSelector(sessions=(s,)) for s, lv in levels.sessions.items() if lv == EPHEMERAL]
+    return sum(store.forget_plan(sel).messages for sel in selectors)
