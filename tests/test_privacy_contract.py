@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_a_sync_push_sends_no_secret(planted, tmp_path):
             self.wire = bytearray()
             super().__init__(upstream_port)
 
-        def _pipe(self, src, dst, upstream: bool) -> None:  # type: ignore[no-untyped-def]
+        def _pipe(self, src: Any, dst: Any, upstream: bool) -> None:
             if not upstream:
                 return super()._pipe(src, dst, upstream)
             try:
