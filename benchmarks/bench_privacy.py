@@ -9,7 +9,8 @@
    secret finding there is taken as a false positive), per 10k lines, with examples;
 3. `memory ingest` of the 1M-message sample with [privacy] secrets = "keep" vs "mask", in the
    same run (keyword index off: the pipeline alone), order keep, mask;
-4. `memory forget --session` soft and --hard on a copy of the 1M store;
+4. `memory forget --session` soft and --hard on a copy of the 1M store, and --hard again once
+   the index has deletes in most segments (as in daily use);
 5. `memory audit verify` over 1M entries.
 Appends a dated section to benchmarks/RESULTS.md.
 """
@@ -93,23 +94,35 @@ def ingest(claude: Path, home: Path, secrets_mode: str) -> tuple[float, dict, in
 
 
 PICK = ("SELECT id, message_count FROM sessions WHERE message_count BETWEEN 100 AND 2000"
-        " ORDER BY id LIMIT 2")
+        " ORDER BY id LIMIT 3")
+# A store in daily use: ingest re-indexes the older rows of sessions that grow, so most index
+# segments hold deleted documents. Modelled by re-indexing one message in every 100k.
+DAILY_USE = ("from coditect_memory.settings import load_settings\n"
+             "from coditect_memory.store import open_store\n"
+             "from coditect_memory.search import indexer\n"
+             "s = load_settings(); st = open_store(s, create=False)\n"
+             "top = st.max_message_id()\n"
+             "print(indexer.reindex(st, s.search.index_dir, list(range(50_000, top, 100_000))))\n")
 
 
 def forgets(name: str, env: dict[str, str], sessions: list[tuple[str, int]]) -> list[tuple[str, ...]]:
     """A soft forget of the first session, a hard one of the second, as a user runs them;
+    a hard one of the third in a store in daily use (DAILY_USE: deletes in most segments);
     then, as the same-run baseline of --hard, `memory index --rebuild` (what --hard ran
     before it rewrote only the segments holding the forgotten documents)."""
     out = []
-    for (sid, n), hard in zip(sessions, (False, True), strict=True):
+    for i, ((sid, n), hard) in enumerate(zip(sessions, (False, True, True), strict=False)):
+        label = f"forget --session{' --hard' if hard else ''} ({n:,}-message session)"
+        if i == 2:
+            subprocess.run([sys.executable, "-c", DAILY_USE], env=env, check=True, capture_output=True)
+            label += ", store in daily use (deletes in most index segments)"
         cmd = [*MEMORY, "forget", "--session", sid, "--yes", "--json", *(["--hard"] if hard else [])]
         proc, wall, rss, cpu = cpu_measured(cmd, env)
         if proc.returncode != 0:
             raise SystemExit(f"{name}: {' '.join(cmd)} failed: {proc.stderr[-2000:]}")
         res = json.loads(proc.stdout)
-        out.append((name, f"forget --session{' --hard' if hard else ''} ({n:,}-message session)",
-                    f"{wall:.2f} s wall, {cpu:.2f} s CPU ({res['messages']:,} rows), peak RSS "
-                    f"{rss / 1e6:.0f} MB", "< 10 s" if hard else "< 1 s"))
+        out.append((name, label, f"{wall:.2f} s wall, {cpu:.2f} s CPU ({res['messages']:,} rows), "
+                    f"peak RSS {rss / 1e6:.0f} MB", "< 10 s" if hard else "< 1 s"))
     proc, wall, _, cpu = cpu_measured([*MEMORY, "index", "--rebuild", "--json"], env)
     if proc.returncode == 0:
         out.append((name, "baseline: index --rebuild (what --hard did before)",
@@ -225,6 +238,7 @@ def main() -> None:
     ap.add_argument("--scratch", type=Path, default=Path("/work/bench-privacy"))
     ap.add_argument("--audit-entries", type=int, default=1_000_000)
     ap.add_argument("--skip-ingest", action="store_true")
+    ap.add_argument("--skip-scan", action="store_true", help="no `privacy scan` of the 1M copy")
     ap.add_argument("--interleaved", type=Path, help="only: keep/mask ingests of this folder, alternated")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
@@ -237,7 +251,7 @@ def main() -> None:
         return
     args.scratch.mkdir(parents=True, exist_ok=True)
     parts = [f"Machine: {machine()}", "",
-             "Command: `.venv/bin/python benchmarks/bench_privacy.py" + (" --skip-ingest" if args.skip_ingest else "") + "`", ""]
+             "Command: `.venv/bin/python " + " ".join(sys.argv) + "`", ""]
 
     print("\n".join(parts), flush=True)
     rec = recall()
@@ -269,7 +283,7 @@ def main() -> None:
             shutil.rmtree(args.scratch / d, ignore_errors=True)
     parts += [f"Load average when these began: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
               "(other work on the machine makes the walls upper bounds).", "",
-              table(forget_bench(args.home, args.scratch) + audit_bench(args.scratch, args.audit_entries),
+              table(forget_bench(args.home, args.scratch, not args.skip_scan) + audit_bench(args.scratch, args.audit_entries),
                     ("backend", "what", "measured", "target")), ""]
     body = "\n".join(parts)
     print(body)

@@ -169,3 +169,37 @@ def test_token_mint_and_revoke_are_in_the_log(logged, memory_home):
                                                     ("token.revoke", issued.row["id"])]
     assert '"scope":"read"' in (last[0].detail or "") and issued.token not in str(last)
     assert audit.verify(logged).ok
+
+
+def test_api_reads_are_in_the_log_by_token_never_their_content(tmp_path, memory_home, cli_backend):
+    """A token reading a session or searching through the REST API is logged (who: the
+    token's name and submodule; what: the session id, the query's sha256 — never the query or
+    the content); the entries wait beside the store and join the chain with the next one."""
+    import hashlib
+
+    from .api_support import bearer, client, token
+    from .conftest import ingest_json
+    from .privacy.backends import configure
+
+    configure(memory_home, cli_backend)
+    root = tmp_path / "claude"
+    run("sample", str(root), "--sessions", "2")
+    ingest_json(root)
+    sid = run("sessions", "--json").json()[0]["session_id"]
+    c, reader = client(memory_home), token(memory_home, "read")
+    query = "qzsecretquestionwombat"
+    assert c.get(f"/api/v1/sessions/{sid}", headers=bearer(reader)).status_code == 200
+    assert c.get("/api/v1/search", params={"q": query}, headers=bearer(reader)).status_code == 200
+    assert c.get("/api/v1/sessions/nosuchsession", headers=bearer(reader)).status_code == 404
+    reads = [e for e in run("audit", "list", "--json").json()["entries"]
+             if e["action"] in ("session.read", "search")]
+    assert [(e["action"], e["target"], e.get("pending")) for e in reads] == [
+        ("session.read", sid, True), ("search", None, True)]
+    assert all(e["actor"].startswith("token:") for e in reads)
+    assert reads[1]["detail"] == {"query_sha256": hashlib.sha256(query.encode()).hexdigest()}
+    assert query not in (memory_home / audit.PENDING).read_text()
+    run("export", "-o", str(tmp_path / "out.jsonl"))  # the next entry written chains them
+    entries = run("audit", "list", "--json").json()["entries"]
+    assert [e["action"] for e in entries][-3:] == ["session.read", "search", "export"]
+    assert not any(e.get("pending") for e in entries)
+    assert run_proc("audit", "verify").code == 0

@@ -136,7 +136,7 @@ def test_an_index_write_failing_after_the_purge_is_one_line_and_repairable(
     try:
         _, session = make_sample(tmp_path)
         run("forget", "--session", session, "--yes")
-        with open(fs.path / "filler", "wb") as f, contextlib.suppress(OSError):
+        with open(fs.path / "filler", "wb", buffering=0) as f, contextlib.suppress(OSError):
             while True:  # fill the index's disk
                 f.write(b"\0" * (1 << 16))
                 f.flush()
@@ -255,6 +255,24 @@ def test_the_store_forgets_by_match_and_by_tombstones_carried_in(store):
     assert store.forget_plan(ForgetSelector(match="fix test 2")).messages == 0
 
 
+def test_rows_with_packed_metadata_are_forgotten(store):
+    """A row whose metadata is packed (bytes, migration 0016: every row of a kind once 4,000
+    have been seen) is held and purged like any other (it once failed with a traceback)."""
+    from coditect_memory.store.protocol.privacy import ForgetSelector
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    store.write_batch(conversation_batch(store, run_id, "s-1", 4))
+    store.finish_run(run_id, {}, "completed")
+    store.derive_sessions()
+    with store.tx() as db:
+        db.execute("UPDATE messages SET metadata_z = ? WHERE session_id = 's-1'", (b"\x28\xb5\x2f\xfd",))
+    done = store.forget(ForgetSelector(sessions=("s-1",)), "{}", None, 1, 2)
+    assert done.messages == 4 and store.session("s-1") is None
+    assert store.purge_forgotten(None) == 5  # the four rows and their session
+
+
 def test_the_api_forgets_a_session_the_same_way(sample, memory_home):
     """`DELETE /api/v1/sessions/{id}?gdpr_request=true` is `memory forget --session ID`: an
     admin token, a confirmation, then gone from every read; audited under the token's name."""
@@ -305,3 +323,68 @@ def test_a_forget_leaves_the_rollups_a_full_rebuild_would_make(store):
         db.execute("DELETE FROM report_state")  # the next refresh builds every rollup again
     store.refresh_reports()
     assert rollups() == after
+
+
+def _segments(home) -> list[str]:
+    [path] = (home / "index").glob("keyword-*")
+    return [s["segment_id"] for s in json.loads((path / "meta.json").read_text())["segments"]]
+
+
+def _index_again(ids: list[int]) -> None:
+    """What ingest does to the older rows of a session that grew: index them again (their
+    old documents deleted, new ones in a new segment)."""
+    from coditect_memory.search import indexer
+    from coditect_memory.settings import load_settings
+    from coditect_memory.store import open_store
+
+    settings = load_settings()
+    with open_store(settings, create=False) as store:
+        assert indexer.reindex(store, settings.search.index_dir, ids) > 0
+
+
+def _ids(session: str) -> list[int]:
+    from coditect_memory.settings import load_settings
+    from coditect_memory.store import open_store
+
+    with open_store(load_settings(), readonly=True) as store:
+        return sorted(store.message_ids_in_sessions([session], 10**12))
+
+
+def test_hard_forget_rewrites_only_the_segments_that_held_it(sample, memory_home):
+    """Deletes elsewhere (another session indexed again) do not make a hard forget rewrite
+    their segments: only the ones holding the forgotten documents go."""
+    _, session = sample
+    [first] = _segments(memory_home)
+    other = next(s["session_id"] for s in run("sessions", "--json").json() if s["session_id"] != session)
+    ids = _ids(other)
+    _index_again(ids)
+    _index_again(ids[:len(ids) // 2])  # the second segment now holds deleted documents too
+    first_, second, third = _segments(memory_home)
+    assert first_ == first
+    run("forget", "--session", session, "--yes", "--hard")
+    left = _segments(memory_home)
+    assert first not in left and second in left and third in left
+    assert index_terms(memory_home) == [] and run("search", MARKER, "--json").json()["total"] == 0
+
+
+def test_hard_forget_finds_older_copies_of_its_documents(sample, memory_home):
+    """The forgotten session's rows were indexed again (it grew): their older, deleted
+    copies in the first segment hold the same words, and go too."""
+    _, session = sample
+    [first] = _segments(memory_home)
+    _index_again(_ids(session))
+    assert len(_segments(memory_home)) == 2
+    run("forget", "--session", session, "--yes", "--hard")
+    assert first not in _segments(memory_home)
+    assert index_terms(memory_home) == [] and stored_leaks(memory_home, {MARKER}) == []
+
+
+def test_hard_forget_keeps_another_forgets_schedule(sample, memory_home):
+    """--hard purges its own rows at once; a soft forget made before keeps its purge date."""
+    _, session = sample
+    sessions = [s["session_id"] for s in run("sessions", "--json").json()]
+    other = next(s for s in sessions if s != session)
+    run("forget", "--session", other, "--yes")
+    run("forget", "--session", session, "--yes", "--hard")
+    assert stored_leaks(memory_home, {MARKER}) == []
+    assert run("privacy", "purge", "--all", "--json").json()["rows"] > 0  # the soft one's, still held

@@ -8,8 +8,10 @@ file under MEMORY_HOME (the keyword index, the key) and every row of every table
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +124,60 @@ def test_masks_are_json_safe_and_keyed(ingested, memory_home):
     assert key.stat().st_mode & 0o777 == 0o600
     out = run("search", "ANTHROPIC_API_KEY", "--json").json()
     assert json.dumps(out)  # the masks are plain text
+
+
+def test_a_sync_push_sends_no_secret(planted, tmp_path):
+    """What a sync push puts on the network (recorded by a relay in front of a real `memory
+    serve`, its zstd batches decompressed) and what the server then stores hold no planted
+    secret, whole or in pieces; the masked messages did go. (SQLite on both ends: the wire is
+    the same whatever the server's backend.)"""
+    import zstandard
+
+    from .s3server import Relay
+    from .sync_support import SyncServer, machine, memory
+
+    class Recorder(Relay):
+        def __init__(self, upstream_port: int) -> None:
+            self.wire = bytearray()
+            super().__init__(upstream_port)
+
+        def _pipe(self, src: Any, dst: Any, upstream: bool) -> None:
+            if not upstream:
+                return super()._pipe(src, dst, upstream)
+            try:
+                while data := src.recv(65536):
+                    with self.lock:
+                        self.wire += data
+                    dst.sendall(data)
+            except OSError:
+                pass
+
+    def unzstd(data: bytes) -> bytes:
+        out = bytearray()
+        at = data.find(b"\x28\xb5\x2f\xfd")
+        while at >= 0:
+            with contextlib.suppress(zstandard.ZstdError):  # not a frame: magic bytes by chance
+                out += zstandard.ZstdDecompressor().decompressobj().decompress(data[at:])
+            at = data.find(b"\x28\xb5\x2f\xfd", at + 1)
+        return bytes(out)
+
+    root, items, _ = planted
+    home = machine(tmp_path, "a", root)
+    srv = SyncServer(tmp_path / "server").start()
+    relay = Recorder(srv.port)
+    try:
+        token = srv.token()
+        memory(home, "sync", "init", "--server", relay.url, "--token", token)
+        pushed = memory(home, "sync", "push", "--json").json()
+        assert pushed["batches"] > 0
+        sent = bytes(relay.wire)
+        plain = unzstd(sent)
+        assert b"sk-ant-\xe2\x80\xa6#" in plain  # the masked messages went, decompressed here
+        all_pieces = set().union(*(pieces(p.parts) for p in items))
+        # the sync token is a JWT too: its header is every HS256 JWT's, the planted one's too
+        wire = (sent + plain).replace(token.encode(), b"").lower()
+        assert [p for p in all_pieces if p.encode() in wire] == []
+        assert leaks(srv.home, all_pieces) == []
+    finally:
+        relay.cut()
+        srv.stop()

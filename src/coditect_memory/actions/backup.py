@@ -80,6 +80,12 @@ def create(settings: Settings, target: Target, kind: str = "incremental",
         made = create_backup(store, repo, kind, _workdir(settings), progress,
                              full_every=settings.backup.full_every)
         tombstones.save(store, repo)  # forgotten stays forgotten at any restore
+        from ..privacy.levels import ephemeral_in_store
+
+        if n := ephemeral_in_store(store, settings.privacy):  # a backup is an image: say so
+            made.notes.append(f"{'every' if n < 0 else f'{n:,}'} EPHEMERAL message(s) are in this "
+                              "backup (it copies the whole store); set [privacy] store_ephemeral "
+                              "= false to keep them out of the store and its backups")
         _audit(settings, "backup", repo.target.url, {
             "backup_id": made.backup_id, "type": made.type, "messages": made.messages,
             "rows_stored": made.rows_stored, "objects_written": made.objects_written})

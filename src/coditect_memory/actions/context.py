@@ -9,6 +9,7 @@ from typing import Any
 from ..context.pack import Item, Pack, assemble, memory_items, now_ms, pack_id, score, words
 from ..context.tokens import TokenCounter
 from ..errors import NotFound, UsageError
+from ..privacy.levels import agent_shield
 from ..settings import Settings
 from ..store.base import Store
 from ..store.protocol.memories import MemoryFilter
@@ -68,19 +69,24 @@ def context(store: Store, settings: Settings, request: ContextRequest,
         project_id=pid, statuses=("active",),
         min_seen={"pattern": settings.memories.pattern_min_seen}, with_entities=False,
         limit=CANDIDATES, visible_projects=request.visible_projects))
+    shield = agent_shield(store, settings.privacy)  # a pack is for a model: no EPHEMERAL in it
+    memories = [m for m in memories if shield.sees(m["project"], m["session_id"])]
     # recency on the project's clock too: its latest work is "recent", however long ago
     seen = [m["last_seen"] for m in memories if m["last_seen"] and m["project"]]
     clock = min(now, parse_ts(max(seen)) or now) if seen else now
     candidates = memory_items(memories, query, clock)
     if path and pid:
         for s in store.sessions(project=path, limit=SESSIONS):
+            if not shield.sees(path, s["session_id"]):
+                continue
             text = " ".join((s["summary"] or s["title"] or s["first_prompt"] or "").split())[:240]
             if text:
                 candidates.append(Item(key=f"s:{s['session_id']}", section="session", text=text,
                                        score=score(0.45, text, s["started_at"], query, clock),
                                        session_id=s["session_id"], timestamp=s["started_at"]))
     if request.query:
-        candidates += _excerpts(store, settings, request, path if pid else None, query, clock, cache)
+        candidates += [i for i, r in _excerpts(store, settings, request, path if pid else None, query,
+                                               clock, cache) if shield.sees(r.get("project"), i.session_id)]
     counter = counter or TokenCounter()
     title = f"Memory of {name or path or 'all projects'}"
     note = ("From coditect-memory: what earlier sessions decided, learned and left open. "
@@ -96,7 +102,7 @@ def context(store: Store, settings: Settings, request: ContextRequest,
 
 
 def _excerpts(store: Store, settings: Settings, request: ContextRequest, project: str | None,
-              query: set[str], now: int, cache: Any) -> list[Item]:
+              query: set[str], now: int, cache: Any) -> list[tuple[Item, Any]]:
     from .search import SearchRequest, search
 
     req = SearchRequest(query=request.query or "", project=[project] if project else [],
@@ -106,9 +112,9 @@ def _excerpts(store: Store, settings: Settings, request: ContextRequest, project
     for r in search(store, settings, req, cache).results:
         snippet = " ".join(str(r.get("snippet") or "").split())[:300]
         if snippet:
-            out.append(Item(key=f"x:{r['uid']}", section="excerpt", text=snippet,
-                            score=score(0.6, snippet, r.get("timestamp"), query, now) * 1.5,
-                            session_id=r.get("session_id"), timestamp=r.get("timestamp")))
+            out.append((Item(key=f"x:{r['uid']}", section="excerpt", text=snippet,
+                             score=score(0.6, snippet, r.get("timestamp"), query, now) * 1.5,
+                             session_id=r.get("session_id"), timestamp=r.get("timestamp")), r))
     return out
 
 

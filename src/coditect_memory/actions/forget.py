@@ -80,11 +80,11 @@ def forget(store: Store, settings: Settings, request: ForgetRequest) -> ForgetRe
                          "sessions": done.sessions, "hard": request.hard}, actor=request.actor,
                  home=settings.home)
     try:
-        removed = indexer.forget(store, settings.search.index_dir, done.message_ids)
+        removed, segments = indexer.forget_noted(store, settings.search.index_dir, done.message_ids)
     except (OSError, ValueError, RuntimeError) as e:  # Tantivy's I/O errors included
         raise index_error("hidden from every read path", e) from e
-    if request.hard:
-        purge(store, settings, due_only=False)
+    if request.hard:  # this forget's rows and index segments only: others keep their schedule
+        purge(store, settings, due_only=False, forget_id=done.forget_id, segments=segments)
     return ForgetResult(done.forget_id, done.messages, done.sessions, request.hard,
                         None if request.hard else iso(purge_at), removed)
 
@@ -97,17 +97,18 @@ def index_error(done: str, e: BaseException) -> StorageIOError:
                           "`memory index --rebuild`")
 
 
-def purge(store: Store, settings: Settings, due_only: bool = True) -> int:
-    """Hard-delete the held rows (those due, or all) and leave no copy of them in the store's
-    free pages, its WAL, the keyword index (the segments holding their deleted documents are
-    rewritten: `indexer.expunge`) or the vector cache (rebuilt from the store when next
-    used)."""
+def purge(store: Store, settings: Settings, due_only: bool = True, forget_id: int | None = None,
+          segments: set[str] | None = None) -> int:
+    """Hard-delete the held rows (those due, or all; or one forget's) and leave no copy of
+    them in the store's free pages, its WAL, the keyword index (the segments holding their
+    deleted documents are rewritten: `indexer.expunge`, of `segments` when known) or the
+    vector cache (rebuilt from the store when next used)."""
     import shutil
 
     from ..search import indexer
     from ..search.cache import SearchCache
 
-    n = store.purge_forgotten(int(time.time() * 1000) if due_only else None)
+    n = store.purge_forgotten(int(time.time() * 1000) if due_only else None, forget_id)
     if not n:
         return n
     index_dir = settings.search.index_dir
@@ -116,7 +117,7 @@ def purge(store: Store, settings: Settings, due_only: bool = True) -> int:
     state = store.index_state(indexer.ENGINE)
     if state and state["index_id"]:
         try:
-            if indexer.expunge(store, index_dir) is None:
+            if indexer.expunge(store, index_dir, only=segments) is None:
                 indexer.sync(store, index_dir, SearchCache(), rebuild=True)
         except (OSError, ValueError, RuntimeError, StorageIOError) as e:  # Tantivy's I/O errors too
             raise index_error("deleted", e) from e

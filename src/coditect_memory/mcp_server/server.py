@@ -43,6 +43,16 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
     cache = SearchCache()
     counter: list[TokenCounter] = []  # loaded on the first `context` call
 
+    def shown(value: Any) -> Any:
+        """What a model may read: nothing of an EPHEMERAL project or session (privacy)."""
+        from ..errors import NotFound
+        from ..privacy.levels import HIDDEN, agent_shield
+
+        out = agent_shield(store, settings.privacy).apply(value)
+        if out is HIDDEN:
+            raise NotFound("not found: its project or session is EPHEMERAL (kept on this machine)")
+        return out
+
     server = MCPServer("coditect-memory", instructions=(
         "Search and recall everything earlier Claude Code sessions said and did: `search` "
         "finds messages (each result names its session), `get_session` replays one, "
@@ -56,7 +66,7 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
     def search(query: str, project: str | None = None, limit: int = 10) -> dict[str, Any]:
         req = SearchRequest(query=query, project=[project] if project else [],
                             limit=max(1, min(limit, 100)), mode="keyword")
-        return run_search(store, settings, req, cache).to_json()
+        return shown(run_search(store, settings, req, cache).to_json())
 
     @server.tool(description="One session's messages in order (by id or a unique prefix).")
     @_user_errors
@@ -64,13 +74,13 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
         view = browse.show_session(store, session_id)
         out = view.to_json()
         out["messages"] = view.visible[:max(1, limit)]
-        return out
+        return shown(out)
 
     @server.tool(description="What happened on a day or range (YYYY-MM-DD or FROM..TO): "
                  "sessions, prompts, errors.")
     @_user_errors
     def timeline(when: str | None = None, project: str | None = None) -> dict[str, Any]:
-        return reports.timeline(store, settings, when, project).to_json()
+        return shown(reports.timeline(store, settings, when, project).to_json())
 
     @server.tool(description="A briefing of a project within a token budget: pinned memories, "
                  "preferences, facts, decisions, open todos, fixes, recent sessions and, "
@@ -89,14 +99,14 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
     @_user_errors
     def recall(query: str | None = None, project: str | None = None, type: str | None = None,
                limit: int = 30) -> list[Any]:
-        return list(memories.list_memories(store, memories.ListRequest(
-            project=project, types=[type] if type else [], query=query, limit=limit)).to_json())
+        return shown(list(memories.list_memories(store, memories.ListRequest(
+            project=project, types=[type] if type else [], query=query, limit=limit)).to_json()))
 
     @server.tool(description="Everything known about an entity: a file path, function, "
                  "command, package or error code.")
     @_user_errors
     def related(entity: str) -> dict[str, Any]:
-        return dict(memories.related(store, entity).to_json())
+        return shown(dict(memories.related(store, entity).to_json()))
 
     if not read_only:
         @server.tool(description="Remember something for later sessions (type: decision, "

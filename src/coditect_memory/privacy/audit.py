@@ -62,17 +62,33 @@ PENDING = "audit-pending.jsonl"
 
 
 def defer(home: Path, action: str, target: str | None = None,
-          detail: dict[str, Any] | None = None) -> None:
-    """An entry for the chain, kept beside the store until the next `record` (see above)."""
-    line = orjson.dumps({"at": int(time.time() * 1000), "actor": local_actor(), "action": action,
-                         "target": target, "detail": detail}, option=orjson.OPT_SORT_KEYS)
+          detail: dict[str, Any] | None = None, actor: str | None = None,
+          durable: bool = True) -> None:
+    """An entry for the chain, kept beside the store until the next `record` (see above);
+    `durable`: synced to disk before returning."""
+    line = orjson.dumps({"at": int(time.time() * 1000), "actor": actor or local_actor(),
+                         "action": action, "target": target, "detail": detail},
+                        option=orjson.OPT_SORT_KEYS)
     home.mkdir(parents=True, exist_ok=True)
     fd = os.open(home / PENDING, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line + b"\n")
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def api_read(home: Path, token: str, submodule: str | None, action: str, target: str | None,
+             query: str | None = None) -> None:
+    """A token's read through the REST API (a session, a search): who and what, never the
+    content (a query is kept as its sha256). Deferred, not fsynced: a read must not wait for
+    the store's write lock or a disk flush (one append; it joins the chain with the next
+    entry written)."""
+    detail = {"query_sha256": hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()
+              } if query is not None else None
+    defer(home, action, target, detail, f"token:{token}" + (f"/{submodule}" if submodule else ""),
+          durable=False)
 
 
 def pending(home: Path) -> list[dict[str, Any]]:

@@ -12,6 +12,9 @@ API tokens (admin scope, or a token not restricted to submodules) are the owner.
 | PRIVATE   | as stored                 | not served              | as stored (the owner exports their own) |
 | EPHEMERAL | as stored                 | not served              | never            |
 
+A model reading through MCP or a context pack (audience `agent`) sees what the owner sees
+but EPHEMERAL: what it reads leaves the machine for the model's provider.
+
 Sensitive PII: cards, SSNs, IBANs, phone numbers; all PII adds emails and IP addresses.
 Secrets are masked at capture whatever the level.
 """
@@ -30,7 +33,7 @@ from .detect import PII, Finding, build
 from .mask import Masker, map_strings
 
 PUBLIC, TEAM, PRIVATE, EPHEMERAL = LEVELS
-OWNER, TEAM_AUDIENCE, EXPORT = "owner", "team", "export"
+OWNER, TEAM_AUDIENCE, EXPORT, AGENT = "owner", "team", "export", "agent"
 
 
 def visible(level: str, audience: str) -> bool:
@@ -39,6 +42,8 @@ def visible(level: str, audience: str) -> bool:
         return True
     if level == EPHEMERAL:
         return False
+    if audience == AGENT:
+        return True
     if level == PRIVATE:
         return audience == EXPORT  # the owner's own export; never another token or a team
     return True
@@ -46,7 +51,7 @@ def visible(level: str, audience: str) -> bool:
 
 def _mask_pii(level: str, audience: str) -> str | None:
     """'all', 'sensitive' or None: which PII to mask for this level and audience."""
-    if audience == OWNER:
+    if audience in (OWNER, AGENT):
         return None
     return {PUBLIC: "all", TEAM: "sensitive"}.get(level)
 
@@ -160,6 +165,9 @@ class Shield:
     def sees_project(self, path: str | None) -> bool:
         return visible(self.levels.level(path, None), self.audience)
 
+    def sees(self, project: str | None, session_id: str | None) -> bool:
+        return visible(self.levels.level(project, session_id), self.audience)
+
     def apply(self, value: Any, level: str | None = None) -> Any:
         """A door's JSON as the audience may have it. Every object naming a session or a
         project takes that level (others their parent's); one not visible is left out of its
@@ -183,3 +191,21 @@ class Shield:
     def text(self, text: str) -> str:
         """A rendered text (a Markdown pack) whose rows are not told apart: all PII masked."""
         return self.pii.redact(text, "all")
+
+
+def agent_shield(store: Any, cfg: PrivacySettings) -> Shield:
+    """What a model may read (MCP, a context pack): all but EPHEMERAL, nothing masked."""
+    return Shield(Levels.load(cfg, store.privacy_levels()), PiiRedactor(b"\0" * 32), AGENT)
+
+
+def ephemeral_in_store(store: Any, cfg: PrivacySettings) -> int:
+    """How many stored messages are EPHEMERAL (by project or session): what a backup, an
+    image of the whole store, still holds (docs/privacy.md). -1: every one (the default)."""
+    from ..store.protocol.privacy import ForgetSelector
+
+    levels = Levels.load(cfg, store.privacy_levels())
+    if levels.default == EPHEMERAL:
+        return -1
+    selectors = [ForgetSelector(project=p) for p, lv in levels.projects.items() if lv == EPHEMERAL]
+    selectors += [ForgetSelector(sessions=(s,)) for s, lv in levels.sessions.items() if lv == EPHEMERAL]
+    return sum(store.forget_plan(sel).messages for sel in selectors)

@@ -144,15 +144,16 @@ class KeywordIndex:
         self.ix.reload()
 
 
-def segment_deletes(path: Path) -> list[tuple[int, int]] | None:
-    """(documents, deleted documents) of each segment, in the order a searcher numbers them
-    (`DocAddress.segment_ord`), from Tantivy's meta.json; None when it cannot be read."""
+def segment_deletes(path: Path) -> list[tuple[str, int, int]] | None:
+    """(segment id, documents, deleted documents) of each segment, in the order a searcher
+    numbers them (`DocAddress.segment_ord`), from Tantivy's meta.json; None when it cannot be
+    read."""
     import json
 
     try:
         meta = json.loads((path / "meta.json").read_text())
-        return [(int(s["max_doc"]), int((s.get("deletes") or {}).get("num_deleted_docs", 0)))
-                for s in meta["segments"]]
+        return [(str(s["segment_id"]), int(s["max_doc"]),
+                 int((s.get("deletes") or {}).get("num_deleted_docs", 0))) for s in meta["segments"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

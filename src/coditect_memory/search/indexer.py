@@ -15,6 +15,7 @@ next sync deletes (one range delete) before adding them again. Rows can also cha
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -275,28 +276,96 @@ def reindex(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | 
 def forget(store: Store, index_dir: Path, ids: list[int], cache: SearchCache | None = None) -> int:
     """Remove messages from the index at once (for the code that deletes or redacts them:
     later syncs skip deleted rows by themselves, but only rows they look at again)."""
+    return forget_noted(store, index_dir, ids, cache)[0]
+
+
+def forget_noted(store: Store, index_dir: Path, ids: list[int],
+                 cache: SearchCache | None = None) -> tuple[int, set[str] | None]:
+    """`forget`, and the segments that held those documents (None: not told apart), for an
+    `expunge(only=...)` of just them."""
     import tantivy as T
 
     if not ids:
-        return 0
-    with _locked(store, index_dir, cache or SearchCache()) as (ix, _):
+        return 0, set()
+    with _locked(store, index_dir, cache or SearchCache()) as (ix, state):
         if ix is None:
-            return 0
+            return 0, set()
+        held = None
+        if state is not None and state["index_id"]:
+            held = _note_segments(ix, index_dir, state["index_id"], ids)
         writer = ix.writer()
         for chunk in _chunks(sorted(set(ids))):
             writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
         writer.commit()
         with contextlib.suppress(Exception):
             writer.wait_merging_threads()
-        return len(ids)
+        return len(ids), held
 
 
-def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None) -> int | None:
+NOTES = "expunge.json"  # in the index folder: the segments a hard forget must rewrite
+
+
+def _note_segments(ix: KeywordIndex, index_dir: Path, index_id: str,
+                   ids: list[int]) -> set[str] | None:
+    """Before their documents are deleted, note the segments that hold them: `expunge` then
+    rewrites only those, not every segment with deletes (ingest's re-indexing of growing
+    sessions leaves deletes in most segments). Segments not told apart: noted as "all".
+    Returns the segments holding these documents (None: not told apart)."""
+    import tantivy as T
+
+    ix.reload()
+    searcher = ix.searcher()
+    segments = segment_deletes(ix.path)
+    noted = _noted(index_dir, index_id)
+    if segments is None or len(segments) != searcher.num_segments:
+        _write_notes(index_dir, index_id, None)
+        return None
+    held: set[str] = set()
+    live = 0
+    for chunk in _chunks(sorted(set(ids))):
+        hits = searcher.search(T.Query.term_set_query(ix.schema, "id", chunk), limit=len(chunk),
+                               count=False).hits
+        held |= {segments[a.segment_ord][0] for _, a in hits}
+        live += len(hits)
+    # a document indexed again (a session that grew) left its older copy, deleted, in an
+    # older segment: doc_freq counts those copies too, but not where they are
+    if sum(searcher.doc_freq("id", i) for i in set(ids)) > live:
+        _write_notes(index_dir, index_id, None)
+        return None
+    _write_notes(index_dir, index_id, None if noted is None else noted | held)
+    return held
+
+
+def _write_notes(index_dir: Path, index_id: str, segments: set[str] | None) -> None:
+    tmp = index_dir / f"{NOTES}.tmp"
+    tmp.write_text(json.dumps({"index_id": index_id,
+                               "segments": None if segments is None else sorted(segments)}))
+    tmp.replace(index_dir / NOTES)
+
+
+def _noted(index_dir: Path, index_id: str) -> set[str] | None:
+    """The segments noted for this index (empty when none); None: every segment with deletes
+    (the notes are unreadable, say "all", or a forget came before notes were kept)."""
+    try:
+        notes = json.loads((index_dir / NOTES).read_text())
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(notes, dict) or notes.get("index_id") != index_id:
+        return set()
+    segments = notes.get("segments")
+    return None if segments is None else {str(s) for s in segments}
+
+
+def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None,
+            only: set[str] | None = None) -> int | None:
     """Leave no deleted document's terms on disk (a hard forget): Tantivy keeps them until
     their segment is merged, and tantivy-py cannot ask for a merge. So the live documents of
-    every segment holding deleted ones are indexed again from the store; those segments are
-    then empty, dropped at commit and their files removed. Returns the documents indexed
-    again, or None when the segments cannot be told apart (the caller rebuilds)."""
+    the segments noted as holding forgotten ones (`_note_segments`; with `only`, those of
+    them: one forget's) are indexed again from the store; those segments are then empty,
+    dropped at commit and their files removed. Returns the documents indexed again, or None
+    when the segments cannot be told apart (the caller rebuilds)."""
     import tantivy as T
 
     with _locked(store, index_dir, cache or SearchCache()) as (ix, state):
@@ -307,27 +376,68 @@ def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None) -> 
         segments = segment_deletes(ix.path)
         if segments is None or len(segments) != searcher.num_segments:
             return None
-        if not any(deleted for _, deleted in segments):
+        index_id = state["index_id"] or ""
+        noted = _noted(index_dir, index_id)
+        take = noted if only is None else only
+        dirty = {i for i, (sid, _, deleted) in enumerate(segments)
+                 if deleted and (take is None or sid in take)}
+        left = set() if take is None else None if noted is None else noted - take
+        if not dirty:
+            _write_notes(index_dir, index_id, left)
             return 0
         addrs = [a for _, a in searcher.search(T.Query.all_query(), limit=max(searcher.num_docs, 1),
                                                 count=False).hits]
         live = [0] * len(segments)
         for a in addrs:
             live[a.segment_ord] += 1
-        if live != [docs - deleted for docs, deleted in segments]:
+        if live != [docs - deleted for _, docs, deleted in segments]:
             return None  # meta.json and the searcher disagree: do not guess
-        dirty = {i for i, (_, deleted) in enumerate(segments) if deleted}
-        ids = searcher.fast_field_values("id", [a for a in addrs if a.segment_ord in dirty])
-        wanted = set(ids)
+        ids = sorted(searcher.fast_field_values("id", [a for a in addrs if a.segment_ord in dirty]))
         writer = ix.writer()
         result = SyncResult()
-        for chunk in _chunks(sorted(ids)):
+        for chunk in _chunks(ids):
             writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
-        for lo, hi in _runs(sorted(ids)):  # a segment holds runs of ids: read them in order
-            for rows in store.rows_to_index(lo - 1, hi):
-                _add_rows(writer, [r for r in rows if r.id in wanted], result, None)
+        for rows in _rows_ahead(store, ids):
+            _add_rows(writer, rows, result, None)
         writer.commit()
         writer.garbage_collect_files()
         writer.wait_merging_threads()
         ix.reload()
+        _write_notes(index_dir, index_id, left)
         return len(ids)
+
+
+def _rows_ahead(store: Store, ids: list[int]) -> Iterator[list[IndexRow]]:
+    """The store's rows of these sorted ids, in batches, read by a second thread while the
+    caller indexes the batch before (a segment holds runs of ids: they are read in order)."""
+    import queue
+    import threading
+
+    wanted = set(ids)
+    batches: queue.Queue[list[IndexRow] | BaseException | None] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for lo, hi in _runs(ids):
+                for rows in store.rows_to_index(lo - 1, hi):
+                    if stop.is_set():
+                        return
+                    batches.put([r for r in rows if r.id in wanted])
+            batches.put(None)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            batches.put(e)
+
+    reader = threading.Thread(target=read, name="expunge-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a reader blocked on a full queue see `stop`
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        reader.join()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from ...actions import search as act
+from ...privacy import audit
 from ...search.service import MAX_LIMIT
 from ..context import Caller, cached, caller
 from ..errors import ERRORS
@@ -34,5 +35,6 @@ def search(request: Request, c: Annotated[Caller, Depends(caller("read"))],
                             role=role, tool=tool, component=component, level=level, since=since,
                             until=until, sort=sort, limit=limit, offset=offset, facets=facets,
                             mode=mode, visible_projects=c.seen.project_ids)
-    return cached(c, request, lambda: act.search(c.store, c.api.settings, req,
-                                                 c.api.search).to_json())
+    out = cached(c, request, lambda: act.search(c.store, c.api.settings, req, c.api.search).to_json())
+    audit.api_read(c.api.settings.home, c.principal.name, c.principal.submodule, "search", None, q)
+    return out

@@ -13,6 +13,7 @@ from ...actions import reports as reports_act
 from ...actions import submodules as subs
 from ...actions.forget import ForgetResult
 from ...errors import NotFound, UsageError
+from ...privacy import audit
 from ...search.filters import user_time
 from ...store.protocol.access import MessageFilter
 from ...store.protocol.read import AmbiguousSession
@@ -59,7 +60,9 @@ def _session(c: Caller, session_id: str) -> browse.SessionView:
             summary="One session with its messages (as `memory show session --json`)")
 def session(request: Request, c: Annotated[Caller, Depends(caller("read"))],
             session_id: Id) -> Response:
-    return cached(c, request, lambda: _session(c, session_id).to_json())
+    out = cached(c, request, lambda: _session(c, session_id).to_json())
+    audit.api_read(c.api.settings.home, c.principal.name, c.principal.submodule, "session.read", session_id)
+    return out
 
 
 class SessionPatch(BaseModel):

@@ -64,9 +64,9 @@ class PrivacyStore(ABC):
         vectors and report rollups, and re-derive the sessions that keep rows."""
 
     @abstractmethod
-    def purge_forgotten(self, due_before: int | None) -> int:
-        """Delete held rows of forgets due before `due_before` (None: all) and blobs no row
-        uses, then `scrub()` (SQLite: secure_delete, the WAL checkpointed and truncated, so no
+    def purge_forgotten(self, due_before: int | None, forget_id: int | None = None) -> int:
+        """Delete held rows of forgets due before `due_before` (None: all; with `forget_id`:
+        that forget's only) and blobs no row uses, then `scrub()` (SQLite: secure_delete, the WAL checkpointed and truncated, so no
         copy is left in free pages or the log; PostgreSQL: VACUUM); returns the rows purged."""
 
     @abstractmethod

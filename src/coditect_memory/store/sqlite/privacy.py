@@ -126,7 +126,7 @@ class SQLitePrivacy:
             for row in cur:
                 rec = dict(zip(names, row, strict=True))
                 held.append(("message", str(rec["id"]), fid, rec.get("blob_sha256"),
-                             orjson.dumps(rec).decode()))
+                             orjson.dumps(rec, default=_hex).decode()))
                 tombs.append((rec["uid"], fid, now))
             db.executemany("INSERT INTO privacy_held VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", held)
             db.executemany("INSERT INTO privacy_tombstones VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tombs)
@@ -163,20 +163,21 @@ class SQLitePrivacy:
             if row is not None:
                 rec = dict(zip([d[0] for d in cur.description], row, strict=True))
                 db.execute("INSERT INTO privacy_held VALUES ('session', ?, ?, NULL, ?)"
-                           " ON CONFLICT DO NOTHING", (sid, fid, orjson.dumps(rec).decode()))
+                           " ON CONFLICT DO NOTHING", (sid, fid, orjson.dumps(rec, default=_hex).decode()))
             for table, col in (("sessions", "id"), ("api_usage", "session_id"),
                                ("file_backups", "session_id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} = ?", (sid,))
             gone.add(sid)
         return gone
 
-    def purge_forgotten(self, due_before: int | None) -> int:
+    def purge_forgotten(self, due_before: int | None, forget_id: int | None = None) -> int:
         with self.tx() as db:
             db.execute("PRAGMA secure_delete = ON")
             due = [r[0] for r in db.execute(
                 "SELECT id FROM privacy_forgets WHERE purged_at IS NULL"
-                + ("" if due_before is None else " AND purge_at <= ?"),
-                () if due_before is None else (due_before,))]
+                + ("" if due_before is None else " AND purge_at <= ?")
+                + ("" if forget_id is None else " AND id = ?"),
+                [a for a in (due_before, forget_id) if a is not None])]
             n = 0
             for fid in due:
                 blobs = [r[0] for r in db.execute(
@@ -352,6 +353,13 @@ class SQLitePrivacy:
             db.execute("INSERT INTO audit_anchor VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
                        " seq = excluded.seq, hash = excluded.hash", (last[0], last[1]))
             return int(n)
+
+
+def _hex(value: Any) -> str:
+    """A held row's bytes (packed metadata, migration 0016) as hex: JSON has no bytes."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _now() -> int:
