@@ -203,3 +203,29 @@ def test_api_reads_are_in_the_log_by_token_never_their_content(tmp_path, memory_
     assert [e["action"] for e in entries][-3:] == ["session.read", "search", "export"]
     assert not any(e.get("pending") for e in entries)
     assert run_proc("audit", "verify").code == 0
+
+
+def test_an_entry_deferred_while_others_are_chained_is_kept(store, tmp_path):
+    """A token's read appended while `record` chains the waiting entries goes to a new pending
+    file, not into the one being deleted; a pending file left by a process that died is
+    chained too."""
+    home = tmp_path / "home"
+    audit.defer(home, "api.search", "first")
+    (home / f"{audit.PENDING}.999999999.taking").write_bytes(  # no such process
+        b'{"action":"api.search","actor":"token:t","at":1,"detail":null,"target":"orphan"}\n')
+    append = store.audit_append
+
+    def append_while_a_read_arrives(make):  # the API writes between two chained entries
+        if not (home / audit.PENDING).exists():
+            audit.api_read(home, "t", None, "api.search", "during", "q")
+        return append(make)
+
+    store.audit_append = append_while_a_read_arrives
+    audit.record(store, "export", "now", home=home)
+    store.audit_append = append
+    assert [e["target"] for e in audit.pending(home)] == ["during"]
+    audit.record(store, "export", "later", home=home)
+    assert audit.pending(home) == []
+    assert not list(home.glob("*.taking"))
+    assert sorted(r.target for r in store.audit_rows()) == ["during", "first", "later", "now", "orphan"]
+    assert audit.verify(store).ok

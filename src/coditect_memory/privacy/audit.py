@@ -91,14 +91,43 @@ def api_read(home: Path, token: str, submodule: str | None, action: str, target:
           durable=False)
 
 
-def pending(home: Path) -> list[dict[str, Any]]:
-    """The deferred entries not chained yet (a torn last line is left out)."""
+def _read(path: Path) -> list[dict[str, Any]]:
     out = []
     with contextlib.suppress(FileNotFoundError):
-        for raw in (home / PENDING).read_bytes().splitlines():
-            with contextlib.suppress(ValueError):
+        for raw in path.read_bytes().splitlines():
+            with contextlib.suppress(ValueError):  # a torn last line is left out
                 out.append(orjson.loads(raw))
     return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claims(home: Path) -> list[Path]:
+    """Pending files being chained: ours, renamed from PENDING so that an entry appended
+    meanwhile lands in a new PENDING instead of being deleted unread, and those left by a
+    process that died mid-way (chained again: an entry twice is better than one lost)."""
+    mine = home / f"{PENDING}.{os.getpid()}.taking"
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(home / PENDING, mine)
+    out = []
+    for p in sorted(home.glob(f"{PENDING}.*.taking")):
+        pid = p.name.removeprefix(f"{PENDING}.").removesuffix(".taking")
+        if p == mine or (pid.isdigit() and not _alive(int(pid))):
+            out.append(p)
+    return out
+
+
+def pending(home: Path) -> list[dict[str, Any]]:
+    """The deferred entries not chained yet."""
+    return [e for p in [*home.glob(f"{PENDING}.*.taking"), home / PENDING] for e in _read(p)]
 
 
 def record(store: Any, action: str, target: str | None = None, reason: str | None = None,
@@ -106,13 +135,13 @@ def record(store: Any, action: str, target: str | None = None, reason: str | Non
            home: Path | None = None, at: int | None = None) -> AuditRow:
     """Append one entry (its own transaction), after the deferred ones of `home`. `detail`:
     counts and ids, never content."""
-    if home is not None and not getattr(store, "readonly", False):
-        waiting = pending(home)
-        for e in waiting:
-            record(store, e["action"], e.get("target"), None, e.get("detail"), e["actor"],
-                   at=e["at"])
-        if waiting:
-            (home / PENDING).unlink(missing_ok=True)
+    if home is not None and not getattr(store, "readonly", False) and (
+            (home / PENDING).exists() or any(home.glob(f"{PENDING}.*.taking"))):
+        for claim in _claims(home):
+            for e in _read(claim):
+                record(store, e["action"], e.get("target"), None, e.get("detail"), e["actor"],
+                       at=e["at"])
+            claim.unlink(missing_ok=True)
     who = actor or local_actor()
     at = int(time.time() * 1000) if at is None else at
     det = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode() if detail else None
