@@ -23,6 +23,8 @@ class SyncState(TypedDict):
     last_pull_result: str | None
     pending_since: int | None
     floor_seq: int  # the last id floor (sync_floor_after) this machine's pulls took into account
+    levels_digest: int | None  # the privacy levels the last push judged held rows by (0021)
+    mutable_digest: int | None  # the mutable records' fingerprint when none was left pending
 
 
 class MachineRow(TypedDict):
@@ -71,6 +73,11 @@ class SyncStore(ABC):
     @abstractmethod
     def sync_tombstones_sent(self, uids: list[str]) -> None:
         """These tombstones are on the server (acknowledged, or pulled from it)."""
+
+    @abstractmethod
+    def sync_unlink(self) -> None:
+        """A new server: it has none of this store's tombstones and no held row waits for it
+        (the push cursor, back to 0, looks at every row again)."""
 
     # --- both sides ----------------------------------------------------------------------
     @abstractmethod
