@@ -294,14 +294,17 @@ class SQLiteSyncMutable:
 
     def mutable_fingerprint(self) -> tuple[int, ...]:
         # a time's sum modulo two primes (no overflow at any size) and its maximum: an edit
-        # changes one of them unless it moved a time by a multiple of both (~31 years)
+        # changes one of them unless it moved a time by a multiple of both (~31 years); the
+        # values' lengths catch an edit within the same millisecond
         times = ("count(*), coalesce(max({t}), 0), coalesce(sum({t} % 1000003), 0),"
-                 " coalesce(sum({t} % 999983), 0)")
+                 " coalesce(sum({t} % 999983), 0), coalesce(sum({v}), 0)")
         row = self.db.execute(
             "SELECT * FROM"
-            f" (SELECT {times.format(t='updated_at')} FROM session_notes) n,"
-            f" (SELECT {times.format(t='set_at')} FROM privacy_levels) l,"
-            f" (SELECT {times.format(t='updated_at')}, coalesce(sum(pinned), 0),"
+            f" (SELECT {times.format(t='updated_at', v='length(title) + 7 * length(tags)')}"
+            "   FROM session_notes) n,"
+            f" (SELECT {times.format(t='set_at', v='length(level)')} FROM privacy_levels) l,"
+            f" (SELECT {times.format(t='updated_at', v='length(text) + 7 * length(type)')},"
+            "   coalesce(sum(pinned), 0),"
             "   coalesce(sum(CASE WHEN status = 'forgotten' THEN 1 ELSE 0 END), 0),"
             "   coalesce(sum(CASE WHEN origin = 'user' THEN 1 ELSE 0 END), 0) FROM memories) m,"
             " (SELECT count(*), coalesce(sum(base), 0), coalesce(max(base), 0),"
