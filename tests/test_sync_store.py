@@ -47,3 +47,13 @@ def test_the_mutable_fingerprint_moves_with_every_change_and_only_then(store):
     assert after_level != before
     store.set_privacy_level("project", "/home/dev/webapp", "PUBLIC", 1_000)  # same time
     assert store.mutable_fingerprint() != after_level
+
+
+def test_the_servers_own_forgets_are_adopted_once_in_order(store):
+    _two_sessions(store)
+    store.add_tombstones(["s2/1", "s1/0"], 1_000)
+    store.sync_add_tombstones(["s1/0"], "m1", 1_000)  # pushed by a machine first
+    assert store.sync_adopt_tombstones("server", 2_000) == 1
+    assert store.sync_adopt_tombstones("server", 3_000) == 0
+    assert [u for _, u in store.sync_tombstones_after(0, "m2", 10)] == ["s1/0", "s2/1"]
+    assert [u for _, u in store.sync_tombstones_after(0, "m1", 10)] == ["s2/1"]

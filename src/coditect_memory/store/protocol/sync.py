@@ -102,6 +102,11 @@ class SyncStore(ABC):
         """Record tombstones received; returns those not recorded before."""
 
     @abstractmethod
+    def sync_adopt_tombstones(self, machine_id: str, now: int) -> int:
+        """Record as sent by `machine_id` every tombstone of this store (its own forgets) not
+        recorded yet, in one statement; returns how many."""
+
+    @abstractmethod
     def sync_tombstones_after(self, seq: int, machine_id: str, limit: int) -> list[tuple[int, str]]:
         """(seq, uid) of tombstones after `seq` that other machines sent (or the server made)."""
 

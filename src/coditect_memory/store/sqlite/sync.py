@@ -118,6 +118,13 @@ class SQLiteSync:
                     new.append(u)
         return new
 
+    def sync_adopt_tombstones(self, machine_id: str, now: int) -> int:
+        with self.tx() as db:
+            return db.execute(
+                "INSERT INTO sync_tombstones (uid, machine_id, at) SELECT t.uid, ?, ? FROM"
+                " privacy_tombstones t WHERE NOT EXISTS (SELECT 1 FROM sync_tombstones s"
+                " WHERE s.uid = t.uid) ORDER BY t.uid", (machine_id, now)).rowcount
+
     def sync_tombstones_after(self, seq: int, machine_id: str, limit: int) -> list[tuple[int, str]]:
         return [(int(r[0]), r[1]) for r in self.db.execute(
             "SELECT seq, uid FROM sync_tombstones WHERE seq > ? AND machine_id <> ? ORDER BY seq LIMIT ?",
