@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Forbidden, MemoryError_, SyncUnreachable, Unauthorized, UsageError
 from ..settings import Settings
 from ..store.protocol.sync import SyncState
+
+if TYPE_CHECKING:  # imported where a request is made: `sync status` and `memory status` need none
+    import httpx
 
 TOKEN_FILE = "sync-token"
 PREFIX = "/api/v1/sync/"
@@ -49,6 +50,8 @@ class SyncClient:
 
     def __init__(self, server: str, token: str, machine_id: str, hostname: str,
                  submodule: str | None, timeout: float = 600.0) -> None:
+        import httpx
+
         self.server = server.rstrip("/")
         self.machine_id, self.hostname, self.submodule = machine_id, hostname, submodule
         # A server that does not connect within 10 s is unreachable; one that answers slowly
@@ -100,6 +103,8 @@ class SyncClient:
         return r.content, r.headers
 
     def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        import httpx
+
         try:
             r = self.http.request(method, path, **kw)
             r.read()  # the whole body now: a cut mid-response is an error here
@@ -133,6 +138,8 @@ class SyncClient:
 
 
 def _cause(e: httpx.TransportError) -> str:
+    import httpx
+
     if isinstance(e, httpx.TimeoutException):
         return "timed out"
     if isinstance(e, httpx.ConnectError):
