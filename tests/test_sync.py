@@ -245,3 +245,80 @@ def test_rows_pushed_after_the_server_forgot_its_newest_are_still_pulled(team, t
     assert set(srv.hashes()) <= set(hashes(b))
     again = _json(b, "sync", "pull")  # the floor is taken into account once
     assert again["messages"] == 0
+
+
+def test_rows_held_back_go_once_their_level_lets_them(team):
+    """A PRIVATE project's rows are passed by the push cursor unsent; made TEAM later, the
+    next push sends them (and only them), and a push after that sends nothing."""
+    srv, a, _, _ = team
+    with open_store(load_settings(a), readonly=True) as s:
+        rows = list(s.export_messages())
+    project = sorted({d["project"] for d in rows if d["project"]})[0]
+    mine = {d["uid"] for d in rows if d["project"] == project}
+    memory(a, "privacy", "set", project, "PRIVATE")
+    first = _json(a, "sync", "push")
+    assert first["held_back"] == len(mine) and not mine & set(srv.hashes())
+    assert _json(a, "sync", "push")["released"] == 0  # levels unchanged: still held
+    memory(a, "privacy", "set", project, "TEAM")
+    again = _json(a, "sync", "push")
+    assert again["released"] == again["messages"] == len(mine) and again["held_back"] == 0
+    assert mine <= set(srv.hashes())
+    last = _json(a, "sync", "push")
+    assert last["released"] == last["messages"] == 0
+
+
+def test_init_with_another_server_starts_every_cursor_again(team, tmp_path):
+    """Linked to a new server, a machine sends it everything again: its messages, its
+    forgets and its titles (which the old server had acknowledged), and pulls from 0."""
+    from coditect_memory.actions import browse
+
+    srv, a, _, _ = team
+    with open_store(load_settings(a)) as s:
+        sid, gone = (x["session_id"] for x in s.sessions(limit=2))
+        browse.annotate(s, sid, "a title the old server has", ["x"])
+    forgotten = _json(a, "forget", "--session", gone, "--yes")["messages"]
+    pushed = _json(a, "sync", "push")
+    assert pushed["tombstones"] == forgotten and pushed["mutable"]["accepted"] >= 1
+    assert _json(a, "sync", "status")["mutable"]["pending"] == 0
+    other = SyncServer(tmp_path / "other").start()
+    try:
+        memory(a, "sync", "init", "--server", other.url, "--token", other.token())
+        st = _json(a, "sync", "status")
+        assert st["push_cursor"] == st["pull_cursor"] == 0 and st["tombstones_pending"] == forgotten
+        assert st["mutable"]["pending"] >= 1
+        again = _json(a, "sync", "push")
+        assert again["tombstones"] == forgotten and again["mutable"]["accepted"] >= 1
+        assert set(hashes(a)) == set(other.hashes())
+        with open_store(load_settings(other.home), readonly=True) as s:
+            assert s.session_notes([sid])[sid]["title"] == "a title the old server has"
+        assert _json(a, "sync", "status")["mutable"]["pending"] == 0
+    finally:
+        other.stop()
+
+
+def test_a_push_that_left_nothing_pending_is_not_fooled_by_later_changes(team):
+    """After a push leaves no title, level or memory pending, `sync status` and the next push
+    skip reading them while nothing changed (a fingerprint); every kind of change is seen."""
+    from coditect_memory.actions import browse
+
+    srv, a, _, _ = team
+    _json(a, "sync", "push")
+    with open_store(load_settings(a), readonly=True) as s:
+        sid, project = (s.sessions(limit=1)[0][k] for k in ("session_id", "project"))
+        assert s.sync_state()["mutable_digest"] is not None  # recorded: nothing pending
+    added = _json(a, "memories", "add", "use uv, not pip", "-t", "preference")
+
+    def changed(change):
+        change()
+        assert _json(a, "sync", "status")["mutable"]["pending"] == 1
+        assert _json(a, "sync", "push")["mutable"]["accepted"] == 1
+        assert _json(a, "sync", "status")["mutable"]["pending"] == 0
+        assert _json(a, "sync", "push")["mutable"]["sent"] == 0
+
+    changed(lambda: None)  # the memory added above
+    with open_store(load_settings(a)) as s:
+        changed(lambda: browse.annotate(s, sid, "a title", None))
+        changed(lambda: browse.annotate(s, sid, "another title", None))
+    changed(lambda: memory(a, "privacy", "set", project, "PUBLIC"))
+    changed(lambda: memory(a, "memories", "pin", str(added["id"])))
+    changed(lambda: memory(a, "memories", "edit", str(added["id"]), "--text", "use uv"))

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import MemoryError_, UsageError
 from ..failpoints import failpoint
 from ..ingest.health import CaptureWarning
-from ..ingest.pipeline import Ingest, Progress
+from ..ingest.pipeline import Progress
 from ..privacy.levels import TEAM_AUDIENCE, visible
 from ..scheduling import Schedule
 from ..settings import Settings
@@ -98,7 +98,10 @@ def init(store: Store, settings: Settings, request: InitRequest) -> Linked:
     if not same:  # another server: it has nothing of ours yet
         values.update(push_cursor=0, pull_cursor=0, tomb_cursor=0, floor_seq=0, pending_since=None,
                       last_push_at=None, last_push_result=None, last_pull_at=None,
-                      last_pull_result=None)
+                      last_pull_result=None, levels_digest=None, mutable_digest=None)
+        if old is not None:
+            store.sync_unlink()  # its tombstones and held rows were about the old server
+            store.mutable_unlink()  # and the titles, levels and memories' revisions
     store.set_sync_state(**values)
     notes = []
     levels = {level for _, _, level in store.privacy_levels()} | {
@@ -119,6 +122,7 @@ class Pushed:
     new: int = 0  # stored new on the server
     duplicates: int = 0  # the server had them already
     held_back: int = 0  # PRIVATE or EPHEMERAL: never leave this machine
+    released: int = 0  # held back by an earlier push, sent now that their level lets them go
     batches: int = 0
     batch_seconds: list[float] = field(default_factory=list)
     tombstones: int = 0
@@ -136,7 +140,8 @@ class Pushed:
 def push(store: Store, settings: Settings, client: SyncClient | None = None,
          progress: Progress | None = None) -> Pushed:
     """Send what the server has not acknowledged, batch by batch; on any failure what is
-    left stays queued (raises SyncUnreachable, Unauthorized, Forbidden)."""
+    left stays queued (raises SyncUnreachable, Unauthorized, Forbidden). Rows a level keeps
+    here are held (`sync_held`): a later level change that lets them go sends them."""
     state = state_of(store)
     progress = progress or Progress()
     out = Pushed(cursor=state["push_cursor"])
@@ -145,21 +150,11 @@ def push(store: Store, settings: Settings, client: SyncClient | None = None,
         with _client(settings, state, client) as c:
             progress.start(store.sync_pending(out.cursor), 0)
             view = TeamView(store, settings)
+            _release_held(store, settings, c, view, state, out)
             while rows := store.sync_push_rows(out.cursor, top, settings.sync.batch_size):
                 last = rows[-1]["id"]
-                team = view.rows(rows)
-                out.held_back += len(rows) - len(team)
-                if team:
-                    data, n = encode(team)
-                    t0 = time.monotonic()
-                    answer = c.post_bytes("push", {"last": last}, data)
-                    failpoint("sync.push.acked")  # the server has it; the cursor not moved yet
-                    out.batch_seconds.append(time.monotonic() - t0)
-                    out.batches += 1
-                    out.messages += n
-                    out.new += int(answer.get("new", 0))
-                    out.duplicates += int(answer.get("duplicates", 0))
-                    out.errors += int(answer.get("errors", 0))
+                sent = _send(c, view, rows, out, last)
+                store.sync_hold([r["id"] for r in rows if r["id"] not in sent])
                 out.cursor = last
                 store.set_sync_state(push_cursor=last)
                 progress.advance(len(rows), len(rows))
@@ -180,6 +175,45 @@ def push(store: Store, settings: Settings, client: SyncClient | None = None,
     store.set_sync_state(last_push_at=now_ms(settings), pending_since=None,
                          last_push_result=f"ok: {out.messages} sent, {out.new} new")
     return out
+
+
+def _send(c: SyncClient, view: TeamView, rows: list[dict[str, Any]], out: Pushed,
+          last: int) -> set[int]:
+    """One batch, as the team may have it; returns the ids sent (the others are held)."""
+    team = view.rows(rows)
+    out.held_back += len(rows) - len(team)
+    if not team:
+        return set()
+    data, n = encode(team)
+    t0 = time.monotonic()
+    answer = c.post_bytes("push", {"last": last}, data)
+    failpoint("sync.push.acked")  # the server has it; the cursor not moved yet
+    out.batch_seconds.append(time.monotonic() - t0)
+    out.batches += 1
+    out.messages += n
+    out.new += int(answer.get("new", 0))
+    out.duplicates += int(answer.get("duplicates", 0))
+    out.errors += int(answer.get("errors", 0))
+    return {r["id"] for r in team}
+
+
+def _release_held(store: Store, settings: Settings, c: SyncClient, view: TeamView,
+                  state: SyncState, out: Pushed) -> None:
+    """Send the held rows a level change since the last push lets go (nothing to look at
+    while the levels are unchanged)."""
+    digest = view.levels_digest()
+    if state["levels_digest"] == digest:
+        return
+    ready = [sid for sid, project in store.sync_held_sessions()
+             if visible(view.levels.level(project, sid), TEAM_AUDIENCE)]
+    after, held = 0, out.held_back
+    while ready and (rows := store.sync_held_rows(ready, after, settings.sync.batch_size)):
+        after = rows[-1]["id"]
+        sent = _send(c, view, rows, out, state["push_cursor"])
+        store.sync_release(sorted(sent))
+        out.released += len(sent)
+    out.held_back = held  # those still held were counted by the push that held them
+    store.set_sync_state(levels_digest=digest)
 
 
 # --- pull ----------------------------------------------------------------------------
@@ -204,6 +238,7 @@ def pull(store: Store, settings: Settings, client: SyncClient | None = None,
     """Bring what other machines pushed (that this token may see) into this store, batch by
     batch: each is stored through the ingest pipeline (marked as pulled, never pushed back),
     then the cursor moves; a crash between the two re-pulls a batch that stores nothing new."""
+    from ..ingest.pipeline import Ingest
     from ..search.catchup import after_ingest
 
     state = state_of(store)

@@ -21,6 +21,7 @@ from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, 
 from .protocol.reports import ReportStore
 from .protocol.search import SearchStore
 from .protocol.sync import SyncStore
+from .protocol.sync_held import SyncHeldStore
 from .protocol.sync_mutable import SyncMutableStore
 from .protocol.transfer import TransferStore
 from .protocol.usage_times import UsageTimesStore
@@ -31,7 +32,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
             AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore, SyncStore,
-            SyncMutableStore):
+            SyncMutableStore, SyncHeldStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

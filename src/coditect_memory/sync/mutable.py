@@ -9,7 +9,10 @@ PRIVATE and EPHEMERAL sessions and projects never leave the machine (as their me
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Protocol
+
+import orjson
 
 from ..failpoints import failpoint
 from ..privacy.levels import TEAM, TEAM_AUDIENCE, Levels, PiiRedactor, redact_for, visible
@@ -51,11 +54,16 @@ def wire(c: CentralRecord) -> dict[str, Any]:
             "machine": c.machine, "project": c.project, "seq": c.seq}
 
 
-def pending(store: Store, privacy: PrivacySettings | None = None) -> list[LocalRecord]:
+def _levels(store: Store, privacy: PrivacySettings | None) -> Levels:
+    """`privacy`: the settings' levels and default; without it, the default is TEAM."""
+    return Levels.load(privacy or PrivacySettings(default_level=TEAM), store.privacy_levels())
+
+
+def pending(store: Store, privacy: PrivacySettings | None = None,
+            levels: Levels | None = None) -> list[LocalRecord]:
     """The records changed here since they were last synced that may leave the machine: as
-    for messages, a title or memory of a PRIVATE or EPHEMERAL session or project stays here
-    (`privacy`: the settings' levels and default; without it, the default is TEAM)."""
-    levels = Levels.load(privacy or PrivacySettings(default_level=TEAM), store.privacy_levels())
+    for messages, a title or memory of a PRIVATE or EPHEMERAL session or project stays here."""
+    levels = levels or _levels(store, privacy)
     return [r for r in store.mutable_records() if r.dirty and (
         r.kind == "level" or visible(levels.level(r.project, r.session), TEAM_AUDIENCE))]
 
@@ -73,8 +81,9 @@ def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None =
                  pii: PiiRedactor | None = None) -> dict[str, int]:
     """Send what changed here, PII masked by level when given `pii` (the push's redactor);
     returns {"sent", "accepted", "conflicts"}."""
-    todo = pending(store, privacy)
-    levels = Levels.load(privacy or PrivacySettings(default_level=TEAM), store.privacy_levels())
+    levels = _levels(store, privacy)
+    mark = fingerprint(store, privacy)
+    todo = [] if _unchanged(store, mark) else pending(store, levels=levels)
     out = {"sent": 0, "accepted": 0, "conflicts": 0}
     for i in range(0, len(todo), BATCH):
         part = todo[i:i + BATCH]
@@ -97,7 +106,27 @@ def push_mutable(client: Client, store: Store, privacy: PrivacySettings | None =
         store.mutable_settle(won, accepted_rule)
         counts = store.mutable_settle(lost, rejected_rule)
         out["conflicts"] += counts[CONFLICT]
+    if todo:  # settled (or refused): left pending?
+        mark = fingerprint(store, privacy)
+        if pending(store, privacy):
+            return out
+    if store.sync_state() is not None:
+        store.set_sync_state(mutable_digest=mark)
     return out
+
+
+def fingerprint(store: Store, privacy: PrivacySettings | None) -> int:
+    """What `pending` reads, as a number a store keeps (63 bits): the store's aggregates
+    and the settings' levels."""
+    cfg = privacy or PrivacySettings(default_level=TEAM)
+    raw = orjson.dumps([store.mutable_fingerprint(), cfg.default_level, cfg.levels])
+    return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big") >> 1
+
+
+def _unchanged(store: Store, mark: int) -> bool:
+    """Nothing changed since a push left no record pending: no record needs reading."""
+    state = store.sync_state()
+    return state is not None and state["mutable_digest"] == mark
 
 
 def pull_mutable(client: Client, store: Store) -> dict[str, int]:
@@ -120,4 +149,5 @@ def pull_mutable(client: Client, store: Store) -> dict[str, int]:
 
 def mutable_status(store: Store, privacy: PrivacySettings | None = None) -> dict[str, int]:
     """{"pending": records changed here not pushed yet, "conflicts": kept local versions}."""
-    return {"pending": len(pending(store, privacy)), "conflicts": len(store.mutable_conflicts())}
+    waiting = 0 if _unchanged(store, fingerprint(store, privacy)) else len(pending(store, privacy))
+    return {"pending": waiting, "conflicts": len(store.mutable_conflicts())}

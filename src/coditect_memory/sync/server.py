@@ -148,7 +148,7 @@ def receive_tombstones(store: Store, settings: Settings, lock: threading.Lock, s
 def tombstones_after(store: Store, sender: Sender, after: int, limit: int) -> dict[str, Any]:
     """Tombstones other machines sent (or the server's own forgets made) after `after`."""
     sender.check(pushing=False)
-    store.sync_add_tombstones(sorted(store.tombstoned()), SERVER, _now())  # the server's own
+    store.sync_adopt_tombstones(SERVER, _now())  # the server's own forgets
     rows = store.sync_tombstones_after(after, sender.machine_id, limit)
     return {"uids": [u for _, u in rows], "next": rows[-1][0] if rows else after,
             "more": len(rows) >= limit}

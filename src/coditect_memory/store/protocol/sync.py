@@ -23,6 +23,8 @@ class SyncState(TypedDict):
     last_pull_result: str | None
     pending_since: int | None
     floor_seq: int  # the last id floor (sync_floor_after) this machine's pulls took into account
+    levels_digest: int | None  # the privacy levels the last push judged held rows by (0021)
+    mutable_digest: int | None  # the mutable records' fingerprint when none was left pending
 
 
 class MachineRow(TypedDict):
@@ -72,6 +74,11 @@ class SyncStore(ABC):
     def sync_tombstones_sent(self, uids: list[str]) -> None:
         """These tombstones are on the server (acknowledged, or pulled from it)."""
 
+    @abstractmethod
+    def sync_unlink(self) -> None:
+        """A new server: it has none of this store's tombstones and no held row waits for it
+        (the push cursor, back to 0, looks at every row again)."""
+
     # --- both sides ----------------------------------------------------------------------
     @abstractmethod
     def sync_mark_rows(self, uids: Iterable[str], machine_id: str, submodule: str | None) -> None:
@@ -93,6 +100,11 @@ class SyncStore(ABC):
     @abstractmethod
     def sync_add_tombstones(self, uids: list[str], machine_id: str, now: int) -> list[str]:
         """Record tombstones received; returns those not recorded before."""
+
+    @abstractmethod
+    def sync_adopt_tombstones(self, machine_id: str, now: int) -> int:
+        """Record as sent by `machine_id` every tombstone of this store (its own forgets) not
+        recorded yet, in one statement; returns how many."""
 
     @abstractmethod
     def sync_tombstones_after(self, seq: int, machine_id: str, limit: int) -> list[tuple[int, str]]:

@@ -114,6 +114,17 @@ class SyncMutableStore(ABC):
     def mutable_cursor(self) -> int:
         """The pull position in the server's log (0: from the start)."""
 
+    @abstractmethod
+    def mutable_fingerprint(self) -> tuple[int, ...]:
+        """Cheap aggregates of everything `mutable_records` reads (counts, sums and maxima
+        of the change times, the sessions' count, the sync state's revisions): equal
+        fingerprints mean no record changed in between, so no record needs reading."""
+
+    @abstractmethod
+    def mutable_unlink(self) -> None:
+        """A new server: no record is synced with it yet (every local value is pushed on base
+        0; the pull cursor back to 0). Conflicts are kept."""
+
     # --- conflicts --------------------------------------------------------------------
     @abstractmethod
     def mutable_conflicts(self) -> list[Conflict]:

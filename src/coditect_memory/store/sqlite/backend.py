@@ -38,6 +38,7 @@ from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
 from .sync import SQLiteSync
+from .sync_held import SQLiteSyncHeld
 from .sync_mutable import SQLiteSyncMutable
 from .usage_times import SQLiteUsageTimes
 
@@ -87,7 +88,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"))
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
-                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable,
+                  SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
                   Store):
     kind = "sqlite"
 

@@ -13,7 +13,7 @@ from .export import message_rows
 _CHUNK = 500
 _STATE = ("server", "machine_id", "hostname", "submodule", "push_cursor", "pull_cursor",
           "tomb_cursor", "last_push_at", "last_push_result", "last_pull_at", "last_pull_result",
-          "pending_since", "floor_seq")
+          "pending_since", "floor_seq", "levels_digest", "mutable_digest")
 _MACHINE = ("id", "hostname", "submodule", "token_name", "first_seen", "last_push_at",
             "last_pull_at", "rows_received", "rows_sent")
 # Rows that came through sync (pulled on a machine) are never pushed back.
@@ -77,6 +77,11 @@ class SQLiteSync:
             db.executemany("INSERT INTO sync_tombstones_sent (uid) VALUES (?) ON CONFLICT DO NOTHING",
                            [(u,) for u in uids])
 
+    def sync_unlink(self) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM sync_tombstones_sent")
+            db.execute("DELETE FROM sync_held")
+
     # --- both sides ----------------------------------------------------------------------
     def sync_mark_rows(self, uids: Iterable[str], machine_id: str, submodule: str | None) -> None:
         with self.tx() as db:
@@ -112,6 +117,13 @@ class SQLiteSync:
                               " ON CONFLICT DO NOTHING RETURNING seq", (u, machine_id, now)).fetchone():
                     new.append(u)
         return new
+
+    def sync_adopt_tombstones(self, machine_id: str, now: int) -> int:
+        with self.tx() as db:
+            return db.execute(
+                "INSERT INTO sync_tombstones (uid, machine_id, at) SELECT t.uid, ?, ? FROM"
+                " privacy_tombstones t WHERE NOT EXISTS (SELECT 1 FROM sync_tombstones s"
+                " WHERE s.uid = t.uid) ORDER BY t.uid", (machine_id, now)).rowcount
 
     def sync_tombstones_after(self, seq: int, machine_id: str, limit: int) -> list[tuple[int, str]]:
         return [(int(r[0]), r[1]) for r in self.db.execute(

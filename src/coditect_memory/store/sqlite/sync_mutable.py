@@ -292,6 +292,35 @@ class SQLiteSyncMutable:
         r = self.db.execute("SELECT value FROM sync_mutable_cursor WHERE name = 'pull'").fetchone()
         return int(r[0]) if r else 0
 
+    def mutable_fingerprint(self) -> tuple[int, ...]:
+        # a time's sum modulo two primes (no overflow at any size) and its maximum: an edit
+        # changes one of them unless it moved a time by a multiple of both (~31 years); the
+        # values' lengths catch an edit within the same millisecond
+        times = ("count(*), coalesce(max({t}), 0), coalesce(sum({t} % 1000003), 0),"
+                 " coalesce(sum({t} % 999983), 0), coalesce(sum({v}), 0)")
+        row = self.db.execute(
+            "SELECT * FROM"
+            f" (SELECT {times.format(t='updated_at', v='length(title) + 7 * length(tags)')}"
+            "   FROM session_notes) n,"
+            f" (SELECT {times.format(t='set_at', v='length(level)')} FROM privacy_levels) l,"
+            f" (SELECT {times.format(t='updated_at', v='length(text) + 7 * length(type)')},"
+            "   coalesce(sum(pinned), 0),"
+            "   coalesce(sum(CASE WHEN status = 'forgotten' THEN 1 ELSE 0 END), 0),"
+            "   coalesce(sum(CASE WHEN origin = 'user' THEN 1 ELSE 0 END), 0) FROM memories) m,"
+            " (SELECT count(*), coalesce(sum(base), 0), coalesce(max(base), 0),"
+            "   coalesce(sum(local_id), 0) FROM sync_mutable_state) st,"
+            " (SELECT count(*) FROM sync_mutable_conflicts) c,"
+            " (SELECT count(*) FROM sessions) s").fetchone()
+        return tuple(int(v) for v in row)
+
+    def mutable_unlink(self) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM sync_mutable_cursor")
+            # a memory keeps the identity it is known by (its key); notes and levels are keyed
+            # by session and scope alone
+            db.execute("DELETE FROM sync_mutable_state WHERE kind <> 'memory' OR local_id IS NULL")
+            db.execute("UPDATE sync_mutable_state SET base = 0, central = NULL, synced = NULL")
+
     # --- conflicts --------------------------------------------------------------------
     @staticmethod
     def _sm_conflict(r: Any) -> Conflict:
