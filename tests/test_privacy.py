@@ -91,6 +91,9 @@ def test_user_rules_extend_the_shipped_ones(memory_home):
     (memory_home / "config.toml").write_text("[[privacy.rules]]\nid = 'x'\nregex = '(('\n")
     with pytest.raises(UsageError, match="privacy.rules"):
         load_settings(memory_home)
+    (memory_home / "config.toml").write_text("[[privacy.rules]]\nid = 'x'\nregex = 'x'\nscreen = '(('\n")
+    with pytest.raises(UsageError, match="bad screen regex"):  # checked once, where settings load
+        load_settings(memory_home)
     (memory_home / "config.toml").write_text("[privacy]\nsecrets = 'sometimes'\n")
     with pytest.raises(UsageError, match="secrets"):
         load_settings(memory_home)
