@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .embedder import Embedder, bulk_available, load
+from .embedder import Embedder, load
 from .index import KeywordIndex
 
 
 class SearchCache:
     def __init__(self) -> None:
         self._indexes: dict[Path, KeywordIndex] = {}
-        self._models: dict[tuple[str, bool], Embedder] = {}
+        self._models: dict[tuple[str, int | None], Embedder] = {}
 
     def keyword_index(self, path: Path) -> KeywordIndex | None:
         """The index at `path`, opened once; None when it is missing, damaged or from an
@@ -31,9 +31,9 @@ class SearchCache:
                 return None
         return self._indexes[path]
 
-    def embedder(self, model: str, bulk: bool = False) -> Embedder:
-        """The model, loaded once. `bulk`: prefer the torch implementation (backfills)."""
-        key = (model, bulk and bulk_available())
+    def embedder(self, model: str, threads: int | None = None) -> Embedder:
+        """The model, loaded once (per thread count: `memory embed --watch` runs on a budget)."""
+        key = (model, threads)
         if key not in self._models:
-            self._models[key] = load(model, bulk=key[1])
+            self._models[key] = load(model, threads=threads)
         return self._models[key]
