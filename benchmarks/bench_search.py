@@ -164,7 +164,7 @@ def fill_vectors(store, cache, real: int) -> dict:
         info["reused"] = True
         return info
     rows = store.embeddable_rows(vectors.EMBED_TYPES, 0, top, real)
-    model = cache.embedder(DEFAULT_MODEL, bulk=True)
+    model = cache.embedder(DEFAULT_MODEL)
     t = time.perf_counter()
     real_vecs = model.embed([vectors.unit_text(r.content) for r in rows])
     info["embed_per_s"] = len(rows) / (time.perf_counter() - t)

@@ -20,7 +20,7 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .builders import sid, transcript_path, user, write_jsonl
-from .conftest import ingest_json, run
+from .conftest import ingest_json, run, run_proc
 from .relevance import evaluate
 
 if not embedder.available():
@@ -126,8 +126,6 @@ class TestEmbedCommand:
         root = tmp_path / "claude"
         write_jsonl(transcript_path(root, sid(3)), [user(sid(3), 0, "hello")])
         ingest_json(root)
-        from .conftest import run_proc
-
         r = run_proc("search", "hello", "--mode", "semantic")
         assert r.code == 2 and "memory embed" in r.stderr and "Traceback" not in r.stderr
 
@@ -203,3 +201,27 @@ class TestRelevance:
             assert scores["hybrid"]["recall"] > scores[other]["recall"], (other, scores)
             assert scores["hybrid"]["ndcg"] > scores[other]["ndcg"], (other, scores)
         assert vectors.EMBED_TYPES  # the units embedded are the meaningful ones
+
+
+class TestModelSetting:
+    """[search] model picks the embedding model; vectors are kept per model, and a store
+    embedded with another model says so instead of mixing vectors of two models."""
+
+    def test_switching_to_int8_says_to_embed_again(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        write_jsonl(transcript_path(root, sid(5)), [user(sid(5), 2 * i, f"note {i} on caching")
+                                                    for i in range(5)])
+        ingest_json(root)
+        assert run("embed", "--json").json()["model"] == embedder.DEFAULT_MODEL
+        (memory_home / "config.toml").write_text('[search]\nmodel = "all-MiniLM-L6-v2-int8"\n')
+        out = run("search", "caching", "--json").json()
+        assert out["mode"] == "keyword"
+        assert any("memory embed" in n and "all-MiniLM-L6-v2-int8" in n for n in out["notes"]), out
+        r = run_proc("search", "caching", "--mode", "semantic")
+        assert r.code == 2 and "embeds everything again" in r.stderr and "Traceback" not in r.stderr
+        again = run("embed", "--json").json()
+        assert again == {**again, "model": "all-MiniLM-L6-v2-int8", "embedded": 5, "vectors": 5}
+        assert run("search", "caching", "--json").json()["mode"] == "hybrid"
+        (memory_home / "config.toml").write_text('[search]\nmodel = "bert-huge"\n')
+        bad = run_proc("search", "caching")
+        assert bad.code != 0 and "[search] model must be one of" in bad.stderr

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..search import vectors
 from ..search.cache import SearchCache
-from ..search.embedder import DEFAULT_MODEL, require
+from ..search.embedder import require
 from ..settings import Settings
 from ..store.base import Store
 
@@ -26,7 +26,7 @@ __all__ = ["WatchRequest", "WatchSummary", "watch"]
 
 @dataclass
 class WatchRequest:
-    model: str = DEFAULT_MODEL
+    model: str = ""  # "": [search] model
     threads: int = 1  # the model's CPU threads
     nice: int = 10  # added to the process's niceness (0: unchanged)
     duty: float = 0.5  # share of the wall time spent embedding while there is work
@@ -54,14 +54,15 @@ def watch(store: Store, settings: Settings, request: WatchRequest, stop: Event,
     something (`progress(done, total)` of the units within a round)."""
     import time
 
-    require(request.model)
+    model = request.model or settings.search.model
+    require(model)
     if request.nice:
         os.nice(request.nice)
     cache = SearchCache()
     t0 = time.perf_counter()
     embedded = rounds = 0
     while not stop.is_set():
-        res = vectors.embed(store, request.model, cache, progress, threads=request.threads,
+        res = vectors.embed(store, model, cache, progress, threads=request.threads,
                             stop=stop, duty=request.duty)
         embedded += res.embedded
         rounds += 1
@@ -69,5 +70,5 @@ def watch(store: Store, settings: Settings, request: WatchRequest, stop: Event,
             on_round(res)
         stop.wait(request.interval)
     return WatchSummary(embedded=embedded, rounds=rounds, seconds=time.perf_counter() - t0,
-                        model=request.model, vectors=store.embedding_count(request.model),
-                        pending=vectors.pending(store, request.model))
+                        model=model, vectors=store.embedding_count(model),
+                        pending=vectors.pending(store, model))

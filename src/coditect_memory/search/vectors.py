@@ -121,6 +121,18 @@ def embed(store: Store, model: str, cache: SearchCache, progress: Progress | Non
     return result
 
 
+def other_models_note(store: Store, model: str) -> str:
+    """What to tell when `model` has no vectors but another model does ([search] model was
+    changed); '' when there is nothing to tell."""
+    from .embedder import MODELS
+
+    others = [m for m in MODELS if m != model and has_embeddings(store, m)]
+    if not others or has_embeddings(store, model):
+        return ""
+    return (f"the store has embeddings of {', '.join(others)}, not of {model} ([search] model): "
+            "`memory embed` embeds everything again")
+
+
 def forget(store: Store, model: str, ids: list[int]) -> None:
     store.delete_embeddings(model, ids)
 
