@@ -16,7 +16,7 @@ from .index import KeywordIndex
 class SearchCache:
     def __init__(self) -> None:
         self._indexes: dict[Path, KeywordIndex] = {}
-        self._models: dict[tuple[str, int | None], Embedder] = {}
+        self._models: dict[tuple[str, int | None, bool], Embedder] = {}
 
     def keyword_index(self, path: Path) -> KeywordIndex | None:
         """The index at `path`, opened once; None when it is missing, damaged or from an
@@ -33,7 +33,15 @@ class SearchCache:
 
     def embedder(self, model: str, threads: int | None = None) -> Embedder:
         """The model, loaded once (per thread count: `memory embed --watch` runs on a budget)."""
-        key = (model, threads)
+        key = (model, threads, False)
         if key not in self._models:
             self._models[key] = load(model, threads=threads)
+        return self._models[key]
+
+    def query_encoder(self, model: str) -> Embedder:
+        """The model as a query encoder: one thread (one short text) and quick to open (a
+        `memory search` opens it per command)."""
+        key = (model, 1, True)
+        if key not in self._models:
+            self._models[key] = load(model, threads=1, quick_open=True)
         return self._models[key]

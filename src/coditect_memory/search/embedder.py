@@ -50,10 +50,11 @@ def require(model: str = DEFAULT_MODEL) -> None:
         raise SemanticUnavailable(f"semantic search needs the model: {INSTALL}, then `memory embed`")
 
 
-def load(model: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:
+def load(model: str = DEFAULT_MODEL, threads: int | None = None, quick_open: bool = False) -> Embedder:
     """Load the model (building its ONNX file the first time: seconds; callers keep it, see
-    cache.SearchCache). `threads`: ONNX Runtime's intra-op threads (None: one per core)."""
+    cache.SearchCache). `threads`: ONNX Runtime's intra-op threads (None: one per core);
+    `quick_open`: for a query encoder (see OnnxMiniLM)."""
     require(model)
     from .onnx_minilm import OnnxMiniLM
 
-    return OnnxMiniLM(quantized=MODELS[model], threads=threads, name=model)
+    return OnnxMiniLM(quantized=MODELS[model], threads=threads, name=model, quick_open=quick_open)

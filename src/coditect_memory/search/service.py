@@ -208,7 +208,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     vix, model = None, None
     if mode != "keyword":
         vix = vectors.load_index(store, settings.index_dir, req.model)
-        model = cache.embedder(req.model)
+        model = cache.query_encoder(req.model)
         if vix is None:
             raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
         missing = vectors.pending(store, req.model)
