@@ -44,6 +44,12 @@ def start_watch(*extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
 
 
+def niceness(pid: int) -> int:
+    """The process's nice value (/proc/PID/stat, field 19)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
 def wait_for(cond, timeout: float = 90.0) -> None:
     end = time.monotonic() + timeout
     while not cond():
@@ -59,6 +65,7 @@ def test_signal_mid_batch_stops_cleanly_and_resumes(tmp_path, cli_backend, sig):
     proc = start_watch("--threads", "1", "--duty", "0.5")
     try:
         wait_for(lambda: state()[0] > 0)
+        assert niceness(proc.pid) == os.nice(0) + 10  # the CPU budget's default --nice
         proc.send_signal(sig)  # a batch is almost surely in the model right now
         out, err = proc.communicate(timeout=60)
     finally:
