@@ -24,7 +24,7 @@ from coditect_memory.tui import model
 
 from . import builders as b
 from .api_support import bearer, client, token
-from .conftest import ingest_into, run
+from .conftest import ingest_into, run, run_proc
 from .test_mcp import _session
 
 pytestmark = pytest.mark.usefixtures("on_module_backend")
@@ -193,3 +193,10 @@ def test_forget_removes_the_file_versions_of_a_session(own_store, tmp_path, monk
         run("show", "version", hit["uid"])
     [path] = (home / "index").glob("keyword-*")
     assert bool(KeywordIndex(path).searcher().terms_with_prefix("text", "zorblax")) is not hard
+
+
+def test_an_unknown_version_is_one_line_that_says_what_to_run(cli_home):
+    out = run_proc("show", "version", "no-such-uid")
+    assert out.code == 4 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "memory: error: no file version 'no-such-uid': `memory search --source file_history` finds them"]
