@@ -12,8 +12,8 @@ in one run:
 3. the one-time catch-up of a store and index made by the code before: `memory index` with
    this code adds the file versions to the existing index (no rebuild);
 4. keyword search latency in each home with its own code: bench_search.py's keyword queries
-   plus file-version ones, `--reps` times each in one process per home, alternating, p50/p95
-   per group;
+   plus file-version ones, `--reps` times each in one process per home, 4 x `--rounds`
+   processes alternating between the codes, p50/p95 per group;
 5. appends a dated section to benchmarks/RESULTS.md unless --no-record.
 """
 
@@ -95,7 +95,9 @@ def main() -> None:
                     help="a source tree with the code before the change (`git archive`)")
     ap.add_argument("--workdir", type=Path, help="data and stores (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the workdir (data is reused)")
-    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--data", type=Path, help="an existing sample ~/.claude to use (read only)")
+    ap.add_argument("--reps", type=int, default=5, help="each query, in each search process")
+    ap.add_argument("--rounds", type=int, default=3, help="of 4 search processes (2 per code)")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-searchable-"))
@@ -109,7 +111,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, work: Path) -> None:
     load = os.getloadavg()[0]
-    data = work / f"claude-{args.messages}"
+    data = args.data or work / f"claude-{args.messages}"
     if not (data / "projects").is_dir():
         print(f"generating {args.messages:,} messages ...", file=sys.stderr)
         memory(["sample", str(data), "--messages", str(args.messages), "--json"], env_for(work / "x", None))
@@ -134,7 +136,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
     caught, catchup_wall, _ = memory(["index", "--json"], env_for(catchup_home, None))
     shutil.rmtree(catchup_home, ignore_errors=True)
     times: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
-    for which in ("before", "after", "after", "before"):
+    rounds = ("before", "after", "after", "before") * args.rounds  # drift falls on both
+    for which in rounds:
         print(f"search ({which}) ...", file=sys.stderr)
         for r in probe(homes[which], args.before if which == "before" else None, args.reps):
             times[which].setdefault(r["group"], []).extend(r["times"])
