@@ -3,18 +3,12 @@ runs the same SQL through its dialect (`substr` of a blob is a bytea's there too
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..protocol.search import IndexRow
-
-CHUNK = 500  # ids per IN (...) list
-
-
-def _chunks(items: list[int]) -> Iterator[list[int]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i:i + CHUNK]
+from .search import _chunks
 
 
 class SQLiteFileVersions:
