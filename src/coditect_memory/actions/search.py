@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import NotFound
 from ..search import indexer, vectors
 from ..search.cache import SearchCache
 from ..search.embedder import require
@@ -20,7 +21,8 @@ from ..settings import Settings
 from ..store.base import Store
 
 __all__ = ["EmbedRequest", "EmbedSummary", "IndexRequest", "IndexSummary", "ResultRow",
-           "SearchRequest", "SearchResult", "embed", "index", "search"]
+           "SearchRequest", "SearchResult", "VersionView", "embed", "index", "search",
+           "show_version"]
 
 Progress = indexer.Progress
 
@@ -89,3 +91,30 @@ def index(store: Store, settings: Settings, request: IndexRequest | None = None,
     res = indexer.sync(store, index_dir, cache, rebuild=request.rebuild, progress=progress, wait=True)
     _, state = indexer.current_index(store, index_dir, cache)
     return IndexSummary(sync=res, documents=state["docs"] if state else 0)
+
+
+@dataclass
+class VersionView:
+    """A file version as `memory show version` prints it: the content before an edit."""
+
+    uid: str
+    session_id: str | None  # the session that wrote it
+    file_path: str | None  # None when no transcript of the session named the file
+    file_version: int | None
+    backup: str  # '<hash>@v<N>' under file-history/<session>/
+    size: int  # bytes
+    content: str | None  # None for a binary file
+
+    def to_json(self) -> dict[str, Any]:
+        return {"uid": self.uid, "session_id": self.session_id, "file_path": self.file_path,
+                "file_version": self.file_version, "backup": self.backup, "size": self.size,
+                "binary": self.content is None, "content": self.content}
+
+
+def show_version(store: Store, uid: str) -> VersionView:
+    """The whole content of a file version (a search hit's `open` command names its uid)."""
+    v = store.file_version(uid, 2**31 - 1)
+    if v is None:
+        raise NotFound(f"no file version {uid!r}: `memory search --source file_history` finds them")
+    return VersionView(uid=v.uid, session_id=v.session_id, file_path=v.path, file_version=v.version,
+                       backup=v.backup, size=v.size, content=v.text)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..sources.base import SOURCE_KINDS
 from .output import (
     console,
     get_config,
@@ -84,8 +85,10 @@ _MULTI: dict[str, Any] = dict(multiple=True, metavar="VALUE")
 @click.argument("query", nargs=-1)
 @click.option("--project", "-p", **_MULTI, help="Project path or name (repeat for several).")
 @click.option("--session", "-s", **_MULTI, help="Session id or a prefix of it.")
-@click.option("--source", **_MULTI, help="Source kind: transcript, history, debug, todo, plan, ...")
-@click.option("--type", "type_", **_MULTI, help="Message type: user, assistant, tool_use, tool_result, log, ...")
+@click.option("--source", **_MULTI, help=f"Source kind: {', '.join(SOURCE_KINDS)} (todo: todo"
+              " lists and tasks; plan: plans and memory notes; file_history: file versions).")
+@click.option("--type", "type_", **_MULTI, help="Message type: user, assistant, tool_use, tool_result, log,"
+              " file_version, plan, todos, task, shell_snapshot, session_env, ...")
 @click.option("--role", **_MULTI, help="user or assistant.")
 @click.option("--tool", **_MULTI, help="Tool name, e.g. Bash, Edit, Read.")
 @click.option("--component", **_MULTI, help="Debug-log component, e.g. LSP, MCP, Hooks.")
@@ -117,6 +120,7 @@ def search(query: tuple[str, ...], project, session, source, type_, role, tool, 
       memory search auth token refresh
       memory search '"no such file" ENOENT' --source debug
       memory search alembic --project billing-api --since 2025-11-01 --facets
+      memory search handler.py retry --source file_history   # old versions of a file
       memory search "what did we decide about retries" --mode hybrid --json
     """
     if interactive:
@@ -180,6 +184,8 @@ def _render(out: SearchResult, tz: tzinfo) -> None:
             + (f", showing {first}-{out.offset + shown}" if shown else ""))
     for n, r in enumerate(out.results, start=out.offset + 1):
         who = r["type"] + (f" {r['tool_name']}" if r["tool_name"] else "")
+        if r["source_kind"] == "file_history":  # which file, which version, whose session
+            who = f"{r['file_path'] or 'file'} @v{r['file_version']} · session {(r['session_id'] or '?')[:8]}"
         where = r["project_name"] or "—"
         level, opener = r["level"], r["open"]
         c.print(f"\n[bold]{n}.[/] [cyan]{escape(where)}[/] · {short_time(r['timestamp'], tz)} · "
@@ -219,3 +225,30 @@ def index(rebuild: bool, as_json: bool) -> None:
     verb = "rebuilt" if res.sync.rebuilt else "updated"
     console().print(f"index {verb}: {res.sync.indexed:,} documents written in {res.sync.seconds:.1f} s "
                     f"({res.documents:,} in all)")
+
+
+@click.command("version")
+@click.argument("uid")
+@json_option
+def show_version(uid: str, as_json: bool) -> None:
+    """A file version's whole content, as it was before Claude edited it (UID: the `uid` of a
+    `memory search --source file_history` result). Piped, only the content is printed, so
+    `memory show version UID > old.py` restores it."""
+    from ..actions.search import show_version as action
+    from .output import open_readonly
+
+    with open_readonly() as store:
+        v = action(store, uid)
+    if as_json:
+        print_json(v.to_json())
+        return
+    if interactive():
+        from rich.markup import escape
+
+        console().print(f"[bold]{escape(v.file_path or v.backup)}[/] @v{v.file_version} · session "
+                        f"{v.session_id or '—'} · {v.size:,} bytes", highlight=False)
+        console().rule()
+    if v.content is None:
+        console(stderr=True).print(f"binary file ({v.size:,} bytes): `memory export` writes its bytes")
+        return
+    sys.stdout.write(v.content)

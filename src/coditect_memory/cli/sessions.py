@@ -9,6 +9,7 @@ import click
 
 from ..store.base import Message, Session
 from .output import console, json_option, open_readonly, print_json, short_time, timezone_option
+from .search import show_version
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,6 +47,9 @@ def sessions(project: str | None, limit: int, tz: str | None, as_json: bool) -> 
 @click.group()
 def show() -> None:
     """Show one thing from the store in full."""
+
+
+show.add_command(show_version)  # `memory show version UID`: a file version's content (search hits)
 
 
 @show.command("session")

@@ -61,10 +61,15 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
         "a file or command."))
 
     @server.tool(description="Search every stored message (words, \"phrases\", -not, "
-                 "project:NAME, after:DATE). Each result names its session_id and timestamp.")
+                 "project:NAME, after:DATE). Each result names its session_id and timestamp. "
+                 "source: transcript, history, debug, todo, plan, file_history (file versions "
+                 "before an edit: results name file_path and file_version), shell_snapshot, "
+                 "session_env.")
     @_user_errors
-    def search(query: str, project: str | None = None, limit: int = 10) -> dict[str, Any]:
+    def search(query: str, project: str | None = None, limit: int = 10,
+               source: str | None = None) -> dict[str, Any]:
         req = SearchRequest(query=query, project=[project] if project else [],
+                            source=[source] if source else [],
                             limit=max(1, min(limit, 100)), mode="keyword")
         return shown(run_search(store, settings, req, cache).to_json())
 

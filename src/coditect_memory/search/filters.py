@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..sources.base import SOURCE_KINDS
 from ..store.base import Store
 from ..timeutil import parse_user_time
 
@@ -54,6 +55,9 @@ def resolve(store: Store, wanted: dict[str, list[str]]) -> Filters:
         if not sids:
             f.notes.append(f"no session {value!r}")
         f.sessions = sorted(set(f.sessions or []) | set(sids))
+    for value in wanted.get("source", []):
+        if value and value not in SOURCE_KINDS:
+            f.notes.append(f"no source kind {value!r} (one of {', '.join(SOURCE_KINDS)})")
     for name, index_field in TERM_FIELDS.items():
         values = [v for v in wanted.get(name, []) if v]
         if values:

@@ -95,10 +95,21 @@ def current_index(store: Store, index_dir: Path,
 
 
 def behind(store: Store, state: IndexState | None) -> bool:
-    """Cheap (two indexed lookups): does the store hold rows or runs the index has not seen?"""
+    """Cheap (three indexed lookups): does the store hold rows or runs the index has not
+    seen, or file versions it has not indexed yet (`_catch_up_files`)?"""
     if state is None:
         return True
-    return store.max_message_id() > state["done_id"] or store.settled_run_id() > state["last_run_id"]
+    return (store.max_message_id() > state["done_id"] or store.settled_run_id() > state["last_run_id"]
+            or files_behind(store, state))
+
+
+def files_engine(index_id: str | None) -> str:
+    """The state row saying that this index has every file version up to its `done_id`."""
+    return f"keyword-files:{index_id}"
+
+
+def files_behind(store: Store, state: IndexState) -> bool:
+    return store.index_state(files_engine(state["index_id"])) is None
 
 
 def ingest_running(store: Store) -> bool:
@@ -155,6 +166,7 @@ def _build(store: Store, index_dir: Path, progress: Progress | None) -> SyncResu
     writer.wait_merging_threads()
     store.put_tails(tails, replace=True)
     store.put_index_state(ENGINE, index_id, upto, run_id, result.indexed)
+    store.put_index_state(files_engine(index_id), index_id, upto, run_id, 0)
     remove_other_indexes(index_dir, index_id)
     return result
 
@@ -166,6 +178,8 @@ def _update(store: Store, ix: KeywordIndex, state: IndexState,
     done, last_run, index_id = state["done_id"], state["last_run_id"], state["index_id"]
     upto, run_id = store.max_message_id(), store.settled_run_id()
     result = SyncResult(done_id=done)
+    if files_behind(store, state):
+        _catch_up_files(store, ix, state, result, progress)
     if upto <= done and run_id <= last_run:
         return result
     writer = ix.writer()
@@ -196,6 +210,26 @@ def _update(store: Store, ix: KeywordIndex, state: IndexState,
     store.put_index_state(ENGINE, index_id, upto, run_id, writer_docs(ix), expect_index_id=index_id)
     result.done_id = upto
     return result
+
+
+def _catch_up_files(store: Store, ix: KeywordIndex, state: IndexState, result: SyncResult,
+                    progress: Progress | None) -> None:
+    """File versions became searchable after indexes were built without them (their text is
+    a blob the index did not read): add those up to the watermark once, with progress, then
+    record it (a run killed before that does it again: documents are keyed by id)."""
+    done, index_id = state["done_id"], state["index_id"]
+    ids = store.file_version_ids(0, done)
+    if ids:
+        writer = ix.writer()
+        for i in range(0, len(ids), 5000):
+            _reindex(store, writer, ix, set(ids[i:i + 5000]), set(), done, result)
+            if progress:
+                progress(min(i + 5000, len(ids)), len(ids))
+        writer.commit()
+        writer.wait_merging_threads()
+        store.put_index_state(ENGINE, index_id, done, state["last_run_id"], writer_docs(ix),
+                              expect_index_id=index_id)
+    store.put_index_state(files_engine(index_id), index_id, done, state["last_run_id"], len(ids))
 
 
 def writer_docs(ix: KeywordIndex) -> int:

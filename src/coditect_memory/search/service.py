@@ -16,6 +16,7 @@ from typing import Any, cast
 from ..errors import UsageError
 from ..settings import SearchSettings
 from ..store.base import Store
+from ..store.protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..store.protocol.search import HitFields, StoredHit
 from . import hybrid, indexer, rerank, vectors
 from .cache import SearchCache
@@ -74,6 +75,8 @@ class ResultRow(HitFields):
     """One result of `memory search --json`: the hit's fields, then the snippet that shows
     why it matched."""
 
+    file_path: str | None  # a file version's: the file's real path (when a transcript named it)
+    file_version: int | None  # a file version's N ('<hash>@v<N>'); None for other hits
     snippet: str
     highlights: list[list[int]]  # [start, end] offsets in the snippet
     score: float
@@ -263,12 +266,14 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
                              f"matches is measured on {UNION_SAMPLE} of them)")
     page = ordered[req.offset:window]
     rows = store.hydrate([h.id for h in page])
+    versions = store.file_versions([i for i, r in rows.items() if r["source_kind"] == "file_history"],
+                                   INDEXED_BYTES)
     results = []
     for h in page:
         row = rows.get(h.id)
         if row is None:  # deleted since it was indexed
             continue
-        results.append(_result(row, h, terms, kw))
+        results.append(_result(row, h, terms, kw, versions.get(h.id)))
     took = (time.perf_counter() - t0) * 1000
     return SearchResult(query=req.query, mode=mode, sort=req.sort, total=total,
                         took_ms=round(took, 2), offset=req.offset, limit=req.limit,
@@ -350,10 +355,17 @@ def _facet_names(store: Store, facets: dict[str, dict[Any, int]]) -> dict[str, d
     return out
 
 
-def _result(row: StoredHit, h: Hit, terms: Terms, kw: KeywordSearcher) -> ResultRow:
-    text = row["content"]
+def _result(row: StoredHit, h: Hit, terms: Terms, kw: KeywordSearcher,
+            version: FileVersion | None) -> ResultRow:
+    """A hit as shown; a file version's snippet is cut from its text (a blob in the store),
+    and it opens with `memory show version` (its content), not its session."""
+    text = (version.text or "") if version else row["content"]
     snip, marks = snippet(text, matches(text, terms, kw.stem, kw.plain))
     sid = row["session_id"]
+    opener = f"memory show session {sid}" if sid else None
+    if version:
+        opener = f"memory show version {row['uid']}"
     fields = cast(HitFields, {k: v for k, v in row.items() if k != "content"})
-    return ResultRow(**fields, snippet=snip, highlights=marks, score=round(h.score, 6),
-                     open=f"memory show session {sid}" if sid else None)
+    return ResultRow(**fields, file_path=version.path if version else None,
+                     file_version=version.version if version else None, snippet=snip,
+                     highlights=marks, score=round(h.score, 6), open=opener)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from ...actions import search as act
 from ...privacy import audit
 from ...search.service import MAX_LIMIT
+from ...sources.base import SOURCE_KINDS
 from ..context import Caller, cached, caller
 from ..errors import ERRORS
 from ..schemas import SearchOut, ok
@@ -21,7 +22,9 @@ Many = Annotated[list[str], Query(max_length=500)]
 @router.get("/search", responses=ok(SearchOut, ERRORS), summary="Search every message")
 def search(request: Request, c: Annotated[Caller, Depends(caller("read"))],
            q: Annotated[str, Query(max_length=2000, description="words, \"phrases\", prefix*, -not, OR, field:value")] = "",
-           project: Many = [], session: Many = [], source: Many = [],  # noqa: B006
+           project: Many = [], session: Many = [],  # noqa: B006
+           source: Annotated[list[str], Query(max_length=500, description="source kinds: "
+                                              + ", ".join(SOURCE_KINDS))] = [],  # noqa: B006
            type: Many = [], role: Many = [], tool: Many = [],  # noqa: B006, A002
            component: Many = [], level: Many = [],  # noqa: B006
            since: Annotated[str | None, Query(max_length=100)] = None,

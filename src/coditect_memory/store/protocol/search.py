@@ -33,7 +33,7 @@ class IndexRow(NamedTuple):
     source_kind: str
     type: str
     role: str | None
-    content: str | None
+    content: str | None  # a file version's: FileVersion.indexed_text() (its text is a blob)
     ts: int | None
     component: str | None
     level: str | None  # the row's level, or "error" for a failed tool call (is_error)

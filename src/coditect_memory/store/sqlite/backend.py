@@ -32,6 +32,7 @@ from . import backfill, changes, queries
 from .access import SQLiteAccess
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
+from .file_versions import SQLiteFileVersions
 from .memories import SQLiteMemories
 from .packing import MetaCodec
 from .privacy import SQLitePrivacy
@@ -89,7 +90,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  Store):
+                  SQLiteFileVersions, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
@@ -49,6 +49,7 @@ class SQLiteSearch:
     # Provided by SQLiteStore: the database file, this thread's connection, a write transaction.
     path: str
     db: sqlite3.Connection
+    with_file_texts: Callable[[list[IndexRow]], list[IndexRow]]  # store/sqlite/file_versions.py
 
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -109,7 +110,7 @@ class SQLiteSearch:
                                 " AND m.id <= ? ORDER BY m.id LIMIT ?", (last, upto_id, batch))
             if not rows:
                 return
-            yield list(map(_index_row, rows))
+            yield self.with_file_texts(list(map(_index_row, rows)))
             last = rows[-1][0]
 
     def rows_by_ids(self, ids: Iterable[int]) -> list[IndexRow]:
@@ -117,7 +118,7 @@ class SQLiteSearch:
         for chunk in _chunks(sorted(set(ids))):
             out += map(_index_row, self._tuples(
                 f"SELECT {INDEX_COLUMNS} FROM messages m WHERE m.id IN ({_marks(len(chunk))})", chunk))
-        return out
+        return self.with_file_texts(out)
 
     def message_ids_in_sessions(self, sessions: Iterable[str], upto_id: int) -> list[int]:
         out: list[int] = []
