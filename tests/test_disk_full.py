@@ -263,6 +263,9 @@ def test_each_cause_is_named_with_what_to_do():
     tantivy = io_error(ValueError("Failed to commit: IoError(No space left on device (os error 28))"),
                        "updating the search index")
     assert tantivy is not None and "no space left on the device" in str(tantivy)
+    killed = io_error(ValueError("An index writer was killed.. A worker thread encountered an error"
+                                 " (io::Error most likely) or panicked."), "updating the search index")
+    assert killed is not None and "I/O error" in str(killed)  # one line, not a traceback
     rofs = io_error(OSError(errno.EROFS, "Read-only file system"), "writing x")
     assert rofs is not None and "read-only file system" in str(rofs)
     assert io_error(OSError(errno.ENOENT, "No such file"), "x") is None  # not a disk's refusal

@@ -128,6 +128,8 @@ def io_errno(e: BaseException) -> int | None:
     else:
         m = _OS_ERROR.search(str(e))
         code = int(m.group(1)) if m else None
+        if code is None and "io::Error" in str(e):  # Tantivy's writer thread died on I/O
+            code = errno.EIO
     return code if code in _ADVICE else None
 
 

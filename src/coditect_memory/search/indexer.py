@@ -141,7 +141,7 @@ def sync(store: Store, index_dir: Path, cache: SearchCache, rebuild: bool = Fals
         else:
             result = _update(store, ix, state, progress)
     except (OSError, ValueError) as e:  # Tantivy's "No space left on device (os error 28)"
-        mine = io_error(e, f"updating the search index in {index_dir}")
+        mine = io_error(e, f"updating the search index in {index_dir}", index_dir)
         if mine is None:
             raise
         raise mine from e
