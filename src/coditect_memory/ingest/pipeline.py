@@ -8,6 +8,7 @@ recognised as already stored.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -39,10 +40,8 @@ def give_back_memory() -> None:
     """Return the heap freed by the run to the OS: glibc keeps it, and the search index is
     built next in the same process (a 150k-message run: 249 MB resident before, 65 MB after;
     benchmarks/RESULTS.md). Elsewhere (no malloc_trim) this does nothing."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _mb(n: int) -> str:
