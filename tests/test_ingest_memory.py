@@ -45,3 +45,30 @@ def test_first_ingest_peak_memory_is_bounded(tmp_path):
     assert stats["errors"] == 0
     assert stats["messages_new"] == truth["messages"]
     assert peak < PEAK_BOUND, f"peak RSS {peak / 1e6:.0f} MB, bound {PEAK_BOUND / 1e6:.0f} MB"
+
+
+def test_derivation_runs_with_a_small_cache_and_restores_it(settings, monkeypatch):
+    """Deriving sorts rather than inserts: it runs with a small page cache (the sorter may
+    hold as much again) and gives the writer's cache back afterwards, also when it fails."""
+    from coditect_memory.store import open_store
+    from coditect_memory.store.sqlite import derive
+    from coditect_memory.store.sqlite.backend import CACHE_KIB
+
+    seen: list[int] = []
+    real = derive.refresh
+
+    def refresh(store, fail: bool = False):
+        seen.append(store.db.execute("PRAGMA cache_size").fetchone()[0])
+        if fail:
+            raise RuntimeError("refresh failed")
+        real(store)
+
+    with open_store(settings) as store:
+        monkeypatch.setattr(derive, "refresh", refresh)
+        store.derive_sessions()
+        assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+        monkeypatch.setattr(derive, "refresh", lambda s: refresh(s, fail=True))
+        with pytest.raises(RuntimeError):
+            store.derive_sessions()
+        assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+    assert seen == [-derive.DERIVE_CACHE_KIB] * 2
