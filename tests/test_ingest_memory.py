@@ -20,21 +20,26 @@ from coditect_memory.sample import generate
 PEAK_BOUND = 180 << 20
 
 
+# Linux carries a process's peak across exec from the image it was forked from, so a child
+# of the (large) test process reports the test process's peak: the ingest is started by a
+# small Python process, which waits for it and prints its own child's peak (KiB on Linux).
+_WRAPPER = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); "
+            "_, status, usage = os.wait4(p.pid, 0); "
+            "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
+
+
 def _ingest_peak(data: Path, home: Path) -> tuple[dict, int]:
-    """`memory ingest DATA --json` in a child process: its stats and its own peak RSS in
-    bytes (os.wait4 gives that child's rusage, not the largest of every child so far)."""
+    """`memory ingest DATA --json` in a child process: its stats and its peak RSS in bytes."""
     env = {**os.environ, "MEMORY_HOME": str(home)}
     env.pop("MEMORY_DATABASE_URL", None)
     env.pop("MEMORY_CONFIG", None)
-    out = home / "ingest.json"
-    home.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "coditect_memory", "ingest", str(data),
-                                 "--json"], stdout=f, stderr=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0, out.read_text()
-    return json.loads(out.read_text()), usage.ru_maxrss * 1024  # KiB on Linux
+    wrapper = subprocess.run([sys.executable, "-c", _WRAPPER, sys.executable, "-m",
+                              "coditect_memory", "ingest", str(data), "--json"],
+                             capture_output=True, text=True, env=env, check=True)
+    *stats, last = wrapper.stdout.splitlines()
+    code, peak_kib = (int(x) for x in last.split())
+    assert code == 0, wrapper.stderr[-2000:]
+    return json.loads("\n".join(stats)), peak_kib * 1024
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is KiB on Linux only")
