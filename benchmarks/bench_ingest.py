@@ -38,7 +38,7 @@ import orjson
 from common import append_results, dir_size, machine, run_measured, table
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_RATE = 10_000
+TARGET_RATE = 15_000  # rows/s (issue 18; the ingest issue asked 10k messages/s)
 TARGET_RSS = 500 << 20
 TARGET_RERUN = 0.02
 
@@ -307,7 +307,7 @@ def report(args, workdir: Path, data: Path, truth: dict) -> None:
         ("ceiling (c) bare parse + insert (orjson, 5000-row tx)", f"{both_rate:,.0f} rows/s "
          f"({both['rows']:,} rows, {both['seconds']:.1f} s)", ""),
         ("ingest: wall time", f"{first['wall']:.1f} s (run's own figure {st['seconds']:.1f} s)", ""),
-        ("ingest: messages/s", f"{rate:,.0f}", f"≥ 10,000: {mark(ok['rate'])}"),
+        ("ingest: rows/s", f"{rate:,.0f}", f"≥ 15,000: {mark(ok['rate'])}"),
         ("ingest: MB/s read", f"{mbps:,.1f}", ""),
         ("ingest vs ceiling (a)", f"{rate / parse_rate:.1%} of lines/s, {mbps / parse_mbps:.1%} "
          "of MB/s", ""),

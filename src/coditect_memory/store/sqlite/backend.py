@@ -60,7 +60,8 @@ _UPSERT = (
 )
 
 
-_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=FILE", "cache_size=-131072",
+CACHE_KIB = 131072  # SQLite's page cache per connection (random inserts into the uid index)
+_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}",
             "wal_autocheckpoint=20000", "recursive_triggers=ON")
 
 
