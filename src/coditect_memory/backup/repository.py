@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from ..errors import BackupDamaged, BackupError, BackupKeyError
+from ..pids import alive
 from ..timeutil import iso
 from .keys import SCRYPT, derive, key_check, key_material, matches
 from .objects import MAGIC, OBJECT_ID, SEALED, Codec, sha256
@@ -391,15 +392,7 @@ class Repository:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
+    return pid == os.getpid() or alive(pid)
 
 
 def object_problem(oid: str, meta: dict[str, Any], stored: bytes | None, owner: str) -> str | None:

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from ..errors import MemoryError_
+from ..pids import alive
 from ..store.protocol.privacy import AuditRow
 
 GENESIS = "0" * 64
@@ -100,16 +101,6 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _claims(home: Path) -> list[Path]:
     """Pending files being chained: ours, renamed from PENDING so that an entry appended
     meanwhile lands in a new PENDING instead of being deleted unread, and those left by a
@@ -120,7 +111,7 @@ def _claims(home: Path) -> list[Path]:
     out = []
     for p in sorted(home.glob(f"{PENDING}.*.taking")):
         pid = p.name.removeprefix(f"{PENDING}.").removesuffix(".taking")
-        if p == mine or (pid.isdigit() and not _alive(int(pid))):
+        if p == mine or (pid.isdigit() and not alive(int(pid))):
             out.append(p)
     return out
 

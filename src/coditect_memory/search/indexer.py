@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import io_error
+from ..pids import alive
 from ..store.base import Store
 from ..store.protocol.search import IndexRow, IndexState
 from .cache import SearchCache
@@ -114,16 +115,7 @@ def files_behind(store: Store, state: IndexState) -> bool:
 
 def ingest_running(store: Store) -> bool:
     """An ingest of this machine is writing now (its run is open and its process alive)."""
-    for pid in store.running_ingest_pids():
-        if pid and pid != os.getpid():
-            try:
-                os.kill(pid, 0)
-                return True
-            except ProcessLookupError:
-                continue
-            except PermissionError:
-                return True
-    return False
+    return any(pid and pid != os.getpid() and alive(pid) for pid in store.running_ingest_pids())
 
 
 def sync(store: Store, index_dir: Path, cache: SearchCache, rebuild: bool = False,

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...pids import alive
 from . import changes, digest
 
 
@@ -49,7 +50,7 @@ def temp_file(workdir: Path, prefix: str) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     for old in workdir.glob("*-*.db*"):
         pid = old.name.split(".", 1)[0].rsplit("-", 1)[1]
-        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
             with contextlib.suppress(OSError):
                 old.unlink()
     path = workdir / f"{prefix}-{os.getpid()}.db"
@@ -62,16 +63,6 @@ def _remove(path: str | Path) -> None:
     for suffix in ("", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _FileSource:
