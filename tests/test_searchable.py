@@ -8,6 +8,8 @@ change their store build their own: `own_store`)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -111,6 +113,8 @@ def test_the_old_version_of_a_file_names_its_path_version_and_session(cli_home):
     assert all(r["file_path"] is None and r["file_version"] is None for r in found("fix")["results"])
     table = run("search", "zorblax", "--source", "file_history").stdout
     assert f"{PATH} @v1 · session {S[:8]}" in table and f"memory show version {hit['uid']}" in table
+    rows = list(csv.DictReader(io.StringIO(run("search", "zorblax", "--source", "file_history", "--csv").stdout)))
+    assert [(r["file_path"], r["file_version"]) for r in rows] == [(PATH, "1")]
     assert run("show", "version", hit["uid"]).stdout == OLD  # piped: the content alone
     shown = run("show", "version", hit["uid"], "--json").json()
     assert shown == {"uid": hit["uid"], "session_id": S, "file_path": PATH, "file_version": 1,

@@ -153,7 +153,7 @@ def _csv(out: SearchResult) -> None:
     import csv
 
     cols = ["timestamp", "project", "session_id", "type", "role", "source_kind", "source_file",
-            "source_line", "score", "uid", "snippet"]
+            "source_line", "score", "uid", "snippet", "file_path", "file_version"]  # new ones last
     w = csv.writer(sys.stdout)
     w.writerow(cols)
     for r in out.results:
