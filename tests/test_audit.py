@@ -229,3 +229,21 @@ def test_an_entry_deferred_while_others_are_chained_is_kept(store, tmp_path):
     assert not list(home.glob("*.taking"))
     assert sorted(r.target for r in store.audit_rows()) == ["during", "first", "later", "now", "orphan"]
     assert audit.verify(store).ok
+
+
+def test_level_changes_and_revokes_chain_waiting_entries_first(store, tmp_path, settings):
+    """A privacy level set or a token revoked after an API read: the read comes first in the
+    chain, as it came first in time."""
+    from coditect_memory.actions import auth
+    from coditect_memory.actions.privacy import set_level
+
+    home = tmp_path / "home"
+    audit.api_read(home, "t", None, "api.search", "before-level", "q")
+    set_level(store, "project", "alpha", "TEAM", home=home)
+    audit.api_read(home, "t", None, "api.search", "before-revoke", "q")
+    token = auth.issue(store, settings, "x", "read", ttl="1d")
+    auth.revoke(store, token.row["id"], home=home)
+    actions = [(r.action, r.target) for r in store.audit_rows()]
+    assert actions.index(("api.search", "before-level")) < actions.index(("privacy.set", "project:alpha"))
+    assert actions.index(("api.search", "before-revoke")) < actions.index(("token.revoke", token.row["id"]))
+    assert audit.pending(home) == [] and audit.verify(store).ok

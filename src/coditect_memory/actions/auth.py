@@ -118,14 +118,15 @@ class Revoked:
         return {"id": self.id, "revoked": True}
 
 
-def revoke(store: Store, token_id: str) -> Revoked:
+def revoke(store: Store, token_id: str, home: Path | None = None) -> Revoked:
+    """`home`: where deferred audit entries wait, chained before this one (in time order)."""
     if not store.revoke_token(token_id, int(time.time() * 1000)):
         if store.token(token_id) is None:
             raise NotFound(f"no token {token_id!r}; `memory auth list` shows them")
         raise UsageError(f"token {token_id!r} is already revoked")
     from ..privacy import audit
 
-    audit.record(store, "token.revoke", target=token_id)
+    audit.record(store, "token.revoke", target=token_id, home=home)
     return Revoked(token_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -116,13 +117,15 @@ class LevelSet:
         return dict(self.__dict__)
 
 
-def set_level(store: Store, scope: str, name: str, level: str, reason: str | None = None) -> LevelSet:
+def set_level(store: Store, scope: str, name: str, level: str, reason: str | None = None,
+              home: Path | None = None) -> LevelSet:
+    """`home`: where deferred audit entries wait, chained before this one (in time order)."""
     level = level.upper()
     if level not in LEVELS:
         raise UsageError(f"unknown level {level!r}: use one of {', '.join(LEVELS)}")
     store.set_privacy_level(scope, name, level, int(time.time() * 1000))
     audit.record(store, "privacy.set", target=f"{scope}:{name}", reason=reason,
-                 detail={"level": level})
+                 detail={"level": level}, home=home)
     return LevelSet(scope, name, level)
 
 

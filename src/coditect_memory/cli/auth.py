@@ -81,7 +81,7 @@ def revoke(token_id: str, as_json: bool) -> None:
     from ..actions import auth as act
 
     with open_writable() as store:
-        done = act.revoke(store, token_id)
+        done = act.revoke(store, token_id, get_config().home)
     if as_json:
         print_json(done.to_json())
     else:

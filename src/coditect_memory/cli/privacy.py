@@ -70,7 +70,8 @@ def set_(name: str, level: str, is_session: bool, reason: str | None, as_json: b
     from ..store import open_store
 
     with open_store(get_config(), create=False) as store:
-        result = set_level(store, "session" if is_session else "project", name, level, reason)
+        result = set_level(store, "session" if is_session else "project", name, level, reason,
+                           get_config().home)
     if as_json:
         print_json(result.to_json())
     else:

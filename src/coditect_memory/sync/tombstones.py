@@ -24,5 +24,6 @@ def apply(store: Store, settings: Settings, uids: list[str], actor: str | None, 
     removed = store.add_tombstones(fresh, int(time.time() * 1000))
     indexer.forget(store, settings.search.index_dir, ids)
     audit.record(store, "forget", target=f"{len(fresh)} tombstones", reason=f"sync from {source}",
-                 detail={"tombstones": len(fresh), "messages": removed}, actor=actor)
+                 detail={"tombstones": len(fresh), "messages": removed}, actor=actor,
+                 home=settings.home)
     return removed
