@@ -25,7 +25,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_postgres import QUERIES, REPORTS, memory, pct  # noqa: E402
-
 from common import append_results, dir_size, machine, table  # noqa: E402
 
 QUESTIONS = ["what did we decide about the auth token refresh and the retry policy",
