@@ -260,8 +260,10 @@ def test_rows_held_back_go_once_their_level_lets_them(team):
     assert first["held_back"] == len(mine) and not mine & set(srv.hashes())
     assert _json(a, "sync", "push")["released"] == 0  # levels unchanged: still held
     memory(a, "privacy", "set", project, "TEAM")
-    again = _json(a, "sync", "push")
-    assert again["released"] == again["messages"] == len(mine) and again["held_back"] == 0
+    said = memory(a, "sync", "push").stdout  # the terminal view says it too
+    assert f"pushed {len(mine):,} messages" in said
+    assert f"{len(mine):,} held back before, sent now that their level allows" in said
+    assert "; 0 private or ephemeral kept here" in said
     assert mine <= set(srv.hashes())
     last = _json(a, "sync", "push")
     assert last["released"] == last["messages"] == 0

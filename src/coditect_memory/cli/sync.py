@@ -99,7 +99,9 @@ def push(as_json: bool) -> None:
         return
     console().print(f"pushed {out.messages:,} messages ({out.new:,} new on the server, "
                     f"{out.duplicates:,} it had), {out.tombstones:,} forgets; "
-                    f"{out.held_back:,} private or ephemeral kept here", markup=False)
+                    f"{out.held_back:,} private or ephemeral kept here"
+                    + (f"; {out.released:,} held back before, sent now that their level allows"
+                       if out.released else ""), markup=False)
 
 
 @sync.command()
