@@ -117,6 +117,28 @@ def test_typing_finds_the_hit_and_previews_it_in_its_session(app_factory):
     asyncio.run(go())
 
 
+def test_file_versions_are_named_by_their_file_and_version(app_factory):
+    """A file version's hit says which file and which version it is (not its kind), in the
+    list, the preview's title and the preview."""
+    async def go():
+        app = app_factory("source:file_history")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _until(pilot, lambda: bool(app.hits) and app.selected() is not None)
+            named = [h for h in app.hits if h["file_path"]]
+            assert named, "the sample has file versions whose file a transcript named"
+            await _until(pilot, lambda: app.selected() is not None
+                         and bool(_text(app, "#preview-text").strip()))
+            hit = app.selected()
+            listed = _text(app, "#results")
+            first = named[0]
+            assert f"{first['file_path'].rsplit('/', 1)[-1]}@v{first['file_version']}" in listed
+            title = str(app.query_one("#preview").border_title)
+            assert title == (f"{hit['file_path']}@v{hit['file_version']}" if hit["file_path"]
+                             else f"session {hit['session_id'][:8]} · {hit['project_name'] or '—'}")
+            assert title != "file_history"
+    asyncio.run(go())
+
+
 def test_facets_narrow_and_show_counts(app_factory):
     async def go():
         app = app_factory(WORD)

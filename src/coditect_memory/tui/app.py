@@ -264,7 +264,8 @@ class MemoryTUI(App[None]):
         self.query_one("#preview", VerticalScroll).scroll_home(animate=False)
         sid = hit["session_id"]
         self.query_one("#preview", VerticalScroll).border_title = (
-            f"session {sid[:8]} · {hit['project_name'] or '—'}" if sid else hit["source_kind"])
+            model.version_label(hit)
+            or (f"session {sid[:8]} · {hit['project_name'] or '—'}" if sid else hit["source_kind"]))
 
     def messages(self, session_id: str) -> list[Message]:
         if session_id not in self.sessions:

@@ -84,11 +84,22 @@ def who(m: Message | ResultRow) -> str:
     return {"user": "you", "assistant": "claude"}.get(kind, kind)
 
 
+def version_label(r: ResultRow, short: bool = False) -> str | None:
+    """A file version's name as a person knows it: its file and version ('app.py@v3'); None
+    for other hits (or a version whose file no transcript named)."""
+    path = r.get("file_path")
+    if not path:
+        return None
+    return f"{path.rsplit('/', 1)[-1] if short else path}@v{r.get('file_version') or '?'}"
+
+
 def result_line(r: ResultRow, tz: tzinfo, width: int) -> Text:
-    """One result: when, project, who, and the snippet with the matched words marked."""
+    """One result: when, project, who (a file version: its file), and the snippet with the
+    matched words marked."""
+    label = version_label(r, short=True) or who(r)
     head = Text.assemble((when(r["timestamp"], tz)[5:], "dim"), " ",
                          ((r["project_name"] or "—")[:16], "cyan"), " ",
-                         (who(r)[:14], "red" if r["is_error"] else "magenta"), " ")
+                         (label[:24], "red" if r["is_error"] else "magenta"), " ")
     snip = Text(r["snippet"])
     for a, b in r["highlights"]:
         snip.stylize("bold yellow", a, b)
@@ -123,8 +134,8 @@ def preview(hit: ResultRow, messages: list[Message], query: str, tz: tzinfo) -> 
     around = [m for m in messages if shown(m) or m["uid"] == hit["uid"]]
     at = next((i for i, m in enumerate(around) if m["uid"] == hit["uid"]), None)
     if at is None:
-        head = Text(f"{when(hit['timestamp'], tz, True)} {who(hit)} · {hit['source_kind']} "
-                    f"{hit['source_file'] or ''}", "dim")
+        what = version_label(hit) or f"{who(hit)} · {hit['source_kind']} {hit['source_file'] or ''}"
+        head = Text(f"{when(hit['timestamp'], tz, True)} {what}", "dim")
         return Group(head, _marked(hit["snippet"], words))
     parts: list[Text] = []
     for m in around[max(0, at - NEIGHBOURS): at + NEIGHBOURS + 1]:
