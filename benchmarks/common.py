@@ -100,14 +100,19 @@ def real_pg_server(max_wal_size: str | None = None) -> Any:
     sys.path.insert(0, str(HERE.parent))
     from tests.pgserver import PgServer
 
-    server = PgServer()
-    settings = ["fsync = on", "synchronous_commit = on", "full_page_writes = on",
-                "shared_buffers = '1GB'"] + ([f"max_wal_size = '{max_wal_size}'"] if max_wal_size else [])
+    # On the command line (PgServer.start): `ALTER SYSTEM` would lose to the test settings
+    # given there, as it did for the runs before 2026-12-05 07:20 UTC.
+    settings = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
+                "shared_buffers": "1GB"} | ({"max_wal_size": max_wal_size} if max_wal_size else {})
+    server = PgServer(settings)
     try:
-        for setting in settings:
-            server.sql(f"ALTER SYSTEM SET {setting}")
-        server.stop()
-        server.start()
+        for name, want in settings.items():
+            import psycopg
+
+            with psycopg.connect(server.url()) as c:
+                got = c.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            if got.lower() != want.lower():
+                raise RuntimeError(f"the benchmark server runs with {name} = {got}, not {want}")
     except BaseException:
         server.close()
         raise

@@ -1,8 +1,9 @@
 """A real PostgreSQL server for the tests: one per test process (xdist worker), on loopback.
 
 `initdb` in a temp dir, started with `pg_ctl` on a free port (trust auth, except one role
-that must give its password under scram-sha-256; fsync off: a test server), stopped at the end of the session even when tests fail. Each test gets a database
-of its own, cloned from a migrated template (`CREATE DATABASE ... TEMPLATE`: milliseconds).
+that must give its password under scram-sha-256; fsync off: a test server), stopped at the
+end of the session even when tests fail. Each test gets a database of its own, cloned from a
+migrated template (`CREATE DATABASE ... TEMPLATE`: milliseconds).
 As root (CI), the server runs as the `postgres` OS user, as PostgreSQL requires.
 
 Absent PostgreSQL skips the PostgreSQL parameters with the reason, except in CI (`CI=true`),
@@ -49,7 +50,15 @@ def _free_port() -> int:
 class PgServer:
     """One initdb'd, running server; `database()` makes a fresh migrated database."""
 
-    def __init__(self) -> None:
+    # A test server's settings: nothing is synced (a test's data need not survive a crash of
+    # the machine). A benchmark passes a real server's instead (benchmarks/common.py).
+    TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                     "max_connections": "200", "shared_buffers": "64MB"}
+
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        """`settings` replace TEST_SETTINGS' values (and add others): they are given on the
+        command line, which wins over `ALTER SYSTEM`."""
+        self.settings = {**self.TEST_SETTINGS, **(settings or {})}
         self.bin = bindir()
         self.root = Path(tempfile.mkdtemp(prefix="memory-pg-"))
         self.data = self.root / "data"
@@ -75,9 +84,8 @@ class PgServer:
             raise RuntimeError(f"{tool} failed: {p.stdout}{p.stderr}")
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-                " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-                " -c shared_buffers=64MB")
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1" + "".join(
+            f" -c {k}={v}" for k, v in self.settings.items())
         self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", opts,
                  "-w", "start")
 
