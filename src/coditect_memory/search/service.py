@@ -20,7 +20,7 @@ from ..store.protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..store.protocol.search import HitFields, StoredHit
 from . import hybrid, indexer, rerank, vectors
 from .cache import SearchCache
-from .embedder import INSTALL, SemanticUnavailable, available
+from .embedder import AUTO, INSTALL, SemanticUnavailable, available
 from .filters import Filters, resolve
 from .index import KeywordIndex
 from .keyword import FACETS, Hit, KeywordSearcher, Terms
@@ -195,7 +195,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
            progress: indexer.Progress | None = None) -> SearchResult:
     _validate(req)
     if not req.model:
-        req = replace(req, model=settings.model)
+        req = replace(req, model=vectors.active_model(store, settings.model))
     parsed = parse(req.query)
     f = resolve(store, req.wanted(parsed.filters))
     if req.visible_projects is not None:
@@ -214,6 +214,9 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
         model = cache.query_encoder(req.model)
         if vix is None:
             raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
+        if settings.model not in (AUTO, req.model):
+            notes.append(f"searching the {req.model} vectors until `memory embed` has embedded "
+                         f"everything with {settings.model} ([search] model)")
         missing = vectors.pending(store, req.model)
         if missing:
             notes.append(f"{missing:,} new messages are not embedded yet: `memory embed` adds them")

@@ -21,6 +21,7 @@ from threading import Event
 from typing import TYPE_CHECKING, Any
 
 from ..store.base import Store
+from ..store.protocol.search import IndexState
 from .cache import SearchCache
 from .filters import Filters
 from .index import session_key
@@ -60,6 +61,52 @@ class EmbedResult:
 def has_embeddings(store: Store, model: str) -> bool:
     state = store.index_state(engine_name(model))
     return bool(state and state["docs"])
+
+
+def embedded(store: Store) -> dict[str, IndexState]:
+    """{model: its state (`done_id`: the last message id it has looked at, `docs`: its
+    vectors)} for every model with vectors in the store."""
+    from .embedder import MODELS
+
+    states = {m: store.index_state(engine_name(m)) for m in MODELS}
+    return {m: st for m, st in states.items() if st and st["docs"]}
+
+
+def active_model(store: Store, setting: str) -> str:
+    """The model whose vectors semantic and hybrid search use: the wanted one ([search] model;
+    `auto`: int8) once its vectors have caught up with every other model's, else the model
+    the store's vectors are most complete in (a store embedded with float32 keeps searching
+    float32 until `memory embed --model all-MiniLM-L6-v2-int8` has finished: one set of
+    vectors is never mixed with another model's), else the wanted one (a new store)."""
+    from .embedder import AUTO, DEFAULT_MODEL
+
+    wanted = DEFAULT_MODEL if setting in ("", AUTO) else setting
+    upto = {m: st["done_id"] for m, st in embedded(store).items()}
+    if not upto or upto.get(wanted, -1) >= max(upto.values()):
+        return wanted
+    return max(upto, key=lambda m: (upto[m], m == wanted))
+
+
+def embed_target(store: Store, setting: str, requested: str = "") -> str:
+    """What `memory embed` embeds with: the model asked for, else [search] model when set,
+    else the model search uses now (`auto` never starts embedding everything again)."""
+    from .embedder import AUTO
+
+    if requested:
+        return requested
+    return setting if setting not in ("", AUTO) else active_model(store, setting)
+
+
+def semantic_status(store: Store, setting: str) -> dict[str, Any]:
+    """What `memory status` and `doctor` say of semantic search: the model in use, its
+    vectors and what is left to embed, and every model's vector count."""
+    from .embedder import AUTO, available
+
+    model = active_model(store, setting)
+    counts = {m: st["docs"] for m, st in embedded(store).items()}
+    return {"model": model, "setting": setting or AUTO, "available": available(model),
+            "vectors": counts.get(model, 0), "pending": pending(store, model) if counts else 0,
+            "models": counts}
 
 
 def pending(store: Store, model: str) -> int:
