@@ -275,3 +275,41 @@ class TestModelSetting:
             assert vectors.other_models_note(store, embedder.FP32).startswith("the store has embeddings of")
         r = run_proc("embed", "--model", "bert-huge")
         assert r.code == 2 and "Traceback" not in r.stderr
+
+
+class TestFirstStage:
+    """Past EXACT_LIMIT vectors, sign bits pick the candidates that are then scored exactly;
+    the bits are stored word-major (a Hamming distance is a sum of 6 rows)."""
+
+    def test_candidates_are_the_nearest_in_hamming_distance(self, tmp_path, memory_home, monkeypatch):
+        import numpy as np
+
+        from coditect_memory.search.filters import Filters
+
+        root = tmp_path / "claude"
+        topics = ["garden roses", "database migration", "retry with backoff", "css footer",
+                  "jwt token refresh", "docker image size", "flaky test", "pdf export"]
+        write_jsonl(transcript_path(root, sid(8)), [user(sid(8), 2 * i, f"a note on {t}")
+                                                    for i, t in enumerate(topics)])
+        ingest_json(root)
+        monkeypatch.setattr(vectors, "EXACT_LIMIT", 2)
+        monkeypatch.setattr(vectors, "RERANK", 3)
+        run("embed", "--json")
+        settings = load_settings()
+        with open_store(settings) as store:
+            vix = vectors.load_index(store, settings.search.index_dir, embedder.DEFAULT_MODEL)
+        assert vix is not None and vix.bits is not None and vix.bits.shape == (6, len(topics))
+        q = SearchCache().query_vector(embedder.DEFAULT_MODEL, "exponential backoff for retries")
+        qbits = np.packbits((q - vix.mean) > 0)
+        matrix = np.asarray(vix.vecs)
+        ham = [int(np.unpackbits(np.packbits((v - vix.mean) > 0) ^ qbits).sum()) for v in matrix]
+        nearest = set(np.argsort(ham, kind="stable")[:3].tolist())
+        hits, _, _, exact = vix.search(q, 2, Filters(), 0.0)
+        assert not exact
+        rows = {int(np.flatnonzero(vix.ids == h[0])[0]) for h in hits}
+        assert rows <= nearest  # only candidates of the first stage are scored
+        sims = matrix @ q
+        best = sorted(nearest, key=lambda r: -sims[r])[:2]
+        assert [h[0] for h in hits] == [int(vix.ids[r]) for r in best]
+        assert "retry with backoff" in run("search", "exponential backoff for retries", "--mode",
+                                           "semantic", "--json").json()["results"][0]["snippet"]
