@@ -41,6 +41,11 @@ class SearchCache:
             self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="search")
         return self._pool
 
+    def forget_queries(self) -> None:
+        """Forget the remembered query embeddings (a benchmark measures the embedding too)."""
+        with self._lock:
+            self._vectors.clear()
+
     def query_vector(self, model: str, text: str) -> np.ndarray:
         """The embedding of a query, remembered for the QUERY_VECTORS latest texts."""
         key = (model, text)

@@ -211,6 +211,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     vix = None
     if mode != "keyword":
         vix = vectors.load_index(store, settings.index_dir, req.model)
+        cache.query_encoder(req.model)  # opened outside took_ms, as the indexes are
         if vix is None:
             raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
         if settings.model not in (AUTO, req.model):
