@@ -8,7 +8,6 @@ CLI one per command, a server one per process).
 from __future__ import annotations
 
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING
@@ -17,6 +16,8 @@ from .embedder import Embedder, load
 from .index import KeywordIndex
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
 
 QUERY_VECTORS = 256  # query embeddings remembered (a page turned, the same question again)
@@ -37,6 +38,8 @@ class SearchCache:
     def pool(self) -> ThreadPoolExecutor:
         """Threads for work that overlaps a search's own (hybrid's semantic half: ONNX
         Runtime, NumPy and Tantivy release the GIL, so it runs beside the keyword half)."""
+        from concurrent.futures import ThreadPoolExecutor  # ~5 ms to import: not for keyword searches
+
         if self._pool is None:
             self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="search")
         return self._pool
