@@ -176,6 +176,34 @@ class TestSemanticSearch:
         assert sum(out["facets"]["source_kind"].values()) == out["total"]
 
 
+class TestHybridThreads:
+    """Hybrid runs its semantic half in a thread of the SearchCache: searches from several
+    threads at once (a server's requests) on one cache and store give what one at a time
+    gives, and a question asked again reuses its embedding with the same results."""
+
+    QUESTIONS = ["alembic migrations", "why does the build fail", "split results into pages",
+                 "token refresh and retries", "flaky test in CI", "docker image size"]
+
+    def test_concurrent_searches_match_sequential_ones(self, embedded, monkeypatch):
+        from concurrent.futures import ThreadPoolExecutor
+
+        monkeypatch.setenv("MEMORY_HOME", str(embedded))
+        settings = load_settings()
+
+        def ranked(store, cache, q):
+            res = search(store, settings, SearchRequest(query=q, mode="hybrid", limit=20), cache)
+            return res.total, [(r["uid"], r["score"]) for r in res.results]
+
+        with open_store(settings) as store:
+            alone = {q: ranked(store, SearchCache(), q) for q in self.QUESTIONS}
+            shared = SearchCache()
+            with ThreadPoolExecutor(4) as pool:
+                together = list(pool.map(lambda q: (q, ranked(store, shared, q)), self.QUESTIONS * 3))
+            again = {q: ranked(store, shared, q) for q in self.QUESTIONS}  # embeddings remembered
+        assert all(got == alone[q] for q, got in together)
+        assert again == alone and all(alone[q][1] for q in self.QUESTIONS)
+
+
 class TestRelevance:
     """On the labelled set, hybrid ranks better than either ranking alone."""
 
