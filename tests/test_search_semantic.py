@@ -52,14 +52,14 @@ class TestModel:
         import numpy as np
 
         texts, ref = self.reference()
-        vecs = embedder.load(embedder.DEFAULT_MODEL).embed(texts, batch_size=3)  # several batches
+        vecs = embedder.load(embedder.FP32).embed(texts, batch_size=3)  # several batches
         assert vecs.shape == ref.shape
         assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
         assert float((vecs * ref).sum(axis=1).min()) > 0.9999
 
     def test_onnx_int8_is_close(self):
         texts, ref = self.reference()
-        cos = (embedder.load(f"{embedder.DEFAULT_MODEL}-int8").embed(texts) * ref).sum(axis=1)
+        cos = (embedder.load(embedder.INT8).embed(texts) * ref).sum(axis=1)
         assert float(cos.min()) > 0.97 and float(cos.mean()) > 0.99, cos
 
     def test_onnx_file_is_built_once_per_weights(self):
@@ -176,6 +176,34 @@ class TestSemanticSearch:
         assert sum(out["facets"]["source_kind"].values()) == out["total"]
 
 
+class TestHybridThreads:
+    """Hybrid runs its semantic half in a thread of the SearchCache: searches from several
+    threads at once (a server's requests) on one cache and store give what one at a time
+    gives, and a question asked again reuses its embedding with the same results."""
+
+    QUESTIONS = ["alembic migrations", "why does the build fail", "split results into pages",
+                 "token refresh and retries", "flaky test in CI", "docker image size"]
+
+    def test_concurrent_searches_match_sequential_ones(self, embedded, monkeypatch):
+        from concurrent.futures import ThreadPoolExecutor
+
+        monkeypatch.setenv("MEMORY_HOME", str(embedded))
+        settings = load_settings()
+
+        def ranked(store, cache, q):
+            res = search(store, settings, SearchRequest(query=q, mode="hybrid", limit=20), cache)
+            return res.total, [(r["uid"], r["score"]) for r in res.results]
+
+        with open_store(settings) as store:
+            alone = {q: ranked(store, SearchCache(), q) for q in self.QUESTIONS}
+            shared = SearchCache()
+            with ThreadPoolExecutor(4) as pool:
+                together = list(pool.map(lambda q: (q, ranked(store, shared, q)), self.QUESTIONS * 3))
+            again = {q: ranked(store, shared, q) for q in self.QUESTIONS}  # embeddings remembered
+        assert all(got == alone[q] for q, got in together)
+        assert again == alone and all(alone[q][1] for q in self.QUESTIONS)
+
+
 class TestRelevance:
     """On the labelled set, hybrid ranks better than either ranking alone."""
 
@@ -204,24 +232,112 @@ class TestRelevance:
 
 
 class TestModelSetting:
-    """[search] model picks the embedding model; vectors are kept per model, and a store
-    embedded with another model says so instead of mixing vectors of two models."""
+    """int8 for a new store; a store embedded with float32 keeps searching its float32 vectors
+    until `memory embed --model all-MiniLM-L6-v2-int8` has caught up, then switches; the
+    vectors of two models are never mixed; status and doctor say which model is in use."""
 
-    def test_switching_to_int8_says_to_embed_again(self, tmp_path, memory_home):
+    def history(self, tmp_path, n: int = 5):
         root = tmp_path / "claude"
         write_jsonl(transcript_path(root, sid(5)), [user(sid(5), 2 * i, f"note {i} on caching")
-                                                    for i in range(5)])
+                                                    for i in range(n)])
         ingest_json(root)
-        assert run("embed", "--json").json()["model"] == embedder.DEFAULT_MODEL
-        (memory_home / "config.toml").write_text('[search]\nmodel = "all-MiniLM-L6-v2-int8"\n')
-        out = run("search", "caching", "--json").json()
-        assert out["mode"] == "keyword"
-        assert any("memory embed" in n and "all-MiniLM-L6-v2-int8" in n for n in out["notes"]), out
-        r = run_proc("search", "caching", "--mode", "semantic")
-        assert r.code == 2 and "embeds everything again" in r.stderr and "Traceback" not in r.stderr
-        again = run("embed", "--json").json()
-        assert again == {**again, "model": "all-MiniLM-L6-v2-int8", "embedded": 5, "vectors": 5}
+        return root
+
+    def in_use(self) -> dict:
+        status = run("status", "--json").json()["search"]
+        assert run("doctor", "--json").json()["search"] == status
+        return status
+
+    def test_a_new_store_embeds_with_int8(self, tmp_path, memory_home, cli_backend):
+        self.history(tmp_path)
+        assert self.in_use() == {**self.in_use(), "model": embedder.INT8, "vectors": 0, "setting": "auto"}
+        out = run("embed", "--json").json()
+        assert out == {**out, "model": embedder.INT8, "search_model": embedder.INT8, "vectors": 5}
+        assert self.in_use() == {**self.in_use(), "model": embedder.INT8, "vectors": 5, "pending": 0,
+                                 "models": {embedder.INT8: 5}}
         assert run("search", "caching", "--json").json()["mode"] == "hybrid"
+        assert "all-MiniLM-L6-v2-int8, 5 vectors" in run("status").stdout
+        assert "all-MiniLM-L6-v2-int8, 5 vectors" in run("doctor").stdout
+
+    def test_a_float32_store_moves_to_int8_only_when_asked(self, tmp_path, memory_home, cli_backend):
+        root = self.history(tmp_path)
+        run("embed", "--model", embedder.FP32, "--json")  # a store embedded before int8 was the default
+        assert self.in_use()["model"] == embedder.FP32
+        write_jsonl(transcript_path(root, sid(6)), [user(sid(6), 0, "caching again")])
+        ingest_json(root)  # new messages go on being embedded with the store's own model
+        assert self.in_use()["models"] == {embedder.FP32: 6}
+        assert run("embed", "--json").json()["model"] == embedder.FP32  # `auto` starts nothing
+        part = run("embed", "--model", embedder.INT8, "--limit", "2", "--json").json()
+        assert part == {**part, "model": embedder.INT8, "pending": 4, "search_model": embedder.FP32}
+        assert self.in_use() == {**self.in_use(), "model": embedder.FP32,
+                                 "models": {embedder.FP32: 6, embedder.INT8: 2}}
+        out = run("search", "caching", "--json", "--mode", "semantic").json()
+        assert len(out["results"]) == 6  # every message found: the float32 vectors, not the 2 of int8
+        done = run("embed", "--model", embedder.INT8, "--json").json()
+        assert done == {**done, "embedded": 4, "pending": 0, "search_model": embedder.INT8}
+        assert self.in_use()["model"] == embedder.INT8
+        write_jsonl(transcript_path(root, sid(7)), [user(sid(7), 0, "caching once more")])
+        ingest_json(root)
+        assert self.in_use()["models"] == {embedder.FP32: 6, embedder.INT8: 7}
+        assert len(run("search", "caching", "--json", "--mode", "semantic").json()["results"]) == 7
+
+    def test_the_setting_switches_once_its_vectors_are_there(self, tmp_path, memory_home):
+        self.history(tmp_path)
+        run("embed", "--json")
+        (memory_home / "config.toml").write_text('[search]\nmodel = "all-MiniLM-L6-v2"\n')
+        out = run("search", "caching", "--json").json()
+        assert out["mode"] == "hybrid" and any(
+            "searching the all-MiniLM-L6-v2-int8 vectors until `memory embed`" in n for n in out["notes"]), out
+        again = run("embed", "--json").json()
+        assert again == {**again, "model": embedder.FP32, "embedded": 5, "search_model": embedder.FP32}
+        assert self.in_use() == {**self.in_use(), "model": embedder.FP32, "setting": embedder.FP32}
+        assert run("search", "caching", "--json").json()["notes"] == []
         (memory_home / "config.toml").write_text('[search]\nmodel = "bert-huge"\n')
         bad = run_proc("search", "caching")
         assert bad.code != 0 and "[search] model must be one of" in bad.stderr
+
+    def test_a_model_with_no_vectors_asked_for_says_so(self, tmp_path, memory_home):
+        self.history(tmp_path)
+        run("embed", "--json")
+        with open_store(load_settings()) as store:
+            assert vectors.other_models_note(store, embedder.FP32).startswith("the store has embeddings of")
+        r = run_proc("embed", "--model", "bert-huge")
+        assert r.code == 2 and "Traceback" not in r.stderr
+
+
+class TestFirstStage:
+    """Past EXACT_LIMIT vectors, sign bits pick the candidates that are then scored exactly;
+    the bits are stored word-major (a Hamming distance is a sum of 6 rows)."""
+
+    def test_candidates_are_the_nearest_in_hamming_distance(self, tmp_path, memory_home, monkeypatch):
+        import numpy as np
+
+        from coditect_memory.search.filters import Filters
+
+        root = tmp_path / "claude"
+        topics = ["garden roses", "database migration", "retry with backoff", "css footer",
+                  "jwt token refresh", "docker image size", "flaky test", "pdf export"]
+        write_jsonl(transcript_path(root, sid(8)), [user(sid(8), 2 * i, f"a note on {t}")
+                                                    for i, t in enumerate(topics)])
+        ingest_json(root)
+        monkeypatch.setattr(vectors, "EXACT_LIMIT", 2)
+        monkeypatch.setattr(vectors, "RERANK", 3)
+        run("embed", "--json")
+        settings = load_settings()
+        with open_store(settings) as store:
+            vix = vectors.load_index(store, settings.search.index_dir, embedder.DEFAULT_MODEL)
+        assert vix is not None and vix.bits is not None and vix.bits.shape == (6, len(topics))
+        q = SearchCache().query_vector(embedder.DEFAULT_MODEL, "exponential backoff for retries")
+        qbits = np.packbits((q - vix.mean) > 0)
+        matrix = np.asarray(vix.vecs)
+        ham = [int(np.unpackbits(np.packbits((v - vix.mean) > 0) ^ qbits).sum()) for v in matrix]
+        nearest = set(np.argsort(ham, kind="stable")[:3].tolist())
+        hits, _, _, exact = vix.search(q, 2, Filters(), 0.0)
+        assert not exact
+        rows = {int(np.flatnonzero(vix.ids == h[0])[0]) for h in hits}
+        assert rows <= nearest  # only candidates of the first stage are scored
+        sims = matrix @ q
+        best = sorted(nearest, key=lambda r: -sims[r])[:2]
+        assert [h[0] for h in hits] == [int(vix.ids[r]) for r in best]
+        assert "retry with backoff" in run("search", "exponential backoff for retries", "--mode",
+                                           "semantic", "--json").json()["results"][0]["snippet"]

@@ -111,7 +111,7 @@ class SearchSettings:
     per_session: int = 3
     index_on_ingest: bool = True
     embed_on_ingest: str = "auto"  # auto | true | false
-    model: str = "all-MiniLM-L6-v2"  # the embedding model (search/embedder.py MODELS)
+    model: str = "auto"  # the embedding model (search/embedder.py MODELS); auto: vectors.active_model
     min_similarity: float = 0.3
 
 
@@ -279,11 +279,11 @@ def _search(table: dict[str, Any], home: Path, path: Path) -> SearchSettings:
     embed = _get(table, "embed_on_ingest", str, "auto", w).lower()
     if embed not in ("auto", "true", "false"):
         raise UsageError(f"[search] embed_on_ingest must be auto, true or false in {path}")
-    from .search.embedder import DEFAULT_MODEL, MODELS
+    from .search.embedder import AUTO, MODELS
 
-    model = _get(table, "model", str, DEFAULT_MODEL, w)
-    if model not in MODELS:
-        raise UsageError(f"[search] model must be one of {', '.join(MODELS)} in {path}")
+    model = _get(table, "model", str, AUTO, w)
+    if model not in (AUTO, *MODELS):
+        raise UsageError(f"[search] model must be one of {', '.join((AUTO, *MODELS))} in {path}")
     return SearchSettings(
         index_dir=home / "index", stop_words=stop, synonyms=synonyms,
         per_session=max(1, _get(table, "per_session", int, 3, w)),

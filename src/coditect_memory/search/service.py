@@ -20,7 +20,7 @@ from ..store.protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..store.protocol.search import HitFields, StoredHit
 from . import hybrid, indexer, rerank, vectors
 from .cache import SearchCache
-from .embedder import INSTALL, SemanticUnavailable, available
+from .embedder import AUTO, INSTALL, SemanticUnavailable, available
 from .filters import Filters, resolve
 from .index import KeywordIndex
 from .keyword import FACETS, Hit, KeywordSearcher, Terms
@@ -195,7 +195,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
            progress: indexer.Progress | None = None) -> SearchResult:
     _validate(req)
     if not req.model:
-        req = replace(req, model=settings.model)
+        req = replace(req, model=vectors.active_model(store, settings.model))
     parsed = parse(req.query)
     f = resolve(store, req.wanted(parsed.filters))
     if req.visible_projects is not None:
@@ -208,17 +208,19 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     mode = choose_mode(store, req, has_text)
     if mode == "keyword" and req.mode is None and has_text:
         notes += [n for n in [vectors.other_models_note(store, req.model)] if n]
-    vix, model = None, None
+    vix = None
     if mode != "keyword":
         vix = vectors.load_index(store, settings.index_dir, req.model)
-        model = cache.query_encoder(req.model)
+        cache.query_encoder(req.model)  # opened outside took_ms, as the indexes are
         if vix is None:
             raise SemanticUnavailable("no embeddings yet: run `memory embed` first")
+        if settings.model not in (AUTO, req.model):
+            notes.append(f"searching the {req.model} vectors until `memory embed` has embedded "
+                         f"everything with {settings.model} ([search] model)")
         missing = vectors.pending(store, req.model)
         if missing:
             notes.append(f"{missing:,} new messages are not embedded yet: `memory embed` adds them")
     t0 = time.perf_counter()
-    qvec = model.embed([semantic_text(req.query, parsed)])[0] if model is not None else None
     window = req.offset + req.limit
     cap = settings.per_session if req.group_sessions else None
     facets_out = None
@@ -233,7 +235,8 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
             ordered = collapse(_refine(ordered, req.query, parsed, kw, f), cap)
         facets_out = kres.facets
     elif mode == "semantic":
-        assert vix is not None and qvec is not None  # loaded above for this mode
+        assert vix is not None  # loaded above for this mode
+        qvec = cache.query_vector(req.model, semantic_text(req.query, parsed))
         shits, total, matched, exact = vix.search(qvec, window * 3 + 30, f, settings.min_similarity)
         if not exact:
             notes.append("semantic total counts the nearest candidates only (first stage on sign bits)")
@@ -243,24 +246,27 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
         if req.facets:
             facets_out = _vector_facets(vix, matched)
     else:
-        assert vix is not None and qvec is not None  # loaded above for this mode
+        assert vix is not None  # loaded above for this mode
         depth = max(hybrid.DEPTH, window * 3)
-        kres = kw.search(parsed, f, depth, "relevance", False, count=False)
-        notes += kres.notes
-        shits, _, matched, _ = vix.search(qvec, depth, f, settings.min_similarity)
-        shits = [h for h in shits if h[1] >= settings.min_similarity]
-        fused = hybrid.fuse([h.id for h in kres.hits], [h[0] for h in shits],
-                            weights=hybrid.WEIGHTS)
-        info = {h.id: (h.ts, h.skey) for h in kres.hits} | {h[0]: (h[2], h[3]) for h in shits}
+        query, lean, terms, knotes, _ = kw.queries(parsed, f)
+        notes += knotes
+        # The semantic half (the query's embedding, the vectors, the count of the union) runs
+        # in another thread while this one ranks the keyword half: ONNX Runtime, NumPy and
+        # Tantivy release the GIL, so on two cores the two halves overlap.
+        half = cache.pool().submit(_semantic_half, cache, req.model, semantic_text(req.query, parsed),
+                                   vix, depth, f, settings.min_similarity, kw, None if req.facets else lean)
+        khits = kw.top(query, depth)
+        shits, matched, counted = half.result()
+        fused = hybrid.fuse([h.id for h in khits], [h[0] for h in shits], weights=hybrid.WEIGHTS)
+        info = {h.id: (h.ts, h.skey) for h in khits} | {h[0]: (h[2], h[3]) for h in shits}
         ordered = [Hit(i, s, *info[i]) for i, s in fused]
         if req.sort == "relevance":
             ordered = _refine(ordered, req.query, parsed, kw, f)
         ordered = _sorted(ordered, req.sort, cap)
-        terms = kres.terms
-        if req.facets:
-            facets_out, total = kw.facets(_union(kw, kres.query, vix, matched))
+        if counted is None:  # with facets, the union is counted exactly
+            facets_out, total = kw.facets(_union(kw, lean, vix, matched))
         else:
-            total, estimated = _union_count(kw, kres.query, vix, matched)
+            total, estimated = counted
             if estimated:
                 notes.append("hybrid total is an estimate (the overlap of keyword and semantic "
                              f"matches is measured on {UNION_SAMPLE} of them)")
@@ -303,6 +309,15 @@ def _union(kw: KeywordSearcher, query, vix, matched):
     if not ids:
         return query
     return T.Query.boolean_query([(T.Occur.Should, query), (T.Occur.Should, kw.ids_query(ids))])
+
+
+def _semantic_half(cache: SearchCache, model: str, text: str, vix, depth: int, f: Filters,
+                   min_similarity: float, kw: KeywordSearcher, lean) -> tuple[list, Any, tuple[int, bool] | None]:
+    """Hybrid's semantic side: (hits above min_similarity, the row numbers of every match,
+    the union's count when `lean`, the keyword matching query, is given)."""
+    shits, _, matched, _ = vix.search(cache.query_vector(model, text), depth, f, min_similarity)
+    shits = [h for h in shits if h[1] >= min_similarity]
+    return shits, matched, _union_count(kw, lean, vix, matched) if lean is not None else None
 
 
 UNION_SAMPLE = 256  # semantic matches looked up in the keyword index to count the union
