@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+_SUM = re.compile(r"\bsum\(", re.I)
+# What makes an expression a truth value (at the top level of sum's argument).
+_TRUTH = re.compile(r"[=<>]|\b(?:IS|AND|OR|NOT|IN|LIKE|BETWEEN|EXISTS)\b", re.I)
 
 
 @lru_cache(maxsize=2048)
@@ -43,11 +47,67 @@ def translate(sql: str, params: bool) -> str:
     """SQLite's SQL as PostgreSQL's; `params`: `?` become psycopg's `%s` (and `%` is escaped)."""
     for pattern, repl in _RULES:
         sql = pattern.sub(repl, sql)
+    sql = _bool_sums(sql)
     if _OR_IGNORE.match(sql):
         sql = _OR_IGNORE.sub("INSERT INTO", sql) + " ON CONFLICT DO NOTHING"
     if params:
         sql = sql.replace("%", "%%").replace("?", "%s")
     return sql
+
+
+def _bool_sums(sql: str) -> str:
+    """`sum(condition)` (SQLite counts true as 1) as `sum((condition)::int)`: PostgreSQL's
+    own sum, where compat.sql's sum(boolean) calls a SQL function per row (a tenth of a
+    rollup build, a third of extraction-progress). Same result, NULLs and empty sets alike."""
+    out, at = [], 0
+    for m in _SUM.finditer(sql):
+        if m.start() < at:
+            continue
+        end = _close(sql, m.end())
+        if end < 0:
+            break
+        arg = sql[m.end():end]
+        if _is_truth(arg):
+            out.append(sql[at:m.end()] + f"({arg.strip()})::int")
+            at = end
+    return "".join(out) + sql[at:] if out else sql
+
+
+def _close(sql: str, start: int) -> int:
+    """The index of the `)` closing the parenthesis opened just before `start` (-1: none)."""
+    depth, quoted = 1, False
+    for i in range(start, len(sql)):
+        c = sql[i]
+        if c == "'":
+            quoted = not quoted
+        elif not quoted and c == "(":
+            depth += 1
+        elif not quoted and c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _is_truth(arg: str) -> bool:
+    """Whether a sum's argument is a condition: an operator of truth outside parentheses
+    and quotes (after dropping parentheses around the whole), and not a CASE."""
+    arg = arg.strip()
+    while arg.startswith("(") and _close(arg, 1) == len(arg) - 1:
+        arg = arg[1:-1].strip()
+    if arg[:4].upper() == "CASE":
+        return False
+    top, depth, quoted = [], 0, False
+    for c in arg:
+        if c == "'":
+            quoted = not quoted
+        elif not quoted and c == "(":
+            depth += 1
+        elif not quoted and c == ")":
+            depth -= 1
+        elif not quoted and depth == 0:
+            top.append(c)
+    return bool(_TRUTH.search("".join(top)))
 
 
 class Row(tuple):
@@ -79,7 +139,11 @@ class IntNumeric(Loader):
     every --json shape is the same on both backends."""
 
     def load(self, data: Any) -> Any:
-        value = Decimal(bytes(data).decode())
+        data = bytes(data)
+        if b"." not in data:
+            with suppress(ValueError):
+                return int(data)  # a sum of integers: no Decimal on the way
+        value = Decimal(data.decode())
         return int(value) if value == value.to_integral_value() else float(value)
 
 

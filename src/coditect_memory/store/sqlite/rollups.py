@@ -55,12 +55,11 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
     if "names" in only:
         db.execute(f"""
             INSERT INTO {tables['names']} (session_id, project_id, day, kind, name, uses, errors)
-            SELECT session_id, project_id, ts / {DAY_MS}, kind, name, sum(uses), sum(is_error)
-            FROM (SELECT session_id, project_id, ts, is_error, count_kind AS kind,
-                         count_name AS name, {USES} AS uses
-                  FROM messages WHERE deleted_at IS NULL AND ({scope}) {span}) AS r
-            WHERE name IS NOT NULL
-            GROUP BY session_id, project_id, ts / {DAY_MS}, kind, name""",
+            SELECT session_id, project_id, ts / {DAY_MS}, count_kind, count_name, sum({USES}),
+                   sum(is_error)
+            FROM messages
+            WHERE deleted_at IS NULL AND count_name IS NOT NULL AND ({scope}) {span}
+            GROUP BY session_id, project_id, ts / {DAY_MS}, count_kind, count_name""",
                    (*args, lo_, hi_) if rng else args)
     if "errors" in only:
         db.execute(f"""
