@@ -286,14 +286,13 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         """COPY the batch's messages into a staging table, then insert the new ones in record
         order (ids rise as on SQLite) with ON CONFLICT DO NOTHING: identity by uid."""
         with self.tx() as db:
-            plain, growing = map(_no_nul, self._batch_rows(db, batch))
+            plain, growing = self._batch_rows(db, batch)
+            growing = _no_nul(growing)
             new_by_file = batch.new_by_file
             if plain:
                 db.execute(_STAGE)
                 cur = db.raw.cursor()
-                with cur.copy(f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN") as copy:
-                    for n, row in enumerate(plain):
-                        copy.write_row((n, *row))
+                _copy(cur, f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN", plain)
                 cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM stage_messages"
                             " ORDER BY n ON CONFLICT (uid) DO NOTHING RETURNING source_file_id")
                 for (file_id,) in cur.fetchall():
@@ -308,9 +307,7 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         count, which is what SQLite's upserts in line order leave."""
         db.execute(_STAGE_USAGE)
         cur = db.raw.cursor()
-        with cur.copy(f"COPY stage_usage (n, {_USAGE_COLS}) FROM STDIN") as copy:
-            for n, row in enumerate(_no_nul(rows)):
-                copy.write_row((n, *row))
+        _copy(cur, f"COPY stage_usage (n, {_USAGE_COLS}) FROM STDIN", rows)
         first = [f"(array_agg({c} ORDER BY n))[1]" for c in ("session_id", "model", "ts", "is_sidechain")]
         cur.execute(f"INSERT INTO api_usage ({_USAGE_COLS}) SELECT message_id, request_id,"
                     f" {first[0]}, {first[1]}, {first[2]}, max(input_tokens), max(output_tokens),"
@@ -368,6 +365,23 @@ class _Streaming(Conn):
 
     def cursor(self) -> Cursor:
         return self.server_cursor()
+
+
+def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """COPY the rows, numbered, without looking at them first (looking cost an eighth of a
+    batch): psycopg refuses a NUL before sending it, and only then is the COPY redone with
+    the NULs replaced (rare: a text holding one)."""
+    def send(rows: list[tuple[Any, ...]]) -> None:
+        with cur.copy(sql) as copy:
+            for n, row in enumerate(rows):
+                copy.write_row((n, *row))
+
+    cur.execute("SAVEPOINT copy_rows")
+    try:
+        send(rows)
+    except psycopg.DataError:
+        cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
+        send(_no_nul(rows))
 
 
 def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
