@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
+from operator import itemgetter
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -122,6 +123,7 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         self._conns: dict[threading.Thread, Any] = {}
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
+        self._conflicted = False  # the last batch held a stored uid (write_batch)
         self._server = cast(Conn, self.db).raw.info.server_version
         if self._server < MIN_SERVER:
             self.close()
@@ -283,20 +285,31 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
             self.db.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, run_id))
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
-        """COPY the batch's messages into a staging table, then insert the new ones in record
-        order (ids rise as on SQLite) with ON CONFLICT DO NOTHING: identity by uid."""
+        """COPY the batch's messages straight into messages, in record order (ids rise as on
+        SQLite). A batch holding a uid already stored (the COPY stops at it and is undone)
+        goes through a staging table and one INSERT ... ON CONFLICT DO NOTHING: identity by
+        uid. The next batch does so at once, as duplicates come in runs (a machine's second
+        copy of a folder); the one after tries the straight COPY again."""
         with self.tx() as db:
             plain, growing = self._batch_rows(db, batch)
             growing = _no_nul(growing)
             new_by_file = batch.new_by_file
             if plain:
-                db.execute(_STAGE)
                 cur = db.raw.cursor()
-                _copy(cur, f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN", plain)
-                cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM stage_messages"
-                            " ORDER BY n ON CONFLICT (uid) DO NOTHING RETURNING source_file_id")
-                for (file_id,) in cur.fetchall():
-                    new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+                staged = self._conflicted
+                if not staged and _copy(cur, f"COPY messages ({_MSG_COLS}) FROM STDIN", plain,
+                                        numbered=False):
+                    for file_id in map(itemgetter(21), plain):
+                        new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+                else:
+                    self._conflicted = not staged
+                    db.execute(_STAGE)
+                    _copy(cur, f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN", plain)
+                    cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM"
+                                " stage_messages ORDER BY n ON CONFLICT (uid) DO NOTHING"
+                                " RETURNING source_file_id")
+                    for (file_id,) in cur.fetchall():
+                        new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
             self._write_growing(db, growing, new_by_file)
             new = self._batch_rest(db, batch)
         return new, len(batch.records) - new
@@ -367,21 +380,27 @@ class _Streaming(Conn):
         return self.server_cursor()
 
 
-def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """COPY the rows, numbered, without looking at them first (looking cost an eighth of a
-    batch): psycopg refuses a NUL before sending it, and only then is the COPY redone with
-    the NULs replaced (rare: a text holding one)."""
+def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]], numbered: bool = True) -> bool:
+    """COPY the rows (after their number n, `numbered`); False, with nothing written, when
+    one breaks a unique key. The rows are sent without looking at them first (looking cost
+    an eighth of a batch): psycopg refuses a NUL before sending it, and only then is the
+    COPY redone with the NULs replaced (rare: a text holding one)."""
     def send(rows: list[tuple[Any, ...]]) -> None:
         with cur.copy(sql) as copy:
             for n, row in enumerate(rows):
-                copy.write_row((n, *row))
+                copy.write_row((n, *row) if numbered else row)
 
     cur.execute("SAVEPOINT copy_rows")
     try:
-        send(rows)
-    except psycopg.DataError:
+        try:
+            send(rows)
+        except psycopg.DataError:
+            cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
+            send(_no_nul(rows))
+    except psycopg.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
-        send(_no_nul(rows))
+        return False
+    return True
 
 
 def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
