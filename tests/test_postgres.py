@@ -335,3 +335,15 @@ def test_a_batch_partly_stored_takes_the_staging_path_in_record_order(pg):
                           *(f"s3/{i}" for i in range(4))]
     finally:
         store.close()
+
+
+def test_a_sum_of_a_condition_is_postgresql_own_sum():
+    """`sum(condition)` runs as sum((condition)::int) (not compat.sql's per-row SQL function);
+    sums of numbers, of CASE, and conditions inside a function or a quote are left alone."""
+    from coditect_memory.store.postgres.dialect import translate
+
+    assert translate("SELECT sum(size IS NOT NULL AND done >= size), sum(errors), sum((a = 1)),"
+                     " sum(CASE WHEN gap <= 5 THEN gap END), sum(f(a = 1)), sum(name = 'x(y')"
+                     " FROM t", False) == (
+        "SELECT sum((size IS NOT NULL AND done >= size)::int), sum(errors), sum(((a = 1))::int),"
+        " sum(CASE WHEN gap <= 5 THEN gap END), sum(f(a = 1)), sum((name = 'x(y')::int) FROM t")

@@ -63,51 +63,46 @@ def _bool_sums(sql: str) -> str:
     for m in _SUM.finditer(sql):
         if m.start() < at:
             continue
-        end = _close(sql, m.end())
+        end, top = _scan(sql, m.end())
         if end < 0:
             break
         arg = sql[m.end():end]
-        if _is_truth(arg):
+        if _is_truth(arg, top):
             out.append(sql[at:m.end()] + f"({arg.strip()})::int")
             at = end
     return "".join(out) + sql[at:] if out else sql
 
 
-def _close(sql: str, start: int) -> int:
-    """The index of the `)` closing the parenthesis opened just before `start` (-1: none)."""
+def _scan(sql: str, start: int) -> tuple[int, str]:
+    """From just inside an opened parenthesis: where it closes (-1: never), and its text
+    outside nested parentheses and quotes."""
     depth, quoted = 1, False
+    top: list[str] = []
     for i in range(start, len(sql)):
         c = sql[i]
         if c == "'":
             quoted = not quoted
-        elif not quoted and c == "(":
+        elif quoted:
+            continue
+        elif c == "(":
             depth += 1
-        elif not quoted and c == ")":
+        elif c == ")":
             depth -= 1
             if depth == 0:
-                return i
-    return -1
-
-
-def _is_truth(arg: str) -> bool:
-    """Whether a sum's argument is a condition: an operator of truth outside parentheses
-    and quotes (after dropping parentheses around the whole), and not a CASE."""
-    arg = arg.strip()
-    while arg.startswith("(") and _close(arg, 1) == len(arg) - 1:
-        arg = arg[1:-1].strip()
-    if arg[:4].upper() == "CASE":
-        return False
-    top, depth, quoted = [], 0, False
-    for c in arg:
-        if c == "'":
-            quoted = not quoted
-        elif not quoted and c == "(":
-            depth += 1
-        elif not quoted and c == ")":
-            depth -= 1
-        elif not quoted and depth == 0:
+                return i, "".join(top)
+        elif depth == 1:
             top.append(c)
-    return bool(_TRUTH.search("".join(top)))
+    return -1, ""
+
+
+def _is_truth(arg: str, top: str) -> bool:
+    """Whether a sum's argument is a condition: an operator of truth at its top level (`top`;
+    inside, when parentheses wrap the whole), and not a CASE."""
+    arg = arg.strip()
+    if not top.strip() and arg.startswith("("):
+        end, inner = _scan(arg, 1)
+        return end == len(arg) - 1 and _is_truth(arg[1:end], inner)
+    return arg[:4].upper() != "CASE" and bool(_TRUTH.search(top))
 
 
 class Row(tuple):
