@@ -312,3 +312,38 @@ def test_a_nul_in_a_message_is_stored(pg, tmp_path):
     assert out["messages_new"] == 2 and out["errors"] == 0
     hits = run("search", "nulworld", "--json").json()["results"]
     assert len(hits) == 1 and "\ufffd" in run("show", "session", sid(5), "--json").stdout
+
+
+def test_a_batch_partly_stored_takes_the_staging_path_in_record_order(pg):
+    """Ingest COPYs a batch straight into messages; one holding a stored uid is undone and
+    goes through the staging table (new rows only), as does the batch after it, then the
+    straight COPY again: every batch's new rows get ids in record order, none twice."""
+    from coditect_memory.store.postgres.backend import PostgresStore
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    store = PostgresStore(pg)
+    try:
+        run_id = store.begin_run(ROOT, "claude")
+        batches = [conversation_batch(store, run_id, "s1", 3), conversation_batch(store, run_id, "s1", 6),
+                   conversation_batch(store, run_id, "s2", 4), conversation_batch(store, run_id, "s3", 4)]
+        assert [store.write_batch(b) for b in batches] == [(3, 0), (3, 3), (4, 0), (4, 0)]
+        assert batches[1].new_by_file == {batches[1].files[0].file_id: 3}
+        with psycopg.connect(pg) as c:
+            stored = [r[0] for r in c.execute("SELECT uid FROM messages ORDER BY id")]
+        assert stored == [*(f"s1/{i}" for i in range(6)), *(f"s2/{i}" for i in range(4)),
+                          *(f"s3/{i}" for i in range(4))]
+    finally:
+        store.close()
+
+
+def test_a_sum_of_a_condition_is_postgresql_own_sum():
+    """`sum(condition)` runs as sum((condition)::int) (not compat.sql's per-row SQL function);
+    sums of numbers, of CASE, and conditions inside a function or a quote are left alone."""
+    from coditect_memory.store.postgres.dialect import translate
+
+    assert translate("SELECT sum(size IS NOT NULL AND done >= size), sum(errors), sum((a = 1)),"
+                     " sum(CASE WHEN gap <= 5 THEN gap END), sum(f(a = 1)), sum(name = 'x(y')"
+                     " FROM t", False) == (
+        "SELECT sum((size IS NOT NULL AND done >= size)::int), sum(errors), sum(((a = 1))::int),"
+        " sum(CASE WHEN gap <= 5 THEN gap END), sum(f(a = 1)), sum((name = 'x(y')::int) FROM t")

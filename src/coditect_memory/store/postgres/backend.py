@@ -20,13 +20,15 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
+from operator import itemgetter
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.rows import dict_row
 
 from ...errors import StoreError, StoreLocked
 from ..base import Batch
@@ -35,7 +37,7 @@ from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore
 from . import changes as pg_changes
-from .dialect import Conn, Cursor, IntNumeric
+from .dialect import Conn, Cursor, IntNumeric, translate
 from .privacy import PostgresPrivacy
 
 MIN_SERVER = 150000  # PostgreSQL 15: MERGE-era planner, and what CI runs
@@ -121,6 +123,7 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         self._conns: dict[threading.Thread, Any] = {}
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
+        self._conflicted = False  # the last batch held a stored uid (write_batch)
         self._server = cast(Conn, self.db).raw.info.server_version
         if self._server < MIN_SERVER:
             self.close()
@@ -282,21 +285,31 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
             self.db.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, run_id))
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
-        """COPY the batch's messages into a staging table, then insert the new ones in record
-        order (ids rise as on SQLite) with ON CONFLICT DO NOTHING: identity by uid."""
+        """COPY the batch's messages straight into messages, in record order (ids rise as on
+        SQLite). A batch holding a uid already stored (the COPY stops at it and is undone)
+        goes through a staging table and one INSERT ... ON CONFLICT DO NOTHING: identity by
+        uid. The next batch does so at once, as duplicates come in runs (a machine's second
+        copy of a folder); the one after tries the straight COPY again."""
         with self.tx() as db:
-            plain, growing = map(_no_nul, self._batch_rows(db, batch))
+            plain, growing = self._batch_rows(db, batch)
+            growing = _no_nul(growing)
             new_by_file = batch.new_by_file
             if plain:
-                db.execute(_STAGE)
                 cur = db.raw.cursor()
-                with cur.copy(f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN") as copy:
-                    for n, row in enumerate(plain):
-                        copy.write_row((n, *row))
-                cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM stage_messages"
-                            " ORDER BY n ON CONFLICT (uid) DO NOTHING RETURNING source_file_id")
-                for (file_id,) in cur.fetchall():
-                    new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+                staged = self._conflicted
+                if not staged and _copy(cur, f"COPY messages ({_MSG_COLS}) FROM STDIN", plain,
+                                        numbered=False):
+                    for file_id in map(itemgetter(21), plain):
+                        new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+                else:
+                    self._conflicted = not staged
+                    db.execute(_STAGE)
+                    _copy(cur, f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN", plain)
+                    cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM"
+                                " stage_messages ORDER BY n ON CONFLICT (uid) DO NOTHING"
+                                " RETURNING source_file_id")
+                    for (file_id,) in cur.fetchall():
+                        new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
             self._write_growing(db, growing, new_by_file)
             new = self._batch_rest(db, batch)
         return new, len(batch.records) - new
@@ -307,9 +320,7 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         count, which is what SQLite's upserts in line order leave."""
         db.execute(_STAGE_USAGE)
         cur = db.raw.cursor()
-        with cur.copy(f"COPY stage_usage (n, {_USAGE_COLS}) FROM STDIN") as copy:
-            for n, row in enumerate(_no_nul(rows)):
-                copy.write_row((n, *row))
+        _copy(cur, f"COPY stage_usage (n, {_USAGE_COLS}) FROM STDIN", rows)
         first = [f"(array_agg({c} ORDER BY n))[1]" for c in ("session_id", "model", "ts", "is_sidechain")]
         cur.execute(f"INSERT INTO api_usage ({_USAGE_COLS}) SELECT message_id, request_id,"
                     f" {first[0]}, {first[1]}, {first[2]}, max(input_tokens), max(output_tokens),"
@@ -321,6 +332,13 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
         return cast(Conn, self.db).server_cursor()
 
     # --- read side -------------------------------------------------------------------------
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        """A report's rows as dicts made by psycopg: a timeline's thousands of rows built
+        through Row and dict() cost more than the query."""
+        cur = cast(Conn, self.db).raw.cursor(row_factory=dict_row)
+        cur.execute(translate(sql, bool(args)), tuple(args) if args else None)
+        return cur.fetchall()
+
     def check(self) -> list[str]:
         from ..sqlite import queries
 
@@ -360,6 +378,29 @@ class _Streaming(Conn):
 
     def cursor(self) -> Cursor:
         return self.server_cursor()
+
+
+def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]], numbered: bool = True) -> bool:
+    """COPY the rows (after their number n, `numbered`); False, with nothing written, when
+    one breaks a unique key. The rows are sent without looking at them first (looking cost
+    an eighth of a batch): psycopg refuses a NUL before sending it, and only then is the
+    COPY redone with the NULs replaced (rare: a text holding one)."""
+    def send(rows: list[tuple[Any, ...]]) -> None:
+        with cur.copy(sql) as copy:
+            for n, row in enumerate(rows):
+                copy.write_row((n, *row) if numbered else row)
+
+    cur.execute("SAVEPOINT copy_rows")
+    try:
+        try:
+            send(rows)
+        except psycopg.DataError:
+            cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
+            send(_no_nul(rows))
+    except psycopg.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
+        return False
+    return True
 
 
 def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+_SUM = re.compile(r"\bsum\(", re.I)
+# What makes an expression a truth value (at the top level of sum's argument).
+_TRUTH = re.compile(r"[=<>]|\b(?:IS|AND|OR|NOT|IN|LIKE|BETWEEN|EXISTS)\b", re.I)
 
 
 @lru_cache(maxsize=2048)
@@ -43,11 +47,62 @@ def translate(sql: str, params: bool) -> str:
     """SQLite's SQL as PostgreSQL's; `params`: `?` become psycopg's `%s` (and `%` is escaped)."""
     for pattern, repl in _RULES:
         sql = pattern.sub(repl, sql)
+    sql = _bool_sums(sql)
     if _OR_IGNORE.match(sql):
         sql = _OR_IGNORE.sub("INSERT INTO", sql) + " ON CONFLICT DO NOTHING"
     if params:
         sql = sql.replace("%", "%%").replace("?", "%s")
     return sql
+
+
+def _bool_sums(sql: str) -> str:
+    """`sum(condition)` (SQLite counts true as 1) as `sum((condition)::int)`: PostgreSQL's
+    own sum, where compat.sql's sum(boolean) calls a SQL function per row (a tenth of a
+    rollup build, a third of extraction-progress). Same result, NULLs and empty sets alike."""
+    out, at = [], 0
+    for m in _SUM.finditer(sql):
+        if m.start() < at:
+            continue
+        end, top = _scan(sql, m.end())
+        if end < 0:
+            break
+        arg = sql[m.end():end]
+        if _is_truth(arg, top):
+            out.append(sql[at:m.end()] + f"({arg.strip()})::int")
+            at = end
+    return "".join(out) + sql[at:] if out else sql
+
+
+def _scan(sql: str, start: int) -> tuple[int, str]:
+    """From just inside an opened parenthesis: where it closes (-1: never), and its text
+    outside nested parentheses and quotes."""
+    depth, quoted = 1, False
+    top: list[str] = []
+    for i in range(start, len(sql)):
+        c = sql[i]
+        if c == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i, "".join(top)
+        elif depth == 1:
+            top.append(c)
+    return -1, ""
+
+
+def _is_truth(arg: str, top: str) -> bool:
+    """Whether a sum's argument is a condition: an operator of truth at its top level (`top`;
+    inside, when parentheses wrap the whole), and not a CASE."""
+    arg = arg.strip()
+    if not top.strip() and arg.startswith("("):
+        end, inner = _scan(arg, 1)
+        return end == len(arg) - 1 and _is_truth(arg[1:end], inner)
+    return arg[:4].upper() != "CASE" and bool(_TRUTH.search(top))
 
 
 class Row(tuple):
@@ -79,7 +134,11 @@ class IntNumeric(Loader):
     every --json shape is the same on both backends."""
 
     def load(self, data: Any) -> Any:
-        value = Decimal(bytes(data).decode())
+        data = bytes(data)
+        if b"." not in data:
+            with suppress(ValueError):
+                return int(data)  # a sum of integers: no Decimal on the way
+        value = Decimal(data.decode())
         return int(value) if value == value.to_integral_value() else float(value)
 
 

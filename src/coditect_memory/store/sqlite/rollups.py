@@ -55,12 +55,11 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
     if "names" in only:
         db.execute(f"""
             INSERT INTO {tables['names']} (session_id, project_id, day, kind, name, uses, errors)
-            SELECT session_id, project_id, ts / {DAY_MS}, kind, name, sum(uses), sum(is_error)
-            FROM (SELECT session_id, project_id, ts, is_error, count_kind AS kind,
-                         count_name AS name, {USES} AS uses
-                  FROM messages WHERE deleted_at IS NULL AND ({scope}) {span}) AS r
-            WHERE name IS NOT NULL
-            GROUP BY session_id, project_id, ts / {DAY_MS}, kind, name""",
+            SELECT session_id, project_id, ts / {DAY_MS}, count_kind, count_name, sum({USES}),
+                   sum(is_error)
+            FROM messages
+            WHERE deleted_at IS NULL AND count_name IS NOT NULL AND ({scope}) {span}
+            GROUP BY session_id, project_id, ts / {DAY_MS}, count_kind, count_name""",
                    (*args, lo_, hi_) if rng else args)
     if "errors" in only:
         db.execute(f"""
@@ -117,6 +116,16 @@ def watermarks(db: sqlite3.Connection) -> tuple[int, int]:
     return rows.get("messages", 0), rows.get("api_usage", 0)
 
 
+# Sessions whose derived counts changed since they were rolled up, or that are gone.
+_CHANGED = f"""
+    SELECT s.id FROM sessions s LEFT JOIN report_sessions r ON r.session_id = s.id
+    WHERE r.signature IS NOT {_SIGNATURE}
+    UNION ALL
+    SELECT r.session_id FROM report_sessions r
+    WHERE r.session_id <> '' AND r.signature <> '{_ORPHAN}'
+      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = r.session_id)"""
+
+
 def stale_sessions(db: sqlite3.Connection, wm: int, uwm: int) -> set[str | None]:
     """Sessions whose rollups may be out of date (None: the rows without a session)."""
     out: set[str | None] = set()
@@ -126,29 +135,30 @@ def stale_sessions(db: sqlite3.Connection, wm: int, uwm: int) -> set[str | None]
     for (sid,) in db.execute("SELECT DISTINCT session_id FROM api_usage NOT INDEXED WHERE rowid > ?",
                              (uwm,)):
         out.add(sid)
-    for (sid,) in db.execute(f"""
-            SELECT s.id FROM sessions s LEFT JOIN report_sessions r ON r.session_id = s.id
-            WHERE r.signature IS NOT {_SIGNATURE}
-            UNION ALL
-            SELECT r.session_id FROM report_sessions r
-            WHERE r.session_id <> '' AND r.signature <> '{_ORPHAN}'
-              AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = r.session_id)"""):
+    for (sid,) in db.execute(_CHANGED):
         out.add(sid)
     return out
+
+
+def _fresh(db: sqlite3.Connection) -> bool:
+    """Whether the rollups are up to date, in one query: on a database server a report's
+    every round trip waits for the server's turn on a busy machine (it was six here)."""
+    return bool(db.execute(f"""
+        SELECT (SELECT coalesce(max(id), 0) FROM messages)
+                 = coalesce((SELECT value FROM report_state WHERE name = 'messages'), 0)
+           AND (SELECT coalesce(max(rowid), 0) FROM api_usage)
+                 = coalesce((SELECT value FROM report_state WHERE name = 'api_usage'), 0)
+           AND NOT EXISTS ({_CHANGED})""").fetchone()[0])
 
 
 def refresh(store: Any) -> int:
     """Bring the rollups up to date; returns the sessions re-rolled (0: nothing to do).
 
-    Cheap when nothing changed (two max() and a join over sessions); the write transaction is
+    Cheap when nothing changed (one query: two max() and a join over sessions); the write transaction is
     taken only when there is work. Safe to call from anywhere, any number of times: e.g. at
     the end of `derive_sessions`, so that reports never pay for it.
     """
-    db = store.db
-    wm, uwm = watermarks(db)
-    top = db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
-    utop = db.execute("SELECT coalesce(max(rowid), 0) FROM api_usage").fetchone()[0]
-    if top == wm and utop == uwm and not stale_sessions(db, wm, uwm):
+    if _fresh(store.db):
         return 0
     with store.tx() as db:
         wm, uwm = watermarks(db)  # another process may have done it while we waited
