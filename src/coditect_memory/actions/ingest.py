@@ -78,7 +78,7 @@ def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
     followed = alongside.follower.finish() if alongside.follower is not None else None
     result = IngestResult(stats, after_ingest(store, settings))  # the pipeline knows nothing of search
     if followed is not None:  # the index was built alongside: say what that did
-        result.search["index"] = followed
+        result.search["index"] = {**followed, "alongside": True}
     if settings.memories.extract_on_ingest:
         from ..memories.lifecycle import extract
 
