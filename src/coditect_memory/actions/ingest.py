@@ -73,21 +73,34 @@ def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
         if alongside.follower is not None:
             alongside.follower.stop()
         raise
-    if progress:
-        progress.phase("updating the search index")
-    followed = alongside.follower.finish() if alongside.follower is not None else None
-    result = IngestResult(stats, after_ingest(store, settings))  # the pipeline knows nothing of search
+    follower = alongside.follower
+    if follower is not None:
+        follower.run_done()  # it finishes the index while this process extracts memories
+    try:
+        memories, note = _extract_memories(store, settings, progress)
+        if progress:
+            progress.phase("updating the search index")
+    finally:
+        followed = follower.result() if follower is not None else None
+    result = IngestResult(stats, after_ingest(store, settings), memories)  # the pipeline knows nothing of search
     if followed is not None:  # the index was built alongside: say what that did
         result.search["index"] = {**followed, "alongside": True}
-    if settings.memories.extract_on_ingest:
-        from ..memories.lifecycle import extract
-
-        if progress:
-            progress.phase("extracting memories")
-        try:
-            result.memories = extract(store, settings.memories).to_json()
-        except MemoryError_ as e:  # the run is stored; the next ingest extracts what is left
-            result.memories = {"error": str(e)}
-            result.search.setdefault("notes", []).append(
-                f"memories not extracted this time ({e}); the next ingest catches up")
+    if note:
+        result.search.setdefault("notes", []).append(note)
     return result
+
+
+def _extract_memories(store: Store, settings: Settings,
+                      progress: Progress | None) -> tuple[dict[str, Any], str | None]:
+    """Memory extraction after the run: what it did, and a note when it failed (the run is
+    stored; the next ingest extracts what is left)."""
+    if not settings.memories.extract_on_ingest:
+        return {}, None
+    from ..memories.lifecycle import extract
+
+    if progress:
+        progress.phase("extracting memories")
+    try:
+        return extract(store, settings.memories).to_json(), None
+    except MemoryError_ as e:
+        return {"error": str(e)}, f"memories not extracted this time ({e}); the next ingest catches up"

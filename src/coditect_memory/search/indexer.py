@@ -510,14 +510,18 @@ class Follower:
         proc.stdin.flush()
         return cls(proc)
 
-    def finish(self) -> dict[str, Any] | None:
-        """The run is stored and derived: bring the index up to date and record it. Returns
-        what was done (SyncResult.as_dict()), or None when it did not (another process held
-        the index, or it failed): `sync` then does the work as usual."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+    def run_done(self) -> None:
+        """The run is stored and derived: it brings the index up to date and records it (the
+        caller may do other work meanwhile, then ask for the `result`)."""
+        assert self.proc.stdin is not None
         with contextlib.suppress(OSError):
             self.proc.stdin.write(b"F")
             self.proc.stdin.close()
+
+    def result(self) -> dict[str, Any] | None:
+        """What it did (SyncResult.as_dict()), once done; None when it did not (another
+        process held the index, or it failed): `sync` then does the work as usual."""
+        assert self.proc.stdout is not None
         out = self.proc.stdout.read()
         self.proc.wait()
         try:
