@@ -572,6 +572,11 @@ def follow_main() -> None:
         out = None
     except Exception as e:  # noqa: BLE001 - reported to the parent, which falls back to sync
         out = {"error": f"{type(e).__name__}: {e}"}
+    if out is not None:  # what it cost, for benchmarks/bench_ingest.py
+        import resource
+
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        out.update(cpu_seconds=round(use.ru_utime + use.ru_stime, 2), peak_rss=use.ru_maxrss * 1024)
     sys.stdout.write(json.dumps(out))
     sys.stdout.flush()
 
