@@ -633,7 +633,6 @@ class _Follow:
 
         self.followed = self.base  # indexed up to this id
         self.marks = array("q")  # per id past `base`: its _mark when indexed (0: not indexed)
-        self.deferred: list[int] = []  # file versions: a later transcript line may name their path
         self.tails: dict[int, int] = {}
 
     @classmethod
@@ -665,8 +664,7 @@ class _Follow:
             now = []
             for r in rows:
                 if r.source_kind == "file_history":
-                    self.deferred.append(r.id)
-                    continue
+                    continue  # a later transcript line may name its path: indexed at the end
                 marks[r.id - base - 1] = _mark(r.session_id, r.project_id, r.tool_name,
                                                r.linked_uid, r.deleted_at)
                 now.append(r)
@@ -679,11 +677,11 @@ class _Follow:
         store, writer, ix, base = self.store, self.writer, self.ix, self.base
         upto, run_id = store.max_message_id(), store.settled_run_id()
         self.follow(upto)
-        again, sessions, marks = list(self.deferred), set(), self.marks
+        again, sessions, marks = [], set(), self.marks
         for rows in store.derived_columns(base, self.followed):
-            for r in rows:
+            for r in rows:  # changed since indexed, or not indexed (a file version, a late commit)
                 i = r[0] - base - 1
-                if marks[i] and marks[i] != _mark(*r[1:]):
+                if marks[i] != _mark(*r[1:]):
                     again.append(r[0])
                 marks[i] = 0
                 if r[1]:
