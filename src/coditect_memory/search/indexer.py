@@ -634,6 +634,7 @@ class _Follow:
         self.followed = self.base  # indexed up to this id
         self.marks = array("q")  # per id past `base`: its _mark when indexed (0: not indexed)
         self.tails: dict[int, int] = {}
+        self.projects: dict[str, int] = {}  # sessions' projects, once known
 
     @classmethod
     def begin(cls, store: Store, index_dir: Path) -> _Follow | None:
@@ -662,14 +663,27 @@ class _Follow:
             marks, base = self.marks, self.base
             marks.frombytes(bytes(8 * (rows[-1].id - base - len(marks))))
             now = []
+            projects = self._projects(rows)
             for r in rows:
                 if r.source_kind == "file_history":
                     continue  # a later transcript line may name its path: indexed at the end
+                p = projects.get(r.session_id) if r.session_id else None
+                if p is not None and p != r.project_id:  # as derivation will settle it
+                    r = r._replace(project_id=p)
                 marks[r.id - base - 1] = _mark(r.session_id, r.project_id, r.tool_name,
                                                r.linked_uid, r.deleted_at)
                 now.append(r)
             _add_rows(self.writer, now, self.result, self.tails)
             self.followed = rows[-1].id
+
+    def _projects(self, rows: list[IndexRow]) -> dict[str, int]:
+        """The projects of these rows' sessions: derivation gives every message of a session
+        the session's (its first working directory), so rows are indexed with it at once."""
+        new = {r.session_id for r in rows if r.session_id and r.session_id not in self.projects}
+        if new:
+            self.projects.update((s, p) for s, p in self.store.session_project_ids(new).items()
+                                 if p is not None)
+        return self.projects
 
     def finish(self) -> SyncResult:
         """After the run: the last rows, again the rows derivation changed, the older rows

@@ -6,7 +6,7 @@ back and indexes again only the rows whose values changed."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 # (id, session_id, project_id, tool_name, linked_uid, deleted_at)
@@ -19,3 +19,7 @@ class IndexFollowStore(ABC):
                         batch: int = 50_000) -> Iterator[list[DerivedRow]]:
         """The columns derivation may change of the messages with after_id < id <= upto_id,
         in id order, `batch` rows at a time."""
+
+    @abstractmethod
+    def session_project_ids(self, session_ids: Iterable[str]) -> dict[str, int | None]:
+        """Each of these sessions' project (the one derivation gives all of its messages)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..protocol.index_follow import DerivedRow
@@ -22,3 +22,12 @@ class SQLiteIndexFollow:
                 return
             yield rows
             last = rows[-1][0]
+
+    def session_project_ids(self, session_ids: Iterable[str]) -> dict[str, int | None]:
+        ids = sorted(set(session_ids))
+        out: dict[str, int | None] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out.update(self._tuples(f"SELECT id, project_id FROM sessions WHERE id IN"
+                                    f" ({', '.join('?' * len(chunk))})", chunk))
+        return out
