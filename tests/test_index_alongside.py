@@ -151,3 +151,21 @@ def test_a_killed_ingest_leaves_no_follower_and_the_next_run_catches_up(tmp_path
     for part in ("docs", "facets", "words", "tails", "num_docs"):
         assert killed[part] == whole[part], part
     assert json.loads(run("status", "--json").stdout)["messages"] == whole["watermark"][3]
+
+
+def test_the_store_says_what_derivation_changed(tmp_path, cli_backend):
+    """The two Store methods the follower reads (IndexFollowStore), on each backend."""
+    root = tmp_path / "claude"
+    s = sid(5)
+    path = transcript_path(root, s)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(line(r) for r in conversation(s, 6, cwd="/home/dev/app")))
+    run("ingest", str(root), "--json")
+    with open_store(load_settings()) as store:
+        top = store.max_message_id()
+        rows = [r for batch in store.derived_columns(0, top, batch=4) for r in batch]
+        assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == 6
+        assert [r[0] for b in store.derived_columns(rows[2][0], top) for r in b] == [r[0] for r in rows[3:]]
+        project = store.session_project_ids([s, "no-such-session"])
+        assert project[s] is not None and "no-such-session" not in project
+        assert {r[1] for r in rows} == {s} and {r[2] for r in rows} == {project[s]}
