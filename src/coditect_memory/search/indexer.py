@@ -590,6 +590,7 @@ def _follow(settings: Settings) -> dict[str, Any] | None:
         return None  # another process is updating it: `sync` waits for it after the run
     try:
         with open_store(settings, create=False) as store:
+            store.small_cache()
             follow = _Follow.begin(store, index_dir)
             if follow is None:
                 return None

@@ -23,3 +23,8 @@ class IndexFollowStore(ABC):
     @abstractmethod
     def session_project_ids(self, session_ids: Iterable[str]) -> dict[str, int | None]:
         """Each of these sessions' project (the one derivation gives all of its messages)."""
+
+    @abstractmethod
+    def small_cache(self) -> None:
+        """This connection reads each row once: keep little of the database in memory (the
+        follower runs beside the ingest, whose page cache is the one that helps)."""

@@ -7,9 +7,17 @@ from typing import Any
 
 from ..protocol.index_follow import DerivedRow
 
+FOLLOW_CACHE_KIB = 8192
+
 
 class SQLiteIndexFollow:
     _tuples: Callable[..., list[tuple[Any, ...]]]  # store/sqlite/search.py
+    kind: str
+    db: Any  # this thread's connection (store/sqlite/backend.py)
+
+    def small_cache(self) -> None:
+        if self.kind == "sqlite":  # PostgreSQL's cache is the server's
+            self.db.execute(f"PRAGMA cache_size = -{FOLLOW_CACHE_KIB}")
 
     def derived_columns(self, after_id: int, upto_id: int,
                         batch: int = 50_000) -> Iterator[list[DerivedRow]]:
