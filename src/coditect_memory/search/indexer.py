@@ -500,15 +500,23 @@ class Follower:
         src = str(Path(__file__).resolve().parents[2])  # this code, whatever sys.path says
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (src, os.environ.get("PYTHONPATH")) if p)}
-        data = pickle.dumps(settings)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from coditect_memory.search.indexer import follow_main;"
-             " follow_main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env)
-        assert proc.stdin is not None
-        proc.stdin.write(len(data).to_bytes(8, "big") + data)
-        proc.stdin.flush()
-        return cls(proc)
+        try:
+            data = pickle.dumps(settings)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from coditect_memory.search.indexer import follow_main;"
+                 " follow_main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=env)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            return None  # the index is built after the run, in this process, as before
+        follower = cls(proc)
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(len(data).to_bytes(8, "big") + data)
+            proc.stdin.flush()
+        except OSError:
+            follower.stop()
+            return None
+        return follower
 
     def run_done(self) -> None:
         """The run is stored and derived: it brings the index up to date and records it (the
