@@ -101,6 +101,7 @@ class IngestSettings:
     batch_size: int = 5000
     lock_wait_seconds: float = 30.0
     ignore_dirs: tuple[str, ...] = ()
+    index_alongside_bytes: int = 32 << 20  # a run reading more builds the keyword index alongside
 
 
 @dataclass(frozen=True)
@@ -358,7 +359,8 @@ def load_settings(home: Path | None = None) -> Settings:
             max_line_bytes=int(_get(ingest, "max_line_mb", float, 64.0, w) * (1 << 20)),
             batch_size=_get(ingest, "batch_size", int, 5000, w),
             lock_wait_seconds=_get(ingest, "lock_wait_seconds", float, 30.0, w),
-            ignore_dirs=tuple(str(d) for d in ingest.get("ignore_dirs", []))),
+            ignore_dirs=tuple(str(d) for d in ingest.get("ignore_dirs", [])),
+            index_alongside_bytes=int(_get(ingest, "index_alongside_mb", float, 32.0, w) * (1 << 20))),
         search=_search(search, home, config_file),
         backup=_backup(backup, config_file),
         components=ComponentRules(_components(user.get("components"), config_file)

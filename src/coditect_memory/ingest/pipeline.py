@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import operator
 import os
 import shutil
 import time
@@ -122,9 +123,18 @@ _TEXT_FIELDS = ("type", "content", "session_id", "role", "component", "level", "
                 "tool_use_id", "ext_id", "parent_ext_id", "model", "agent_id")
 
 
+_text_fields = operator.attrgetter(*_TEXT_FIELDS)
+_TEXT_OR_NONE = frozenset({str, type(None)})
+
+
 def _clean(rec: Record) -> None:
     """Text columns get text: a line with a number or a list where Claude Code writes a string
     is stored (the value as JSON text; the original stays in metadata), not a failed run."""
+    u = rec.usage
+    if (_TEXT_OR_NONE.issuperset(map(type, _text_fields(rec)))
+            and type(rec.project) in _TEXT_OR_NONE and (rec.ts is None or type(rec.ts) is int)
+            and (u is None or _TEXT_OR_NONE.issuperset((type(u.session_id), type(u.model))))):
+        return  # every row Claude Code writes: one look in C, not twelve in Python
     for name in _TEXT_FIELDS:
         v = getattr(rec, name)
         if v is not None and not isinstance(v, str):
@@ -380,20 +390,21 @@ class Ingest:
         counts = {"read": 0, "errors": 0}
         last_error = None
         done_bytes = 0
-        file_id = p.file_id
+        file_id, start, batch_size = p.file_id, p.start_offset, self.config.ingest.batch_size
         try:
             for item in _guarded(reader(ctx)):
-                if isinstance(item, Record):
+                if type(item) is Record:
                     self._add(item, self._origin_file(item.origin) if item.origin else file_id)
                     counts["read"] += 1
-                    if item.offset is not None and item.offset > done_bytes + p.start_offset:
-                        step = item.offset - p.start_offset - done_bytes
+                    if item.offset is not None and item.offset > done_bytes + start:
+                        step = item.offset - start - done_bytes
                         done_bytes += step
                         self.progress.advance(step, 1)
                 else:
+                    assert isinstance(item, Issue)
                     counts["errors"] += 1
                     last_error = self._issue(item, p.entry.relpath)
-                if len(self.batch.records) >= self.config.ingest.batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
+                if len(self.batch.records) >= batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
                     self._flush()
         except _ReadFailed as e:  # keep the old watermark: the file is tried again next run
             self._issue(Issue(str(e)), p.entry.relpath)

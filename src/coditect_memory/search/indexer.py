@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from ..errors import io_error
 from ..pids import alive
+from ..settings import Settings
 from ..store.base import Store
 from ..store.protocol.search import IndexRow, IndexState
 from .cache import SearchCache
@@ -467,3 +468,265 @@ def _rows_ahead(store: Store, ids: list[int]) -> Iterator[list[IndexRow]]:
             with contextlib.suppress(queue.Empty):
                 batches.get(timeout=0.05)
         reader.join()
+
+
+# --- the index built alongside an ingest -----------------------------------------------
+
+FOLLOW_POLL = 0.5  # seconds between looks at the store for newly committed rows
+
+
+class Follower:
+    """The keyword index built by a second process while an ingest reads and writes, so both
+    cores work (benchmarks/RESULTS.md). That process indexes rows as soon as they are
+    committed; the run's session derivation may then change some of them (project, session,
+    tool name, history link), so at `finish` it reads those columns back, indexes again only
+    the rows whose values changed, and records the watermark as `sync` does. Nothing is
+    committed to the index before then: a run that fails or is killed leaves the index as it
+    was, and the process ends with its parent (its stdin closes), so the next `sync` catches
+    up as after any interrupted update."""
+
+    def __init__(self, proc: Any) -> None:
+        self.proc = proc
+
+    @classmethod
+    def start(cls, settings: Settings) -> Follower | None:
+        """The process, started; None where it cannot run (no POSIX pipes to poll)."""
+        import pickle
+        import subprocess
+        import sys
+
+        if os.name != "posix":
+            return None
+        src = str(Path(__file__).resolve().parents[2])  # this code, whatever sys.path says
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            data = pickle.dumps(settings)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from coditect_memory.search.indexer import follow_main;"
+                 " follow_main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=env)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            return None  # the index is built after the run, in this process, as before
+        follower = cls(proc)
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(len(data).to_bytes(8, "big") + data)
+            proc.stdin.flush()
+        except OSError:
+            follower.stop()
+            return None
+        return follower
+
+    def run_done(self) -> None:
+        """The run is stored and derived: it brings the index up to date and records it (the
+        caller may do other work meanwhile, then ask for the `result`)."""
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self.proc.stdin.write(b"F")
+            self.proc.stdin.close()
+
+    def result(self) -> dict[str, Any] | None:
+        """What it did (SyncResult.as_dict()), once done; None when it did not (another
+        process held the index, or it failed): `sync` then does the work as usual."""
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()
+        self.proc.wait()
+        try:
+            result = json.loads(out)
+        except ValueError:
+            return None
+        return result if isinstance(result, dict) and "indexed" in result else None
+
+    def stop(self) -> None:
+        """The run failed: end the process without recording anything."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - it must not outlive the run
+            self.proc.kill()
+            self.proc.wait()
+
+
+class _Ended(Exception):
+    """The ingest process is gone (its end of the pipe closed) or the run failed."""
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        block = os.read(fd, n - len(out))
+        if not block:
+            raise _Ended
+        out += block
+    return out
+
+
+def follow_main() -> None:
+    """The follower process: settings from stdin, then b"F" when the run is done (EOF: it
+    ended otherwise); prints its SyncResult as JSON."""
+    import pickle
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingest's: it closes our stdin
+    out: dict[str, Any] | None = None
+    try:
+        settings = pickle.loads(_read_exactly(0, int.from_bytes(_read_exactly(0, 8), "big")))
+        out = _follow(settings)
+    except _Ended:
+        out = None
+    except Exception as e:  # noqa: BLE001 - reported to the parent, which falls back to sync
+        out = {"error": f"{type(e).__name__}: {e}"}
+    if out is not None:  # what it cost, for benchmarks/bench_ingest.py
+        import resource
+
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        out.update(cpu_seconds=round(use.ru_utime + use.ru_stime, 2), peak_rss=use.ru_maxrss * 1024)
+    sys.stdout.write(json.dumps(out))
+    sys.stdout.flush()
+
+
+def _follow(settings: Settings) -> dict[str, Any] | None:
+    from ..store import open_store
+
+    index_dir = settings.search.index_dir
+    lock = IndexLock(index_dir)
+    if not lock.acquire(blocking=False):
+        return None  # another process is updating it: `sync` waits for it after the run
+    try:
+        with open_store(settings, create=False) as store:
+            store.small_cache()
+            follow = _Follow.begin(store, index_dir)
+            if follow is None:
+                return None
+            while not _told_to_finish(FOLLOW_POLL):
+                follow.follow(store.max_message_id())
+            return follow.finish().as_dict()
+    finally:
+        lock.release()
+
+
+def _told_to_finish(timeout: float) -> bool:
+    """Whether the ingest said it is done; _Ended when it is gone."""
+    import select
+
+    ready, _, _ = select.select([0], [], [], timeout)
+    if not ready:
+        return False
+    if os.read(0, 1) != b"F":
+        raise _Ended
+    return True
+
+
+def _mark(session_id: Any, project_id: Any, tool_name: Any, linked_uid: Any, deleted_at: Any) -> int:
+    """The columns derivation may change, as one number (never 0: 0 is "not indexed")."""
+    return hash((session_id, project_id, tool_name, linked_uid, deleted_at)) or 1
+
+
+@dataclass
+class _Follow:
+    store: Store
+    ix: KeywordIndex
+    index_dir: Path
+    index_id: str
+    state: IndexState | None  # None: a new index
+    writer: Any
+    result: SyncResult
+    base: int  # rows past this id are this run's
+
+    def __post_init__(self) -> None:
+        from array import array
+
+        self.followed = self.base  # indexed up to this id
+        self.marks = array("q")  # per id past `base`: its _mark when indexed (0: not indexed)
+        self.tails: dict[int, int] = {}
+        self.projects: dict[str, int] = {}  # sessions' projects, once known
+
+    @classmethod
+    def begin(cls, store: Store, index_dir: Path) -> _Follow | None:
+        """Open (or start) the index and its writer; None when the index is not in a state to
+        follow (its file versions not caught up yet: `sync` does that first)."""
+        import tantivy as T
+
+        ix, state = current_index(store, index_dir, SearchCache())
+        if ix is None or state is None:
+            index_id = new_index_id()
+            ix, state, base = KeywordIndex(index_path(index_dir, index_id), create=True), None, 0
+        elif files_behind(store, state):
+            return None
+        else:
+            index_id, base = state["index_id"] or "", state["done_id"]
+        writer = ix.writer()
+        if state is not None:  # documents past the watermark: from a sync that died
+            writer.delete_documents_by_query(
+                T.Query.range_query(ix.schema, "id", T.FieldType.Integer, base + 1, None))
+        return cls(store, ix, index_dir, index_id, state, writer,
+                   SyncResult(rebuilt=state is None, done_id=base), base)
+
+    def follow(self, upto: int) -> None:
+        """Index the rows committed up to `upto`."""
+        for rows in self.store.rows_to_index(self.followed, upto):
+            marks, base = self.marks, self.base
+            marks.frombytes(bytes(8 * (rows[-1].id - base - len(marks))))
+            now = []
+            projects = self._projects(rows)
+            for r in rows:
+                if r.source_kind == "file_history":
+                    continue  # a later transcript line may name its path: indexed at the end
+                p = projects.get(r.session_id) if r.session_id else None
+                if p is not None and p != r.project_id:  # as derivation will settle it
+                    r = r._replace(project_id=p)
+                marks[r.id - base - 1] = _mark(r.session_id, r.project_id, r.tool_name,
+                                               r.linked_uid, r.deleted_at)
+                now.append(r)
+            _add_rows(self.writer, now, self.result, self.tails)
+            self.followed = rows[-1].id
+
+    def _projects(self, rows: list[IndexRow]) -> dict[str, int]:
+        """The projects of these rows' sessions: derivation gives every message of a session
+        the session's (its first working directory), so rows are indexed with it at once."""
+        new = {r.session_id for r in rows if r.session_id and r.session_id not in self.projects}
+        if new:
+            self.projects.update((s, p) for s, p in self.store.session_project_ids(new).items()
+                                 if p is not None)
+        return self.projects
+
+    def finish(self) -> SyncResult:
+        """After the run: the last rows, again the rows derivation changed, the older rows
+        of this run's sessions (as `_update`), then commit and record the watermark."""
+        store, writer, ix, base = self.store, self.writer, self.ix, self.base
+        upto, run_id = store.max_message_id(), store.settled_run_id()
+        self.follow(upto)
+        again, sessions, marks = [], set(), self.marks
+        for rows in store.derived_columns(base, self.followed):
+            for r in rows:  # changed since indexed, or not indexed (a file version, a late commit)
+                i = r[0] - base - 1
+                if marks[i] != _mark(*r[1:]):
+                    again.append(r[0])
+                marks[i] = 0
+                if r[1]:
+                    sessions.add(r[1])
+        again += [base + 1 + i for i, m in enumerate(marks) if m]  # rows gone since
+        _reindex(store, writer, ix, set(again), set(), upto, self.result)
+        state = self.state
+        if state is not None:
+            last_run = state["last_run_id"]
+            changed = (set(store.tail_message_ids(store.files_read_since(last_run)))
+                       if run_id > last_run else set())
+            _reindex(store, writer, ix, changed, sessions, base, self.result)
+        writer.commit()
+        writer.wait_merging_threads()
+        store.put_tails(self.tails, replace=state is None)
+        docs = writer_docs(ix)
+        if state is None:
+            store.put_index_state(ENGINE, self.index_id, upto, run_id, docs)
+            store.put_index_state(files_engine(self.index_id), self.index_id, upto, run_id, 0)
+            remove_other_indexes(self.index_dir, self.index_id)
+        else:
+            store.put_index_state(ENGINE, self.index_id, upto, run_id, docs,
+                                  expect_index_id=self.index_id)
+        self.result.done_id = upto
+        return self.result

@@ -20,7 +20,8 @@ from .read_context import ReadContext
 from .text import blocks_text, compact_json, flatten
 
 # Line-level keys that become columns (or are rebuilt from them); the rest is metadata.
-_LINE_KEYS = ("type", "uuid", "parentUuid", "sessionId", "timestamp", "isSidechain", "agentId")
+_LINE_KEYS = frozenset(("type", "uuid", "parentUuid", "sessionId", "timestamp", "isSidechain",
+                        "agentId"))
 
 _TITLE_FIELDS = {
     "summary": "summary",

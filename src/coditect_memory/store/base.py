@@ -15,6 +15,7 @@ from .protocol.access import AccessStore
 from .protocol.admin import AdminStore
 from .protocol.backup import BackupStore, DeltaUnavailable
 from .protocol.file_versions import FileVersionStore
+from .protocol.index_follow import IndexFollowStore
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
 from .protocol.memories import MemoryStore
 from .protocol.privacy import PrivacyStore
@@ -33,7 +34,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
             AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore, SyncStore,
-            SyncMutableStore, SyncHeldStore, FileVersionStore):
+            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

@@ -33,6 +33,7 @@ from .access import SQLiteAccess
 from .backup import SQLiteBackup
 from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
+from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
 from .packing import MetaCodec
 from .privacy import SQLitePrivacy
@@ -91,7 +92,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  SQLiteFileVersions, Store):
+                  SQLiteFileVersions, SQLiteIndexFollow, Store):
     kind = "sqlite"
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,

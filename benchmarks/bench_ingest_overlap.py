@@ -1,0 +1,98 @@
+"""Where a first ingest's time goes, with the keyword index built after the run (as before
+issue 18: `[ingest] index_alongside_mb = -1`) and alongside it (a second process), alternated
+in one run so both see the same load.
+
+    .venv/bin/python benchmarks/bench_ingest_overlap.py --data DIR --workdir W [--repeat 2] [--before SRC]
+
+Each ingest runs the `ingest` action in a fresh process with a fresh MEMORY_HOME and reports:
+wall time; the ingest process's own CPU seconds (on an idle 2-core machine, its critical
+path: the follower works on the other core); the follower's CPU seconds and peak RSS; the
+ingest process's peak RSS; when each phase started (seconds from the start). `--before SRC`
+adds the same ingest with another source tree's code (e.g. `git archive` of main).
+Prints a Markdown table (paste it into RESULTS.md with the machine's load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from coditect_memory.actions.ingest import Progress, ingest
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
+
+t0 = time.perf_counter()
+marks = {}
+
+class Marks(Progress):
+    def phase(self, text):
+        marks[text] = round(time.perf_counter() - t0, 1)
+
+settings = load_settings()
+with open_store(settings) as store:
+    r = ingest(store, settings, Path(sys.argv[1]), progress=Marks())
+wall = time.perf_counter() - t0
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "rss": use.ru_maxrss * 1024,
+                  "marks": marks, "index": r.search.get("index"), "rows": r.stats.messages_new}))
+"""
+
+
+def one(data: Path, home: Path, src: Path, config: str) -> dict:
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    if config:
+        (home / "config.toml").write_text(config)
+    env = {**os.environ, "MEMORY_HOME": str(home), "PYTHONPATH": str(src / "src")}
+    env.pop("MEMORY_DATABASE_URL", None)
+    p = subprocess.run([sys.executable, "-c", CHILD, str(data)], env=env, capture_output=True,
+                       text=True, check=False)
+    if p.returncode != 0:
+        raise SystemExit(f"ingest failed:\n{p.stderr[-3000:]}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, required=True, help="a Claude folder (e.g. bench_ingest's)")
+    ap.add_argument("--workdir", type=Path, required=True, help="where the stores go (removed after)")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--before", type=Path, metavar="SRC", help="also this source tree's code")
+    args = ap.parse_args()
+    modes = [("after", ROOT, "[ingest]\nindex_alongside_mb = -1\n"), ("alongside", ROOT, "")]
+    if args.before:
+        modes.insert(0, ("before", args.before, ""))
+    rows = []
+    for i in range(args.repeat):
+        for name, src, config in modes:
+            r = one(args.data, args.workdir / f"home-{name}", src, config)
+            idx = r["index"] or {}
+            rate = r["rows"] / r["wall"]
+            line = (f"| {i + 1} | {name} | {r['wall']:.1f} s | {rate:,.0f} | {r['cpu']:.1f} s |"
+                    f" {idx.get('cpu_seconds', '—')} | {r['rss'] / 1e6:.0f} MB |"
+                    f" {idx['peak_rss'] / 1e6:.0f} MB |" if idx.get("peak_rss") else
+                    f"| {i + 1} | {name} | {r['wall']:.1f} s | {rate:,.0f} | {r['cpu']:.1f} s | — |"
+                    f" {r['rss'] / 1e6:.0f} MB | — |")
+            rows.append(line + " " + ", ".join(f"{k} {v} s" for k, v in r["marks"].items()) + " |")
+            print(rows[-1], file=sys.stderr, flush=True)
+    print("| # | code | wall | rows/s | ingest process CPU | follower CPU | ingest peak RSS |"
+          " follower peak RSS | phases began at |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    shutil.rmtree(args.workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

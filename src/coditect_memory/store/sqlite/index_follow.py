@@ -1,0 +1,41 @@
+"""`IndexFollowStore` on SQLite (and, through the dialect, PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..protocol.index_follow import DerivedRow
+
+FOLLOW_CACHE_KIB = 8192
+
+
+class SQLiteIndexFollow:
+    _tuples: Callable[..., list[tuple[Any, ...]]]  # store/sqlite/search.py
+    kind: str
+    db: Any  # this thread's connection (store/sqlite/backend.py)
+
+    def small_cache(self) -> None:
+        if self.kind == "sqlite":  # PostgreSQL's cache is the server's
+            self.db.execute(f"PRAGMA cache_size = -{FOLLOW_CACHE_KIB}")
+
+    def derived_columns(self, after_id: int, upto_id: int,
+                        batch: int = 50_000) -> Iterator[list[DerivedRow]]:
+        last = after_id
+        while True:
+            rows = self._tuples("SELECT id, session_id, project_id, tool_name, linked_uid, deleted_at"
+                                " FROM messages WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                                (last, upto_id, batch))
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+    def session_project_ids(self, session_ids: Iterable[str]) -> dict[str, int | None]:
+        ids = sorted(set(session_ids))
+        out: dict[str, int | None] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out.update(self._tuples(f"SELECT id, project_id FROM sessions WHERE id IN"
+                                    f" ({', '.join('?' * len(chunk))})", chunk))
+        return out
