@@ -7,6 +7,14 @@ RESULTS.md, issue 18). The compressed bytes go to `messages.metadata_z` (then `m
 NULL); each zstd frame names its dictionary (`metadata_dicts.id`). A run's first
 `TRAIN_ROWS` rows of a kind, and kinds SQL reads fields of (file history's `file_key`), stay
 plain text, so every reader goes through `MetaCodec.text`.
+
+Tool calls and their results (`PACKED_TYPES`, 77% of `content` at 1M) are packed the same
+way when at least `CONTENT_MIN` characters long (migration 0022): the text goes to
+`messages.content_z` with `content` NULL, a dictionary trained per type (~4.2x where zstd
+alone gets ~2.5x). Errors stay plain (reports read their text in SQL); so do prompts and
+answers (titles, reports and derivation read them). SQL reads such content through
+`CONTENT` (`content_unpack`, a function each SQLite connection has); PostgreSQL keeps
+content plain (TOAST compresses it) and its dialect reads `content_unpack(...)` as NULL.
 """
 
 from __future__ import annotations
@@ -21,6 +29,18 @@ PLAIN_KINDS = frozenset({"file_history"})  # SQL reads json_extract(metadata, '$
 TRAIN_ROWS = 4000  # samples a kind's dictionary is trained on (~0.2 s once)
 DICT_BYTES = 64 << 10
 LEVEL = 3  # ~4 µs a row; higher levels gain little on ~1 KB rows
+PACKED_TYPES = frozenset({"tool_result", "tool_use", "tool_output"})
+CONTENT_MIN = 256  # shorter texts gain little and are the most read
+CONTENT_KIND = "content/"  # + the row's type: the key of its dictionary in metadata_dicts
+CONTENT_TRAIN_ROWS = 1000  # long texts: 1,000 samples train within 3% of 4,000's ratio
+
+
+def content_sql(prefix: str = "m.") -> str:
+    """A message's text in SQL, whichever way it was stored (`prefix`: the table's alias)."""
+    return f"coalesce({prefix}content, content_unpack({prefix}content_z))"
+
+
+CONTENT = content_sql()
 
 
 class MetaCodec:
@@ -66,7 +86,7 @@ class MetaCodec:
     def _sample(self, db: Any, kind: str, raw: bytes) -> None:
         samples = self._samples.setdefault(kind, [])
         samples.append(raw)
-        if len(samples) < TRAIN_ROWS:
+        if len(samples) < (CONTENT_TRAIN_ROWS if kind.startswith(CONTENT_KIND) else TRAIN_ROWS):
             return
         del self._samples[kind]
         did = 1 + max([0, *self._readers], key=int)
@@ -86,8 +106,15 @@ class MetaCodec:
             db.executemany("INSERT INTO metadata_dicts (id, source_kind, created_at, data)"
                            " VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", self._fresh)
 
+    def pack_content(self, db: Any, type_: str, is_error: bool,
+                     text: str | None) -> tuple[str | None, bytes | None]:
+        """(content, content_z) of a row about to be written."""
+        if text is None or is_error or type_ not in PACKED_TYPES or len(text) < CONTENT_MIN:
+            return text, None
+        return self.pack(db, CONTENT_KIND + type_, text)
+
     def text(self, db: Any, metadata: str | None, packed: bytes | None) -> str | None:
-        """A row's metadata JSON, whichever way it was stored."""
+        """A row's metadata JSON (or packed content), whichever way it was stored."""
         if packed is None:
             return metadata
         data = bytes(packed)

@@ -16,11 +16,12 @@ from typing import Any
 
 from ...timeutil import iso
 from ..protocol.search import EmbedRow, IndexRow, IndexState, StoredHit, VectorRow
+from .packing import CONTENT
 
 # A failed tool call (a tool_result with is_error) has no log level: it is indexed and shown
 # as an error, so `level:error` finds it (search/index.py SCHEMA_VERSION 2).
 LEVEL = "coalesce(m.level, CASE WHEN m.is_error = 1 THEN 'error' END)"
-INDEX_COLUMNS = ("m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.type, m.role, m.content,"
+INDEX_COLUMNS = (f"m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.type, m.role, {CONTENT},"
                  f" m.ts, m.component, {LEVEL}, m.tool_name, m.is_meta, m.linked_uid, m.deleted_at,"
                  " m.source_file_id, m.content_hash")
 _EMBEDDABLE = ("m.id > ? AND m.id <= ? AND m.type IN ({types}) AND m.deleted_at IS NULL"
@@ -173,7 +174,7 @@ class SQLiteSearch:
         for chunk in _chunks(ids):
             rows = self._tuples(f"""
                 SELECT m.id, m.uid, m.session_id, p.path, p.name, m.ts, m.source_kind, f.path,
-                       m.source_line, m.type, m.role, m.content, m.tool_name, m.component, {LEVEL},
+                       m.source_line, m.type, m.role, {CONTENT}, m.tool_name, m.component, {LEVEL},
                        m.is_error
                 FROM messages m
                 LEFT JOIN projects p ON p.id = m.project_id
