@@ -78,11 +78,11 @@ def test_most_rows_packed(sample, memory_home):
     assert dicts >= 1
 
 
-def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, plain: str, packed: str,
-                          version: int, *more: str) -> dict[str, Any]:
-    """Half of `sample` stored as the code before migration `version` stored it: the `packed`
-    column's rows unpacked into `plain`, the column gone (`more`: other undoing SQL).
-    Returns each row's `plain` value (uid -> text)."""
+def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int,
+                          *more: str) -> dict[str, dict[str, Any]]:
+    """Half of `sample` stored as the code before migration `version` stored it: each packed
+    column of that migration and later ones unpacked into its plain column, the column gone
+    (`more`: other undoing SQL). Returns each plain column's values (column -> uid -> text)."""
     half = tmp_path / "half"
     (half / "projects").mkdir(parents=True)
     projects = sorted((sample / "projects").iterdir())
@@ -91,28 +91,36 @@ def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, plain: str, 
     assert ingest_json(half)["errors"] == 0
     db = sqlite3.connect(home / "memory.db")
     codec = MetaCodec()  # the rows as an old version stored them: plain text
-    rows = [(codec.text(db, None, z), i) for i, z in db.execute(
-        f"SELECT id, {packed} FROM messages WHERE {packed} IS NOT NULL").fetchall()]
-    assert rows
-    db.executemany(f"UPDATE messages SET {plain} = ?, {packed} = NULL WHERE id = ?", rows)
+    undone = [(v, plain, packed) for v, plain, packed in _PACKED if v >= version]
+    for _, plain, packed in undone:
+        rows = [(codec.text(db, None, z), i) for i, z in db.execute(
+            f"SELECT id, {packed} FROM messages WHERE {packed} IS NOT NULL").fetchall()]
+        assert rows
+        db.executemany(f"UPDATE messages SET {plain} = ?, {packed} = NULL WHERE id = ?", rows)
     for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                  " AND tbl_name = 'messages'").fetchall():
         db.execute(f"DROP TRIGGER {trigger}")  # made again when the store opens
-    db.execute(f"ALTER TABLE messages DROP COLUMN {packed}")
+    for v, _, packed in undone:
+        db.execute(f"ALTER TABLE messages DROP COLUMN {packed}")
+        db.execute("DELETE FROM schema_migrations WHERE version = ?", (v,))
     for sql in more:
         db.execute(sql)
-    db.execute("DELETE FROM schema_migrations WHERE version = ?", (version,))
     db.commit()
-    old = dict(db.execute(f"SELECT uid, {plain} FROM messages").fetchall())
+    old = {plain: dict(db.execute(f"SELECT uid, {plain} FROM messages").fetchall())
+           for _, plain, _ in undone}
     db.close()
     return old
+
+
+# (migration, plain column, packed column): what each packing migration added
+_PACKED = ((16, "metadata", "metadata_z"), (22, "content", "content_z"))
 
 
 def test_upgrade_keeps_old_rows_and_packs_new_ones(sample, memory_home, tmp_path):
     """A store made before migration 16: its rows stay plain and readable; rows stored after
     the upgrade are packed with a dictionary the upgraded store trains."""
-    old = half_stored_as_before(sample, memory_home, tmp_path, "metadata", "metadata_z", 16,
-                                "DROP TABLE metadata_dicts")
+    old = half_stored_as_before(sample, memory_home, tmp_path, 16,
+                                "DROP TABLE metadata_dicts")["metadata"]
 
     out = ingest_json(sample)  # upgrades in place, then stores the other half
     assert out["errors"] == 0 and out["messages_new"] > 2 * TRAIN_ROWS

@@ -49,7 +49,7 @@ _MSG_COLS = (
     " ext_id, parent_ext_id, model, source_file_id, source_line, source_offset, run_id, metadata,"
     " is_prompt, count_kind, count_name, error_signature,"  # derive.ROW_FACTS
     " metadata_z,"  # metadata packed (packing.py)
-    " content_z"  # long tool calls and results packed (packing.py, migration 0022)
+    " content_z"  # content packed (packing.py, migration 0022)
 )
 _INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 32)}) ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
@@ -95,7 +95,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
                   SQLiteFileVersions, Store):
     kind = "sqlite"
-    packs_content = True  # long tool calls and results compressed (packing.py); not PostgreSQL
+    packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
                  create: bool = True, shown_path: str | None = None, check: bool = True) -> None:
@@ -402,7 +402,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
             text, content_z = (content, None) if pack_content is None else pack_content(
-                db, rec.type, rec.is_error, content)
+                db, rec.kind, rec.type, rec.is_error, content)
             row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,

@@ -8,13 +8,14 @@ NULL); each zstd frame names its dictionary (`metadata_dicts.id`). A run's first
 `TRAIN_ROWS` rows of a kind, and kinds SQL reads fields of (file history's `file_key`), stay
 plain text, so every reader goes through `MetaCodec.text`.
 
-Tool calls and their results (`PACKED_TYPES`, 77% of `content` at 1M) are packed the same
-way when at least `CONTENT_MIN` characters long (migration 0022): the text goes to
-`messages.content_z` with `content` NULL, a dictionary trained per type (~4.2x where zstd
-alone gets ~2.5x). Errors stay plain (reports read their text in SQL); so do prompts and
-answers (titles, reports and derivation read them). SQL reads such content through
-`CONTENT` (`content_unpack`, a function each SQLite connection has); PostgreSQL keeps
-content plain (TOAST compresses it) and its dialect reads `content_unpack(...)` as NULL.
+A message's text is packed the same way (migration 0022) when at least `CONTENT_MIN`
+characters long: it goes to `messages.content_z` with `content` NULL, with a dictionary
+trained per type on its first `CONTENT_TRAIN_ROWS` rows (tool results ~6x, tool calls ~4.5x
+where zstd alone gets ~2.5x). What SQL reads raw stays plain: user lines (prompts), history
+lines, titles and summaries (derivation, reports), errors (report and backfill excerpts).
+Every other SQL reader of `content` goes through `CONTENT` (`content_unpack`, a function
+each SQLite connection has); PostgreSQL keeps content plain (TOAST compresses it) and its
+dialect reads `content_unpack(...)` as NULL.
 """
 
 from __future__ import annotations
@@ -25,14 +26,18 @@ from typing import Any
 
 import zstandard
 
+from ...derive.titles import TITLE_TYPES
+
 PLAIN_KINDS = frozenset({"file_history"})  # SQL reads json_extract(metadata, '$.file_key')
 TRAIN_ROWS = 4000  # samples a kind's dictionary is trained on (~0.2 s once)
 DICT_BYTES = 64 << 10
 LEVEL = 3  # ~4 µs a row; higher levels gain little on ~1 KB rows
-PACKED_TYPES = frozenset({"tool_result", "tool_use", "tool_output"})
-CONTENT_MIN = 256  # shorter texts gain little and are the most read
+PLAIN_TYPES = frozenset({"user", *TITLE_TYPES})  # content SQL reads raw (see above)
+PLAIN_SOURCES = frozenset({"history"})  # derivation links history lines by their text
+CONTENT_MIN = 32  # a 32-64 character log line still packs ~1.7x with its type's dictionary
 CONTENT_KIND = "content/"  # + the row's type: the key of its dictionary in metadata_dicts
-CONTENT_TRAIN_ROWS = 1000  # long texts: 1,000 samples train within 3% of 4,000's ratio
+CONTENT_TRAIN_ROWS = 1000  # 1,000 samples train within 3% of 4,000's ratio
+SAMPLE_MAX = 64 << 10  # a longer text teaches a 64 KB dictionary little: not kept as a sample
 
 
 def content_sql(prefix: str = "m.") -> str:
@@ -78,7 +83,8 @@ class MetaCodec:
         packer = self._packers.get(kind)
         raw = text.encode("utf-8", "surrogatepass")
         if packer is None:
-            self._sample(db, kind, raw)
+            if len(raw) <= SAMPLE_MAX:
+                self._sample(db, kind, raw)
             return text, None
         packed = packer[1].compress(raw)
         return (None, packed) if len(packed) < len(raw) else (text, None)
@@ -106,10 +112,11 @@ class MetaCodec:
             db.executemany("INSERT INTO metadata_dicts (id, source_kind, created_at, data)"
                            " VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", self._fresh)
 
-    def pack_content(self, db: Any, type_: str, is_error: bool,
+    def pack_content(self, db: Any, kind: str, type_: str, is_error: bool,
                      text: str | None) -> tuple[str | None, bytes | None]:
         """(content, content_z) of a row about to be written."""
-        if text is None or is_error or type_ not in PACKED_TYPES or len(text) < CONTENT_MIN:
+        if (text is None or len(text) < CONTENT_MIN or is_error or type_ in PLAIN_TYPES
+                or kind in PLAIN_SOURCES):
             return text, None
         return self.pack(db, CONTENT_KIND + type_, text)
 

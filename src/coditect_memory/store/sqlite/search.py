@@ -25,7 +25,7 @@ INDEX_COLUMNS = (f"m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.typ
                  f" m.ts, m.component, {LEVEL}, m.tool_name, m.is_meta, m.linked_uid, m.deleted_at,"
                  " m.source_file_id, m.content_hash")
 _EMBEDDABLE = ("m.id > ? AND m.id <= ? AND m.type IN ({types}) AND m.deleted_at IS NULL"
-               " AND m.linked_uid IS NULL AND m.content IS NOT NULL AND m.content <> ''")
+               " AND m.linked_uid IS NULL AND (m.content <> '' OR m.content_z IS NOT NULL)")
 CHUNK = 500  # ids per IN (...) list
 # NamedTuple._make without its Python frame and length check (the SELECTs fix the columns).
 _index_row = partial(tuple.__new__, IndexRow)
@@ -193,7 +193,7 @@ class SQLiteSearch:
                         batch: int) -> list[EmbedRow]:
         where = _EMBEDDABLE.format(types=_marks(len(types)))
         return list(map(_embed_row, self._tuples(
-            f"SELECT m.id, m.content, m.content_hash, m.type, m.is_meta FROM messages m"
+            f"SELECT m.id, {CONTENT}, m.content_hash, m.type, m.is_meta FROM messages m"
             f" WHERE {where} ORDER BY m.id LIMIT ?", (after_id, upto_id, *types, batch))))
 
     def count_embeddable(self, types: tuple[str, ...], after_id: int, upto_id: int) -> int:
