@@ -121,3 +121,19 @@ def test_copy_to_postgresql_and_back(sample, memory_home, pg_server, tmp_path):
         assert db.execute("SELECT count(*) FROM messages WHERE content_z IS NOT NULL").fetchone()[0] == 0
     back_home = back.parent
     assert _check_texts(back_home) == before
+
+
+@pytest.mark.usefixtures("cli_backend")
+def test_resumed_session_found_through_the_narrow_uuid_index(tmp_path, memory_home, cli_backend):
+    """Migration 23 indexes 8 characters of each transcript uuid: a resumed session still
+    finds its parent (both backends), and SQLite's plan uses that index, not a scan."""
+    from .test_sources import SID, SID2, make_root
+
+    ingest_json(make_root(tmp_path / "claude"))
+    assert run("show", "session", SID2, "--json").json()["parent_session_id"] == SID
+    if cli_backend == "sqlite":
+        with sqlite3.connect(memory_home / "memory.db") as db:
+            plan = " ".join(str(r) for r in db.execute(
+                "EXPLAIN QUERY PLAN SELECT p.session_id FROM messages p"
+                " WHERE substr(p.ext_id, 1, 8) = substr(?, 1, 8) AND p.ext_id = ?", ("a", "a")))
+            assert "messages_ext_prefix" in plan, plan
