@@ -25,8 +25,10 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -176,6 +178,63 @@ def store_bytes(home: Path, top: int = 8) -> str:
     return ", ".join(f"{name} {mb(n)}" for name, n in rows)
 
 
+def store_split(home: Path) -> str:
+    """The store file (with its WAL) against the keyword index, and `messages`' largest
+    columns (bytes of their values, SQLite's length())."""
+    db_bytes = sum(os.stat(p).st_size for p in home.glob("memory.db*"))
+    index = dir_size(home / "index")
+    db = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True)
+    try:
+        cols = [r[1] for r in db.execute("PRAGMA table_info(messages)")]
+        sums = db.execute("SELECT " + ", ".join(f"sum(length({c}))" for c in cols)
+                          + " FROM messages").fetchone()
+    finally:
+        db.close()
+    top = sorted(zip(cols, sums, strict=True), key=lambda c: -(c[1] or 0))[:8]
+    return (f"store {mb(db_bytes)}, keyword index {mb(index)}, other {mb(dir_size(home) - db_bytes - index)};"
+            " messages' columns: " + ", ".join(f"{c} {mb(n or 0)}" for c, n in top))
+
+
+def _memory(home: Path, src: Path | None, *args: str) -> tuple[float, bytes]:
+    env = {**os.environ, "MEMORY_HOME": str(home)}
+    env.pop("MEMORY_DATABASE_URL", None)
+    if src is not None:
+        env["PYTHONPATH"] = str(src / "src")
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "coditect_memory", *args], env=env,
+                         capture_output=True, check=True).stdout
+    wall = time.perf_counter() - t0
+    return wall, re.sub(rb'"took_ms": [0-9.]+', b"", out)
+
+
+def reads(home: Path, before_home: Path, src: Path, runs: int) -> list[tuple[str, ...]]:
+    """Reading a session (the largest, and one of ~500 messages) and a search result, each a
+    fresh process, before and after alternated; the outputs must be the same bytes."""
+    db = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True)
+    sizes = db.execute("SELECT session_id, count(*) FROM messages WHERE session_id IS NOT NULL"
+                       " GROUP BY session_id ORDER BY 2 DESC, 1").fetchall()
+    db.close()
+    mid = min(sizes, key=lambda r: (abs(r[1] - 500), r[0]))
+    cases = [(f"show session ({sizes[0][1]:,} messages)", ("show", "session", sizes[0][0], "--json")),
+             (f"show session ({mid[1]:,} messages)", ("show", "session", mid[0], "--json")),
+             ("search 'retry backoff' --limit 50", ("search", "retry backoff", "--limit", "50", "--json"))]
+    out = []
+    for name, args in cases:
+        walls: dict[str, list[float]] = {"before": [], "after": []}
+        outputs = {}
+        for _ in range(runs):
+            for side, h, code in (("before", before_home, src), ("after", home, None)):
+                wall, text = _memory(h, code, *args)
+                walls[side].append(wall)
+                outputs[side] = text
+        same = "same output" if outputs["before"] == outputs["after"] else "**OUTPUT DIFFERS**"
+        for side, w in walls.items():
+            out.append((name, side, f"median {statistics.median(w) * 1000:,.0f} ms (min "
+                        f"{min(w) * 1000:,.0f}, max {max(w) * 1000:,.0f})",
+                        f"{len(outputs[side]):,} bytes, {same}"))
+    return out
+
+
 def ingest(data: Path, home: Path, src: Path | None = None) -> dict:
     """`memory ingest` in a fresh process; `src`: another source tree's code (a baseline)."""
     env = {**os.environ, "MEMORY_HOME": str(home)}
@@ -223,6 +282,8 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     ap.add_argument("--before", type=Path, metavar="SRC", help="also ingest with the code of "
                     "this source tree (e.g. `git archive` of an older commit), in the same run")
+    ap.add_argument("--reads", type=int, default=3, metavar="N", help="with --before: time "
+                    "show session and search N times each, before and after alternated")
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -267,7 +328,7 @@ def report(args, workdir: Path, data: Path, truth: dict) -> None:
         shutil.rmtree(before_home, ignore_errors=True)
         before = ingest(data, before_home, args.before)
         before["where"] = store_bytes(before_home)
-        shutil.rmtree(before_home, ignore_errors=True)
+        before["split"] = store_split(before_home)
     home = workdir / "home"
     shutil.rmtree(home, ignore_errors=True)
     print("ingest ...", file=sys.stderr)
@@ -318,6 +379,7 @@ def report(args, workdir: Path, data: Path, truth: dict) -> None:
         ("ingest: store size", f"{mb(first['store_bytes'])} "
          f"({first['store_bytes'] / max(1, total_bytes):.0%} of the data)", ""),
         ("ingest: where the store's bytes are", store_bytes(home), ""),
+        ("ingest: store and index", store_split(home), ""),
         ("re-run, unchanged data", f"{again['wall']:.2f} s = {rerun:.2%} of the first run "
          f"(peak RSS {mb(again['rss'])}; starting `memory --help` alone takes {startup:.2f} s)",
          f"< 2 %: {mark(ok['rerun'])}"),
@@ -336,8 +398,17 @@ def report(args, workdir: Path, data: Path, truth: dict) -> None:
              f"({before['store_bytes'] / max(1, total_bytes):.0%} of the data); this run "
              f"{first['store_bytes'] / before['store_bytes']:.2f}x of it", ""),
             ("before: where the store's bytes are", before["where"], ""),
+            ("before: store and index", before["split"], ""),
         ]
     md = table(rows, ("measure", "value", "target"))
+    if before is not None and args.reads:
+        print("reads, before and after alternated ...", file=sys.stderr)
+        md += ("\n\nReads, each command a fresh process, before and after alternated "
+               f"({args.reads} runs each):\n\n" + table(
+                   reads(home, workdir / "home-before", args.before, args.reads),
+                   ("command", "side", "wall (whole process)", "output")))
+    if before is not None and not args.keep:
+        shutil.rmtree(workdir / "home-before", ignore_errors=True)
     print(md)
     prof = profile(data, workdir) if args.profile else ""
     if prof:

@@ -78,29 +78,49 @@ def test_most_rows_packed(sample, memory_home):
     assert dicts >= 1
 
 
-def test_upgrade_keeps_old_rows_and_packs_new_ones(sample, memory_home, tmp_path):
-    """A store made before migration 16: its rows stay plain and readable; rows stored after
-    the upgrade are packed with a dictionary the upgraded store trains."""
+def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int,
+                          *more: str) -> dict[str, dict[str, Any]]:
+    """Half of `sample` stored as the code before migration `version` stored it: each packed
+    column of that migration and later ones unpacked into its plain column, the column gone
+    (`more`: other undoing SQL). Returns each plain column's values (column -> uid -> text)."""
     half = tmp_path / "half"
     (half / "projects").mkdir(parents=True)
     projects = sorted((sample / "projects").iterdir())
     for folder in projects[: len(projects) // 2]:
         shutil.copytree(folder, half / "projects" / folder.name)
     assert ingest_json(half)["errors"] == 0
-    db = sqlite3.connect(memory_home / "memory.db")
+    db = sqlite3.connect(home / "memory.db")
     codec = MetaCodec()  # the rows as an old version stored them: plain text
-    plain = [(codec.text(db, None, z), i) for i, z in db.execute(
-        "SELECT id, metadata_z FROM messages WHERE metadata_z IS NOT NULL").fetchall()]
-    db.executemany("UPDATE messages SET metadata = ?, metadata_z = NULL WHERE id = ?", plain)
+    undone = [(v, plain, packed) for v, plain, packed in _PACKED if v >= version]
+    for _, plain, packed in undone:
+        rows = [(codec.text(db, None, z), i) for i, z in db.execute(
+            f"SELECT id, {packed} FROM messages WHERE {packed} IS NOT NULL").fetchall()]
+        assert rows
+        db.executemany(f"UPDATE messages SET {plain} = ?, {packed} = NULL WHERE id = ?", rows)
     for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                  " AND tbl_name = 'messages'").fetchall():
         db.execute(f"DROP TRIGGER {trigger}")  # made again when the store opens
-    db.execute("ALTER TABLE messages DROP COLUMN metadata_z")
-    db.execute("DROP TABLE metadata_dicts")
-    db.execute("DELETE FROM schema_migrations WHERE version = 16")
+    for v, _, packed in undone:
+        db.execute(f"ALTER TABLE messages DROP COLUMN {packed}")
+        db.execute("DELETE FROM schema_migrations WHERE version = ?", (v,))
+    for sql in more:
+        db.execute(sql)
     db.commit()
-    old = dict(db.execute("SELECT uid, metadata FROM messages").fetchall())
+    old = {plain: dict(db.execute(f"SELECT uid, {plain} FROM messages").fetchall())
+           for _, plain, _ in undone}
     db.close()
+    return old
+
+
+# (migration, plain column, packed column): what each packing migration added
+_PACKED = ((16, "metadata", "metadata_z"), (22, "content", "content_z"))
+
+
+def test_upgrade_keeps_old_rows_and_packs_new_ones(sample, memory_home, tmp_path):
+    """A store made before migration 16: its rows stay plain and readable; rows stored after
+    the upgrade are packed with a dictionary the upgraded store trains."""
+    old = half_stored_as_before(sample, memory_home, tmp_path, 16,
+                                "DROP TABLE metadata_dicts")["metadata"]
 
     out = ingest_json(sample)  # upgrades in place, then stores the other half
     assert out["errors"] == 0 and out["messages_new"] > 2 * TRAIN_ROWS

@@ -107,6 +107,7 @@ _STAGE_USAGE = ("CREATE TEMP TABLE IF NOT EXISTS stage_usage ON COMMIT DELETE RO
 
 class PostgresStore(PostgresPrivacy, SQLiteStore):
     kind = "postgresql"
+    packs_content = False  # content stays text: SQL reads it (strpos), TOAST compresses it
 
     def __init__(self, url: str, readonly: bool = False, create: bool = True,
                  connect_timeout: int = 10, check: bool = True, index_key: str = "") -> None:

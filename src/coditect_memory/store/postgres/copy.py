@@ -26,6 +26,7 @@ import psycopg
 
 from ..sqlite import changes, digest
 from ..sqlite.backend import SQLiteStore
+from ..sqlite.packing import MetaCodec
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 
@@ -126,11 +127,12 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
             cur = lite.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
                                (after,) if after is not None else ())
+            unpack = _content_unpacker(lite, cols) if table == "messages" else None
             while rows := cur.fetchmany(CHUNK):
                 with pg.transaction(), pg.cursor().copy(
                         f'COPY "{table}" ({_quoted(cols)}) FROM STDIN') as copy:
                     for row in rows:
-                        copy.write_row(row)
+                        copy.write_row(row if unpack is None else unpack(row))
                 if progress:
                     progress(table, len(rows))
             if _integer_id(lite, table):  # identity columns go on after the copied ids
@@ -140,6 +142,24 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
     finally:
         lite.close()
         pg.close()
+
+
+def _content_unpacker(lite: sqlite3.Connection,
+                      cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+    """PostgreSQL keeps message content plain (its SQL reads it): a row's packed content
+    (packing.py) goes over as text."""
+    if "content_z" not in cols:
+        return None
+    c, z = cols.index("content"), cols.index("content_z")
+    codec = MetaCodec()
+
+    def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        if row[z] is None:
+            return row
+        out = list(row)
+        out[c], out[z] = codec.text(lite, None, row[z]), None
+        return tuple(out)
+    return unpack
 
 
 def pg_summary(url: str) -> dict[str, Any]:

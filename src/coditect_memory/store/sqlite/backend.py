@@ -49,12 +49,14 @@ _MSG_COLS = (
     " ts, component, level, tool_name, tool_use_id, is_error, is_meta, is_sidechain, agent_id,"
     " ext_id, parent_ext_id, model, source_file_id, source_line, source_offset, run_id, metadata,"
     " is_prompt, count_kind, count_name, error_signature,"  # derive.ROW_FACTS
-    " metadata_z"  # metadata packed (packing.py)
+    " metadata_z,"  # metadata packed (packing.py)
+    " content_z"  # content packed (packing.py, migration 0022)
 )
-_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 31)}) ON CONFLICT(uid) DO NOTHING"
+_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 32)}) ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
-    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 31)}) ON CONFLICT(uid) DO UPDATE SET"
-    " content = excluded.content, content_hash = excluded.content_hash, component = excluded.component,"
+    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 32)}) ON CONFLICT(uid) DO UPDATE SET"
+    " content = excluded.content, content_z = excluded.content_z,"
+    " content_hash = excluded.content_hash, component = excluded.component,"
     " count_kind = excluded.count_kind, count_name = excluded.count_name,"
     " error_signature = excluded.error_signature"
     " WHERE messages.content_hash IS NOT excluded.content_hash"
@@ -94,6 +96,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
                   SQLiteFileVersions, SQLiteIndexFollow, Store):
     kind = "sqlite"
+    packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 
     def __init__(self, path: str, busy_timeout: float = 30.0, readonly: bool = False,
                  create: bool = True, shown_path: str | None = None, check: bool = True) -> None:
@@ -156,6 +159,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.DatabaseError as e:
             raise self._open_error(e) from None
+        unpack = self.meta_codec.text
+        conn.create_function("content_unpack", 1, lambda z: None if z is None else unpack(conn, None, z),
+                             deterministic=True)  # packing.CONTENT
         conn.row_factory = sqlite3.Row
         self._keep(conn)
         return conn
@@ -385,6 +391,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         growing: list[tuple[Any, ...]] = []
         blobs: list[tuple[str, int, int, bytes]] = []
         pack = self.meta_codec.pack
+        pack_content = self.meta_codec.pack_content if self.packs_content else None
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
@@ -395,14 +402,16 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             meta = rec.metadata
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
+            text, content_z = (content, None) if pack_content is None else pack_content(
+                db, rec.kind, rec.type, rec.is_error, content)
             row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
-                   rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
+                   rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
                    file_id, rec.line, rec.offset,
                    rec.origin.run_id if rec.origin else batch.run_id, meta_text,
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
-                              rec.component, rec.is_error, rec.tool_name, content), meta_z)
+                              rec.component, rec.is_error, rec.tool_name, content), meta_z, content_z)
             (growing if rec.replace else plain).append(row)
         self.meta_codec.save(db)
         if blobs:

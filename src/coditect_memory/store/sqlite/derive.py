@@ -179,8 +179,9 @@ class SQLiteDirtySessions:
     def link_parents(self) -> None:
         self.db.execute("""
             UPDATE sessions SET parent_session_id = (
-                SELECT p.session_id FROM messages p WHERE p.ext_id = sessions.parent_ref
-                  AND p.session_id <> sessions.id LIMIT 1)
+                SELECT p.session_id FROM messages p
+                WHERE substr(p.ext_id, 1, 8) = substr(sessions.parent_ref, 1, 8)  -- the index (0023)
+                  AND p.ext_id = sessions.parent_ref AND p.session_id <> sessions.id LIMIT 1)
             WHERE id IN (SELECT id FROM dirty_ids) AND parent_ref IS NOT NULL""")
 
     def done(self) -> None:

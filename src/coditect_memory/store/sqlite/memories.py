@@ -24,11 +24,13 @@ from ..protocol.memories import (
     MemoryFilter,
     Related,
 )
+from .packing import content_sql
 
 _extract_row = partial(tuple.__new__, ExtractRow)
 # What the rules read: conversation text and tool calls, todos, plans, memory notes. History
 # lines that copy a transcript prompt (linked_uid) would only repeat it.
-_EXTRACT = ("SELECT id, uid, session_id, project_id, source_kind, type, role, content, ts,"
+_EXTRACT = ("SELECT id, uid, session_id, project_id, source_kind, type, role,"
+            f" {content_sql('')}, ts,"
             " tool_name, tool_use_id, is_error, is_meta, is_prompt FROM messages"
             " WHERE id > ? AND id <= ? AND deleted_at IS NULL AND linked_uid IS NULL"
             " AND source_kind IN ('transcript', 'todo', 'plan')"
@@ -36,7 +38,7 @@ _EXTRACT = ("SELECT id, uid, session_id, project_id, source_kind, type, role, co
             " 'todos', 'task', 'plan', 'memory_note', 'compact_summary')"
             # only rows memories.extract.Extractor.feed reads: most tool results and injected
             # lines were read and dropped in Python (5% of a 1M first ingest)
-            " AND content <> '' AND (is_meta = 0 OR type = 'compact_summary')"
+            " AND (content <> '' OR content_z IS NOT NULL) AND (is_meta = 0 OR type = 'compact_summary')"
             " AND (type <> 'user' OR is_prompt = 1) AND (type <> 'tool_result' OR tool_name = 'Bash')"
             " ORDER BY id LIMIT ?")
 DECAY_EVERY_MS = 6 * 3_600_000  # decay a memory at most this often: each write is logged for backups

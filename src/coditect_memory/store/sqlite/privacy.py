@@ -14,6 +14,7 @@ import orjson
 
 from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
+from .packing import CONTENT
 
 _CHUNK = 500
 # Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
@@ -27,7 +28,7 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def _where(sel: ForgetSelector, contains: str = "instr(m.content, ?) > 0") -> tuple[str, list[Any]]:
+def _where(sel: ForgetSelector, contains: str = f"instr({CONTENT}, ?) > 0") -> tuple[str, list[Any]]:
     """The messages a selector takes, as a WHERE clause on messages m (`contains`: the
     backend's substring test, one `?`)."""
     parts: list[str] = []
@@ -86,7 +87,7 @@ class SQLitePrivacy:
     db: sqlite3.Connection
     readonly: bool
     _bump: Callable[[Any], None]  # SQLiteAccess's: a new generation (API answers cached before go)
-    _contains = "instr(m.content, ?) > 0"  # a substring test (PostgreSQL: strpos)
+    _contains = f"instr({CONTENT}, ?) > 0"  # a substring test (PostgreSQL: strpos)
 
     def tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # SQLiteStore's
@@ -270,8 +271,8 @@ class SQLitePrivacy:
     def privacy_texts(self, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
         unpack = self.meta_codec.text  # type: ignore[attr-defined]  # the backend's (packing.py)
         return [(r[0], r[1], unpack(self.db, r[2], r[3]), r[4]) for r in self.db.execute(
-            "SELECT id, content, metadata, metadata_z, session_id FROM messages WHERE id > ?"
-            " ORDER BY id LIMIT ?", (after_id, limit))]
+            f"SELECT m.id, {CONTENT}, m.metadata, m.metadata_z, m.session_id FROM messages m WHERE m.id > ?"
+            " ORDER BY m.id LIMIT ?", (after_id, limit))]
 
     def rewrite_texts(self, rows: list[tuple[int, str | None, str | None]]) -> None:
         with self.tx() as db:
@@ -279,7 +280,7 @@ class SQLitePrivacy:
             for mid, content, meta in rows:  # row by row: the backup triggers log each one
                 chash = None if content is None else hashlib.sha256(
                     content.encode("utf-8", "surrogatepass")).hexdigest()
-                db.execute("UPDATE messages SET content = ?, metadata = ?, metadata_z = NULL,"
+                db.execute("UPDATE messages SET content = ?, content_z = NULL, metadata = ?, metadata_z = NULL,"
                            " content_hash = coalesce(?, content_hash) WHERE id = ?",
                            (content, meta, chash, mid))
 

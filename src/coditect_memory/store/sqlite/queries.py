@@ -103,7 +103,7 @@ def session(db: sqlite3.Connection, session_id: str) -> Session | None:
 
 # A message as `show session` prints it ({cols}: extra columns first); the API's pages too.
 MESSAGE_SELECT = """
-        SELECT {cols} m.uid, m.type, m.role, coalesce(m.content, CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
+        SELECT {cols} m.uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
                m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
                m.is_error, m.is_meta, m.is_sidechain, m.agent_id, m.component, m.level, m.model,
                m.linked_uid, m.ext_id, m.parent_ext_id, fb.path AS file_path

@@ -38,6 +38,7 @@ from ..protocol.reports import (
     UsageRow,
     Where,
 )
+from .packing import CONTENT
 from .queries import PROMPT
 from .rollups import (
     CONVERSATION,
@@ -270,7 +271,7 @@ class SQLiteReports(ReportStore):
         return self._rows(f"""
             SELECT m.uid, e.message_id, e.session_id, e.project_id, p.path AS project,
                    p.name AS project_name, e.ts, e.kind, e.name, e.signature, m.type,
-                   m.source_kind, m.level, m.tool_name, substr(m.content, 1, {HEAD}) AS content,
+                   m.source_kind, m.level, m.tool_name, substr({CONTENT}, 1, {HEAD}) AS content,
                    sf.path AS source_file, m.source_line
             FROM {self._table(where, 'errors')} e JOIN messages m ON m.id = e.message_id
             LEFT JOIN projects p ON p.id = e.project_id

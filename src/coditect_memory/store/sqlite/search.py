@@ -16,15 +16,16 @@ from typing import Any
 
 from ...timeutil import iso
 from ..protocol.search import EmbedRow, IndexRow, IndexState, StoredHit, VectorRow
+from .packing import CONTENT
 
 # A failed tool call (a tool_result with is_error) has no log level: it is indexed and shown
 # as an error, so `level:error` finds it (search/index.py SCHEMA_VERSION 2).
 LEVEL = "coalesce(m.level, CASE WHEN m.is_error = 1 THEN 'error' END)"
-INDEX_COLUMNS = ("m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.type, m.role, m.content,"
+INDEX_COLUMNS = (f"m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.type, m.role, {CONTENT},"
                  f" m.ts, m.component, {LEVEL}, m.tool_name, m.is_meta, m.linked_uid, m.deleted_at,"
                  " m.source_file_id, m.content_hash")
 _EMBEDDABLE = ("m.id > ? AND m.id <= ? AND m.type IN ({types}) AND m.deleted_at IS NULL"
-               " AND m.linked_uid IS NULL AND m.content IS NOT NULL AND m.content <> ''")
+               " AND m.linked_uid IS NULL AND (m.content <> '' OR m.content_z IS NOT NULL)")
 CHUNK = 500  # ids per IN (...) list
 # NamedTuple._make without its Python frame and length check (the SELECTs fix the columns).
 _index_row = partial(tuple.__new__, IndexRow)
@@ -173,7 +174,7 @@ class SQLiteSearch:
         for chunk in _chunks(ids):
             rows = self._tuples(f"""
                 SELECT m.id, m.uid, m.session_id, p.path, p.name, m.ts, m.source_kind, f.path,
-                       m.source_line, m.type, m.role, m.content, m.tool_name, m.component, {LEVEL},
+                       m.source_line, m.type, m.role, {CONTENT}, m.tool_name, m.component, {LEVEL},
                        m.is_error
                 FROM messages m
                 LEFT JOIN projects p ON p.id = m.project_id
@@ -192,7 +193,7 @@ class SQLiteSearch:
                         batch: int) -> list[EmbedRow]:
         where = _EMBEDDABLE.format(types=_marks(len(types)))
         return list(map(_embed_row, self._tuples(
-            f"SELECT m.id, m.content, m.content_hash, m.type, m.is_meta FROM messages m"
+            f"SELECT m.id, {CONTENT}, m.content_hash, m.type, m.is_meta FROM messages m"
             f" WHERE {where} ORDER BY m.id LIMIT ?", (after_id, upto_id, *types, batch))))
 
     def count_embeddable(self, types: tuple[str, ...], after_id: int, upto_id: int) -> int:
