@@ -157,16 +157,34 @@ def _build(store: Store, index_dir: Path, progress: Progress | None) -> SyncResu
             progress(rows[-1].id, upto)
     writer.commit()
     writer.wait_merging_threads()
-    store.put_tails(tails, replace=True)
-    store.put_index_state(ENGINE, index_id, upto, run_id, result.indexed)
-    store.put_index_state(files_engine(index_id), index_id, upto, run_id, 0)
-    remove_other_indexes(index_dir, index_id)
+    _record(store, index_id, upto, run_id, result.indexed, tails, new_in=index_dir)
     return result
+
+
+def _record(store: Store, index_id: str | None, upto: int, run_id: int, docs: int,
+            tails: dict[int, int], new_in: Path | None = None) -> None:
+    """After a commit: the debug files' tails and the watermark. A new index (`new_in`: its
+    folder) becomes the current one, its file versions included, and the others go."""
+    store.put_tails(tails, replace=new_in is not None)
+    if new_in is None:
+        store.put_index_state(ENGINE, index_id, upto, run_id, docs, expect_index_id=index_id)
+        return
+    store.put_index_state(ENGINE, index_id, upto, run_id, docs)
+    store.put_index_state(files_engine(index_id), index_id, upto, run_id, 0)
+    remove_other_indexes(new_in, index_id)
+
+
+def _drop_unrecorded(writer: Any, ix: KeywordIndex, done: int) -> None:
+    """Delete the documents past the watermark: they come from a sync that died before
+    recording it, and are added again from the store."""
+    import tantivy as T
+
+    writer.delete_documents_by_query(
+        T.Query.range_query(ix.schema, "id", T.FieldType.Integer, done + 1, None))
 
 
 def _update(store: Store, ix: KeywordIndex, state: IndexState,
             progress: Progress | None) -> SyncResult:
-    import tantivy as T
 
     done, last_run, index_id = state["done_id"], state["last_run_id"], state["index_id"]
     upto, run_id = store.max_message_id(), store.settled_run_id()
@@ -176,9 +194,7 @@ def _update(store: Store, ix: KeywordIndex, state: IndexState,
     if upto <= done and run_id <= last_run:
         return result
     writer = ix.writer()
-    # Documents past the watermark come from a sync that died before recording it.
-    writer.delete_documents_by_query(
-        T.Query.range_query(ix.schema, "id", T.FieldType.Integer, done + 1, None))
+    _drop_unrecorded(writer, ix, done)
     changed = set(store.tail_message_ids(store.files_read_since(last_run))) if run_id > last_run else set()
     sessions: set[str] = set()
     tails: dict[int, int] = {}
@@ -193,14 +209,11 @@ def _update(store: Store, ix: KeywordIndex, state: IndexState,
             _reindex(store, writer, ix, changed, sessions, done, result)
             changed, sessions, pending = set(), set(), 0
             writer.commit()
-            store.put_tails(tails)
-            store.put_index_state(ENGINE, index_id, rows[-1].id, last_run, writer_docs(ix),
-                                  expect_index_id=index_id)
+            _record(store, index_id, rows[-1].id, last_run, writer_docs(ix), tails)
     _reindex(store, writer, ix, changed, sessions, done, result)
     writer.commit()
     writer.wait_merging_threads()
-    store.put_tails(tails)
-    store.put_index_state(ENGINE, index_id, upto, run_id, writer_docs(ix), expect_index_id=index_id)
+    _record(store, index_id, upto, run_id, writer_docs(ix), tails)
     result.done_id = upto
     return result
 
@@ -649,7 +662,6 @@ class _Follow:
     def begin(cls, store: Store, index_dir: Path) -> _Follow | None:
         """Open (or start) the index and its writer; None when the index is not in a state to
         follow (its file versions not caught up yet: `sync` does that first)."""
-        import tantivy as T
 
         ix, state = current_index(store, index_dir, SearchCache())
         if ix is None or state is None:
@@ -660,9 +672,8 @@ class _Follow:
         else:
             index_id, base = state["index_id"] or "", state["done_id"]
         writer = ix.writer()
-        if state is not None:  # documents past the watermark: from a sync that died
-            writer.delete_documents_by_query(
-                T.Query.range_query(ix.schema, "id", T.FieldType.Integer, base + 1, None))
+        if state is not None:
+            _drop_unrecorded(writer, ix, base)
         return cls(store, ix, index_dir, index_id, state, writer,
                    SyncResult(rebuilt=state is None, done_id=base), base)
 
@@ -719,14 +730,7 @@ class _Follow:
             _reindex(store, writer, ix, changed, sessions, base, self.result)
         writer.commit()
         writer.wait_merging_threads()
-        store.put_tails(self.tails, replace=state is None)
-        docs = writer_docs(ix)
-        if state is None:
-            store.put_index_state(ENGINE, self.index_id, upto, run_id, docs)
-            store.put_index_state(files_engine(self.index_id), self.index_id, upto, run_id, 0)
-            remove_other_indexes(self.index_dir, self.index_id)
-        else:
-            store.put_index_state(ENGINE, self.index_id, upto, run_id, docs,
-                                  expect_index_id=self.index_id)
+        _record(store, self.index_id, upto, run_id, writer_docs(ix), self.tails,
+                new_in=self.index_dir if state is None else None)
         self.result.done_id = upto
         return self.result

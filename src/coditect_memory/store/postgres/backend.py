@@ -40,6 +40,7 @@ from . import changes as pg_changes
 from .dialect import Conn, Cursor, IntNumeric, translate
 from .privacy import PostgresPrivacy
 
+_FILE_COL = [c.strip() for c in _MSG_COLS.split(",")].index("source_file_id")  # in a row
 MIN_SERVER = 150000  # PostgreSQL 15: MERGE-era planner, and what CI runs
 _WRITER_LOCK = 0x6d656d6f  # 'memo': the one advisory lock every write transaction takes
 _RUN_LOCK = 0x72756e  # 'run', with the run id: held while a run goes on
@@ -298,10 +299,10 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
             if plain:
                 cur = db.raw.cursor()
                 staged = self._conflicted
+                stored: Iterator[int]  # the source file of each message stored new
                 if not staged and _copy(cur, f"COPY messages ({_MSG_COLS}) FROM STDIN", plain,
                                         numbered=False):
-                    for file_id in map(itemgetter(21), plain):
-                        new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+                    stored = map(itemgetter(_FILE_COL), plain)
                 else:
                     self._conflicted = not staged
                     db.execute(_STAGE)
@@ -309,8 +310,9 @@ class PostgresStore(PostgresPrivacy, SQLiteStore):
                     cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM"
                                 " stage_messages ORDER BY n ON CONFLICT (uid) DO NOTHING"
                                 " RETURNING source_file_id")
-                    for (file_id,) in cur.fetchall():
-                        new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+                    stored = (file_id for (file_id,) in cur.fetchall())
+                for file_id in stored:
+                    new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
             self._write_growing(db, growing, new_by_file)
             new = self._batch_rest(db, batch)
         return new, len(batch.records) - new

@@ -52,7 +52,7 @@ _MSG_COLS = (
     " metadata_z,"  # metadata packed (packing.py)
     " content_z"  # content packed (packing.py, migration 0022)
 )
-_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 32)}) ON CONFLICT(uid) DO NOTHING"
+_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * (_MSG_COLS.count(',') + 1))}) ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
     f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 32)}) ON CONFLICT(uid) DO UPDATE SET"
     " content = excluded.content, content_z = excluded.content_z,"
