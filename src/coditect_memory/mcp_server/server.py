@@ -15,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..errors import MemoryError_
+from ..privacy.levels import agent_shield
 from ..settings import Settings
 from ..store.base import Store
 
@@ -46,11 +47,28 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
     def shown(value: Any) -> Any:
         """What a model may read: nothing of an EPHEMERAL project or session (privacy)."""
         from ..errors import NotFound
-        from ..privacy.levels import HIDDEN, agent_shield
+        from ..privacy.levels import HIDDEN
 
         out = agent_shield(store, settings.privacy).apply(value)
         if out is HIDDEN:
             raise NotFound("not found: its project or session is EPHEMERAL (kept on this machine)")
+        return out
+
+    def unseen() -> dict[str, Any]:
+        """What a search must leave out so that its `total` counts only what `shown` keeps:
+        the projects and sessions a model may not see (EPHEMERAL), as search filters."""
+        from ..privacy.levels import AGENT, visible
+
+        shield = agent_shield(store, settings.privacy)
+        levels = shield.levels
+        out: dict[str, Any] = {"hidden_sessions": tuple(
+            sid for sid, level in levels.sessions.items() if not visible(level, AGENT))}
+        if not visible(levels.default, AGENT):  # only the projects set visible, no others
+            out["visible_projects"] = tuple(p["id"] for p in store.report_projects(None)
+                                            if shield.sees_project(p["path"])) or (0,)
+        elif any(not visible(level, AGENT) for level in levels.projects.values()):
+            out["hidden_projects"] = tuple(p["id"] for p in store.report_projects(None)
+                                           if not shield.sees_project(p["path"]))
         return out
 
     server = MCPServer("coditect-memory", instructions=(
@@ -70,7 +88,7 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
                source: str | None = None) -> dict[str, Any]:
         req = SearchRequest(query=query, project=[project] if project else [],
                             source=[source] if source else [],
-                            limit=max(1, min(limit, 100)), mode="keyword")
+                            limit=max(1, min(limit, 100)), mode="keyword", **unseen())
         return shown(run_search(store, settings, req, cache).to_json())
 
     @server.tool(description="One session's messages in order (by id or a unique prefix).")

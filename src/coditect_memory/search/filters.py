@@ -21,6 +21,9 @@ TERM_FIELDS = {"source": "kind", "type": "type", "role": "role", "tool": "tool",
 class Filters:
     projects: list[int] | None = None  # None: any; []: none matched (the search finds nothing)
     sessions: list[str] | None = None
+    # left out whatever else matches (what a door may not show: EPHEMERAL for MCP)
+    hidden_projects: list[int] = field(default_factory=list)
+    hidden_sessions: list[str] = field(default_factory=list)
     terms: dict[str, list[str]] = field(default_factory=dict)  # index field -> accepted values
     since: int | None = None  # epoch ms, inclusive
     until: int | None = None  # epoch ms, inclusive
@@ -33,6 +36,7 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.projects is not None or self.sessions is not None or self.terms
+                    or self.hidden_projects or self.hidden_sessions
                     or self.since is not None or self.until is not None)
 
 

@@ -215,6 +215,11 @@ class KeywordSearcher:
             out.append(T.Query.term_set_query(s, name, [a for a in actual if a] or ["\x00none"]))
         if f.since is not None or f.until is not None:
             out.append(T.Query.range_query(s, "ts", T.FieldType.Integer, f.since, f.until))
+        hidden = [(T.Occur.MustNot, T.Query.term_set_query(s, name, values)) for name, values in
+                  (("project", f.hidden_projects), ("skey", [session_key(x) for x in f.hidden_sessions]))
+                  if values]
+        if hidden:
+            out.append(T.Query.boolean_query([(T.Occur.Must, T.Query.all_query()), *hidden]))
         return out
 
     def _term_value(self, name: str, value: str) -> str | None:

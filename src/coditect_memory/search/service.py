@@ -59,6 +59,9 @@ class SearchRequest:
     # Only these projects' messages (a submodule-scoped API token), in results, facets and
     # counts alike; None: any.
     visible_projects: tuple[int, ...] | None = None
+    # Left out of results, facets and counts alike (what a door may not show its reader).
+    hidden_projects: tuple[int, ...] = ()
+    hidden_sessions: tuple[str, ...] = ()
 
     def wanted(self, inline: dict[str, list[str]]) -> dict[str, list[str]]:
         out = {k: list(v) for k, v in inline.items()}
@@ -201,6 +204,7 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
     if req.visible_projects is not None:
         seen = set(req.visible_projects)
         f.projects = sorted(seen if f.projects is None else seen.intersection(f.projects))
+    f.hidden_projects, f.hidden_sessions = list(req.hidden_projects), list(req.hidden_sessions)
     ix, notes = open_keyword(store, settings, cache, progress)
     notes = parsed.notes + f.notes + notes
     kw = KeywordSearcher(ix, settings)

@@ -229,6 +229,10 @@ class VectorIndex:
             wanted = {v.lower() for v in values}
             codes = [i for i, v in enumerate(self.vocab[name]) if v.lower() in wanted]
             m &= np.isin(self.codes[name], np.array(codes or [-1], dtype=np.int32))
+        if f.hidden_projects:
+            m &= ~np.isin(self.project, np.array(f.hidden_projects, dtype=np.int64))
+        if f.hidden_sessions:
+            m &= ~np.isin(self.skey, np.array([session_key(s) for s in f.hidden_sessions], dtype=np.int64))
         if f.since is not None:
             m &= self.ts >= f.since
         if f.until is not None:
