@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from .keyword import Hit
 
-HEAD = 20  # hits whose answers are looked up (and whose sessions count as evidence)
+HEAD = 30  # hits whose answers are looked up (and whose sessions count as evidence)
 ANSWERS = 2  # answers after a hit that are lifted, in order
 ANSWER_SHARE = (0.8, 0.6)  # of the hit's score, per answer (0.5-1.0 tried: RESULTS.md, issue 11)
 SESSION_WEIGHT = 0.0  # share of a session's other head hits added to each of its hits

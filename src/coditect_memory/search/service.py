@@ -261,7 +261,11 @@ def search(store: Store, settings: SearchSettings, req: SearchRequest, cache: Se
                                    vix, depth, f, settings.min_similarity, kw, None if req.facets else lean)
         khits = kw.top(query, depth)
         shits, matched, counted = half.result()
-        fused = hybrid.fuse([h.id for h in khits], [h[0] for h in shits], weights=hybrid.WEIGHTS)
+        strong = sum(1 for h in shits if h[1] >= settings.min_similarity)  # shits: best first
+        if not khits and not strong:  # nothing matches: no weak neighbours either
+            shits = []
+        fused = hybrid.fuse([h.id for h in khits], [h[0] for h in shits], weights=hybrid.WEIGHTS,
+                            strong=(None, strong))
         info = {h.id: (h.ts, h.skey) for h in khits} | {h[0]: (h[2], h[3]) for h in shits}
         ordered = [Hit(i, s, *info[i]) for i, s in fused]
         if req.sort == "relevance":
@@ -317,10 +321,12 @@ def _union(kw: KeywordSearcher, query, vix, matched):
 
 def _semantic_half(cache: SearchCache, model: str, text: str, vix, depth: int, f: Filters,
                    min_similarity: float, kw: KeywordSearcher, lean) -> tuple[list, Any, tuple[int, bool] | None]:
-    """Hybrid's semantic side: (hits above min_similarity, the row numbers of every match,
-    the union's count when `lean`, the keyword matching query, is given)."""
+    """Hybrid's semantic side: (the nearest `depth` hits, however weak (hybrid.TAIL), the row
+    numbers of every match above min_similarity, the union's count when `lean`, the keyword
+    matching query, is given)."""
     shits, _, matched, _ = vix.search(cache.query_vector(model, text), depth, f, min_similarity)
-    shits = [h for h in shits if h[1] >= min_similarity]
+    if not hybrid.TAIL:
+        shits = [h for h in shits if h[1] >= min_similarity]
     return shits, matched, _union_count(kw, lean, vix, matched) if lean is not None else None
 
 
