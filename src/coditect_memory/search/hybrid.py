@@ -32,7 +32,8 @@ def fuse(*rankings: list[int], k: int | None = None, weights: tuple[float, ...] 
     first_seen: dict[int, int] = {}
     for n, ranking in enumerate(rankings):
         w = weights[n] if weights else 1.0
-        head = strong[n] if strong and strong[n] is not None else len(ranking)
+        cut = strong[n] if strong else None
+        head = len(ranking) if cut is None else cut
         for rank, doc in enumerate(ranking):
             share = w if rank < head else w * TAIL
             scores[doc] = scores.get(doc, 0.0) + share / (k + rank + 1)
