@@ -84,46 +84,56 @@ class KeywordSearcher:
         self._vocab: dict[str, dict[str, str]] = {}
 
     # --- building queries ---------------------------------------------------------------
-    def _fields(self, make) -> Any:
+    def _field_parts(self, make) -> list:
+        """`make(field)` for each text field, boosted by the field's weight."""
         import tantivy as T
 
-        subs = []
+        parts = []
         for name, boost in TEXT_FIELDS.items():
             q = make(name)
             if q is not None:
-                subs.append((T.Occur.Should, T.Query.boost_query(q, boost) if boost != 1.0 else q))
-        return T.Query.boolean_query(subs) if subs else None
+                parts.append(T.Query.boost_query(q, boost) if boost != 1.0 else q)
+        return parts
+
+    def _fields(self, make) -> Any:
+        return _any(self._field_parts(make))
 
     def _df(self, token: str) -> int:
         return self.searcher.doc_freq("text", token)
 
     def clause(self, c: Clause, terms: Terms, notes: list[str], synonym: bool = False):
         """The Tantivy query of one clause, or None when nothing of it is searchable."""
+        return _any(self.clause_parts(c, terms, notes, synonym))
+
+    def clause_parts(self, c: Clause, terms: Terms, notes: list[str], synonym: bool = False) -> list:
+        """The clause as queries whose scores add up (one per field and variant): kept flat,
+        so that a question's words are one disjunction of term queries, which Tantivy ranks
+        ~30% faster than the same sum nested by word (tests/eval identical, RESULTS.md)."""
         import tantivy as T
 
         s = self.schema
         if c.kind == "prefix":
             words = self.plain.analyze(c.text)
             if not words:
-                return None
+                return []
             if len(words) > 1:  # "auth.tok*": a phrase whose last word is a prefix
                 terms.stems.update(self.stem.analyze(" ".join(words[:-1])))
                 terms.prefixes.add(words[-1])
-                return self._fields(lambda f: T.Query.phrase_prefix_query(s, f, words))
+                return self._field_parts(lambda f: T.Query.phrase_prefix_query(s, f, words))
             variants = {words[0], *self.stem.analyze(words[0])}
             terms.prefixes.update(variants)
-            qs = [self._fields(lambda f, v=v: T.Query.phrase_prefix_query(s, f, [v])) for v in variants]
-            return qs[0] if len(qs) == 1 else T.Query.boolean_query([(T.Occur.Should, q) for q in qs])
+            return [q for v in variants
+                    for q in self._field_parts(lambda f, v=v: T.Query.phrase_prefix_query(s, f, [v]))]
         tokens = self.stem.analyze(c.text)
         if not tokens:
-            return None
+            return []
         if len(tokens) > 1:  # a phrase, or a word like auth.token_refresh
             terms.stems.update(tokens)
-            return self._fields(lambda f: T.Query.phrase_query(s, f, tokens))
+            return self._field_parts(lambda f: T.Query.phrase_query(s, f, tokens))
         tok = tokens[0]
         plain = (self.plain.analyze(c.text) or [tok])[0]
         if synonym and self._df(tok) == 0:
-            return None
+            return []
         if c.kind == "word" and not synonym and len(plain) >= MIN_FUZZY_LEN and self._df(tok) == 0:
             # In no message at all: likely a typo. Its near spellings stand in for it, at a
             # lower weight than words that were typed right.
@@ -131,10 +141,10 @@ class KeywordSearcher:
             if near:
                 terms.stems.update(near)
                 notes.append(f"{c.text!r} matched with one typo allowed ({', '.join(near[:5])})")
-                return T.Query.boost_query(T.Query.boolean_query([(T.Occur.Should, self._fields(
-                    lambda f, t=t: T.Query.term_query(s, f, t))) for t in near]), TYPO_WEIGHT)
+                return [T.Query.boost_query(T.Query.boolean_query([(T.Occur.Should, self._fields(
+                    lambda f, t=t: T.Query.term_query(s, f, t))) for t in near]), TYPO_WEIGHT)]
         terms.stems.add(tok)
-        return self._fields(lambda f: T.Query.term_query(s, f, tok))
+        return self._field_parts(lambda f: T.Query.term_query(s, f, tok))
 
     def typo_terms(self, plain: str, stem: str) -> list[str]:
         """Indexed terms within one edit of the word or of its stem, most frequent first.
@@ -245,27 +255,23 @@ class KeywordSearcher:
 
         terms = Terms()
         notes: list[str] = []
-        musts, shoulds, tokens = [], [], []
+        musts, shoulds, words, tokens = [], [], [], []
         for group in self._content_groups(parsed):
-            subs = [q for q in (self.clause(c, terms, notes, syn)
-                                for c, syn in self._synonyms(group)) if q is not None]
-            if not subs:
+            parts = [q for c, syn in self._synonyms(group) for q in self.clause_parts(c, terms, notes, syn)]
+            if not parts:
                 continue
-            q = subs[0] if len(subs) == 1 else T.Query.boolean_query([(T.Occur.Should, x) for x in subs])
             if len(group) == 1 and group[0].kind == "word":
-                shoulds.append(q)
+                shoulds.append(_any(parts))
+                words += parts  # the words' disjunction, flat
                 tokens.append(self.stem.analyze(group[0].text))
             else:
-                musts.append(q)
+                musts.append(_any(parts))
         has_text = bool(musts or shoulds)
         text: list[tuple[Any, Any]] = [(T.Occur.Must, q) for q in musts]
         boosts: list[tuple[Any, Any]] = []  # rank, never decide what matches
         if shoulds:
-            if len(shoulds) == 1:
-                text.append((T.Occur.Must if not musts else T.Occur.Should, shoulds[0]))
-            else:
-                text.append((T.Occur.Must if not musts else T.Occur.Should,
-                             T.Query.boolean_query([(T.Occur.Should, q) for q in shoulds])))
+            text.append((T.Occur.Must if not musts else T.Occur.Should, _any(words)))
+            if len(shoulds) > 1:
                 boosts.append((T.Occur.Should, T.Query.boost_query(
                     T.Query.boolean_query([(T.Occur.Must, q) for q in shoulds]), ALL_BOOST)))
                 boosts += [(T.Occur.Should, q) for q in self._pairs(tokens)]
@@ -381,3 +387,12 @@ class KeywordSearcher:
         hits = self.top(query if sort == "relevance" else lean, k, sort, offset) if total else []
         fac = self.facets(lean)[0] if facets else None
         return KeywordResult(hits, total, fac, terms, notes, lean)
+
+
+def _any(parts: list) -> Any:
+    """The sum of the parts' scores where any matches (None: no parts)."""
+    import tantivy as T
+
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    return T.Query.boolean_query([(T.Occur.Should, q) for q in parts])
