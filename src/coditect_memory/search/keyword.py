@@ -25,6 +25,13 @@ PAIR_BOOST = 0.5
 PAIR_SLOP = 2
 MAX_PAIRS = 8
 PAIR_COMMON = 5
+# In a question (PAIR_MAX_WORDS words or more), a pair whose rarer word is in more messages
+# than PAIR_MAX_DF is not boosted: its phrase query reads the positions of a large
+# intersection (8 ms for "auth token" at 1M messages) and tells little among many words;
+# stores of the size of one long conversation (tests/eval) never reach it. Two or three
+# words typed keep all their pairs.
+PAIR_MAX_DF = 20_000
+PAIR_MAX_WORDS = 4
 MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
 MAX_TYPO_TERMS = 16
 MAX_FOLLOWER_SCAN = 20_000  # assistant messages read to find the answers after the top hits
@@ -286,14 +293,18 @@ class KeywordSearcher:
     def _pairs(self, tokens: list[list[str]]) -> list:
         """Boosts for consecutive words of the question found close together (within
         PAIR_SLOP positions, in order), in the fields prose is in; not for words in more
-        than 1/PAIR_COMMON of the messages."""
+        than 1/PAIR_COMMON of the messages, nor for pairs that cannot match or (in a
+        question) whose rarer word is in more than PAIR_MAX_DF messages."""
         import tantivy as T
 
         out = []
         common = max(1000, self.searcher.num_docs // PAIR_COMMON)
         for a, b in zip(tokens, tokens[1:], strict=False):
+            if len(a) != 1 or len(b) != 1 or a == b:
+                continue
             # Pairs of common words cost the most positions to read and tell the least.
-            if len(a) == 1 and len(b) == 1 and a != b and max(self._df(a[0]), self._df(b[0])) <= common:
+            df = sorted((self._df(a[0]), self._df(b[0])))
+            if 0 < df[0] <= (PAIR_MAX_DF if len(tokens) >= PAIR_MAX_WORDS else common) and df[1] <= common:
                 pair: list[str | tuple[int, str]] = [a[0], b[0]]
                 out.append(T.Query.boost_query(T.Query.boolean_query([
                     (T.Occur.Should, T.Query.phrase_query(self.schema, name, pair, PAIR_SLOP))
