@@ -35,6 +35,7 @@ PAIR_MAX_WORDS = 4
 MAX_TYPO_SCAN = 50_000  # dictionary terms looked at for one misspelt word
 MAX_TYPO_TERMS = 16
 MAX_FOLLOWER_SCAN = 20_000  # assistant messages read to find the answers after the top hits
+FOLLOWER_WINDOW = 24  # ids after a hit looked at first for its answers (~90% have both there)
 
 
 def near(a: str, b: str) -> bool:
@@ -333,10 +334,12 @@ class KeywordSearcher:
     def followers(self, hits: list[Hit], f: Filters, n: int) -> dict[int, list[Hit]]:
         """{hit id: the first `n` answers (assistant prose) after it in its session that pass
         the filters}, for the hits that ask (a prompt, a failed tool call): what the
-        re-ranking lifts (rerank.py). One query for every session of
-        the hits, matched up in memory (a query per hit costs a range scan each)."""
-        import bisect
+        re-ranking lifts (rerank.py).
 
+        A session's messages are stored in order, so the answers are nearly always among the
+        next FOLLOWER_WINDOW ids: one small query looks there for every hit; only the hits
+        it finds fewer than `n` answers for read their whole sessions (a query per hit
+        costs a range scan each; every session's answers, thousands of rows at 1M)."""
         import tantivy as T
 
         s = self.schema
@@ -346,23 +349,27 @@ class KeywordSearcher:
                 (T.Occur.Should, T.Query.term_query(s, "type", "user")),
                 (T.Occur.Should, T.Query.term_query(s, "level", "error"))]))])
         asked = {a.id for a in self.top(asks, len(hits))}
-        hits = [h for h in hits if h.id in asked]
-        skeys = sorted({h.skey for h in hits if h.skey})
-        if not skeys or n <= 0:
+        hits = [h for h in hits if h.id in asked and h.skey]
+        if not hits or n <= 0:
             return {}
-        q = T.Query.boolean_query([
-            (T.Occur.Must, T.Query.term_query(s, "type", "assistant")),
-            (T.Occur.Must, T.Query.term_set_query(s, "skey", skeys)),
-            *((T.Occur.Must, q) for q in self.filter_queries(f))])
-        by_session: dict[int, list[Hit]] = {}
-        for a in self.top(q, MAX_FOLLOWER_SCAN, "oldest"):
-            by_session.setdefault(a.skey, []).append(a)
-        out: dict[int, list[Hit]] = {}
-        for h in hits:
-            answers = by_session.get(h.skey, [])
-            i = bisect.bisect_left([a.ts for a in answers], h.ts)
-            out[h.id] = [a for a in answers[i:i + n + 1] if a.id != h.id][:n]
+        near = self._answers(T.Query.term_set_query(s, "id", sorted(
+            {h.id + d for h in hits for d in range(1, FOLLOWER_WINDOW + 1)})), f, FOLLOWER_WINDOW * len(hits))
+        out = _first_answers(hits, near, n)
+        rest = [h for h in hits if len(out[h.id]) < n]
+        if rest:
+            whole = self._answers(T.Query.term_set_query(s, "skey", sorted({h.skey for h in rest})),
+                                  f, MAX_FOLLOWER_SCAN)
+            out.update(_first_answers(rest, whole, n))
         return out
+
+    def _answers(self, where, f: Filters, k: int) -> list[Hit]:
+        """Assistant messages matching `where` and the filters, oldest first."""
+        import tantivy as T
+
+        q = T.Query.boolean_query([
+            (T.Occur.Must, T.Query.term_query(self.schema, "type", "assistant")), (T.Occur.Must, where),
+            *((T.Occur.Must, q) for q in self.filter_queries(f))])
+        return self.top(q, k, "oldest")
 
     def count(self, query) -> int:
         agg = self.searcher.aggregate(query, {"n": {"value_count": {"field": "id"}}})
@@ -398,6 +405,21 @@ class KeywordSearcher:
         hits = self.top(query if sort == "relevance" else lean, k, sort, offset) if total else []
         fac = self.facets(lean)[0] if facets else None
         return KeywordResult(hits, total, fac, terms, notes, lean)
+
+
+def _first_answers(hits: list[Hit], answers: list[Hit], n: int) -> dict[int, list[Hit]]:
+    """{hit id: the first `n` of `answers` (oldest first) in its session from its time on}."""
+    import bisect
+
+    by_session: dict[int, list[Hit]] = {}
+    for a in answers:
+        by_session.setdefault(a.skey, []).append(a)
+    out: dict[int, list[Hit]] = {}
+    for h in hits:
+        mine = by_session.get(h.skey, [])
+        i = bisect.bisect_left([a.ts for a in mine], h.ts)
+        out[h.id] = [a for a in mine[i:i + n + 1] if a.id != h.id][:n]
+    return out
 
 
 def _any(parts: list) -> Any:
