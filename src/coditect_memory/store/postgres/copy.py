@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from ..sqlite import changes, digest
-from ..sqlite.backend import SQLiteStore
+from ..sqlite.backend import CACHE_KIB, SQLiteStore
 from ..sqlite.packing import MetaCodec
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
@@ -62,6 +62,17 @@ def _quoted(cols: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in cols)
 
 
+def _drop_indexes(lite: sqlite3.Connection) -> list[str]:
+    """Drop the new image's indexes (not the keys' own), returning how to make them again:
+    built once from sorted rows after the copy rather than entry by entry during it (the
+    inserts into indexed tables were two thirds of a full backup's time)."""
+    made = [(name, sql) for name, sql in lite.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+    for name, _ in made:
+        lite.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in made]
+
+
 def dump(url: str, path: str, progress: Progress | None = None,
          track: bool = False) -> dict[str, Any] | None:
     """Write the PostgreSQL store at `url` into a new SQLite store at `path`; with `track`,
@@ -73,8 +84,13 @@ def dump(url: str, path: str, progress: Progress | None = None,
     pg = psycopg.connect(url)
     try:
         pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # A temporary file until it is whole: no journal (the WAL would write every page
+        # twice), and a cache that holds the indexes while they are built.
+        lite.execute("PRAGMA journal_mode = OFF")
         lite.execute("PRAGMA synchronous = OFF")
+        lite.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         lite.execute("BEGIN")
+        indexes = _drop_indexes(lite)
         where = pg_changes.position(pg) if track else None  # the snapshot starts here
         for table in _tables(lite):
             have = set(_pg_columns(pg, table))
@@ -93,8 +109,10 @@ def dump(url: str, path: str, progress: Progress | None = None,
                     lite.executemany(insert, rows)
                     if progress:
                         progress(table, len(rows))
+        for sql in indexes:
+            lite.execute(sql)
         lite.execute("COMMIT")
-        lite.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        lite.execute("PRAGMA journal_mode = WAL")  # as every store is
         return where
     finally:
         pg.rollback()
