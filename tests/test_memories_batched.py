@@ -58,6 +58,9 @@ def test_a_call_s_drafts_fold_as_one_at_a_time(store) -> None:
     assert g[6] == "forgotten" and g[7] == 2 and g[9] == 900
     assert b[7] == 2 and b[10] == "s1"
     assert c[0] < c3[0]  # first sight order
+    assert [store.memory(m[0])["entities"] for m in (a, c, c3, b)] == [
+        ["file:a.py"], ["file:c.py"], ["command:make"], []]
+    assert {e["uid"] for e in store.memory_evidence(c[0])} == {"u4", "u5", "u7", "u10"}
     assert store.memory_watermark() == 5  # the larger watermark stays
 
 

@@ -10,7 +10,7 @@ written with one look-up, one INSERT and one UPDATE for all of them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..protocol.memories import MemoryDraft
@@ -116,6 +116,25 @@ class PostgresMemories:
                            (name, watermark))
             cast_super(self)._bump(db)
         return len(new)
+
+
+    def _link(self, db: Any, links: list[tuple[int, MemoryDraft]]) -> None:
+        """SQLite's evidence and entity rows, but each memory's entity ids in one statement
+        for all (SQLite's INSERT ... SELECT per name is a statement per row here)."""
+        named = [(mid, kind, name) for mid, d in links for kind, name in d.entities]
+        super()._link(db, [(mid, _without_entities(d)) for mid, d in links])  # type: ignore[misc]
+        if named:
+            db.executemany("INSERT INTO entities (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           [(kind, name) for _, kind, name in named])
+            db.raw.execute("INSERT INTO memory_entities (memory_id, entity_id) SELECT k.m, e.id"
+                           " FROM unnest(%s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY"
+                           " AS k(m, kind, name, o) JOIN entities e ON e.kind = k.kind"
+                           " AND e.name = k.name ORDER BY k.o ON CONFLICT DO NOTHING",
+                           _columns(named))
+
+
+def _without_entities(d: MemoryDraft) -> MemoryDraft:
+    return replace(d, entities=[]) if d.entities else d
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
