@@ -220,6 +220,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
                            (version, name, int(time.time() * 1000)))
         with self.tx() as db:
             pg_changes.install(db.raw)  # PostgreSQL-only: backup change tracking
+            _lz4(db.raw)
 
     def _applied(self) -> set[int]:
         try:
@@ -398,6 +399,30 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         store that cannot be written is backed up with the marks it has."""
         with suppress(StoreError, psycopg.Error), self.tx() as db:
             pg_changes.mark(db.raw)
+
+
+# Long values compressed by lz4 rather than pglz (PostgreSQL's default): several times
+# faster to write and read, for a few percent more bytes.
+_LZ4 = (("messages", "content"), ("messages", "metadata"), ("messages", "metadata_z"),
+        ("blobs", "data"))
+
+
+def _lz4(pg: Any) -> None:
+    """Set _LZ4's columns to lz4 (catalog only: values already stored stay as they are);
+    a server built without lz4 keeps pglz."""
+    todo = [(t, c) for t, c, how in pg.execute(
+        "SELECT c.relname, a.attname, a.attcompression FROM pg_attribute a JOIN pg_class c"
+        " ON c.oid = a.attrelid WHERE c.relnamespace = current_schema()::regnamespace"
+        " AND (c.relname, a.attname) IN (" + ", ".join(f"('{t}', '{c}')" for t, c in _LZ4) + ")")
+        if how != "l"]
+    if not todo:
+        return
+    try:
+        pg.execute("SAVEPOINT lz4")
+        for t, c in todo:
+            pg.execute(f"ALTER TABLE {t} ALTER COLUMN {c} SET COMPRESSION lz4")
+    except psycopg.errors.FeatureNotSupported:
+        pg.execute("ROLLBACK TO SAVEPOINT lz4")
 
 
 class _Streaming(Conn):
