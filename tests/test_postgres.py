@@ -111,18 +111,24 @@ class TestConnectionErrors:
                                                              clean, memory_home):
         """`pg_ctl stop -m immediate` while an ingest writes: it stops with one line; after a
         restart (crash recovery), the next run gives the store of one clean run."""
-        p = start_ingest(memory_home, dataset)
-        while p.poll() is None and stored_messages(memory_home) == 0:
-            time.sleep(0.005)
-        pg_server.stop("immediate")
-        try:
-            _, err = p.communicate(timeout=60)
-        finally:
-            pg_server.start()
-        if p.returncode != 0:  # the stop landed mid-run
-            assert "Traceback" not in err and "run the command again" in err, err
-        ingest_json(dataset)
+        _stopped_mid_run(pg_server, memory_home, dataset)
         _recorded("ingest: PostgreSQL stopped (immediate) mid-run", memory_home, clean)
+
+
+def _stopped_mid_run(server: PgServer, home: Path, dataset: Path) -> None:
+    """An ingest whose server stops (immediate: a crash) once rows are stored, then, after a
+    restart (crash recovery), another run."""
+    p = start_ingest(home, dataset)
+    while p.poll() is None and stored_messages(home) == 0:
+        time.sleep(0.005)
+    server.stop("immediate")
+    try:
+        _, err = p.communicate(timeout=60)
+    finally:
+        server.start()
+    if p.returncode != 0:  # the stop landed mid-run
+        assert "Traceback" not in err and "run the command again" in err, err
+    ingest_json(dataset)
 
 
 @pytest.fixture(scope="module")
@@ -144,17 +150,7 @@ def test_a_durable_server_stopped_mid_run_loses_only_what_the_next_run_redoes(
     loses the commits not yet on disk, whole, each with its files' watermarks, so the next
     run reads those files again and the store is that of one clean run."""
     monkeypatch.setenv("MEMORY_DATABASE_URL", durable_server.database())
-    p = start_ingest(memory_home, dataset)
-    while p.poll() is None and stored_messages(memory_home) == 0:
-        time.sleep(0.005)
-    durable_server.stop("immediate")
-    try:
-        _, err = p.communicate(timeout=60)
-    finally:
-        durable_server.start()
-    if p.returncode != 0:
-        assert "Traceback" not in err and "run the command again" in err, err
-    ingest_json(dataset)
+    _stopped_mid_run(durable_server, memory_home, dataset)
     _recorded("ingest: durable PostgreSQL stopped (immediate) mid-run", memory_home, clean)
 
 
