@@ -93,17 +93,18 @@ def append_results(title: str, body: str) -> None:
         f.write(f"\n## {title} — {stamp}\n\n{body.rstrip()}\n")
 
 
-def real_pg_server(max_wal_size: str | None = None) -> Any:
+def real_pg_server(max_wal_size: str | None = None, **more: str) -> Any:
     """A PostgreSQL 15 server of the benchmark's own (tests/pgserver.py), set as a real
     server would run: fsync, synchronous commit and full-page writes on, 1 GB of shared
-    buffers. The caller closes it."""
+    buffers; `more`: other settings an operator would tune (e.g. checkpoint_timeout). The
+    caller closes it."""
     sys.path.insert(0, str(HERE.parent))
     from tests.pgserver import PgServer
 
     # On the command line (PgServer.start): `ALTER SYSTEM` would lose to the test settings
     # given there, as it did for the runs before 2026-12-05 07:20 UTC.
     settings = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
-                "shared_buffers": "1GB"} | ({"max_wal_size": max_wal_size} if max_wal_size else {})
+                "shared_buffers": "1GB"} | ({"max_wal_size": max_wal_size} if max_wal_size else {}) | more
     server = PgServer(settings)
     try:
         for name, want in settings.items():

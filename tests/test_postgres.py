@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from coditect_memory.store.sqlite.backend import migrations
 
 from .builders import conversation, sid, store_state, transcript_path, write_jsonl
 from .conftest import ingest_json, run, run_proc
+from .pgserver import PgServer
 from .reliability import record
 from .test_crash_safety import kill, make_dataset, start_ingest, stored_messages
 
@@ -109,18 +111,47 @@ class TestConnectionErrors:
                                                              clean, memory_home):
         """`pg_ctl stop -m immediate` while an ingest writes: it stops with one line; after a
         restart (crash recovery), the next run gives the store of one clean run."""
-        p = start_ingest(memory_home, dataset)
-        while p.poll() is None and stored_messages(memory_home) == 0:
-            time.sleep(0.005)
-        pg_server.stop("immediate")
-        try:
-            _, err = p.communicate(timeout=60)
-        finally:
-            pg_server.start()
-        if p.returncode != 0:  # the stop landed mid-run
-            assert "Traceback" not in err and "run the command again" in err, err
-        ingest_json(dataset)
+        _stopped_mid_run(pg_server, memory_home, dataset)
         _recorded("ingest: PostgreSQL stopped (immediate) mid-run", memory_home, clean)
+
+
+def _stopped_mid_run(server: PgServer, home: Path, dataset: Path) -> None:
+    """An ingest whose server stops (immediate: a crash) once rows are stored, then, after a
+    restart (crash recovery), another run."""
+    p = start_ingest(home, dataset)
+    while p.poll() is None and stored_messages(home) == 0:
+        time.sleep(0.005)
+    server.stop("immediate")
+    try:
+        _, err = p.communicate(timeout=60)
+    finally:
+        server.start()
+    if p.returncode != 0:  # the stop landed mid-run
+        assert "Traceback" not in err and "run the command again" in err, err
+    ingest_json(dataset)
+
+
+@pytest.fixture(scope="module")
+def durable_server() -> Iterator[PgServer]:
+    """A server set as an operator runs one (fsync, synchronous commit, full-page writes
+    on): there only the ingest's own `SET synchronous_commit = off` makes its batches'
+    commits asynchronous."""
+    server = PgServer({"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"})
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_a_durable_server_stopped_mid_run_loses_only_what_the_next_run_redoes(
+        durable_server, dataset, clean, memory_home, monkeypatch):
+    """Ingest commits its batches with synchronous_commit off (SQLite's WAL with
+    synchronous=NORMAL likewise may lose its last commits to a crash): an immediate stop
+    loses the commits not yet on disk, whole, each with its files' watermarks, so the next
+    run reads those files again and the store is that of one clean run."""
+    monkeypatch.setenv("MEMORY_DATABASE_URL", durable_server.database())
+    _stopped_mid_run(durable_server, memory_home, dataset)
+    _recorded("ingest: durable PostgreSQL stopped (immediate) mid-run", memory_home, clean)
 
 
 class TestKilledClient:

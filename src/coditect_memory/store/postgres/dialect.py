@@ -38,6 +38,12 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"\bcontent_unpack\([\w.]+\)", "NULL::text"),                     # content is never packed
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
+# An INSERT of one row of parameters, which many rows may share (executemany): no DO UPDATE
+# (a key twice in one statement is an error there), no RETURNING, no expressions.
+_ONE_ROW = re.compile(r"^\s*INSERT INTO ([\w.]+)\s*(?:\(([\w\s,]+)\))?\s*VALUES\s*"
+                      r"\((\s*%s\s*(?:,\s*%s\s*)*)\)"
+                      r"(\s*(?:ON CONFLICT\s*(?:\([\w\s,]*\))?\s*DO NOTHING)?\s*)$", re.I | re.S)
+MANY_ROWS = 64  # from this many rows an INSERT's executemany goes by COPY
 _SUM = re.compile(r"\bsum\(", re.I)
 # What makes an expression a truth value (at the top level of sum's argument).
 _TRUTH = re.compile(r"[=<>]|\b(?:IS|AND|OR|NOT|IN|LIKE|BETWEEN|EXISTS)\b", re.I)
@@ -159,9 +165,16 @@ class Cursor:
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        """Each row once; many rows of an INSERT by COPY (`_insert_by_copy`)."""
         rows = list(rows)
-        if rows:
-            self.raw.executemany(translate(sql, True), rows)
+        if not rows:
+            return self
+        sql = translate(sql, True)
+        one = _ONE_ROW.match(sql) if len(rows) >= MANY_ROWS else None
+        if one is None:
+            self.raw.executemany(sql, rows)
+        else:
+            _insert_by_copy(self.raw, one, rows)
         return self
 
     def fetchone(self) -> Any:
@@ -183,6 +196,30 @@ class Cursor:
     @property
     def rowcount(self) -> int:
         return self.raw.rowcount
+
+
+def _insert_by_copy(cur: Any, one: re.Match[str], rows: list[Sequence[Any]]) -> None:
+    """An INSERT's rows COPYed into a temporary table shaped like the target's columns, then
+    one INSERT ... SELECT in their order (with the statement's ON CONFLICT): four round trips
+    and no statement per row (60k file_backups rows: 1.06 s by executemany, 0.18 s so)."""
+    table, cols, params, conflict = one.groups()
+    width = params.count("%s")
+    if cols:
+        names = [c.strip() for c in cols.split(",")]
+    else:  # VALUES fill the table's first columns
+        names = [r[0] for r in cur.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            " AND NOT attisdropped ORDER BY attnum LIMIT %s", (table, width))]
+    listed = ", ".join(f'"{n}"' for n in names)
+    stage = "pg_temp.many_" + re.sub(r"\W", "_", table)
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage.split('.')[1]} AS"
+                f" SELECT 0::bigint AS many_n, {listed} FROM {table} WITH NO DATA")
+    cur.execute(f"DELETE FROM {stage}")
+    with cur.copy(f"COPY {stage} (many_n, {listed}) FROM STDIN") as copy:
+        for n, row in enumerate(rows):
+            copy.write_row((n, *row))
+    cur.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {stage} ORDER BY many_n"
+                + conflict)
 
 
 class Conn:

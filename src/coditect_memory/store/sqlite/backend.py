@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import cache
 from importlib import resources
 from itertools import groupby
 from operator import itemgetter
@@ -80,13 +81,16 @@ def _meta(value: Any) -> str | None:
     return compact_json(value)  # any depth the parser accepted
 
 
-def migrations() -> list[tuple[int, str, str]]:
+@cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
+    """(version, file name, SQL) of every migration, in order: read once per process (a
+    store's open asks several times)."""
     folder = resources.files(__package__).joinpath("migrations")
     out = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
             out.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
-    return sorted(out)
+    return tuple(sorted(out))
 
 
 USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
