@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 
+from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import SQLiteStore
 from ..sqlite.packing import MetaCodec
@@ -147,17 +148,18 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
 def _content_unpacker(lite: sqlite3.Connection,
                       cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """PostgreSQL keeps message content plain (its SQL reads it): a row's packed content
-    (packing.py) goes over as text."""
+    (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH)."""
     if "content_z" not in cols:
         return None
-    c, z = cols.index("content"), cols.index("content_z")
+    c, z, h = cols.index("content"), cols.index("content_z"), cols.index("content_hash")
     codec = MetaCodec()
 
     def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        if row[z] is None:
+        if row[z] is None and (row[h] is not None or row[c] is None):
             return row
         out = list(row)
-        out[c], out[z] = codec.text(lite, None, row[z]), None
+        out[c], out[z] = codec.text(lite, row[c], row[z]), None
+        out[h] = out[h] or content_hash(out[c])  # SQLite derives it (packing.HASH)
         return tuple(out)
     return unpack
 

@@ -36,6 +36,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"CAST\(([\w.]+) AS TEXT\)", r"convert_from(\1, 'UTF8')"),        # blob bytes as text
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
     (r"\bcontent_unpack\([\w.]+\)", "NULL::text"),                     # content is never packed
+    (r"\bcontent_sha\([\w.]+, [\w.]+\)", "NULL::text"),               # content_hash always stored
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
 _SUM = re.compile(r"\bsum\(", re.I)

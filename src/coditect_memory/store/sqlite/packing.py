@@ -27,6 +27,7 @@ from typing import Any
 import zstandard
 
 from ...derive.titles import TITLE_TYPES
+from ...hashing import content_hash
 
 PLAIN_KINDS = frozenset({"file_history"})  # SQL reads json_extract(metadata, '$.file_key')
 TRAIN_ROWS = 4000  # samples a kind's dictionary is trained on (~0.2 s once)
@@ -46,6 +47,15 @@ def content_sql(prefix: str = "m.") -> str:
 
 
 CONTENT = content_sql()
+
+
+def hash_sql(prefix: str = "m.") -> str:
+    """A message's content hash in SQL. SQLite stores none for a row whose text it keeps
+    (migration 0024: it is the text's SHA-256, 64 bytes a row); `content_sha` recomputes it."""
+    return (f"coalesce({prefix}content_hash, content_sha({prefix}content, {prefix}content_z))")
+
+
+HASH = hash_sql()
 
 
 class MetaCodec:
@@ -132,3 +142,16 @@ class MetaCodec:
                 self._load(db)
                 reader = self._readers[did]
             return reader.decompress(data).decode("utf-8", "surrogatepass")
+
+
+def sql_functions(conn: Any, codec: MetaCodec | None = None) -> None:
+    """Give a connection to a SQLite store what CONTENT and HASH call (every connection that
+    reads texts or hashes, or writes messages: the backup triggers read HASH)."""
+    unpack = (codec or MetaCodec()).text
+
+    def text(content: str | None, packed: bytes | None) -> str | None:
+        return content if content is not None else None if packed is None else unpack(conn, None, packed)
+
+    conn.create_function("content_unpack", 1, lambda z: text(None, z), deterministic=True)
+    conn.create_function("content_sha", 2, lambda c, z: content_hash(text(c, z)), deterministic=True)
+

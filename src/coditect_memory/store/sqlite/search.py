@@ -16,7 +16,7 @@ from typing import Any
 
 from ...timeutil import iso
 from ..protocol.search import EmbedRow, IndexRow, IndexState, StoredHit, VectorRow
-from .packing import CONTENT
+from .packing import CONTENT, HASH
 
 # A failed tool call (a tool_result with is_error) has no log level: it is indexed and shown
 # as an error, so `level:error` finds it (search/index.py SCHEMA_VERSION 2).
@@ -193,7 +193,7 @@ class SQLiteSearch:
                         batch: int) -> list[EmbedRow]:
         where = _EMBEDDABLE.format(types=_marks(len(types)))
         return list(map(_embed_row, self._tuples(
-            f"SELECT m.id, {CONTENT}, m.content_hash, m.type, m.is_meta FROM messages m"
+            f"SELECT m.id, {CONTENT}, {HASH}, m.type, m.is_meta FROM messages m"
             f" WHERE {where} ORDER BY m.id LIMIT ?", (after_id, upto_id, *types, batch))))
 
     def count_embeddable(self, types: tuple[str, ...], after_id: int, upto_id: int) -> int:

@@ -1,0 +1,12 @@
+-- coditect-memory store, migration 24: a message's content hash derived, not stored (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- `content_hash` (64 hex characters, 7% of the store at 1M messages) is the SHA-256 of the
+-- row's text. New rows on SQLite store NULL where they store the text: every reader reads
+-- `coalesce(content_hash, content_sha(content, content_z))` (packing.HASH; `content_sha` is
+-- a function on every connection of the backend), and the backup triggers of `messages` log
+-- that expression (changes.install re-creates the ones made before). Rows stored before keep
+-- their hash; file versions (text in blobs) keep theirs; PostgreSQL stores every hash.
+-- No schema change: this version marks the new meaning, so an older version of the code,
+-- which would read the NULLs, refuses the store.
+SELECT 1;
