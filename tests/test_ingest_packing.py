@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from coditect_memory.sample import generate
-from coditect_memory.store.sqlite.packing import TRAIN_ROWS, MetaCodec, hash_sql, sql_functions
+from coditect_memory.store.sqlite.packing import (
+    TRAIN_ROWS,
+    MetaCodec,
+    hash_sql,
+    sql_functions,
+    uuid_sql,
+)
 
 from .builders import all_messages
 from .conftest import ingest_json
@@ -96,6 +102,8 @@ def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int
         db.execute(f"DROP TRIGGER {trigger}")  # made again when the store opens
     sql_functions(db, codec)  # every version before migration 24 stored each text's hash
     db.execute(f"UPDATE messages SET content_hash = {hash_sql('')} WHERE content_hash IS NULL")
+    db.execute(f"UPDATE messages SET ext_id = {uuid_sql('ext_id')}, parent_ext_id ="  # and uuids as text
+               f" {uuid_sql('parent_ext_id')} WHERE ext_id IS NOT NULL OR parent_ext_id IS NOT NULL")
     undone = [(v, plain, packed) for v, plain, packed in _PACKED if v >= version]
     for _, plain, packed in undone:
         rows = [(codec.text(db, None, z), i) for i, z in db.execute(

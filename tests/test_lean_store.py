@@ -1,10 +1,12 @@
 """A smaller SQLite store (issue 18, store size; migration 0024): a message's content hash is
-derived from its text instead of stored, and new stores use 16 KB pages. Invisible to every
-reader: exports, digests and incremental backups see the hash the text has."""
+derived from its text instead of stored, a transcript uuid is kept as its 16 bytes, and new
+stores use 16 KB pages. Invisible to every reader: exports, digests and incremental backups
+see the hash the text has, and every door the uuid's text."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -31,12 +33,22 @@ def _sha(text: str) -> str:
 
 
 def _exported_hashes(home: Path) -> dict[str, str | None]:
-    """uid -> content_hash as export gives it, each checked against the row's text or blob."""
+    """uid -> content_hash as export gives it, each checked against the row's text or blob;
+    each transcript line's uuids checked against the line's own."""
     out = {}
+    lines: dict[str, list[bytes]] = {}
+    uuids = 0
     for m in all_messages(home):
         want = m["blob_sha256"] if m["content"] is None else _sha(m["content"])
         assert m["content_hash"] == want, m["uid"]
         out[m["uid"]] = m["content_hash"]
+        if m["source_kind"] == "transcript" and m["ext_id"] is not None:
+            if m["source_file"] not in lines:
+                lines[m["source_file"]] = (Path(m["source_root"]) / m["source_file"]).read_bytes().splitlines()
+            line = json.loads(lines[m["source_file"]][m["source_line"] - 1])
+            assert (m["ext_id"], m["parent_ext_id"]) == (line["uuid"], line.get("parentUuid")), m["uid"]
+            uuids += 1
+    assert uuids > 1000
     return out
 
 
@@ -45,6 +57,8 @@ def test_hash_derived_not_stored(sample, memory_home):
     hashes = _exported_hashes(memory_home)
     with sqlite3.connect(memory_home / "memory.db") as db:
         assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+        assert db.execute("SELECT count(*) FROM messages WHERE typeof(ext_id) = 'text'"
+                          " AND source_kind = 'transcript'").fetchone()[0] == 0  # 16 bytes each
         stored = dict(db.execute("SELECT uid, content_hash FROM messages"))
         texts = db.execute("SELECT count(*) FROM messages WHERE content IS NOT NULL"
                            " OR content_z IS NOT NULL").fetchone()[0]
@@ -69,11 +83,14 @@ def test_upgrade_keeps_stored_hashes(sample, memory_home, tmp_path):
     hashes = _exported_hashes(memory_home)
     with sqlite3.connect(memory_home / "memory.db") as db:
         stored = dict(db.execute("SELECT uid, content_hash FROM messages"))
+        uuid_types = dict(db.execute("SELECT uid, typeof(ext_id) FROM messages WHERE ext_id IS NOT NULL"))
         triggers = [r[0] for r in db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'"
             " AND name IN ('backup_u_messages', 'backup_d_messages')")]
     assert {u: stored[u] for u in before} == before
     assert sum(stored[u] is None for u in hashes if u not in before) > 1000
+    assert {uuid_types[u] for u in before if u in uuid_types} == {"text"}  # as stored then
+    assert sum(t == "blob" for u, t in uuid_types.items() if u not in before) > 1000
     assert len(triggers) == 2 and all("content_sha" in t for t in triggers)
 
 

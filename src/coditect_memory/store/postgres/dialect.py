@@ -37,6 +37,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
     (r"\bcontent_unpack\([\w.]+\)", "NULL::text"),                     # content is never packed
     (r"\bcontent_sha\([\w.]+, [\w.]+\)", "NULL::text"),               # content_hash always stored
+    (r"CASE WHEN typeof\(([\w.]+)\) = 'blob' THEN lower\(.*?\) ELSE \1 END", r"\1"),  # uuids stay text
+    (r"\buuid_bytes\(([\w.]+)\)", r"\1"),
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
 _SUM = re.compile(r"\bsum\(", re.I)

@@ -35,7 +35,7 @@ from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
-from .packing import MetaCodec, sql_functions
+from .packing import MetaCodec, sql_functions, uuid_key
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
@@ -74,6 +74,10 @@ def _sha(text: str | None) -> str | None:
     if text is None:
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _meta(value: Any) -> str | None:
@@ -395,6 +399,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         blobs: list[tuple[str, int, int, bytes]] = []
         pack = self.meta_codec.pack
         pack_content = self.meta_codec.pack_content if self.packs_content else None
+        ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
@@ -411,7 +416,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
-                   int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
+                   int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
                    file_id, rec.line, rec.offset,
                    rec.origin.run_id if rec.origin else batch.run_id, meta_text,
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,

@@ -20,6 +20,7 @@ from ..protocol.read import (
     StoreInfo,
     Tokens,
 )
+from .packing import uuid_sql
 
 # A human prompt (derive.prompts.is_prompt, stored per row), counted once: a history line
 # linked to its transcript prompt is the same prompt.
@@ -102,11 +103,12 @@ def session(db: sqlite3.Connection, session_id: str) -> Session | None:
 
 
 # A message as `show session` prints it ({cols}: extra columns first); the API's pages too.
-MESSAGE_SELECT = """
-        SELECT {cols} m.uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
+MESSAGE_SELECT = f"""
+        SELECT {{cols}} m.uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
                m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
                m.is_error, m.is_meta, m.is_sidechain, m.agent_id, m.component, m.level, m.model,
-               m.linked_uid, m.ext_id, m.parent_ext_id, fb.path AS file_path
+               m.linked_uid, {uuid_sql('m.ext_id')} AS ext_id,
+               {uuid_sql('m.parent_ext_id')} AS parent_ext_id, fb.path AS file_path
         FROM messages m
         LEFT JOIN source_files f ON f.id = m.source_file_id
         LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 AND m.content IS NULL

@@ -23,7 +23,7 @@ from .packing import CONTENT, HASH
 LEVEL = "coalesce(m.level, CASE WHEN m.is_error = 1 THEN 'error' END)"
 INDEX_COLUMNS = (f"m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.type, m.role, {CONTENT},"
                  f" m.ts, m.component, {LEVEL}, m.tool_name, m.is_meta, m.linked_uid, m.deleted_at,"
-                 " m.source_file_id, m.content_hash")
+                 f" m.source_file_id, {HASH}")
 _EMBEDDABLE = ("m.id > ? AND m.id <= ? AND m.type IN ({types}) AND m.deleted_at IS NULL"
                " AND m.linked_uid IS NULL AND (m.content <> '' OR m.content_z IS NOT NULL)")
 CHUNK = 500  # ids per IN (...) list
