@@ -1,6 +1,5 @@
 """A smaller SQLite store (issue 18, store size; migration 0024): a message's content hash is
-derived from its text instead of stored, a transcript uuid is kept as its 16 bytes, and new
-stores use 16 KB pages. Invisible to every reader: exports, digests and incremental backups
+derived from its text instead of stored, and a transcript uuid is kept as its 16 bytes. Invisible to every reader: exports, digests and incremental backups
 see the hash the text has, and every door the uuid's text."""
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import pytest
 
 from coditect_memory.sample import generate
 from coditect_memory.store.sqlite import digest
-from coditect_memory.store.sqlite.backend import PAGE_SIZE
 
 from .builders import all_messages
 from .conftest import ingest_json, run
@@ -56,7 +54,6 @@ def test_hash_derived_not_stored(sample, memory_home):
     assert ingest_json(sample)["errors"] == 0
     hashes = _exported_hashes(memory_home)
     with sqlite3.connect(memory_home / "memory.db") as db:
-        assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
         assert db.execute("SELECT count(*) FROM messages WHERE typeof(ext_id) = 'text'"
                           " AND source_kind = 'transcript'").fetchone()[0] == 0  # 16 bytes each
         stored = dict(db.execute("SELECT uid, content_hash FROM messages"))

@@ -64,7 +64,6 @@ _UPSERT = (
 )
 
 
-PAGE_SIZE = 16384
 CACHE_KIB = 131072  # SQLite's page cache per connection (random inserts into the uid index)
 _PRAGMAS = ("synchronous=NORMAL", "foreign_keys=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}",
             "wal_autocheckpoint=20000", "recursive_triggers=ON")
@@ -127,9 +126,6 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            # a new store's page size (no effect on one that exists): 16 KB pages hold the
-            # rows of `messages` ~96% full where 4 KB pages hold them 89% full (issue 18)
-            self.db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             self.db.execute("PRAGMA journal_mode=WAL")  # persistent: once, not per thread
         except sqlite3.DatabaseError as e:
             self.close()
