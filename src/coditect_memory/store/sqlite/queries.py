@@ -31,6 +31,8 @@ def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
     def one(sql: str) -> Any:
         return db.execute(sql).fetchone()[0]
 
+    # one pass over the covering index (messages_source) gives both the total and its split:
+    # the total was a second pass, ~20% of `status` at 1M messages
     by_source = {r[0]: r[1] for r in db.execute(
         "SELECT source_kind, count(*) FROM messages WHERE deleted_at IS NULL GROUP BY source_kind ORDER BY 2 DESC, 1")}
     files: dict[str, KindFiles] = {r[0]: {"files": r[1], "bytes": r[2] or 0} for r in db.execute(
@@ -39,7 +41,7 @@ def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
     unknown = [r[0] for r in db.execute(
         "SELECT root || '/' || path FROM source_files WHERE kind = 'unknown' AND missing_since IS NULL ORDER BY path LIMIT 200")]
     return {
-        "messages": one("SELECT count(*) FROM messages WHERE deleted_at IS NULL"),
+        "messages": sum(by_source.values()),
         "sessions": one("SELECT count(*) FROM sessions"),
         "projects": one("SELECT count(*) FROM projects"),
         "by_source": by_source,
