@@ -22,6 +22,7 @@ from coditect_memory.backup.restore import restore
 from coditect_memory.backup.targets import LocalTarget
 from coditect_memory.store.sqlite import changes
 from coditect_memory.store.sqlite.backend import SQLiteStore
+from coditect_memory.store.sqlite.packing import sql_functions
 
 from .conftest import run
 from .test_backup_support import build_store, install_store, more_sessions
@@ -105,6 +106,7 @@ class TestRowDeltas:
                 assert out["type"] == ("full" if round_ == 0 else "incremental"), out["notes"]
             writer = sqlite3.connect(db_path, isolation_level=None)
             writer.execute("PRAGMA recursive_triggers = ON")
+            sql_functions(writer)  # the messages triggers log packing.HASH
             mutate(writer, rng, round_)
             writer.close()
         for i, (repo, out, want) in enumerate(made):

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from coditect_memory.sample import generate
-from coditect_memory.store.sqlite.packing import CONTENT_MIN, MetaCodec
+from coditect_memory.store.sqlite.derive import LINK_PARENT
+from coditect_memory.store.sqlite.packing import CONTENT_MIN, MetaCodec, sql_functions, uuid_sql
 
 from .builders import all_messages
 from .conftest import ingest_json, run
@@ -125,15 +126,29 @@ def test_copy_to_postgresql_and_back(sample, memory_home, pg_server, tmp_path):
 
 @pytest.mark.usefixtures("cli_backend")
 def test_resumed_session_found_through_the_narrow_uuid_index(tmp_path, memory_home, cli_backend):
-    """Migration 23 indexes 8 characters of each transcript uuid: a resumed session still
-    finds its parent (both backends), and SQLite's plan uses that index, not a scan."""
+    """Migration 23 indexes 8 characters of each transcript uuid (8 of its 16 bytes since
+    migration 24): a resumed session still finds its parent (both backends), also one
+    stored before 24 (its uuid as text), and SQLite's plan uses that index, not a scan."""
     from .test_sources import SID, SID2, make_root
 
-    ingest_json(make_root(tmp_path / "claude"))
+    root = make_root(tmp_path / "claude")
+    for path in (root / "projects").glob("*/*.jsonl"):  # real uuids: SQLite keeps their bytes
+        text = path.read_text()
+        for i, short in enumerate(("u1", "a1", "u2", "v1")):
+            text = text.replace(f'"{short}"', f'"0000000{i}-aaaa-4bbb-8ccc-dddddddddddd"')
+        path.write_text(text)
+    ingest_json(root)
     assert run("show", "session", SID2, "--json").json()["parent_session_id"] == SID
     if cli_backend == "sqlite":
         with sqlite3.connect(memory_home / "memory.db") as db:
+            sql_functions(db)
             plan = " ".join(str(r) for r in db.execute(
-                "EXPLAIN QUERY PLAN SELECT p.session_id FROM messages p"
-                " WHERE substr(p.ext_id, 1, 8) = substr(?, 1, 8) AND p.ext_id = ?", ("a", "a")))
+                "EXPLAIN QUERY PLAN SELECT (SELECT p.session_id FROM messages p" + LINK_PARENT
+                + ") FROM sessions"))
             assert "messages_ext_prefix" in plan, plan
+            assert db.execute("SELECT count(*) FROM messages WHERE session_id = ?"
+                              " AND typeof(ext_id) = 'blob'", (SID,)).fetchone()[0] > 0
+            db.execute(f"UPDATE messages SET ext_id = {uuid_sql('ext_id')} WHERE session_id = ?", (SID,))
+            db.execute("UPDATE sessions SET parent_session_id = NULL, dirty = 1 WHERE id = ?", (SID2,))
+        ingest_json(root)  # derives the dirty session again: its parent is stored as text
+        assert run("show", "session", SID2, "--json").json()["parent_session_id"] == SID

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from coditect_memory.sample import generate
-from coditect_memory.store.sqlite.packing import TRAIN_ROWS, MetaCodec
+from coditect_memory.store.sqlite.packing import (
+    TRAIN_ROWS,
+    MetaCodec,
+    hash_sql,
+    sql_functions,
+    uuid_sql,
+)
 
 from .builders import all_messages
 from .conftest import ingest_json
@@ -91,18 +97,24 @@ def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int
     assert ingest_json(half)["errors"] == 0
     db = sqlite3.connect(home / "memory.db")
     codec = MetaCodec()  # the rows as an old version stored them: plain text
+    for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                 " AND tbl_name = 'messages'").fetchall():
+        db.execute(f"DROP TRIGGER {trigger}")  # made again when the store opens
+    sql_functions(db, codec)  # every version before migration 24 stored each text's hash
+    db.execute(f"UPDATE messages SET content_hash = {hash_sql('')} WHERE content_hash IS NULL")
+    db.execute(f"UPDATE messages SET ext_id = {uuid_sql('ext_id')}, parent_ext_id ="  # and uuids as text
+               f" {uuid_sql('parent_ext_id')} WHERE ext_id IS NOT NULL OR parent_ext_id IS NOT NULL")
     undone = [(v, plain, packed) for v, plain, packed in _PACKED if v >= version]
     for _, plain, packed in undone:
         rows = [(codec.text(db, None, z), i) for i, z in db.execute(
             f"SELECT id, {packed} FROM messages WHERE {packed} IS NOT NULL").fetchall()]
         assert rows
         db.executemany(f"UPDATE messages SET {plain} = ?, {packed} = NULL WHERE id = ?", rows)
-    for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                 " AND tbl_name = 'messages'").fetchall():
-        db.execute(f"DROP TRIGGER {trigger}")  # made again when the store opens
     for v, _, packed in undone:
         db.execute(f"ALTER TABLE messages DROP COLUMN {packed}")
         db.execute("DELETE FROM schema_migrations WHERE version = ?", (v,))
+    if version <= 24:
+        db.execute("DELETE FROM schema_migrations WHERE version = 24")
     for sql in more:
         db.execute(sql)
     db.commit()

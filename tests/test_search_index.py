@@ -12,6 +12,7 @@ import sqlite3
 from coditect_memory.search import indexer
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
+from coditect_memory.store.sqlite.packing import sql_functions
 
 from .builders import append, assistant, conversation, line, sid, transcript_path, user, write_jsonl
 from .conftest import ingest_json, run, run_proc
@@ -47,6 +48,7 @@ def sqlite_change(home, assignments: str, where: str, params: tuple) -> list[int
     """Change messages in place in the SQLite store, as a command that deletes or redacts
     them will (the Store has no such write yet). Returns the ids of the rows changed."""
     db = sqlite3.connect(home / "memory.db")
+    sql_functions(db)  # the messages triggers log packing.HASH
     ids = [r[0] for r in db.execute(f"SELECT id FROM messages WHERE {where}", params)]
     db.execute(f"UPDATE messages SET {assignments} WHERE {where}", params)
     db.commit()

@@ -28,9 +28,10 @@ from typing import Any
 
 import psycopg
 
+from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec
+from ..sqlite.packing import MetaCodec, uuid_text
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 
@@ -196,17 +197,20 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
 def _content_unpacker(lite: sqlite3.Connection,
                       cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """PostgreSQL keeps message content plain (its SQL reads it): a row's packed content
-    (packing.py) goes over as text."""
+    (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH) and
+    its uuids as text."""
     if "content_z" not in cols:
         return None
-    c, z = cols.index("content"), cols.index("content_z")
+    c, z, h = cols.index("content"), cols.index("content_z"), cols.index("content_hash")
+    uuids = [cols.index("ext_id"), cols.index("parent_ext_id")]
     codec = MetaCodec()
 
     def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        if row[z] is None:
-            return row
         out = list(row)
-        out[c], out[z] = codec.text(lite, None, row[z]), None
+        out[c], out[z] = codec.text(lite, row[c], row[z]), None
+        out[h] = out[h] or content_hash(out[c])  # SQLite derives it (packing.HASH)
+        for i in uuids:  # SQLite keeps a uuid as 16 bytes (packing.uuid_key)
+            out[i] = uuid_text(out[i])
         return tuple(out)
     return unpack
 

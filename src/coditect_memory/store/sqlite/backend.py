@@ -36,7 +36,7 @@ from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
-from .packing import MetaCodec
+from .packing import MetaCodec, sql_functions, uuid_key
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
@@ -60,7 +60,8 @@ _UPSERT = (
     " content_hash = excluded.content_hash, component = excluded.component,"
     " count_kind = excluded.count_kind, count_name = excluded.count_name,"
     " error_signature = excluded.error_signature"
-    " WHERE messages.content_hash IS NOT excluded.content_hash"
+    " WHERE messages.content IS NOT excluded.content OR messages.content_z IS NOT excluded.content_z"
+    " OR messages.content_hash IS NOT excluded.content_hash"
 )
 
 
@@ -73,6 +74,10 @@ def _sha(text: str | None) -> str | None:
     if text is None:
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _meta(value: Any) -> str | None:
@@ -163,9 +168,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.DatabaseError as e:
             raise self._open_error(e) from None
-        unpack = self.meta_codec.text
-        conn.create_function("content_unpack", 1, lambda z: None if z is None else unpack(conn, None, z),
-                             deterministic=True)  # packing.CONTENT
+        sql_functions(conn, self.meta_codec)  # packing.CONTENT, packing.HASH
         conn.row_factory = sqlite3.Row
         self._keep(conn)
         return conn
@@ -396,13 +399,15 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         blobs: list[tuple[str, int, int, bytes]] = []
         pack = self.meta_codec.pack
         pack_content = self.meta_codec.pack_content if self.packs_content else None
+        ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
             if rec.blob is not None:
                 blob_sha = hashlib.sha256(rec.blob).hexdigest()
                 blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
-            chash = blob_sha if content is None else _sha(content)
+            # SQLite keeps no hash of a text it stores: packing.HASH recomputes it (0024)
+            chash = blob_sha if content is None else None if pack_content else _sha(content)
             meta = rec.metadata
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
@@ -411,7 +416,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
-                   int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
+                   int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
                    file_id, rec.line, rec.offset,
                    rec.origin.run_id if rec.origin else batch.run_id, meta_text,
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,

@@ -39,6 +39,7 @@ from typing import Any
 from ...failpoints import failpoint
 from ..base import DeltaUnavailable
 from . import digest
+from .packing import hash_sql, sql_functions
 
 BOOKKEEPING = ("store_meta", "backup_marks", "backup_changes")
 LOG_LIMIT = 2_000_000  # lines kept; older ones go, and a chain older than them gets a full
@@ -67,9 +68,15 @@ def table_counts(db: sqlite3.Connection) -> dict[str, int]:
     return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables(db)}
 
 
+_HASHED = {"backup_u_messages", "backup_d_messages"}  # they log the old row's hash
+
+
 def _triggers(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'backup\\_%' ESCAPE '\\'")}
+    """The tracking triggers installed, but those of messages made before migration 0024,
+    which logged the stored content_hash where now the text's hash is derived (HASH)."""
+    return {name for name, sql in db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'backup\\_%' ESCAPE '\\'")
+        if name not in _HASHED or "content_sha" in sql}
 
 
 def install(db: sqlite3.Connection) -> int:
@@ -80,11 +87,12 @@ def install(db: sqlite3.Connection) -> int:
         if not _NAME.match(t):
             raise ValueError(f"table name {t!r} cannot be tracked for backups")
         cols = {r[1] for r in db.execute(f'PRAGMA table_info("{t}")')}
-        olds = ("old.uid", "old.content_hash") if {"uid", "content_hash"} <= cols else ("NULL", "NULL")
+        olds = ("old.uid", hash_sql("old.")) if {"uid", "content_hash"} <= cols else ("NULL", "NULL")
         for op, event, row, old, extra in (("i", "INSERT", "new", ("NULL", "NULL"), ""),
                                            ("u", "UPDATE", "old", olds, _MOVED.format(t=t)),
                                            ("d", "DELETE", "old", olds, "")):
             if f"backup_{op}_{t}" not in have:
+                db.execute(f'DROP TRIGGER IF EXISTS "backup_{op}_{t}"')  # one made before 0024
                 db.execute(_TRIGGER.format(op=op, event=event, t=t, row=row, old_uid=old[0],
                                            old_hash=old[1], extra=extra))
                 made += 1
@@ -127,7 +135,7 @@ def position(db: sqlite3.Connection) -> dict[str, Any]:
         tail[t] = db.execute(f'SELECT count(*) FROM "{t}" WHERE rowid > ?', (upto,)).fetchone()[0]
         if t == "messages":
             tail_total, tail_n = digest.query_sum(
-                db.cursor(), "SELECT uid, content_hash FROM messages WHERE rowid > ?", (upto,))
+                db.cursor(), f"SELECT uid, {hash_sql('')} FROM messages WHERE rowid > ?", (upto,))
     return {"store_id": meta.get("store_id"), "epoch": meta.get("backup_epoch"),
             "floor": int(meta.get("backup_log_floor", 0)),
             "seq": db.execute("SELECT coalesce(max(seq), 0) FROM backup_changes").fetchone()[0],
@@ -137,7 +145,9 @@ def position(db: sqlite3.Connection) -> dict[str, Any]:
 
 
 def reset(db: sqlite3.Connection) -> None:
-    """A restored store starts a new history: no marks, no log, a new epoch."""
+    """A restored store starts a new history: no marks, no log, a new epoch. (`db` then
+    applies deltas: the messages triggers it runs call content_sha.)"""
+    sql_functions(db)
     db.execute("DELETE FROM backup_changes")
     db.execute("DELETE FROM backup_marks")
     db.execute("UPDATE store_meta SET value = lower(hex(randomblob(8))) WHERE key = 'backup_epoch'")
@@ -183,6 +193,7 @@ def write_delta(db_path: str, out: Path, parent: dict[str, Any]) -> dict[str, An
     the summary of the store it describes (schema version, counts, digest, position).
     The caller has run `mark` in a committed transaction just before."""
     db = sqlite3.connect(db_path, isolation_level=None, timeout=30.0)
+    sql_functions(db)  # the digest reads packing.HASH
     try:
         db.execute("PRAGMA cache_size = -65536")
         db.execute("ATTACH ? AS d", (str(out),))
@@ -231,7 +242,7 @@ def _copy_changes(db: sqlite3.Connection, parent: dict[str, Any], now: dict[str,
     new = digest.Sum()  # the messages copied, summed as they are read
     db.create_function("digest_add", 2, new.add)
     for t in tables(db):
-        summed = " AND digest_add(uid, content_hash)" if t == "messages" else ""
+        summed = f" AND digest_add(uid, {hash_sql('')})" if t == "messages" else ""
         db.execute(f'CREATE TABLE d."{t}" AS SELECT rowid AS __rowid, * FROM main."{t}" WHERE 0')
         stored = db.execute(f'INSERT INTO d."{t}" SELECT rowid, * FROM main."{t}" WHERE rowid > ?'
                             + summed, (marks[t],)).rowcount

@@ -26,6 +26,7 @@ from ...derive.sessions import (
 )
 from ...derive.titles import TITLE_TYPES
 from .backend import CACHE_KIB
+from .packing import uuid_sql
 from .queries import PROMPT
 from .rollups import refresh
 
@@ -53,6 +54,16 @@ def derive_sessions(store: Any) -> int:
     store.db.execute("PRAGMA shrink_memory")
     return n
 
+
+
+# The message a resumed session's first line names (sessions.parent_ref), in another session.
+# The index (0023) holds the first 8 bytes of ext_id: of the uuid's 16 (packing.uuid_key) or,
+# in a row stored before migration 24, of its text.
+LINK_PARENT = f"""
+    WHERE substr(p.ext_id, 1, 8) IN (substr(uuid_bytes(sessions.parent_ref), 1, 8),
+                                     substr(sessions.parent_ref, 1, 8))
+      AND p.ext_id IS NOT NULL AND {uuid_sql('p.ext_id')} = sessions.parent_ref
+      AND p.session_id <> sessions.id LIMIT 1"""
 
 class SQLiteDirtySessions:
     """derive.sessions.DirtySessions over temp.dirty_ids, in the caller's transaction."""
@@ -177,11 +188,8 @@ class SQLiteDirtySessions:
                              for r in rows])
 
     def link_parents(self) -> None:
-        self.db.execute("""
-            UPDATE sessions SET parent_session_id = (
-                SELECT p.session_id FROM messages p
-                WHERE substr(p.ext_id, 1, 8) = substr(sessions.parent_ref, 1, 8)  -- the index (0023)
-                  AND p.ext_id = sessions.parent_ref AND p.session_id <> sessions.id LIMIT 1)
+        self.db.execute(f"""
+            UPDATE sessions SET parent_session_id = (SELECT p.session_id FROM messages p{LINK_PARENT})
             WHERE id IN (SELECT id FROM dirty_ids) AND parent_ref IS NOT NULL""")
 
     def done(self) -> None:

@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from .packing import hash_sql, sql_functions
+
 ALGORITHM = "sum-sha256(uid US content_hash) mod 2^256"
 MOD = 1 << 256
 
@@ -61,4 +63,5 @@ def value(d: dict[str, Any]) -> int:
 
 def message_digest(cur: sqlite3.Cursor) -> dict[str, Any]:
     """The digest of every message in the store (a full scan)."""
-    return as_dict(*query_sum(cur, "SELECT uid, content_hash FROM messages"))
+    sql_functions(cur.connection)
+    return as_dict(*query_sum(cur, f"SELECT uid, {hash_sql('')} FROM messages"))

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 import zstandard
 
 from ...derive.titles import TITLE_TYPES
+from ...hashing import content_hash
 
 PLAIN_KINDS = frozenset({"file_history"})  # SQL reads json_extract(metadata, '$.file_key')
 TRAIN_ROWS = 4000  # samples a kind's dictionary is trained on (~0.2 s once)
@@ -46,6 +48,43 @@ def content_sql(prefix: str = "m.") -> str:
 
 
 CONTENT = content_sql()
+
+
+def hash_sql(prefix: str = "m.") -> str:
+    """A message's content hash in SQL. SQLite stores none for a row whose text it keeps
+    (migration 0024: it is the text's SHA-256, 64 bytes a row); `content_sha` recomputes it."""
+    return (f"coalesce({prefix}content_hash, content_sha({prefix}content, {prefix}content_z))")
+
+
+HASH = hash_sql()
+
+
+def uuid_sql(column: str) -> str:
+    """A transcript uuid column in SQL as its text. SQLite stores a canonical uuid as its 16
+    bytes (migration 0024: 37 bytes a row less for `ext_id` and `parent_ext_id` each); the
+    text comes back in C, no Python call per row."""
+    h = f"hex({column})"
+    return (f"CASE WHEN typeof({column}) = 'blob' THEN lower(substr({h}, 1, 8) || '-' || substr({h}, 9, 4)"
+            f" || '-' || substr({h}, 13, 4) || '-' || substr({h}, 17, 4) || '-' || substr({h}, 21))"
+            f" ELSE {column} END")
+
+
+def uuid_key(text: str | None) -> str | bytes | None:
+    """How SQLite stores a uuid column: a lowercase canonical uuid as its 16 bytes (uuid_sql
+    gives the same text back), anything else as it is. Also SQL's `uuid_bytes`."""
+    if text is None or len(text) != 36 or text[8] != "-" or text[13] != "-" or text[18] != "-" \
+            or text[23] != "-" or text != text.lower():
+        return text
+    try:
+        raw = bytes.fromhex(text.replace("-", ""))
+    except ValueError:
+        return text
+    return raw if len(raw) == 16 else text
+
+
+def uuid_text(value: str | bytes | None) -> str | None:
+    """uuid_sql in Python: a stored uuid column as its text."""
+    return str(uuid.UUID(bytes=bytes(value))) if isinstance(value, (bytes, memoryview)) else value
 
 
 class MetaCodec:
@@ -132,3 +171,22 @@ class MetaCodec:
                 self._load(db)
                 reader = self._readers[did]
             return reader.decompress(data).decode("utf-8", "surrogatepass")
+
+
+def sql_functions(conn: Any, codec: MetaCodec | None = None) -> None:
+    """Give a connection to a SQLite store what CONTENT and HASH call (every connection that
+    reads texts or hashes, or writes messages: the backup triggers read HASH)."""
+    unpack = (codec or MetaCodec()).text
+    last: list[Any] = [None, None]  # a SELECT of CONTENT and HASH unpacks its row once
+
+    def text(content: str | None, packed: bytes | None) -> str | None:
+        if content is not None or packed is None:
+            return content
+        if packed != last[0]:
+            last[:] = packed, unpack(conn, None, packed)
+        return last[1]
+
+    conn.create_function("content_unpack", 1, lambda z: text(None, z), deterministic=True)
+    conn.create_function("content_sha", 2, lambda c, z: content_hash(text(c, z)), deterministic=True)
+    conn.create_function("uuid_bytes", 1, uuid_key, deterministic=True)
+

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from ...hashing import content_hash
 from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
 from .packing import CONTENT
@@ -277,12 +278,12 @@ class SQLitePrivacy:
     def rewrite_texts(self, rows: list[tuple[int, str | None, str | None]]) -> None:
         with self.tx() as db:
             db.execute("PRAGMA secure_delete = ON")
+            derived = self.packs_content  # type: ignore[attr-defined]  # HASH reads the text's
             for mid, content, meta in rows:  # row by row: the backup triggers log each one
-                chash = None if content is None else hashlib.sha256(
-                    content.encode("utf-8", "surrogatepass")).hexdigest()
-                db.execute("UPDATE messages SET content = ?, content_z = NULL, metadata = ?, metadata_z = NULL,"
-                           " content_hash = coalesce(?, content_hash) WHERE id = ?",
-                           (content, meta, chash, mid))
+                chash = (None if derived else content_hash(content),) if content is not None else ()
+                db.execute("UPDATE messages SET content = ?, content_z = NULL, metadata = ?, metadata_z = NULL"
+                           + (", content_hash = ?" if chash else "") + " WHERE id = ?",
+                           (content, meta, *chash, mid))
 
     def privacy_other_texts(self) -> Iterator[tuple[str, str, str, str]]:
         for table, key, cols in _OTHER:

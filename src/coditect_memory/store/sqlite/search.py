@@ -16,14 +16,14 @@ from typing import Any
 
 from ...timeutil import iso
 from ..protocol.search import EmbedRow, IndexRow, IndexState, StoredHit, VectorRow
-from .packing import CONTENT
+from .packing import CONTENT, HASH
 
 # A failed tool call (a tool_result with is_error) has no log level: it is indexed and shown
 # as an error, so `level:error` finds it (search/index.py SCHEMA_VERSION 2).
 LEVEL = "coalesce(m.level, CASE WHEN m.is_error = 1 THEN 'error' END)"
 INDEX_COLUMNS = (f"m.id, m.uid, m.session_id, m.project_id, m.source_kind, m.type, m.role, {CONTENT},"
                  f" m.ts, m.component, {LEVEL}, m.tool_name, m.is_meta, m.linked_uid, m.deleted_at,"
-                 " m.source_file_id, m.content_hash")
+                 f" m.source_file_id, {HASH}")
 _EMBEDDABLE = ("m.id > ? AND m.id <= ? AND m.type IN ({types}) AND m.deleted_at IS NULL"
                " AND m.linked_uid IS NULL AND (m.content <> '' OR m.content_z IS NOT NULL)")
 CHUNK = 500  # ids per IN (...) list
@@ -193,7 +193,7 @@ class SQLiteSearch:
                         batch: int) -> list[EmbedRow]:
         where = _EMBEDDABLE.format(types=_marks(len(types)))
         return list(map(_embed_row, self._tuples(
-            f"SELECT m.id, {CONTENT}, m.content_hash, m.type, m.is_meta FROM messages m"
+            f"SELECT m.id, {CONTENT}, {HASH}, m.type, m.is_meta FROM messages m"
             f" WHERE {where} ORDER BY m.id LIMIT ?", (after_id, upto_id, *types, batch))))
 
     def count_embeddable(self, types: tuple[str, ...], after_id: int, upto_id: int) -> int:

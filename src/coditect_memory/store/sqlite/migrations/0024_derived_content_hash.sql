@@ -1,0 +1,17 @@
+-- coditect-memory store, migration 24: content hashes derived, uuids as bytes (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- No schema change: new rows on SQLite store two columns more compactly, and this version
+-- marks that, so an older version of the code (which would misread them) refuses the store.
+-- * `content_hash` (64 hex characters, 7% of the store at 1M messages) is the SHA-256 of
+--   the row's text: NULL where the text is stored. Every reader reads
+--   `coalesce(content_hash, content_sha(content, content_z))` (packing.HASH; `content_sha`
+--   is a function on every connection of the backend), and the backup triggers of
+--   `messages` log that expression (changes.install re-creates the ones made before).
+--   Texts kept in blobs (file versions) keep their hash.
+-- * `ext_id`, `parent_ext_id`: a canonical uuid as its 16 bytes instead of 36 characters
+--   (packing.uuid_key); readers read packing.uuid_sql, the text again. The prefix index
+--   (0023) then holds the first 8 of the 16 bytes.
+-- Rows stored before stay as they are (both readers read both forms); PostgreSQL stores
+-- every hash and uuid text (its dialect reads the expressions as the plain columns).
+SELECT 1;
