@@ -389,7 +389,7 @@ class Ingest:
         self.stats.files_changed += 1
         read = errors = 0
         last_error = None
-        done = start = p.start_offset  # bytes of the file accounted to the progress bar
+        done = p.start_offset  # bytes of the file accounted to the progress bar
         file_id, batch_size = p.file_id, self.config.ingest.batch_size
         add, advance = self._add, self.progress.advance
         try:
