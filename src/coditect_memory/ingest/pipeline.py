@@ -306,6 +306,7 @@ class Ingest:
             digest.update(f"{path}\0{size}\0{sha}\n".encode())
         self.stats.manifest_sha256 = digest.hexdigest()
         self.store.note_files(key, listed, int(time.time() * 1000), mark_missing=only is None)
+        self.store.link_plans()  # before derivation: it settles the plans' projects
         self.stats.sessions_updated = self.store.derive_sessions()
         self.store.purge_forgotten(int(time.time() * 1000))  # forgets past purge_after_days
         give_back_memory()
