@@ -1,6 +1,7 @@
 """What each part of SQLite's insert costs an ingest: the same run with one part taken away.
 
     .venv/bin/python benchmarks/bench_ingest_parts.py --data DIR [--workdir W] [--each-index]
+        [--indexes-only]
 
 Each variant is the ingest pipeline (`ingest.pipeline.Ingest`: read, mask, write, derive;
 no keyword index, no memory extraction) into a fresh SQLite store, in this process, with
@@ -74,8 +75,11 @@ def main() -> None:
                     "bench_ingest.py generated)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench-ingest-parts"))
     ap.add_argument("--each-index", action="store_true", help="also each index on its own")
+    ap.add_argument("--indexes-only", action="store_true", help="only the store as shipped "
+                    "and the index variants")
     args = ap.parse_args()
     home = args.workdir / "home"
+    shutil.rmtree(home, ignore_errors=True)  # a run stopped half-way left its variant's store
     with open_store(load_settings(home)) as store:  # the index names of this schema
         indexes = _secondary(store.db)  # type: ignore[attr-defined]
     variants: list[tuple[str, list[str], bool]] = [
@@ -84,8 +88,10 @@ def main() -> None:
         (f"no secondary index on messages ({len(indexes)})", indexes, False),
         ("no packing (plain metadata and texts)", [], True),
     ]
-    if args.each_index:
+    if args.each_index or args.indexes_only:
         variants += [(f"no index {name}", [name], False) for name in indexes]
+    if args.indexes_only:
+        variants = [v for v in variants if "index" in v[0] or v[0] == "as shipped"]
     best: dict[str, dict[str, float]] = {}
     for order in (variants, variants[::-1]):
         for name, drop, plain in order:
