@@ -16,7 +16,7 @@ def uid(*parts: object, ts: int | None = None) -> str:
     """32 hex: the record's own time in seconds (8 hex, zeros when it has none), then 96 bits
     of the hash. The time prefix keeps the store's uid index growing at its end like the data,
     instead of touching a random page per row (ingest speed, incremental backup size)."""
-    text = _SEP.join("" if p is None else str(p) for p in parts)
+    text = _SEP.join(["" if p is None else str(p) for p in parts])
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     prefix = f"{(ts // 1000) & 0xFFFFFFFF:08x}" if isinstance(ts, int) and ts > 0 else "00000000"
     return prefix + digest

@@ -306,6 +306,7 @@ class Ingest:
             digest.update(f"{path}\0{size}\0{sha}\n".encode())
         self.stats.manifest_sha256 = digest.hexdigest()
         self.store.note_files(key, listed, int(time.time() * 1000), mark_missing=only is None)
+        self.store.link_plans()  # before derivation: it settles the plans' projects
         self.stats.sessions_updated = self.store.derive_sessions()
         self.store.purge_forgotten(int(time.time() * 1000))  # forgets past purge_after_days
         give_back_memory()
@@ -387,40 +388,41 @@ class Ingest:
         assert p.kind.reader is not None  # planned: a kind that is read
         reader = reader_for(p.kind.reader)
         self.stats.files_changed += 1
-        counts = {"read": 0, "errors": 0}
+        read = errors = 0
         last_error = None
-        done_bytes = 0
-        file_id, start, batch_size = p.file_id, p.start_offset, self.config.ingest.batch_size
+        done = p.start_offset  # bytes of the file accounted to the progress bar
+        file_id, batch_size = p.file_id, self.config.ingest.batch_size
+        add, advance = self._add, self.progress.advance
         try:
             for item in _guarded(reader(ctx)):
                 if type(item) is Record:
-                    self._add(item, self._origin_file(item.origin) if item.origin else file_id)
-                    counts["read"] += 1
-                    if item.offset is not None and item.offset > done_bytes + start:
-                        step = item.offset - start - done_bytes
-                        done_bytes += step
-                        self.progress.advance(step, 1)
+                    add(item, self._origin_file(item.origin) if item.origin else file_id)
+                    read += 1
+                    offset = item.offset
+                    if offset is not None and offset > done:
+                        advance(offset - done, 1)
+                        done = offset
                 else:
                     assert isinstance(item, Issue)
-                    counts["errors"] += 1
+                    errors += 1
                     last_error = self._issue(item, p.entry.relpath)
                 if len(self.batch.records) >= batch_size or self.batch_bytes >= MAX_BATCH_BYTES:
                     self._flush()
         except _ReadFailed as e:  # keep the old watermark: the file is tried again next run
             self._issue(Issue(str(e)), p.entry.relpath)
-            self.progress.advance(max(0, p.entry.size - p.start_offset - done_bytes), 0)
+            self.progress.advance(max(0, p.entry.size - done), 0)
             return
         end = ctx.end
         read_bytes = max(0, end.offset - p.start_offset) if end.offset else 0
         self.stats.bytes_read += read_bytes
         self.checksums[p.entry.relpath] = (p.entry.size, end.sha256)
-        self.progress.advance(max(0, p.entry.size - p.start_offset - done_bytes), 0)
+        self.progress.advance(max(0, p.entry.size - done), 0)
         self.batch.files.append(FileUpdate(
             file_id=file_id, kind=p.kind.name, size=p.entry.size, mtime_ns=p.entry.mtime_ns,
             sha256=end.sha256 or end.prefix_sha256, bytes_consumed=end.offset,
             lines_consumed=end.lines, prefix_sha256=end.prefix_sha256, state=end.state or ctx.state,
-            partial_tail=end.partial_tail, errors=counts["errors"], last_error=last_error,
-            action=p.action, bytes_read=read_bytes, messages_read=counts["read"],
+            partial_tail=end.partial_tail, errors=errors, last_error=last_error,
+            action=p.action, bytes_read=read_bytes, messages_read=read,
             messages_new=self.file_new.pop(file_id, 0)))
 
     def _origin_file(self, origin: Origin) -> int:

@@ -53,6 +53,10 @@ _SUMMARY_SECTION = re.compile(r"(?i)^\W*(pending tasks?|next steps?|open questio
 _PASSED = re.compile(r"(?i)\b(error|failed|traceback|exception)\b")
 
 
+_EDITS = frozenset(("Edit", "Write", "MultiEdit"))  # files edited while a command fails
+_TOOLS_READ = _EDITS | {"TodoWrite", "Bash"}  # the calls whose arguments _tool_use reads
+
+
 def norm(text: str) -> str:
     """What near-duplicates share: lower case, words only, one space."""
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))[:400]
@@ -177,6 +181,9 @@ class Extractor:
         return out
 
     def _tool_use(self, row: ExtractRow) -> list[MemoryDraft]:
+        tool = row.tool_name
+        if tool not in _TOOLS_READ or (tool in _EDITS and not self._failing(row.session_id)):
+            return []  # its arguments say nothing here: not parsed (most tool calls)
         try:
             args = orjson.loads(row.content or "")
         except orjson.JSONDecodeError:
@@ -188,7 +195,7 @@ class Extractor:
             lines = [f"[{t.get('status')}] {t.get('content')}" for t in args["todos"]
                      if isinstance(t, dict) and t.get("content")]
             return self._todo_lines(lines, row)
-        if row.tool_name in ("Edit", "Write", "MultiEdit") and s.failing:
+        if tool in _EDITS and s.failing:
             path = args.get("file_path")
             if isinstance(path, str) and path not in s.edited:
                 s.edited.append(path)
@@ -200,6 +207,10 @@ class Extractor:
             if 3 <= len(cmd) <= 120 and "\n" not in cmd:
                 return [self._draft("pattern", f"Runs `{cmd}`", row, key=f"runs {cmd}")]
         return []
+
+    def _failing(self, session_id: str | None) -> bool:
+        s = self.sessions.get(session_id or "")
+        return s is not None and bool(s.failing)
 
     def _bash_result(self, row: ExtractRow) -> list[MemoryDraft]:
         s = self.sessions.setdefault(row.session_id or "", _Session())

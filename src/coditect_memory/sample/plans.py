@@ -13,6 +13,7 @@ class Plans(Core):
         if s.slug:
             self._write_file(f"plans/{s.slug}.md", s.plan.encode(), "plan", s.end)
             self.t_by_source["plan"] += 1
+            s.stats["messages"] += 1  # the session's: its transcript carries the slug
 
     def _memory_notes(self) -> None:
         core = V.PROJECTS[0][0]

@@ -171,6 +171,7 @@ def _record(store: Store, index_id: str | None, upto: int, run_id: int, docs: in
         return
     store.put_index_state(ENGINE, index_id, upto, run_id, docs)
     store.put_index_state(files_engine(index_id), index_id, upto, run_id, 0)
+    store.drop_index_states(files_engine(""), keep=files_engine(index_id))  # the old indexes'
     remove_other_indexes(new_in, index_id)
 
 

@@ -148,12 +148,18 @@ def _text_record(ctx: ReadContext, kind: str, rtype: str, session: str | None,
                  **extra)
 
 
+def plan_slug(path: str) -> str:
+    """The session slug a plan file is named after: plans/<slug>.md, a sub-agent's
+    plans/<slug>-agent-<id>.md."""
+    name = path.rsplit("/", 1)[-1]
+    return name[:-3].split("-agent-")[0] if name.endswith(".md") else name
+
+
 def read_plan(ctx: ReadContext) -> Iterator[Record | Issue]:
     """plans/<slug>.md (plan mode) and projects/<slug>/memory/*.md (auto-memory notes)."""
     name = ctx.relpath.rsplit("/", 1)[-1]
     rtype = "memory_note" if "/memory/" in f"/{ctx.relpath}" else "plan"
-    slug = name[:-3].split("-agent-")[0] if name.endswith(".md") else name
-    meta = {"slug": slug, "name": name}
+    meta = {"slug": plan_slug(name), "name": name}
     if rtype == "memory_note":  # projects/<slug>/memory/: a project's notes, not a session's
         meta["project_slug"] = ctx.relpath.split("/memory/", 1)[0].rsplit("/", 1)[-1]
     yield from _text_record(ctx, "plan", rtype, None, metadata=meta)

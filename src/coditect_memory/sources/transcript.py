@@ -57,7 +57,7 @@ def read_transcript(ctx: ReadContext) -> Iterator[Record | Issue]:
 
     def line(obj: dict, no: int, offset: int) -> list[Record] | tuple[Issue]:
         try:
-            return list(_entry(obj, no, offset, state, hint, agent_hint, tool_names))
+            return _entry(obj, no, offset, state, hint, agent_hint, tool_names)
         except (TypeError, AttributeError, ValueError, KeyError) as e:
             # a shape no version of Claude Code wrote yet: report it, read on
             return (Issue(f"unexpected entry shape ({type(e).__name__}: {e}); line skipped",
@@ -66,43 +66,38 @@ def read_transcript(ctx: ReadContext) -> Iterator[Record | Issue]:
     yield from read_objects(ctx, line)
 
 
-def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Record]:
-    etype = obj.get("type") or "unknown"
+def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> list[Record]:
+    get = obj.get
+    etype = get("type") or "unknown"
     if not isinstance(etype, str):
         etype = "unknown"
-    session = obj.get("sessionId") or hint
-    ts = parse_ts(obj.get("timestamp"))
-    snapshot = obj.get("snapshot") if isinstance(obj.get("snapshot"), dict) else {}
+    session = get("sessionId") or hint
+    ts = parse_ts(get("timestamp"))
+    snapshot = get("snapshot")
+    if not isinstance(snapshot, dict):
+        snapshot = {}
     if ts is None and etype == "file-history-snapshot":
         ts = parse_ts(snapshot.get("timestamp"))
     if ts is None:
         ts = state.get("last_ts")
     else:
         state["last_ts"] = ts
-    cwd = obj.get("cwd")
+    cwd = get("cwd")
     if cwd:
         state["cwd"] = cwd
     else:
         cwd = state.get("cwd")
-    ext = obj.get("uuid")
+    ext = get("uuid")
     base_id = (session, ext) if ext else ("tx", session, content_hash(compact_json(obj)))
     meta = {k: v for k, v in obj.items() if k not in _LINE_KEYS}
-    common = dict(
-        kind="transcript",
-        session_id=session,
-        ts=ts,
-        line=no,
-        offset=offset,
-        project=cwd,
-        ext_id=ext,
-        parent_ext_id=obj.get("parentUuid"),
-        agent_id=obj.get("agentId") or agent_hint,
-        is_sidechain=bool(obj.get("isSidechain")) or agent_hint is not None,
-    )
-    facts = _facts(obj, state)
-    if ext and "parent_checked" not in state and not common["is_sidechain"]:
+    is_sidechain = bool(get("isSidechain")) or agent_hint is not None
+    common = {"kind": "transcript", "session_id": session, "ts": ts, "line": no, "offset": offset,
+              "project": cwd, "ext_id": ext, "parent_ext_id": get("parentUuid"),
+              "agent_id": get("agentId") or agent_hint, "is_sidechain": is_sidechain}
+    facts = _facts(get, state)
+    if ext and "parent_checked" not in state and not is_sidechain:
         state["parent_checked"] = True
-        parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
+        parent = get("parentUuid") or get("logicalParentUuid")
         if isinstance(parent, str) and parent:
             facts = {**(facts or {}), "parent_ref": parent}
     if etype == "file-history-snapshot":
@@ -113,24 +108,29 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> Iterator[Rec
                      if isinstance(v, dict) and v.get("backupFileName")}
             if named:
                 facts = {**(facts or {}), "backups": named}
-    if etype in ("user", "assistant") and isinstance(obj.get("message"), dict):
+    if (etype == "user" or etype == "assistant") and isinstance(get("message"), dict):
         records = list(_message(obj, etype, meta, common, base_id, tool_names))
     else:
         records = [_other(obj, etype, meta, common, base_id)]
     if records:
         records[0].facts = facts
-    yield from records
+    return records
 
 
-def _facts(obj: dict, state: dict) -> dict | None:
-    """Session facts that changed since the previous line of this file."""
-    facts = {}
-    for key, name in (("gitBranch", "git_branch"), ("version", "version"), ("slug", "slug")):
-        v = obj.get(key)
+_FACT_KEYS = (("gitBranch", "git_branch"), ("version", "version"), ("slug", "slug"))
+
+
+def _facts(get: Any, state: dict) -> dict | None:
+    """Session facts that changed since the previous line of this file (`get`: the line's)."""
+    facts = None
+    for key, name in _FACT_KEYS:
+        v = get(key)
         if v and state.get(name) != v:
             state[name] = v
+            if facts is None:
+                facts = {}
             facts[name] = v
-    return facts or None
+    return facts
 
 
 def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
@@ -369,7 +369,7 @@ def read_web_session(ctx: ReadContext) -> Iterator[Record | Issue]:
         if isinstance(entry, dict):
             entry.setdefault("uuid", f"{hint}:{i}")
             try:
-                records = list(_entry(entry, None, None, ctx.state, hint, None, tool_names))
+                records = _entry(entry, None, None, ctx.state, hint, None, tool_names)
             except (TypeError, AttributeError, ValueError, KeyError) as e:
                 yield Issue(f"logline {i}: unexpected entry shape ({type(e).__name__}: {e});"
                             " skipped")

@@ -18,6 +18,7 @@ from .protocol.file_versions import FileVersionStore
 from .protocol.index_follow import IndexFollowStore
 from .protocol.ingest import Batch, FileState, FileUpdate, IngestError, IngestStore
 from .protocol.memories import MemoryStore
+from .protocol.plan_sessions import PlanSessionStore
 from .protocol.privacy import PrivacyStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
@@ -34,7 +35,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
             AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore, SyncStore,
-            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore):
+            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore, PlanSessionStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

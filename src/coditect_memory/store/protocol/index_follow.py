@@ -28,3 +28,8 @@ class IndexFollowStore(ABC):
     def small_cache(self) -> None:
         """This connection reads each row once: keep little of the database in memory (the
         follower runs beside the ingest, whose page cache is the one that helps)."""
+
+    @abstractmethod
+    def drop_index_states(self, prefix: str, keep: str) -> int:
+        """Delete the search_state rows whose engine starts with `prefix`, but `keep`: the
+        marker rows of indexes a rebuild replaced. Returns how many went."""

@@ -37,6 +37,7 @@ from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
 from .packing import MetaCodec, sql_functions, uuid_key
+from .plan_sessions import SQLitePlanSessions
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
 from .search import SQLiteSearch
@@ -103,7 +104,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  SQLiteFileVersions, SQLiteIndexFollow, Store):
+                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, Store):
     kind = "sqlite"
     packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 

@@ -14,6 +14,12 @@ class SQLiteIndexFollow:
     _tuples: Callable[..., list[tuple[Any, ...]]]  # store/sqlite/search.py
     kind: str
     db: Any  # this thread's connection (store/sqlite/backend.py)
+    tx: Callable[[], Any]  # a write transaction (store/sqlite/backend.py)
+
+    def drop_index_states(self, prefix: str, keep: str) -> int:
+        with self.tx() as db:  # substr: no LIKE, whose '_' and '%' an engine name may hold
+            return int(db.execute("DELETE FROM search_state WHERE substr(engine, 1, ?) = ?"
+                                  " AND engine <> ?", (len(prefix), prefix, keep)).rowcount)
 
     def small_cache(self) -> None:
         if self.kind == "sqlite":  # PostgreSQL's cache is the server's
