@@ -216,12 +216,18 @@ class TestFallsBackToFull:
         assert made["type"] == "full" and "no longer reaches back" in made["notes"][0]
 
 
-def test_every_table_is_tracked(store):
+def test_every_table_is_tracked_from_the_first_backup(store):
+    def triggers() -> set[str]:
+        return {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+
     names = changes.tables(store.db)
     assert {"messages", "sessions", "source_files", "api_usage", "report_days"} <= set(names)
-    triggers = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert not {t for t in triggers() if t.startswith("backup_")}  # never backed up: no cost per row
+    with store.tx() as db:
+        changes.mark(db)  # what a backup does first
+    got = triggers()
     for t in names:
-        assert {f"backup_{op}_{t}" for op in "iud"} <= triggers, t
+        assert {f"backup_{op}_{t}" for op in "iud"} <= got, t
 
 
 @pytest.mark.fault("backup: leftovers of a killed backup (work files, lock, temp objects)")
@@ -262,3 +268,19 @@ def test_a_backup_reads_only_the_latest_chain(store, tmp_path):
     assert made["type"] == "incremental" and made["parent"] == new[-1]
     manifests = {k.split("/")[-1][:-5] for k in reads if k.startswith("manifests/")}
     assert manifests == set(new)
+
+
+def test_triggers_of_a_store_never_backed_up_are_dropped(store):
+    """A store an earlier version gave triggers on opening, never backed up, stops paying for
+    them per row; its first backup makes them again."""
+    with store.tx() as db:
+        changes.install(db)  # as versions before the first-backup rule did
+    store.close()
+    reopened = SQLiteStore(store.path)
+    try:
+        assert changes._all_triggers(reopened.db) == []
+        with reopened.tx() as db:
+            changes.mark(db)
+        assert not changes.missing_triggers(reopened.db) and changes._all_triggers(reopened.db)
+    finally:
+        reopened.close()

@@ -508,6 +508,7 @@ class TestRowFacts:
         for col in ("is_prompt", "count_kind", "count_name", "error_signature"):
             old.execute(f"ALTER TABLE messages DROP COLUMN {col}")  # a store made before 0007
         old.execute("DELETE FROM schema_migrations WHERE version = 7")
+        old.execute("INSERT INTO backup_marks VALUES ('messages', 0)")  # backed up: tracked
         old.commit()
         old.close()
         SQLiteStore(str(tmp_path / "memory.db")).close()

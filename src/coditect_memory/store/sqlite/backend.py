@@ -257,7 +257,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                            (version, name, int(time.time() * 1000)))
         if changes.missing_triggers(self.db):
             with self.tx() as db:
-                changes.install(db)
+                changes.settle_triggers(db)
 
     def schema_version(self) -> int:
         return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0

@@ -18,7 +18,8 @@ def fill_row_facts(db: sqlite3.Connection) -> None:
 
     The backup update trigger of messages is dropped first: the ALTERs moved the schema
     cookie, so the next backup is a full one anyway, and logging a million updates would
-    only fill the change log. `changes.install` re-creates it right after migrating."""
+    only fill the change log. `changes.settle_triggers` re-creates it right after migrating
+    (on a backed-up store)."""
     db.execute('DROP TRIGGER IF EXISTS "backup_u_messages"')
     last = 0
     while True:

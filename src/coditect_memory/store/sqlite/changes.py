@@ -2,8 +2,10 @@
 whole store.
 
 Every table gets three small triggers (made here, so a table a later migration adds is
-covered too). Each backup first raises `backup_marks`, per table, to the highest rowid it
-has; from then on:
+covered too) once the store has a backup: the first backup makes them in the transaction that
+raises its marks, so a store never backed up (a new user's first big ingest) pays nothing per
+row. Each backup first raises `backup_marks`, per table, to the highest rowid it has; from
+then on:
 
 - a row *above* a table's mark is new since that backup: found by a rowid range scan;
 - an insert, update or delete of a row *at or below* the mark is written to
@@ -99,8 +101,33 @@ def install(db: sqlite3.Connection) -> int:
     return made
 
 
+def _tracked(db: sqlite3.Connection) -> bool:
+    """Whether the store has had a backup: before, every row is above a mark that is not there
+    and no trigger is needed."""
+    return db.execute("SELECT 1 FROM backup_marks LIMIT 1").fetchone() is not None
+
+
+def _all_triggers(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                     " AND name LIKE 'backup\\_%' ESCAPE '\\'")]
+
+
 def missing_triggers(db: sqlite3.Connection) -> bool:
-    return len(_triggers(db)) < 3 * len(tables(db))
+    """Whether the triggers are out of step with the store: a backed-up store lacking one (a
+    table a migration added, one a backfill dropped), or one never backed up that has some (made
+    by a version that installed them on opening)."""
+    if _tracked(db):
+        return len(_triggers(db)) < 3 * len(tables(db))
+    return bool(_all_triggers(db))
+
+
+def settle_triggers(db: sqlite3.Connection) -> None:
+    """Bring the triggers in step (see missing_triggers)."""
+    if _tracked(db):
+        install(db)
+    else:
+        for name in _all_triggers(db):
+            db.execute(f'DROP TRIGGER "{name}"')
 
 
 def mark(db: sqlite3.Connection) -> None:
@@ -111,6 +138,7 @@ def mark(db: sqlite3.Connection) -> None:
     Raising the marks only keeps the next delta small: whatever marks the backup's read
     transaction sees are the ones its position records, and every later change is above them
     or logged. So a backup whose marking fails (a read-only or full disk) is still right."""
+    install(db)  # the first backup's: from now on changes at or below the marks are logged
     names = tables(db)
     for t in names:
         top = db.execute(f'SELECT max(rowid) FROM "{t}"').fetchone()[0] or 0
