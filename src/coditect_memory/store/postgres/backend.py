@@ -35,14 +35,14 @@ from ..base import Batch
 from ..protocol.admin import SchemaVersions
 from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
-from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore
+from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore, settle_rows
 from . import changes as pg_changes
 from .dialect import Conn, Cursor, IntNumeric, translate
 from .memories import PostgresMemories
 from .privacy import PostgresPrivacy
 
-_COLS = [c.strip() for c in _MSG_COLS.split(",")]
-_FILE_COL, _SESSION_COL, _PROJECT_COL = map(_COLS.index, ("source_file_id", "session_id", "project_id"))
+_COLS = sqlite_backend._COLS
+_FILE_COL = _COLS.index("source_file_id")
 MIN_SERVER = 150000  # PostgreSQL 15: MERGE-era planner, and what CI runs
 _WRITER_LOCK = 0x6d656d6f  # 'memo': the one advisory lock every write transaction takes
 _RUN_LOCK = 0x72756e  # 'run', with the run id: held while a run goes on
@@ -299,7 +299,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         with self.tx() as db:
             plain, growing = self._batch_rows(db, batch)
             settled = self._settled_projects(db, batch)
-            plain = _settle(plain, settled)
+            plain = settle_rows(plain, settled)
             growing = _no_nul(growing)
             new_by_file = batch.new_by_file
             if plain:
@@ -323,25 +323,6 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             new = self._batch_rest(db, batch)
         self._session_projects.update(settled)
         return new, len(batch.records) - new
-
-    def _settled_projects(self, db: Any, batch: Batch) -> dict[str, int]:
-        """The project of each session of the batch, as its sessions row has it once the batch
-        is stored (the first project it was seen in: `_write_sessions` keeps a stored one).
-        Its messages are written with it, so the run's end (`settle_projects`) finds nothing
-        to change: on PostgreSQL an UPDATE writes the row again with every index entry (a
-        first ingest rewrote 40% of its rows so, and the keyword index re-indexed them)."""
-        known = self._session_projects
-        ask = [sid for sid in batch.sessions if sid not in known]
-        out = {sid: known[sid] for sid in batch.sessions if sid in known}
-        if ask:
-            stored = dict(db.execute("SELECT id, project_id FROM sessions WHERE id = ANY(?)"
-                                     " AND project_id IS NOT NULL", (ask,)).fetchall())
-            for sid in ask:
-                pid = stored.get(sid) or self._project_id(db, batch.sessions[sid].get("project"),
-                                                          batch.sessions[sid].get("start"))
-                if pid is not None:
-                    out[sid] = pid
-        return out
 
     def _write_usage(self, db: Any, rows: list[tuple[Any, ...]]) -> None:
         """COPY, then one INSERT (row-by-row upserts were a tenth of ingest): a response's
@@ -454,15 +435,6 @@ def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]], numbered: bool = True
         cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
         return False
     return True
-
-
-def _settle(rows: list[tuple[Any, ...]], projects: dict[str, int]) -> list[tuple[Any, ...]]:
-    """The rows with their session's project."""
-    if not projects:
-        return rows
-    get, at = projects.get, _PROJECT_COL
-    return [row if (pid := get(row[_SESSION_COL])) is None or pid == row[at]
-            else (*row[:at], pid, *row[at + 1:]) for row in rows]
 
 
 def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -77,6 +77,19 @@ def _sha(text: str | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_COLS = [c.strip() for c in _MSG_COLS.split(",")]
+_SESSION_COL, _PROJECT_COL = _COLS.index("session_id"), _COLS.index("project_id")
+
+
+def settle_rows(rows: list[tuple[Any, ...]], projects: dict[str, int]) -> list[tuple[Any, ...]]:
+    """The rows (_MSG_COLS) with their session's project."""
+    if not projects:
+        return rows
+    get, at = projects.get, _PROJECT_COL
+    return [row if (pid := get(row[_SESSION_COL])) is None or pid == row[at]
+            else (*row[:at], pid, *row[at + 1:]) for row in rows]
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -123,6 +136,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
+        self._session_projects: dict[str, int] = {}  # committed, never changed (settled)
         if (readonly or not create) and not Path(path).exists():
             raise StoreError(f"no store at {path}: run `memory ingest` first (or set MEMORY_HOME)")
         if readonly:
@@ -382,6 +396,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def write_batch(self, batch: Batch) -> tuple[int, int]:
         with self.tx() as db:
             plain, growing = self._batch_rows(db, batch)
+            settled = self._settled_projects(db, batch)
+            plain = settle_rows(plain, settled)
             new_by_file = batch.new_by_file
             for file_id, rows in groupby(plain, key=itemgetter(21)):  # rows come file by file
                 before = db.total_changes
@@ -389,7 +405,31 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                 new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
             self._write_growing(db, growing, new_by_file)
             new = self._batch_rest(db, batch)
+        self._session_projects.update(settled)
         return new, len(batch.records) - new
+
+    def _settled_projects(self, db: Any, batch: Batch) -> dict[str, int]:
+        """The project of each session of the batch, as its sessions row has it once the batch
+        is stored (the first project it was seen in: `_write_sessions` keeps a stored one).
+        Its messages are written with it, so the run's end (`settle_projects`) finds nothing
+        to change: an UPDATE writes the row again with its index entries (a first ingest
+        rewrote 40% of its rows so: debug-log lines have a session but no folder)."""
+        known = self._session_projects
+        ask = [sid for sid in batch.sessions if sid not in known]
+        out = {sid: known[sid] for sid in batch.sessions if sid in known}
+        if ask:
+            stored: dict[str, int] = {}
+            for at in range(0, len(ask), 500):
+                part = ask[at:at + 500]
+                stored.update(db.execute(
+                    f"SELECT id, project_id FROM sessions WHERE id IN ({', '.join('?' * len(part))})"
+                    " AND project_id IS NOT NULL", part).fetchall())
+            for sid in ask:
+                pid = stored.get(sid) or self._project_id(db, batch.sessions[sid].get("project"),
+                                                          batch.sessions[sid].get("start"))
+                if pid is not None:
+                    out[sid] = pid
+        return out
 
     def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
                                                           list[tuple[Any, ...]]]:
