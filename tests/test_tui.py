@@ -102,7 +102,7 @@ def test_typing_finds_the_hit_and_previews_it_in_its_session(app_factory):
         async with app.run_test(size=(120, 40)) as pilot:
             await _until(pilot, lambda: bool(app.hits))  # the newest messages, before any word
             await pilot.press(*WORD)
-            await _until(pilot, lambda: app.q.text == WORD and len(app.hits) == 2
+            await _until(pilot, lambda: app.shown_text == WORD and len(app.hits) == 2
                          and "matches" in _text(app, "#status"))
             assert {h["session_id"] for h in app.hits} == {HIT, OTHER}
             await pilot.press("down")  # to the other hit: the preview follows

@@ -108,6 +108,7 @@ class MemoryTUI(App[None]):
         self.cache = SearchCache()
         self.hits: list[ResultRow] = []
         self.generation = 0  # the newest search: older answers are dropped
+        self.shown_text: str | None = None  # the query the listed results answer
         self.debounce: Timer | None = None
         self.sessions: dict[str, list[Message]] = {}  # the last few previewed sessions
         self.empty = False
@@ -155,6 +156,7 @@ class MemoryTUI(App[None]):
         if event.value == self.q.text:  # the box filled at start: searched already
             return
         self.q.text = event.value
+        self.generation += 1  # a search in flight answers older text: its results are not shown
         if self.debounce is not None:
             self.debounce.stop()
         self.debounce = self.set_timer(DEBOUNCE, self.run_search)
@@ -178,6 +180,7 @@ class MemoryTUI(App[None]):
     def show_results(self, generation: int, result: SearchResult | str) -> None:
         if generation != self.generation:
             return
+        self.shown_text = self.q.text
         results = self.query_one("#results", OptionList)
         results.clear_options()
         if isinstance(result, str):
