@@ -278,7 +278,7 @@ def test_triggers_of_a_store_never_backed_up_are_dropped(store):
     store.close()
     reopened = SQLiteStore(store.path)
     try:
-        assert changes._all_triggers(reopened.db) == []
+        assert changes._all_triggers(reopened.db) == {}
         with reopened.tx() as db:
             changes.mark(db)
         assert not changes.missing_triggers(reopened.db) and changes._all_triggers(reopened.db)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..ahead import read_ahead
 from ..errors import io_error
 from ..pids import alive
 from ..settings import Settings
@@ -451,37 +452,10 @@ def expunge(store: Store, index_dir: Path, cache: SearchCache | None = None,
 def _rows_ahead(store: Store, ids: list[int]) -> Iterator[list[IndexRow]]:
     """The store's rows of these sorted ids, in batches, read by a second thread while the
     caller indexes the batch before (a segment holds runs of ids: they are read in order)."""
-    import queue
-    import threading
-
     wanted = set(ids)
-    batches: queue.Queue[list[IndexRow] | BaseException | None] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for lo, hi in _runs(ids):
-                for rows in store.rows_to_index(lo - 1, hi):
-                    if stop.is_set():
-                        return
-                    batches.put([r for r in rows if r.id in wanted])
-            batches.put(None)
-        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
-            batches.put(e)
-
-    reader = threading.Thread(target=read, name="expunge-reader", daemon=True)
-    reader.start()
-    try:
-        while (item := batches.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():  # let a reader blocked on a full queue see `stop`
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.05)
-        reader.join()
+    batches = ([r for r in rows if r.id in wanted]
+               for lo, hi in _runs(ids) for rows in store.rows_to_index(lo - 1, hi))
+    return read_ahead(batches, 4, name="expunge-reader")
 
 
 # --- the index built alongside an ingest -----------------------------------------------

@@ -41,8 +41,7 @@ from .dialect import Conn, Cursor, IntNumeric, translate
 from .memories import PostgresMemories
 from .privacy import PostgresPrivacy
 
-_COLS = sqlite_backend._COLS
-_FILE_COL = _COLS.index("source_file_id")
+_FILE_COL = sqlite_backend._FILE_COL
 MIN_SERVER = 150000  # PostgreSQL 15: MERGE-era planner, and what CI runs
 _WRITER_LOCK = 0x6d656d6f  # 'memo': the one advisory lock every write transaction takes
 _RUN_LOCK = 0x72756e  # 'run', with the run id: held while a run goes on

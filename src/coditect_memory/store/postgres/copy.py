@@ -17,17 +17,15 @@ Either ends by comparing table counts and the message digest of both sides.
 from __future__ import annotations
 
 import os
-import queue
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
@@ -66,32 +64,6 @@ def _tables(lite: sqlite3.Connection) -> list[str]:
 def _quoted(cols: list[str]) -> str:
     return ", ".join(f'"{c}"' for c in cols)
 
-
-def _ahead(chunks: Iterator[list[Any]]) -> Iterator[list[Any]]:
-    """The chunks, the next one fetched in a thread while the caller writes this one: the
-    server reads while SQLite writes (both wait outside the GIL)."""
-    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
-
-    def fetch() -> None:
-        try:
-            for chunk in chunks:
-                ready.put(chunk)
-            ready.put(None)
-        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
-            ready.put(e)
-
-    worker = threading.Thread(target=fetch, daemon=True)
-    worker.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        while worker.is_alive():  # the caller stopped early: let the fetcher end
-            with suppress(queue.Empty):
-                ready.get(timeout=0.05)
-        worker.join()
 
 
 def _drop_indexes(lite: sqlite3.Connection) -> list[str]:
@@ -137,7 +109,7 @@ def dump(url: str, path: str, progress: Progress | None = None,
                 cur.itersize = CHUNK
                 cur.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                             + (" ORDER BY id" if "id" in cols else ""))
-                for rows in _ahead(iter(partial(cur.fetchmany, CHUNK), [])):
+                for rows in read_ahead(iter(partial(cur.fetchmany, CHUNK), []), 2):
                     lite.executemany(insert, rows)
                     if progress:
                         progress(table, len(rows))

@@ -54,9 +54,12 @@ _MSG_COLS = (
     " metadata_z,"  # metadata packed (packing.py)
     " content_z"  # content packed (packing.py, migration 0022)
 )
-_INSERT = f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * (_MSG_COLS.count(',') + 1))}) ON CONFLICT(uid) DO NOTHING"
+_COLS = [c.strip() for c in _MSG_COLS.split(",")]
+_SESSION_COL, _PROJECT_COL, _FILE_COL = map(_COLS.index, ("session_id", "project_id", "source_file_id"))
+_VALUES = f"VALUES ({', '.join('?' * len(_COLS))})"
+_INSERT = f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
-    f"INSERT INTO messages ({_MSG_COLS}) VALUES ({', '.join('?' * 32)}) ON CONFLICT(uid) DO UPDATE SET"
+    f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO UPDATE SET"
     " content = excluded.content, content_z = excluded.content_z,"
     " content_hash = excluded.content_hash, component = excluded.component,"
     " count_kind = excluded.count_kind, count_name = excluded.count_name,"
@@ -75,10 +78,6 @@ def _sha(text: str | None) -> str | None:
     if text is None:
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-_COLS = [c.strip() for c in _MSG_COLS.split(",")]
-_SESSION_COL, _PROJECT_COL = _COLS.index("session_id"), _COLS.index("project_id")
 
 
 def settle_rows(rows: list[tuple[Any, ...]], projects: dict[str, int]) -> list[tuple[Any, ...]]:
@@ -399,7 +398,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             settled = self._settled_projects(db, batch)
             plain = settle_rows(plain, settled)
             new_by_file = batch.new_by_file
-            for file_id, rows in groupby(plain, key=itemgetter(21)):  # rows come file by file
+            for file_id, rows in groupby(plain, key=itemgetter(_FILE_COL)):  # rows come file by file
                 before = db.total_changes
                 db.executemany(_INSERT, rows)
                 new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before

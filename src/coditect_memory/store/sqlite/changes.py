@@ -73,12 +73,17 @@ def table_counts(db: sqlite3.Connection) -> dict[str, int]:
 _HASHED = {"backup_u_messages", "backup_d_messages"}  # they log the old row's hash
 
 
+def _all_triggers(db: sqlite3.Connection) -> dict[str, str]:
+    """The tracking triggers there are: name -> SQL."""
+    return dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                           " AND name LIKE 'backup\\_%' ESCAPE '\\'"))
+
+
 def _triggers(db: sqlite3.Connection) -> set[str]:
     """The tracking triggers installed, but those of messages made before migration 0024,
     which logged the stored content_hash where now the text's hash is derived (HASH)."""
-    return {name for name, sql in db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'backup\\_%' ESCAPE '\\'")
-        if name not in _HASHED or "content_sha" in sql}
+    return {name for name, sql in _all_triggers(db).items()
+            if name not in _HASHED or "content_sha" in sql}
 
 
 def install(db: sqlite3.Connection) -> int:
@@ -105,11 +110,6 @@ def _tracked(db: sqlite3.Connection) -> bool:
     """Whether the store has had a backup: before, every row is above a mark that is not there
     and no trigger is needed."""
     return db.execute("SELECT 1 FROM backup_marks LIMIT 1").fetchone() is not None
-
-
-def _all_triggers(db: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                     " AND name LIKE 'backup\\_%' ESCAPE '\\'")]
 
 
 def missing_triggers(db: sqlite3.Connection) -> bool:
