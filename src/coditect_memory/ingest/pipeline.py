@@ -296,9 +296,13 @@ class Ingest:
             self.store.record_errors(run_id, [(i.relpath, None, None, "error", i.reason) for i in walk_issues])
         self.progress.start(sum(p.entry.size - p.start_offset for p in plan), len(plan))
         self.batch = Batch(run_id=run_id)
+        if plan:
+            self.store.defer_indexes()
         for p in plan:
             self._read(p)
         self._flush()
+        self.progress.phase("building indexes")
+        self.store.build_deferred_indexes()
         self.progress.phase("deriving sessions")
         digest = hashlib.sha256()
         for path in sorted(self.checksums):

@@ -106,6 +106,17 @@ class IngestStore(ABC):
     def record_errors(self, run_id: int, errors: list[IngestError]) -> None:
         """Bad records found outside a batch (a folder that cannot be walked)."""
 
+    def defer_indexes(self) -> bool:
+        """Before a first ingest into an empty store: drop the secondary indexes that a bulk
+        load would otherwise maintain row by row, remembering them in the store so that a
+        crash leaves them to be built by the next run. True when something was deferred.
+        The default defers nothing."""
+        return False
+
+    def build_deferred_indexes(self) -> None:
+        """Build every index `defer_indexes` dropped (idempotent; cheap when none is)."""
+        return None
+
     @abstractmethod
     def derive_sessions(self) -> int:
         """Recompute counts, titles, links of sessions touched since the last derive."""
