@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_postgres import QUERIES, REPORTS, memory, pct  # noqa: E402
-from common import append_results, dir_size, machine, table  # noqa: E402
+from common import append_results, dir_size, machine, step_folders, table  # noqa: E402
 
 QUESTIONS = ["what did we decide about the auth token refresh and the retry policy",
              "why does the alembic migration fail on the staging database after the upgrade",
@@ -60,7 +60,12 @@ def step(env: dict[str, str], home: Path, src: Path, rounds: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("sources", type=Path, nargs="+", help="folders ingested in turn, one step each")
+    ap.add_argument("sources", type=Path, nargs="*", help="folders ingested in turn, one step each")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[],
+                    help="then one step per seed: a folder generated with `memory sample`, ingested,"
+                    " measured and deleted (the disk holds one folder at a time)")
+    ap.add_argument("--messages", type=int, default=1_000_000,
+                    help="transcript messages of each generated folder")
     ap.add_argument("--workdir", type=Path, default=Path("/work/bench-growth"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-record", action="store_true")
@@ -73,8 +78,8 @@ def main() -> None:
     input_bytes = 0
     started = time.time()
     rows = []
-    for src in args.sources:
-        input_bytes += dir_size(src)
+    for src, size in step_folders(args.sources, args.seeds, args.messages, args.workdir):
+        input_bytes += size
         row = step(env, home, src, args.rounds)
         row["input"] = input_bytes
         rows.append(row)
@@ -85,7 +90,9 @@ def main() -> None:
             "{1:.2f} s ({0})".format(*max(r["reports"].items(), key=lambda kv: kv[1])))
            for r in rows]
     body = "\n".join([
-        f"`.venv/bin/python benchmarks/bench_growth.py {' '.join(map(str, args.sources))}` on"
+        f"`.venv/bin/python benchmarks/bench_growth.py {' '.join(map(str, args.sources))}"
+        + (f" --seeds {' '.join(map(str, args.seeds))} --messages {args.messages}" if args.seeds else "")
+        + "` on"
         f" {', '.join(f'{k}: {v}' for k, v in machine().items())}; {time.time() - started:.0f} s"
         " in all.", "",
         "Each step ingests one more generated 1M-message folder (another machine's history) into"

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +35,7 @@ sys.path.insert(0, str(HERE))
 
 from tests.pgserver import PgServer  # noqa: E402
 
-from common import append_results, machine, real_pg_server, table  # noqa: E402
+from common import append_results, dir_size, machine, real_pg_server, step_folders, table  # noqa: E402
 
 MEMORY = [sys.executable, "-m", "coditect_memory"]
 QUERIES = ["the", "test", "error", "file", "alembic", "ENOENT", "token refresh", "failing test",
@@ -139,12 +140,12 @@ def measure(name: str, env: dict[str, str], source: Path, small: Path, work: Pat
     return out
 
 
-def grow(env: dict[str, str], sources: list[Path], rounds: int, url: str) -> list[dict]:
+def grow(env: dict[str, str], steps: Iterable[tuple[Path, int]], rounds: int, url: str) -> list[dict]:
     """Each further folder ingested into the PostgreSQL store, measured at the size reached."""
     import psycopg
 
     out = []
-    for src in sources:
+    for src, _ in steps:
         took, ing = memory(env, "ingest", str(src), "--json")
         assert isinstance(ing, dict)
         _, st = memory(env, "status", "--json")
@@ -155,6 +156,7 @@ def grow(env: dict[str, str], sources: list[Path], rounds: int, url: str) -> lis
         row["reports"] = {" ".join(r): memory(env, *r, "--json")[0] for r in REPORTS}
         with psycopg.connect(url) as c:
             row["bytes"] = c.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+        row["home_bytes"] = dir_size(Path(env["MEMORY_HOME"]))  # the keyword index on this host
         out.append(row)
         print(json.dumps(row), flush=True)
     return out
@@ -170,6 +172,9 @@ def main() -> None:
                     " --messages 2000 --seed 99` when absent): the incremental's change")
     ap.add_argument("--grow", type=Path, nargs="*", default=[],
                     help="further folders ingested into the PostgreSQL store, one size step each")
+    ap.add_argument("--grow-seeds", type=int, nargs="*", default=[],
+                    help="then one step per seed: a 1M-message folder generated with `memory sample`,"
+                    " ingested, measured and deleted (the disk holds one folder at a time)")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     work = args.workdir
@@ -194,7 +199,8 @@ def main() -> None:
 
         with psycopg.connect(server.url("bench")) as c:
             sizes["postgresql"] = c.execute("SELECT pg_database_size('bench')").fetchone()[0]  # type: ignore[index]
-        growth = grow(pg, args.grow, args.rounds, server.url("bench"))
+        growth = grow(pg, step_folders(args.grow, args.grow_seeds, 1_000_000, work), args.rounds,
+                      server.url("bench"))
     finally:
         server.close()
     rows = []
@@ -213,7 +219,9 @@ def main() -> None:
               f"{sizes['postgresql'] / 1e6:,.0f} MB", f"{results[1]['kw_p50']:.1f} / {results[1]['kw_p95']:.1f} ms",
               f"{max(results[1]['reports'].values()):.2f} s")]
     steps += [(f"{g['rows']:,}", f"{g['new']:,} in {g['ingest_s']:.0f} s", f"{g['rate']:,.0f}/s",
-               f"{g['bytes'] / 1e6:,.0f} MB", f"{g['kw_p50']:.1f} / {g['kw_p95']:.1f} ms",
+               f"{g['bytes'] / 1e6:,.0f} MB" + (f" + index {g['home_bytes'] / 1e6:,.0f} MB"
+                                                  if "home_bytes" in g else ""),
+               f"{g['kw_p50']:.1f} / {g['kw_p95']:.1f} ms",
                f"{max(g['reports'].values()):.2f} s") for g in growth]
     m = machine()
     body = "\n".join([

@@ -77,6 +77,24 @@ def dir_size(path: Path) -> int:
     return total
 
 
+def step_folders(folders: list[Path], seeds: list[int], messages: int, scratch: Path):
+    """The growth benchmarks' steps: each given folder, then one generated folder per seed
+    (`memory sample --messages N --seed S`), deleted once its step is measured, so that a
+    10M-message curve needs the disk of the store and one folder, not of ten folders.
+    Yields (folder, its bytes)."""
+    for folder in folders:
+        yield folder, dir_size(folder)
+    for seed in seeds:
+        made = scratch / f"claude-{messages}-{seed}"
+        shutil.rmtree(made, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "coditect_memory", "sample", str(made), "--messages",
+                        str(messages), "--seed", str(seed), "--json"], check=True, capture_output=True)
+        try:
+            yield made, dir_size(made)
+        finally:
+            shutil.rmtree(made, ignore_errors=True)
+
+
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
