@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..errors import MemoryError_
-from ..privacy.levels import agent_shield
+from ..privacy.levels import Shield, agent_shield
 from ..settings import Settings
 from ..store.base import Store
 
@@ -44,22 +44,21 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
     cache = SearchCache()
     counter: list[TokenCounter] = []  # loaded on the first `context` call
 
-    def shown(value: Any) -> Any:
+    def shown(value: Any, shield: Shield | None = None) -> Any:
         """What a model may read: nothing of an EPHEMERAL project or session (privacy)."""
         from ..errors import NotFound
         from ..privacy.levels import HIDDEN
 
-        out = agent_shield(store, settings.privacy).apply(value)
+        out = (shield or agent_shield(store, settings.privacy)).apply(value)
         if out is HIDDEN:
             raise NotFound("not found: its project or session is EPHEMERAL (kept on this machine)")
         return out
 
-    def unseen() -> dict[str, Any]:
+    def unseen(shield: Shield) -> dict[str, Any]:
         """What a search must leave out so that its `total` counts only what `shown` keeps:
         the projects and sessions a model may not see (EPHEMERAL), as search filters."""
         from ..privacy.levels import AGENT, visible
 
-        shield = agent_shield(store, settings.privacy)
         levels = shield.levels
         out: dict[str, Any] = {"hidden_sessions": tuple(
             sid for sid, level in levels.sessions.items() if not visible(level, AGENT))}
@@ -86,10 +85,11 @@ def build(store: Store, settings: Settings, read_only: bool = False) -> MCPServe
     @_user_errors
     def search(query: str, project: str | None = None, limit: int = 10,
                source: str | None = None) -> dict[str, Any]:
+        shield = agent_shield(store, settings.privacy)  # once: it reads the privacy levels
         req = SearchRequest(query=query, project=[project] if project else [],
                             source=[source] if source else [],
-                            limit=max(1, min(limit, 100)), mode="keyword", **unseen())
-        return shown(run_search(store, settings, req, cache).to_json())
+                            limit=max(1, min(limit, 100)), mode="keyword", **unseen(shield))
+        return shown(run_search(store, settings, req, cache).to_json(), shield)
 
     @server.tool(description="One session's messages in order (by id or a unique prefix).")
     @_user_errors
