@@ -200,6 +200,27 @@ class TestRead:
         assert filled.check() == []
 
 
+def test_status_time_range_spans_every_project_and_rows_without_one(store):
+    """first/last message come from one seek per project: rows of no project count too."""
+    run_id = store.begin_run(ROOT, "claude")
+    store.write_batch(conversation_batch(store, run_id, "s1", 4))
+    other = conversation_batch(store, run_id, "s2", 2, path="projects/-home-dev-api/s2.jsonl")
+    other.records = [(record("s2", i, project="/home/dev/api", ts=T0 + 3_600_000 + i), f)
+                     for i, (_, f) in enumerate(other.records)]
+    other.sessions = {"s2": {**session_facts("s2", 2)["s2"], "project": "/home/dev/api"}}
+    store.write_batch(other)
+    path = "history.jsonl"
+    fid = store.register_files(ROOT, [(path, "history")])[path]
+    store.write_batch(Batch(run_id=run_id, records=[(record("", 0, uid="h/0", kind="history",
+                      session_id=None, project=None, ext_id=None, ts=T0 - 60_000), fid)],
+                      files=[watermark(fid, 1, kind="history")]))
+    store.derive_sessions()
+    status = store.status()
+    assert status["projects"] == 2 and status["messages"] == 7
+    assert status["first_message"] == "2025-11-19T16:59:00.000Z"  # the row of no project
+    assert status["last_message"] == "2025-11-19T18:00:00.001Z"  # the other project's last
+
+
 class TestReadOnly:
     def test_a_missing_store_is_not_created(self, backend, settings, request):
         with pytest.raises(StoreError, match="memory ingest"):

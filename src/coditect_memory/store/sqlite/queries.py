@@ -27,6 +27,19 @@ from .packing import uuid_sql
 PROMPT = "is_prompt = 1 AND linked_uid IS NULL"
 
 
+# The first or last timestamp of all rows, from one seek per project in messages_project_ts
+# (the projects found by a loose scan of its first column): a plain min(ts) reads the whole
+# index, ~0.9 s of `status` at 1M rows and most of it at 7M.
+_TS_RANGE = """
+    WITH RECURSIVE p(id) AS (
+        SELECT min(project_id) FROM messages
+        UNION ALL SELECT (SELECT min(project_id) FROM messages WHERE project_id > p.id)
+        FROM p WHERE p.id IS NOT NULL)
+    SELECT {0}(t) FROM (
+        SELECT (SELECT {0}(ts) FROM messages WHERE project_id = p.id) AS t FROM p WHERE p.id IS NOT NULL
+        UNION ALL SELECT (SELECT {0}(ts) FROM messages WHERE project_id IS NULL)) AS per_project"""
+
+
 def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
     def one(sql: str) -> Any:
         return db.execute(sql).fetchone()[0]
@@ -49,8 +62,8 @@ def status(db: sqlite3.Connection, store: StoreInfo) -> Status:
         "tokens": cast(Tokens, dict(zip(("input", "output", "cache_read", "cache_write"), db.execute(
             "SELECT coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0),"
             " coalesce(sum(cache_read_tokens),0), coalesce(sum(cache_write_tokens),0) FROM api_usage").fetchone(), strict=True))),
-        "first_message": iso(one("SELECT min(ts) FROM messages")),
-        "last_message": iso(one("SELECT max(ts) FROM messages")),
+        "first_message": iso(one(_TS_RANGE.format("min"))),
+        "last_message": iso(one(_TS_RANGE.format("max"))),
         "files": files,
         "unknown_files": unknown,
         "missing_files": one("SELECT count(*) FROM source_files WHERE missing_since IS NOT NULL"),
