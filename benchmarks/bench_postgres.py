@@ -162,6 +162,36 @@ def grow(env: dict[str, str], steps: Iterable[tuple[Path, int]], rounds: int, ur
     return out
 
 
+GROWTH_HEADER = ("rows stored", "step", "rate", "database size", "keyword p50 / p95", "slowest report")
+
+
+def growth_rows(growth: list[dict]) -> list[tuple[str, ...]]:
+    return [(f"{g['rows']:,}", f"{g['new']:,} in {g['ingest_s']:.0f} s", f"{g['rate']:,.0f}/s",
+             f"{g['bytes'] / 1e6:,.0f} MB" + (f" + index {g['home_bytes'] / 1e6:,.0f} MB"
+                                              if "home_bytes" in g else ""),
+             f"{g['kw_p50']:.1f} / {g['kw_p95']:.1f} ms",
+             "{1:.2f} s ({0})".format(*max(g["reports"].items(), key=lambda kv: kv[1])))
+            for g in growth]
+
+
+def record_growth(args: argparse.Namespace, growth: list[dict], started: float) -> None:
+    """--growth-only: the curve alone, one row per step."""
+    body = "\n".join([
+        f"`.venv/bin/python benchmarks/bench_postgres.py --growth-only --source {args.source}"
+        f" --grow {' '.join(map(str, args.grow))} --grow-seeds {' '.join(map(str, args.grow_seeds))}`"
+        f" on {', '.join(f'{k}: {v}' for k, v in machine().items())}; PostgreSQL 15 durable"
+        " (fsync, synchronous_commit, full_page_writes on; shared_buffers 1GB, max_wal_size 8GB);"
+        f" {time.time() - started:.0f} s in all. Each step ingests one more 1M-message folder"
+        " (another machine's history); database size is pg_database_size, the index is the"
+        f" keyword index on this host; {args.rounds} rounds of {len(QUERIES)} keyword queries"
+        " (`took_ms`); reports: wall time of the whole command.", "",
+        table(growth_rows(growth), GROWTH_HEADER)])
+    print(body)
+    print(json.dumps(growth, indent=1))
+    if not args.no_record:
+        append_results("Growth on PostgreSQL (issue 16)", body)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", type=Path, default=Path("/work/bench/claude-1000000-7"))
@@ -175,6 +205,9 @@ def main() -> None:
     ap.add_argument("--grow-seeds", type=int, nargs="*", default=[],
                     help="then one step per seed: a 1M-message folder generated with `memory sample`,"
                     " ingested, measured and deleted (the disk holds one folder at a time)")
+    ap.add_argument("--growth-only", action="store_true",
+                    help="only the growth curve: --source is its first step (no SQLite run, no"
+                    " backups)")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     work = args.workdir
@@ -191,6 +224,11 @@ def main() -> None:
         base = {k: v for k, v in os.environ.items() if k != "MEMORY_DATABASE_URL"}
         lite = {**base, "MEMORY_HOME": str(work / "home-sqlite")}
         pg = {**base, "MEMORY_HOME": str(work / "home-pg"), "MEMORY_DATABASE_URL": server.url("bench")}
+        if args.growth_only:
+            growth = grow(pg, step_folders([args.source, *args.grow], args.grow_seeds, 1_000_000, work),
+                          args.rounds, server.url("bench"))
+            record_growth(args, growth, started)
+            return
         results = [measure("sqlite", lite, args.source, args.small, work, args.rounds, server),
                    measure("postgresql", pg, args.source, args.small, work, args.rounds, server)]
         print(json.dumps(results), flush=True)
@@ -218,11 +256,7 @@ def main() -> None:
     steps: list[tuple[str, ...]] = [(f"{results[1]['messages']:,}", "-", f"{results[1]['rate']:,.0f}/s",
               f"{sizes['postgresql'] / 1e6:,.0f} MB", f"{results[1]['kw_p50']:.1f} / {results[1]['kw_p95']:.1f} ms",
               f"{max(results[1]['reports'].values()):.2f} s")]
-    steps += [(f"{g['rows']:,}", f"{g['new']:,} in {g['ingest_s']:.0f} s", f"{g['rate']:,.0f}/s",
-               f"{g['bytes'] / 1e6:,.0f} MB" + (f" + index {g['home_bytes'] / 1e6:,.0f} MB"
-                                                  if "home_bytes" in g else ""),
-               f"{g['kw_p50']:.1f} / {g['kw_p95']:.1f} ms",
-               f"{max(g['reports'].values()):.2f} s") for g in growth]
+    steps += growth_rows(growth)
     m = machine()
     body = "\n".join([
         f"`.venv/bin/python benchmarks/bench_postgres.py --source {args.source}` on"
@@ -240,8 +274,7 @@ def main() -> None:
                                           "restore"))]
         + (["", "Growth on PostgreSQL (rows are transcript rows of all kinds; each step ingests"
             " one more generated 1M-message folder):", "",
-            table(steps, ("rows stored", "step", "rate", "database size", "keyword p50 / p95",
-                          "slowest report"))] if growth else []))
+            table(steps, GROWTH_HEADER)] if growth else []))
     print(body)
     print(json.dumps({"results": results, "growth": growth}, indent=1))
     if not args.no_record:
