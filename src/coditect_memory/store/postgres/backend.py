@@ -37,6 +37,7 @@ from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore, settle_rows
 from . import changes as pg_changes
+from . import deferred
 from .dialect import Conn, Cursor, IntNumeric, translate
 from .memories import PostgresMemories
 from .privacy import PostgresPrivacy
@@ -219,6 +220,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
                            (version, name, int(time.time() * 1000)))
         with self.tx() as db:
             pg_changes.install(db.raw)  # PostgreSQL-only: backup change tracking
+            db.raw.execute(deferred.INSTALL)  # and the record of indexes dropped for a load
             _lz4(db.raw)
 
     def _applied(self) -> set[int]:
@@ -322,6 +324,20 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             new = self._batch_rest(db, batch)
         self._session_projects.update(settled)
         return new, len(batch.records) - new
+
+    def defer_indexes(self) -> bool:
+        """Into an empty store: the big tables' secondary indexes dropped until the run's
+        writes are done (deferred.py). Otherwise only what a run before left to build."""
+        with self.tx() as db:
+            if db.raw.execute("SELECT EXISTS (SELECT 1 FROM messages)").fetchone()[0]:
+                return deferred.pending(db.raw) > 0
+            return deferred.defer(db.raw)
+
+    def build_deferred_indexes(self) -> None:
+        try:
+            deferred.build(self.url)
+        except psycopg.OperationalError as e:
+            raise self._lost(e) from None
 
     def _write_usage(self, db: Any, rows: list[tuple[Any, ...]]) -> None:
         """COPY, then one INSERT (row-by-row upserts were a tenth of ingest): a response's

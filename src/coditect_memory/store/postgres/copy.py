@@ -32,6 +32,7 @@ from ..sqlite.backend import CACHE_KIB, SQLiteStore
 from ..sqlite.packing import MetaCodec, uuid_text
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
+from . import deferred
 
 CHUNK = 20_000
 # Copied with the data: the store's identity. The backup marks and change log are not: a
@@ -196,7 +197,7 @@ def pg_summary(url: str) -> dict[str, Any]:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
             " AND table_type = 'BASE TABLE' ORDER BY table_name")]
         counts = {t: pg.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
-                  for t in names if t not in changes.BOOKKEEPING}
+                  for t in names if t not in changes.BOOKKEEPING and t != deferred.TABLE}
         total = n = 0
         with pg.cursor(name="digest") as cur:
             cur.execute("SELECT uid, content_hash FROM messages")

@@ -1,0 +1,61 @@
+"""PostgreSQL: secondary indexes dropped for a first ingest (and a restore into a new database)
+and built after; a crash while they are away leaves them to the next run (deferred.py)."""
+
+from __future__ import annotations
+
+import psycopg
+
+from coditect_memory.store.postgres import deferred
+from coditect_memory.store.postgres.backend import PostgresStore
+
+from .builders import conversation, sid, transcript_path, write_jsonl
+from .conftest import ingest_json
+
+
+def index_defs(url: str) -> dict[str, str]:
+    """Every index of the store's tables, by name: what a build must give back exactly."""
+    with psycopg.connect(url) as pg:
+        return dict(pg.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename <> %s", (deferred.TABLE,)).fetchall())
+
+
+def pending(url: str) -> list[str]:
+    with psycopg.connect(url) as pg:
+        return [r[0] for r in pg.execute(f"SELECT name FROM {deferred.TABLE} ORDER BY name")]
+
+
+def test_an_empty_store_defers_its_big_tables_secondary_indexes_and_builds_them_back(pg_server):
+    url = pg_server.database()
+    before = index_defs(url)
+    store = PostgresStore(url)
+    try:
+        assert store.defer_indexes()
+        gone = set(before) - set(index_defs(url))
+        assert gone == set(pending(url))
+        assert {"messages_session", "messages_project_ts", "api_usage_ts"} <= gone
+        # identity stays: the keys ingest's ON CONFLICT and look-ups need
+        assert {"messages_pkey", "messages_uid_key", "api_usage_pkey"} & set(before) <= set(index_defs(url))
+        assert store.defer_indexes()  # again: nothing more to drop, still deferred
+        store.build_deferred_indexes()
+        assert index_defs(url) == before and pending(url) == []
+        store.build_deferred_indexes()  # nothing to build: a no-op
+        assert index_defs(url) == before
+    finally:
+        store.close()
+
+
+def test_a_store_holding_messages_defers_nothing(pg_server, tmp_path, monkeypatch):
+    url = pg_server.database()
+    monkeypatch.setenv("MEMORY_DATABASE_URL", url)
+    root = tmp_path / "claude"
+    write_jsonl(transcript_path(root, sid(1)), conversation(sid(1), 6))
+    ingest_json(root)
+    after_first = index_defs(url)
+    assert pending(url) == []  # the first ingest built what it deferred
+    store = PostgresStore(url)
+    try:
+        assert not store.defer_indexes()
+        assert index_defs(url) == after_first
+    finally:
+        store.close()
