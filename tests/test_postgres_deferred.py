@@ -9,7 +9,7 @@ from coditect_memory.store.postgres import deferred
 from coditect_memory.store.postgres.backend import PostgresStore
 
 from .builders import conversation, sid, transcript_path, write_jsonl
-from .conftest import ingest_json
+from .conftest import ingest_json, run
 
 
 def index_defs(url: str) -> dict[str, str]:
@@ -59,3 +59,24 @@ def test_a_store_holding_messages_defers_nothing(pg_server, tmp_path, monkeypatc
         assert index_defs(url) == after_first
     finally:
         store.close()
+
+
+def test_a_copy_into_a_new_database_builds_its_indexes_after_the_rows(pg_server, tmp_path,
+                                                                     monkeypatch):
+    """`db copy` (and so `backup restore --into URL`) into a new database: its secondary
+    indexes are dropped while the rows go in and come back as defined; a copy that stopped
+    with them away (recorded) builds them when run again."""
+    root = tmp_path / "claude"
+    for n in range(3):
+        write_jsonl(transcript_path(root, sid(n)), conversation(sid(n), 8))
+    monkeypatch.setenv("MEMORY_HOME", str(tmp_path / "home"))
+    ingest_json(root)
+    source = str(tmp_path / "home" / "memory.db")
+    url = pg_server.database()
+    want = index_defs(url)
+    with psycopg.connect(url) as pg:  # as a copy killed after deferring leaves the database
+        deferred.defer(pg, None)
+    assert pending(url) and set(index_defs(url)) < set(want)
+    out = run("db", "copy", "--from", source, "--to", url, "--json").json()
+    assert out["verified"] and out["messages"] > 0
+    assert index_defs(url) == want and pending(url) == []

@@ -128,10 +128,14 @@ def dump(url: str, path: str, progress: Progress | None = None,
 def load(path: str, url: str, progress: Progress | None = None) -> None:
     """Copy the SQLite store at `path` into the PostgreSQL store at `url` (made by opening
     it: the schema must be there). Run again after an interruption, it goes on."""
-    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)  # read ahead in a thread (one at a time)
     pg = psycopg.connect(url, autocommit=True)
     try:
         lite.execute("BEGIN")  # one consistent view of the source
+        if not pg.execute("SELECT EXISTS (SELECT 1 FROM messages)").fetchone()[0]:  # type: ignore[index]
+            with pg.transaction():  # a new database: its indexes built once, after the rows
+                deferred.defer(pg, None)
         for table in _tables(lite):
             have = set(_pg_columns(pg, table))
             cols = [c for c in _lite_columns(lite, table) if c in have]
@@ -151,16 +155,21 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
                                (after,) if after is not None else ())
             unpack = _content_unpacker(lite, cols) if table == "messages" else None
-            while rows := cur.fetchmany(CHUNK):
+            chunks = iter(partial(cur.fetchmany, CHUNK), [])
+            if unpack is not None:
+                chunks = (list(map(unpack, rows)) for rows in chunks)
+            # the next chunk read and unpacked while the server takes this one
+            for rows in read_ahead(chunks, 2):
                 with pg.transaction(), pg.cursor().copy(
                         f'COPY "{table}" ({_quoted(cols)}) FROM STDIN') as copy:
                     for row in rows:
-                        copy.write_row(row if unpack is None else unpack(row))
+                        copy.write_row(row)
                 if progress:
                     progress(table, len(rows))
             if _integer_id(lite, table):  # identity columns go on after the copied ids
                 pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                            f' (SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)')
+        deferred.build(url)
         lite.execute("COMMIT")
     finally:
         lite.close()
