@@ -29,7 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec, uuid_text
+from ..sqlite.packing import MetaCodec, uuid_sql
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 from . import deferred
@@ -39,6 +39,7 @@ CHUNK = 20_000
 # copy starts a history of its own.
 _META = "store_meta"
 _SKIP = {"schema_migrations", "backup_marks", "backup_changes"}
+_UUIDS = ("ext_id", "parent_ext_id")  # kept as 16 bytes by SQLite, as text by PostgreSQL
 Progress = Callable[[str, int], None]
 
 
@@ -151,7 +152,7 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
                 after = pg.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchone()[0]  # type: ignore[index]
             elif there > 0:
                 pg.execute(f'DELETE FROM "{table}"')  # copied in part: again, whole
-            cur = lite.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
+            cur = lite.execute(f'SELECT {_selected(table, cols)} FROM "{table}"'
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
                                (after,) if after is not None else ())
             unpack = _content_unpacker(lite, cols) if table == "messages" else None
@@ -176,23 +177,26 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
         pg.close()
 
 
+def _selected(table: str, cols: list[str]) -> str:
+    """The columns read from a SQLite store for PostgreSQL: transcript uuids as their text,
+    made by SQLite (packing.uuid_sql) rather than a Python call per row."""
+    return ", ".join(uuid_sql(c) if table == "messages" and c in _UUIDS else f'"{c}"'
+                     for c in cols)
+
+
 def _content_unpacker(lite: sqlite3.Connection,
                       cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """PostgreSQL keeps message content plain (its SQL reads it): a row's packed content
-    (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH) and
-    its uuids as text."""
+    (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH)."""
     if "content_z" not in cols:
         return None
     c, z, h = cols.index("content"), cols.index("content_z"), cols.index("content_hash")
-    uuids = [cols.index("ext_id"), cols.index("parent_ext_id")]
     codec = MetaCodec()
 
     def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
         out = list(row)
         out[c], out[z] = codec.text(lite, row[c], row[z]), None
         out[h] = out[h] or content_hash(out[c])  # SQLite derives it (packing.HASH)
-        for i in uuids:  # SQLite keeps a uuid as 16 bytes (packing.uuid_key)
-            out[i] = uuid_text(out[i])
         return tuple(out)
     return unpack
 
