@@ -41,17 +41,18 @@ def pending(pg: Any) -> int:
 
 def defer(pg: Any, tables: tuple[str, ...] | None = BIG) -> bool:
     """Record and drop the secondary indexes of `tables` (every table: None), in the caller's
-    transaction; True when any index is deferred (now or by an earlier load not finished)."""
-    pg.execute(
-        f"INSERT INTO {TABLE} (name, sql) SELECT c.relname, pg_get_indexdef(i.indexrelid)"
-        " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-        " JOIN pg_class t ON t.oid = i.indrelid"
-        " WHERE t.relnamespace = current_schema()::regnamespace AND NOT i.indisunique"
-        " AND NOT i.indisprimary AND t.relname <> %s AND (%s::text[] IS NULL OR t.relname = ANY(%s))"
-        " ON CONFLICT (name) DO NOTHING",
-        (TABLE, list(tables) if tables else None, list(tables) if tables else None))
-    for (name,) in pg.execute(f"SELECT name FROM {TABLE} ORDER BY name").fetchall():
-        pg.execute(f'DROP INDEX IF EXISTS "{name}"')
+    transaction; True when any index is deferred (now or by an earlier load not finished).
+    Only the indexes recorded here are dropped: one recorded before is already gone, or being
+    built by another process that will delete its record when done."""
+    names = list(tables) if tables else None
+    for (name,) in pg.execute(
+            f"INSERT INTO {TABLE} (name, sql) SELECT c.relname, pg_get_indexdef(i.indexrelid)"
+            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " JOIN pg_class t ON t.oid = i.indrelid"
+            " WHERE t.relnamespace = current_schema()::regnamespace AND NOT i.indisunique"
+            " AND NOT i.indisprimary AND t.relname <> %s AND (%s::text[] IS NULL OR t.relname = ANY(%s))"
+            " ON CONFLICT (name) DO NOTHING RETURNING name", (TABLE, names, names)).fetchall():
+        pg.execute(f'DROP INDEX "{name}"')
     return pending(pg) > 0
 
 
