@@ -80,3 +80,35 @@ def test_a_copy_into_a_new_database_builds_its_indexes_after_the_rows(pg_server,
     out = run("db", "copy", "--from", source, "--to", url, "--json").json()
     assert out["verified"] and out["messages"] > 0
     assert index_defs(url) == want and pending(url) == []
+
+
+def test_during_a_run_a_batch_failing_behind_is_raised_by_the_next_call_and_leaves_nothing(pg_server):
+    """Between defer_indexes and build_deferred_indexes, a batch whose new rows are known is
+    committed by a writer thread while ingest reads on: its failure is raised by the next
+    call on the store, nothing of it is kept, and the store goes on."""
+    from coditect_memory.store import Batch
+
+    from .test_store_conformance import ROOT, conversation_batch, record
+
+    store = PostgresStore(pg_server.database())
+    try:
+        run_id = store.begin_run(ROOT, "claude")
+        store.defer_indexes()
+        assert store.write_batch(conversation_batch(store, run_id, "s1", 4)) == (4, 0)
+        bad = conversation_batch(store, run_id, "s2", 4, path="projects/x/s2.jsonl")
+        broken = record("s2", 3, line=object())  # cannot be sent: fails in the writer thread
+        assert store.write_batch(Batch(run_id=run_id, records=bad.records[:3] + [(broken, bad.records[0][1])],
+                                       sessions=bad.sessions, files=bad.files)) == (4, 0)
+        try:
+            store.build_deferred_indexes()
+        except Exception as e:  # noqa: BLE001 - whatever psycopg raises for the row
+            assert "object" in str(e) or "dump" in str(e).lower(), e
+        else:
+            raise AssertionError("the failed batch was not reported")
+        assert store.status()["messages"] == 4  # the first batch, not a row of the second
+        store.build_deferred_indexes()  # the run's indexes: built now that nothing is pending
+        assert store.write_batch(conversation_batch(store, run_id, "s3", 2,
+                                                    path="projects/x/s3.jsonl")) == (2, 0)
+        assert store.status()["messages"] == 6 and pending(store.url) == []
+    finally:
+        store.close()
