@@ -5,6 +5,7 @@ several machines writing one database, backups and whole-store copies between ba
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from .conftest import ingest_json, run, run_proc
 from .pgserver import PgServer
 from .reliability import record
 from .test_crash_safety import kill, make_dataset, start_ingest, stored_messages
+from .test_postgres_deferred import index_defs, pending
 
 
 @pytest.fixture
@@ -128,7 +130,15 @@ def _stopped_mid_run(server: PgServer, home: Path, dataset: Path) -> None:
         server.start()
     if p.returncode != 0:  # the stop landed mid-run
         assert "Traceback" not in err and "run the command again" in err, err
+        assert pending(os.environ["MEMORY_DATABASE_URL"]), "the first ingest deferred no index"
     ingest_json(dataset)
+    _indexes_built(server)
+
+
+def _indexes_built(server: PgServer) -> None:
+    """The indexes a crash left deferred are all built by the next run, as defined."""
+    url = os.environ["MEMORY_DATABASE_URL"]
+    assert pending(url) == [] and index_defs(url) == index_defs(server.database())
 
 
 @pytest.fixture(scope="module")
@@ -155,12 +165,14 @@ def test_a_durable_server_stopped_mid_run_loses_only_what_the_next_run_redoes(
 
 
 class TestKilledClient:
-    def test_kill_9_mid_ingest_then_another_run(self, pg, dataset, clean, memory_home):
+    def test_kill_9_mid_ingest_then_another_run(self, pg, pg_server, dataset, clean, memory_home):
         p = start_ingest(memory_home, dataset)
         while p.poll() is None and stored_messages(memory_home) == 0:
             time.sleep(0.005)
         assert kill(p), "the run ended before it could be killed"
+        assert pending(pg), "the first ingest deferred no index"
         ingest_json(dataset)
+        _indexes_built(pg_server)
         _recorded("ingest: SIGKILL mid-run on PostgreSQL", memory_home, clean)
         runs = run("runs", "--json").json()
         assert [r["status"] for r in runs] == ["completed", "interrupted"]

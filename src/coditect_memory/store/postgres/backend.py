@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
-from operator import itemgetter
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +36,7 @@ from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore, settle_rows
 from . import changes as pg_changes
+from . import deferred
 from .dialect import Conn, Cursor, IntNumeric, translate
 from .memories import PostgresMemories
 from .privacy import PostgresPrivacy
@@ -127,7 +127,10 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
         self._session_projects: dict[str, int] = {}  # committed, never changed (settled)
-        self._conflicted = False  # the last batch held a stored uid (write_batch)
+        self._behind = False  # an ingest run's writes: between defer_indexes and build_deferred_indexes
+        self._writer: threading.Thread | None = None  # a batch's last statements (write_batch)
+        self._writer_owner: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
         self._server = cast(Conn, self.db).raw.info.server_version
         if self._server < MIN_SERVER:
             self.close()
@@ -141,6 +144,22 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             self._migrate()
 
     # --- plumbing ---------------------------------------------------------------------
+    @property
+    def db(self) -> Any:
+        """This thread's connection, once the batch its writer thread finishes on it is
+        committed (write_batch): the error of that batch, if any, is raised here."""
+        self._settle()
+        return SQLiteStore.db.fget(self)  # type: ignore[attr-defined]
+
+    @db.setter
+    def db(self, conn: Any) -> None:
+        SQLiteStore.db.fset(self, conn)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self._settle()
+        super().close()
+
     def _connect(self) -> Any:
         try:
             raw = psycopg.connect(self.url, autocommit=True, connect_timeout=int(self._timeout),
@@ -157,6 +176,17 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         """A write transaction on this thread's connection; writers queue on one lock."""
         if self.readonly:
             raise StoreError(f"the store {self.path} is open read-only; this needs it writable")
+        db = self._begin()
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException as e:
+            raise self._failed(db, e) from None
+
+    def _begin(self) -> Any:
+        """BEGIN a write transaction on this thread's connection, holding the writers' lock."""
+        if self.readonly:
+            raise StoreError(f"the store {self.path} is open read-only; this needs it writable")
         db = self.db
         try:
             db.execute("BEGIN")
@@ -164,20 +194,21 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         except psycopg.OperationalError as e:
             self._drop(db)
             raise self._lost(e) from None
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException as e:
-            self._projects.clear()  # ids inserted by this transaction are gone
-            if db.in_transaction:
-                with suppress(psycopg.Error):
-                    db.execute("ROLLBACK")
-            if isinstance(e, psycopg.errors.LockNotAvailable):
-                raise StoreLocked("the store is locked by another writer; try again later") from None
-            if isinstance(e, psycopg.OperationalError):
-                self._drop(db)
-                raise self._lost(e) from None
-            raise
+        return db
+
+    def _failed(self, db: Any, e: BaseException) -> BaseException:
+        """A write transaction of this thread's connection failed: rolled back (or the
+        connection dropped when lost); returns the error to raise."""
+        self._projects.clear()  # ids inserted by this transaction are gone
+        if db.in_transaction:
+            with suppress(psycopg.Error):
+                db.execute("ROLLBACK")
+        if isinstance(e, psycopg.errors.LockNotAvailable):
+            return StoreLocked("the store is locked by another writer; try again later")
+        if isinstance(e, psycopg.OperationalError):
+            self._drop(db)
+            return self._lost(e)
+        return e
 
     def _lost(self, e: psycopg.Error) -> ServerUnavailable:
         return ServerUnavailable(f"lost the connection to the database server of {self.path}"
@@ -219,6 +250,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
                            (version, name, int(time.time() * 1000)))
         with self.tx() as db:
             pg_changes.install(db.raw)  # PostgreSQL-only: backup change tracking
+            db.raw.execute(deferred.INSTALL)  # and the record of indexes dropped for a load
             _lz4(db.raw)
 
     def _applied(self) -> set[int]:
@@ -290,38 +322,116 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             self.db.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, run_id))
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
-        """COPY the batch's messages straight into messages, in record order (ids rise as on
-        SQLite). A batch holding a uid already stored (the COPY stops at it and is undone)
-        goes through a staging table and one INSERT ... ON CONFLICT DO NOTHING: identity by
-        uid. The next batch does so at once, as duplicates come in runs (a machine's second
-        copy of a folder); the one after tries the straight COPY again."""
-        with self.tx() as db:
+        """Write one batch in one transaction. Which of its uids are stored already is asked
+        first (under the writers' lock, so the answer holds until the commit): when none is,
+        the new rows are known, and the batch's bulk (its messages COPYed straight into
+        messages, in record order: ids rise as on SQLite; the debug logs' growing last lines;
+        usage, sessions, watermarks) follows; during an ingest run (defer_indexes) it is
+        sent and committed by a writer thread while the caller reads the next batch (the
+        server inserts while the client parses). The next use of this thread's connection
+        waits for that commit and raises its error, if any: each batch stays whole or
+        absent, with its files' watermarks. A batch holding a
+        stored uid (a machine's second copy of a folder) or one uid twice goes through a
+        staging table and one INSERT ... ON CONFLICT DO NOTHING, in this thread: identity by
+        uid."""
+        db = self._begin()
+        try:
             plain, growing = self._batch_rows(db, batch)
             settled = self._settled_projects(db, batch)
             plain = settle_rows(plain, settled)
             growing = _no_nul(growing)
             new_by_file = batch.new_by_file
-            if plain:
-                cur = db.raw.cursor()
-                staged = self._conflicted
-                stored: Iterator[int]  # the source file of each message stored new
-                if not staged and _copy(cur, f"COPY messages ({_MSG_COLS}) FROM STDIN", plain,
-                                        numbered=False):
-                    stored = map(itemgetter(_FILE_COL), plain)
+            uids = [row[0] for row in plain] + [row[0] for row in growing]
+            stored = {u for (u,) in db.raw.execute(
+                "SELECT uid FROM messages WHERE uid = ANY(%s)", (uids,))} if uids else set()
+            if stored & {row[0] for row in plain} or len(set(uids)) < len(uids):
+                self._write_staged(db, plain, new_by_file)
+                self._write_growing(db, growing, new_by_file)
+                new = self._batch_rest(db, batch)
+                db.execute("COMMIT")
+            else:
+                for row in plain:
+                    new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
+                for row in growing:
+                    if row[0] not in stored:
+                        new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
+                new = sum(new_by_file.values())
+                if self._behind:
+                    self._writer_owner = threading.current_thread()
+                    self._writer = threading.Thread(target=self._write_behind, name="pg-writer",
+                                                    args=(db, plain, growing, batch), daemon=True)
+                    self._writer.start()
                 else:
-                    self._conflicted = not staged
-                    db.execute(_STAGE)
-                    _copy(cur, f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN", plain)
-                    cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM"
-                                " stage_messages ORDER BY n ON CONFLICT (uid) DO NOTHING"
-                                " RETURNING source_file_id")
-                    stored = (file_id for (file_id,) in cur.fetchall())
-                for file_id in stored:
-                    new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
-            self._write_growing(db, growing, new_by_file)
-            new = self._batch_rest(db, batch)
+                    self._write_new(db, plain, growing, batch)
+        except BaseException as e:
+            raise self._failed(db, e) from None
         self._session_projects.update(settled)
         return new, len(batch.records) - new
+
+    def _write_staged(self, db: Any, plain: list[tuple[Any, ...]], new_by_file: dict[int, int]) -> None:
+        if not plain:
+            return
+        cur = db.raw.cursor()
+        db.execute(_STAGE)
+        _copy(cur, f"COPY stage_messages (n, {_MSG_COLS}) FROM STDIN", plain)
+        cur.execute(f"INSERT INTO messages ({_MSG_COLS}) SELECT {_MSG_COLS} FROM"
+                    " stage_messages ORDER BY n ON CONFLICT (uid) DO NOTHING"
+                    " RETURNING source_file_id")
+        for (file_id,) in cur.fetchall():
+            new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
+
+    def _write_new(self, db: Any, plain: list[tuple[Any, ...]], growing: list[tuple[Any, ...]],
+                   batch: Batch) -> None:
+        """The rest of write_batch's transaction when its new rows are known, committed."""
+        if plain and not _copy(db.raw.cursor(), f"COPY messages ({_MSG_COLS}) FROM STDIN",
+                               plain, numbered=False):
+            raise StoreError("a uid found new under the writers' lock was stored meanwhile;"
+                             " nothing of this batch is kept: run the command again")
+        self._write_growing(db, growing, {})  # counted by write_batch
+        self._batch_rest(db, batch)
+        db.execute("COMMIT")
+
+    def _write_behind(self, db: Any, plain: list[tuple[Any, ...]], growing: list[tuple[Any, ...]],
+                      batch: Batch) -> None:
+        """_write_new in the writer thread: an error is kept for the caller's (_settle)."""
+        try:
+            self._write_new(db, plain, growing, batch)
+        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
+            self._writer_error = e
+
+    def _settle(self) -> None:
+        """Wait for the batch the writer thread commits on this thread's connection; raise
+        its error (once). Other threads have connections of their own: they never wait."""
+        writer = getattr(self, "_writer", None)
+        if writer is None or threading.current_thread() is not self._writer_owner:
+            return
+        writer.join()
+        self._writer = None
+        error, self._writer_error = self._writer_error, None
+        if error is not None:
+            raise self._failed(SQLiteStore.db.fget(self), error) from None  # type: ignore[attr-defined]
+
+    def defer_indexes(self) -> bool:
+        """Into an empty store: the big tables' secondary indexes dropped until the run's
+        writes are done (deferred.py). Otherwise only what a run before left to build.
+        Ingest calls it before a run's writes and build_deferred_indexes after them: in
+        between, batches are committed behind (write_batch), so a batch's error may be
+        raised by the next call on the store, at the latest by build_deferred_indexes."""
+        self._behind = True
+        with self.tx() as db:
+            if db.raw.execute("SELECT EXISTS (SELECT 1 FROM messages)").fetchone()[0]:
+                return deferred.pending(db.raw) > 0
+            return deferred.defer(db.raw)
+
+    def build_deferred_indexes(self) -> None:
+        try:
+            self._settle()  # the run's last batch committed (or its error raised) first
+        finally:
+            self._behind = False
+        try:
+            deferred.build(self.url)
+        except psycopg.OperationalError as e:
+            raise self._lost(e) from None
 
     def _write_usage(self, db: Any, rows: list[tuple[Any, ...]]) -> None:
         """COPY, then one INSERT (row-by-row upserts were a tenth of ingest): a response's

@@ -40,9 +40,11 @@ from ..base import DeltaUnavailable
 from ..sqlite import changes as lite_changes
 from ..sqlite import digest
 from ..sqlite.changes import BOOKKEEPING, LOG_LIMIT
+from . import deferred
 
 CHUNK = 20_000
-_UNTRACKED = {*BOOKKEEPING, "schema_migrations"}  # a schema change makes the next backup full
+# a schema change makes the next backup full; deferred indexes are this server's own business
+_UNTRACKED = {*BOOKKEEPING, "schema_migrations", deferred.TABLE}
 
 _SETUP = """
 ALTER TABLE backup_changes ADD COLUMN IF NOT EXISTS pk TEXT;

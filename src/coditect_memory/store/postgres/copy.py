@@ -29,15 +29,17 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec, uuid_text
+from ..sqlite.packing import MetaCodec, uuid_sql
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
+from . import deferred
 
 CHUNK = 20_000
 # Copied with the data: the store's identity. The backup marks and change log are not: a
 # copy starts a history of its own.
 _META = "store_meta"
 _SKIP = {"schema_migrations", "backup_marks", "backup_changes"}
+_UUIDS = ("ext_id", "parent_ext_id")  # kept as 16 bytes by SQLite, as text by PostgreSQL
 Progress = Callable[[str, int], None]
 
 
@@ -127,10 +129,14 @@ def dump(url: str, path: str, progress: Progress | None = None,
 def load(path: str, url: str, progress: Progress | None = None) -> None:
     """Copy the SQLite store at `path` into the PostgreSQL store at `url` (made by opening
     it: the schema must be there). Run again after an interruption, it goes on."""
-    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)  # read ahead in a thread (one at a time)
     pg = psycopg.connect(url, autocommit=True)
     try:
         lite.execute("BEGIN")  # one consistent view of the source
+        if not pg.execute("SELECT EXISTS (SELECT 1 FROM messages)").fetchone()[0]:  # type: ignore[index]
+            with pg.transaction():  # a new database: its indexes built once, after the rows
+                deferred.defer(pg, None)
         for table in _tables(lite):
             have = set(_pg_columns(pg, table))
             cols = [c for c in _lite_columns(lite, table) if c in have]
@@ -146,43 +152,51 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
                 after = pg.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"').fetchone()[0]  # type: ignore[index]
             elif there > 0:
                 pg.execute(f'DELETE FROM "{table}"')  # copied in part: again, whole
-            cur = lite.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
+            cur = lite.execute(f'SELECT {_selected(table, cols)} FROM "{table}"'
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
                                (after,) if after is not None else ())
             unpack = _content_unpacker(lite, cols) if table == "messages" else None
-            while rows := cur.fetchmany(CHUNK):
+            chunks = iter(partial(cur.fetchmany, CHUNK), [])
+            if unpack is not None:
+                chunks = (list(map(unpack, rows)) for rows in chunks)
+            # the next chunk read and unpacked while the server takes this one
+            for rows in read_ahead(chunks, 2):
                 with pg.transaction(), pg.cursor().copy(
                         f'COPY "{table}" ({_quoted(cols)}) FROM STDIN') as copy:
                     for row in rows:
-                        copy.write_row(row if unpack is None else unpack(row))
+                        copy.write_row(row)
                 if progress:
                     progress(table, len(rows))
             if _integer_id(lite, table):  # identity columns go on after the copied ids
                 pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                            f' (SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)')
+        deferred.build(url)
         lite.execute("COMMIT")
     finally:
         lite.close()
         pg.close()
 
 
+def _selected(table: str, cols: list[str]) -> str:
+    """The columns read from a SQLite store for PostgreSQL: transcript uuids as their text,
+    made by SQLite (packing.uuid_sql) rather than a Python call per row."""
+    return ", ".join(uuid_sql(c) if table == "messages" and c in _UUIDS else f'"{c}"'
+                     for c in cols)
+
+
 def _content_unpacker(lite: sqlite3.Connection,
                       cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """PostgreSQL keeps message content plain (its SQL reads it): a row's packed content
-    (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH) and
-    its uuids as text."""
+    (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH)."""
     if "content_z" not in cols:
         return None
     c, z, h = cols.index("content"), cols.index("content_z"), cols.index("content_hash")
-    uuids = [cols.index("ext_id"), cols.index("parent_ext_id")]
     codec = MetaCodec()
 
     def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
         out = list(row)
         out[c], out[z] = codec.text(lite, row[c], row[z]), None
         out[h] = out[h] or content_hash(out[c])  # SQLite derives it (packing.HASH)
-        for i in uuids:  # SQLite keeps a uuid as 16 bytes (packing.uuid_key)
-            out[i] = uuid_text(out[i])
         return tuple(out)
     return unpack
 
@@ -196,7 +210,7 @@ def pg_summary(url: str) -> dict[str, Any]:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
             " AND table_type = 'BASE TABLE' ORDER BY table_name")]
         counts = {t: pg.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
-                  for t in names if t not in changes.BOOKKEEPING}
+                  for t in names if t not in changes.BOOKKEEPING and t != deferred.TABLE}
         total = n = 0
         with pg.cursor(name="digest") as cur:
             cur.execute("SELECT uid, content_hash FROM messages")
