@@ -1,0 +1,12 @@
+-- coditect-memory store, migration 26: indexes a first ingest builds after its writes (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- A first ingest into an empty store drops the secondary indexes of its big tables and
+-- builds them once, sorted, after the last row (store/sqlite/bulk.py): row by row they cost
+-- a third of SQLite's insert. Each dropped index's CREATE statement is kept here, in the
+-- transaction that drops it, and removed in the one that builds it, so a run killed in
+-- between leaves them for the next run to build.
+CREATE TABLE deferred_indexes (
+    name TEXT PRIMARY KEY,
+    sql  TEXT NOT NULL
+);
