@@ -70,8 +70,12 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, required=True, help="where the stores go (removed after)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--before", type=Path, metavar="SRC", help="also this source tree's code")
+    ap.add_argument("--no-after", action="store_true",
+                    help="skip the run with the index built after the ingest")
     args = ap.parse_args()
     modes = [("after", ROOT, "[ingest]\nindex_alongside_mb = -1\n"), ("alongside", ROOT, "")]
+    if args.no_after:
+        modes = modes[1:]
     if args.before:
         modes.insert(0, ("before", args.before, ""))
     rows = []
