@@ -72,10 +72,15 @@ def main() -> None:
     ap.add_argument("--before", type=Path, metavar="SRC", help="also this source tree's code")
     ap.add_argument("--no-after", action="store_true",
                     help="skip the run with the index built after the ingest")
+    ap.add_argument("--config", action="append", default=[], metavar="NAME=TOML",
+                    help="also this code alongside with this config.toml (e.g. no-extract="
+                    "'[memories]\\nextract_on_ingest = false')")
     args = ap.parse_args()
     modes = [("after", ROOT, "[ingest]\nindex_alongside_mb = -1\n"), ("alongside", ROOT, "")]
     if args.no_after:
         modes = modes[1:]
+    modes += [(name, ROOT, toml.replace("\\n", "\n"))
+              for name, toml in (c.split("=", 1) for c in args.config)]
     if args.before:
         modes.insert(0, ("before", args.before, ""))
     rows = []
@@ -89,11 +94,14 @@ def main() -> None:
                     f" {idx['peak_rss'] / 1e6:.0f} MB |" if idx.get("peak_rss") else
                     f"| {i + 1} | {name} | {r['wall']:.1f} s | {rate:,.0f} | {r['cpu']:.1f} s | — |"
                     f" {r['rss'] / 1e6:.0f} MB | — |")
-            rows.append(line + " " + ", ".join(f"{k} {v} s" for k, v in r["marks"].items()) + " |")
+            derived = r["marks"].get("extracting memories", r["marks"].get("updating the search index"))
+            tail = f"{r['wall'] - derived:.1f} s" if derived is not None else "—"
+            rows.append(line + " " + ", ".join(f"{k} {v} s" for k, v in r["marks"].items())
+                        + f" | {tail} |")
             print(rows[-1], file=sys.stderr, flush=True)
     print("| # | code | wall | rows/s | ingest process CPU | follower CPU | ingest peak RSS |"
-          " follower peak RSS | phases began at |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          " follower peak RSS | phases began at | after derivation |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     shutil.rmtree(args.workdir, ignore_errors=True)
 
