@@ -1,16 +1,18 @@
-"""A first ingest's bulk load on SQLite: the secondary indexes of `messages` dropped before
-the writes and built once after them.
+"""A first ingest's bulk load on SQLite: the secondary indexes of `messages` and `api_usage`
+dropped before the writes and built once after them.
 
-Maintained row by row they cost about a third of SQLite's insert (benchmarks/RESULTS.md);
-built from the finished table they are one sort each, and their pages come out full. The
-UNIQUE uid index stays: every write's `ON CONFLICT(uid)` needs it. Nothing that runs while
-the rows are written (write_batch, the keyword-index follower, which reads by id) looks rows
-up by a dropped index; derivation, which does, runs after the build.
+Maintained row by row they cost about a fifth of SQLite's insert CPU at 150k messages
+(benchmarks/RESULTS.md); built from the finished tables they are one sort each, and their
+pages come out full. UNIQUE indexes stay: every write's `ON CONFLICT` needs them (the uid,
+api_usage's key). Nothing that runs while the rows are written (write_batch, the
+keyword-index follower, which reads by id) looks rows up by a dropped index; derivation,
+which does, runs after the build.
 
 Crash story: the indexes' CREATE statements are recorded in `deferred_indexes` (migration
 0026) in the transaction that drops them, and removed in the one that builds them. A run
 killed in between leaves a store that answers every query (by scans: slower, still right)
-and whose next ingest — or anything that derives sessions — builds them.
+and whose next ingest, or anything else that derives sessions, builds them. A writable open
+does not: a server or `memory index` would wait minutes for it at millions of rows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-DEFERRED_TABLES = ("messages",)  # the tables a first ingest fills with millions of rows
+DEFERRED_TABLES = ("messages", "api_usage")  # what a first ingest fills with millions of rows
 
 
 class SQLiteBulk:
