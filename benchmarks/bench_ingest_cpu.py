@@ -17,15 +17,15 @@ times, so each sees the same load drift; CPU seconds are what a loaded machine h
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest_overlap import ROOT, one  # noqa: E402
+
 PHASES = ("write_batch", "build_deferred_indexes", "link_plans", "derive_sessions")
 
 CHILD = r"""
@@ -71,21 +71,6 @@ print(json.dumps({"rows": stats.messages_new, "memories": memories, "wall": wall
 """.replace("PHASES", repr(PHASES))
 
 
-def one(data: Path, home: Path, src: Path, config: str, extract: bool) -> dict:
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    if config:
-        (home / "config.toml").write_text(config)
-    env = {**os.environ, "MEMORY_HOME": str(home), "PYTHONPATH": str(src / "src")}
-    env.pop("MEMORY_DATABASE_URL", None)
-    p = subprocess.run([sys.executable, "-c", CHILD, str(data), "1" if extract else "0"],
-                       env=env, capture_output=True, text=True, check=False)
-    shutil.rmtree(home, ignore_errors=True)
-    if p.returncode != 0:
-        raise SystemExit(f"ingest failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="a Claude folder (e.g. bench_ingest's)")
@@ -105,7 +90,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {name: [] for name, *_ in variants}
     for i in range(args.repeat):
         for name, tree, config in variants:
-            r = one(args.data, args.workdir / "home", tree, config, args.extract)
+            r = one(args.data, args.workdir / "home", tree, config, CHILD, "1" if args.extract else "0")
             runs[name].append(r)
             parts = ", ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c) in r["spent"].items())
             print(f"{i + 1} {name}: {r['wall']:.1f} s wall, {r['cpu']:.2f} s CPU, {r['rows']:,} rows,"

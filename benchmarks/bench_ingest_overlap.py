@@ -48,15 +48,18 @@ print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "rss": use.r
 """
 
 
-def one(data: Path, home: Path, src: Path, config: str) -> dict:
+def one(data: Path, home: Path, src: Path, config: str, child: str = CHILD,
+        *args: str) -> dict:
+    """`child` (a script printing one JSON line last) run with the code of `src` on `data`
+    into a fresh MEMORY_HOME `home` (with this config.toml), which is removed after."""
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     if config:
         (home / "config.toml").write_text(config)
     env = {**os.environ, "MEMORY_HOME": str(home), "PYTHONPATH": str(src / "src")}
     env.pop("MEMORY_DATABASE_URL", None)
-    p = subprocess.run([sys.executable, "-c", CHILD, str(data)], env=env, capture_output=True,
-                       text=True, check=False)
+    p = subprocess.run([sys.executable, "-c", child, str(data), *args], env=env,
+                       capture_output=True, text=True, check=False)
     if p.returncode != 0:
         raise SystemExit(f"ingest failed:\n{p.stderr[-3000:]}")
     out = json.loads(p.stdout.strip().splitlines()[-1])
