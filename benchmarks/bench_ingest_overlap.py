@@ -48,15 +48,18 @@ print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "rss": use.r
 """
 
 
-def one(data: Path, home: Path, src: Path, config: str) -> dict:
+def one(data: Path, home: Path, src: Path, config: str, child: str = CHILD,
+        *args: str) -> dict:
+    """`child` (a script printing one JSON line last) run with the code of `src` on `data`
+    into a fresh MEMORY_HOME `home` (with this config.toml), which is removed after."""
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     if config:
         (home / "config.toml").write_text(config)
     env = {**os.environ, "MEMORY_HOME": str(home), "PYTHONPATH": str(src / "src")}
     env.pop("MEMORY_DATABASE_URL", None)
-    p = subprocess.run([sys.executable, "-c", CHILD, str(data)], env=env, capture_output=True,
-                       text=True, check=False)
+    p = subprocess.run([sys.executable, "-c", child, str(data), *args], env=env,
+                       capture_output=True, text=True, check=False)
     if p.returncode != 0:
         raise SystemExit(f"ingest failed:\n{p.stderr[-3000:]}")
     out = json.loads(p.stdout.strip().splitlines()[-1])
@@ -70,8 +73,17 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, required=True, help="where the stores go (removed after)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--before", type=Path, metavar="SRC", help="also this source tree's code")
+    ap.add_argument("--no-after", action="store_true",
+                    help="skip the run with the index built after the ingest")
+    ap.add_argument("--config", action="append", default=[], metavar="NAME=TOML",
+                    help="also this code alongside with this config.toml (e.g. no-extract="
+                    "'[memories]\\nextract_on_ingest = false')")
     args = ap.parse_args()
     modes = [("after", ROOT, "[ingest]\nindex_alongside_mb = -1\n"), ("alongside", ROOT, "")]
+    if args.no_after:
+        modes = modes[1:]
+    modes += [(name, ROOT, toml.replace("\\n", "\n"))
+              for name, toml in (c.split("=", 1) for c in args.config)]
     if args.before:
         modes.insert(0, ("before", args.before, ""))
     rows = []
@@ -85,11 +97,14 @@ def main() -> None:
                     f" {idx['peak_rss'] / 1e6:.0f} MB |" if idx.get("peak_rss") else
                     f"| {i + 1} | {name} | {r['wall']:.1f} s | {rate:,.0f} | {r['cpu']:.1f} s | — |"
                     f" {r['rss'] / 1e6:.0f} MB | — |")
-            rows.append(line + " " + ", ".join(f"{k} {v} s" for k, v in r["marks"].items()) + " |")
+            derived = r["marks"].get("extracting memories", r["marks"].get("updating the search index"))
+            tail = f"{r['wall'] - derived:.1f} s" if derived is not None else "—"
+            rows.append(line + " " + ", ".join(f"{k} {v} s" for k, v in r["marks"].items())
+                        + f" | {tail} |")
             print(rows[-1], file=sys.stderr, flush=True)
     print("| # | code | wall | rows/s | ingest process CPU | follower CPU | ingest peak RSS |"
-          " follower peak RSS | phases began at |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          " follower peak RSS | phases began at | after derivation |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     shutil.rmtree(args.workdir, ignore_errors=True)
 

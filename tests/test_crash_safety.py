@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from coditect_memory.errors import StoreError
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
 
 from .builders import (
     conversation,
@@ -142,6 +144,18 @@ def _assert_like_clean(home: Path, clean: dict, killed: bool) -> None:
             assert "ended before the run completed" in runs[1]["message"]
 
 
+def _fresh_store(tmp_path: Path) -> Path:
+    """The home of a new, empty store: every index its migrations define."""
+    home = tmp_path / "fresh-home"
+    open_store(load_settings(home)).close()
+    return home
+
+
+def _indexes(store) -> dict[str, str]:
+    return dict(store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                                 " AND sql IS NOT NULL").fetchall())
+
+
 class TestKilledIngest:
     """A run killed with SIGKILL at any moment, then one more run, leaves exactly the store of
     one clean run: same uids, counts, sessions, projects, manifest and token usage."""
@@ -171,6 +185,28 @@ class TestKilledIngest:
         out = ingest_json(dataset)
         assert out["messages_new"] == total - before  # what was committed is not stored twice
         _assert_like_clean(memory_home, clean, killed=True)
+
+    def test_kill_while_indexes_are_deferred(self, dataset, clean, memory_home, tmp_path):
+        """A first run killed mid-write leaves the secondary indexes of `messages` dropped
+        (store/sqlite/bulk.py), recorded in the store: reads still answer, and the next run
+        writes the rest without them and builds them — the same indexes as a new store's."""
+        _config(memory_home, 50)
+        total = clean["status"]["messages"]
+        p = start_ingest(memory_home, dataset)
+        while p.poll() is None and stored_messages(memory_home) <= 0.3 * total:
+            time.sleep(0.005)
+        assert kill(p), "the run ended before it could be killed"
+        before = stored_messages(memory_home)
+        with open_at(memory_home) as store:
+            deferred = {r[0] for r in store.db.execute("SELECT name FROM deferred_indexes")}
+        assert {"messages_session", "messages_history_unlinked"} <= deferred
+        assert run("status", "--json").json()["messages"] == before  # answered by scans
+        out = ingest_json(dataset)
+        assert out["messages_new"] == total - before
+        _assert_like_clean(memory_home, clean, killed=True)
+        with open_at(memory_home) as store, open_at(_fresh_store(tmp_path)) as fresh:
+            assert _indexes(store) == _indexes(fresh)
+            assert store.db.execute("SELECT count(*) FROM deferred_indexes").fetchone()[0] == 0
 
     def test_killed_again_and_again(self, dataset, clean, memory_home):
         _config(memory_home, 50)

@@ -98,7 +98,7 @@ class ComponentRules:
 @dataclass(frozen=True)
 class IngestSettings:
     max_line_bytes: int = 64 << 20
-    batch_size: int = 5000
+    batch_size: int = 1000
     lock_wait_seconds: float = 30.0
     ignore_dirs: tuple[str, ...] = ()
     index_alongside_bytes: int = 32 << 20  # a run reading more builds the keyword index alongside
@@ -357,7 +357,7 @@ def load_settings(home: Path | None = None) -> Settings:
             _table(user, "store", config_file).get("url", "")),
         ingest=IngestSettings(
             max_line_bytes=int(_get(ingest, "max_line_mb", float, 64.0, w) * (1 << 20)),
-            batch_size=_get(ingest, "batch_size", int, 5000, w),
+            batch_size=_get(ingest, "batch_size", int, 1000, w),
             lock_wait_seconds=_get(ingest, "lock_wait_seconds", float, 30.0, w),
             ignore_dirs=tuple(str(d) for d in ingest.get("ignore_dirs", [])),
             index_alongside_bytes=int(_get(ingest, "index_alongside_mb", float, 32.0, w) * (1 << 20))),

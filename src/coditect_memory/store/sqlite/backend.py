@@ -32,6 +32,7 @@ from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile
 from . import backfill, changes, queries
 from .access import SQLiteAccess
 from .backup import SQLiteBackup
+from .bulk import SQLiteBulk
 from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
@@ -116,7 +117,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, Store):
+                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, Store):
     kind = "sqlite"
     packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 
@@ -559,6 +560,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def derive_sessions(self) -> int:
         from .derive import derive_sessions
 
+        self.build_deferred_indexes()  # left by a killed first ingest: derivation looks rows up by them
         return derive_sessions(self)
 
     # --- read side ---------------------------------------------------------------------
