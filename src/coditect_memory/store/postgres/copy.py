@@ -29,7 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec, uuid_text
+from ..sqlite.packing import MetaCodec, unpack_blob, uuid_text
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 
@@ -149,7 +149,8 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
             cur = lite.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
                                (after,) if after is not None else ())
-            unpack = _content_unpacker(lite, cols) if table == "messages" else None
+            unpack = (_content_unpacker(lite, cols) if table == "messages"
+                      else _blob_unpacker(cols) if table == "blobs" else None)
             while rows := cur.fetchmany(CHUNK):
                 with pg.transaction(), pg.cursor().copy(
                         f'COPY "{table}" ({_quoted(cols)}) FROM STDIN') as copy:
@@ -184,6 +185,15 @@ def _content_unpacker(lite: sqlite3.Connection,
         for i in uuids:  # SQLite keeps a uuid as 16 bytes (packing.uuid_key)
             out[i] = uuid_text(out[i])
         return tuple(out)
+    return unpack
+
+
+def _blob_unpacker(cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """PostgreSQL keeps blobs plain: a packed one (packing.pack_blob, 0025) goes over unpacked."""
+    d, s = cols.index("data"), cols.index("size")
+
+    def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (*row[:d], unpack_blob(row[d], row[s]), *row[d + 1:])
     return unpack
 
 

@@ -33,6 +33,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"\(1\)", "(true)"),                                              # an always-true scope
     (r"\b(GROUP|ORDER) BY NULL, ", r"\1 BY "),                        # a constant key
     (r"\bcoalesce\(([\w.]+), ''\)", r"coalesce(\1::text, '')"),        # a number, or ''
+    (r"\bblob_unpack\(([\w.]+), [\w.]+\)", r"\1"),                    # blobs are never packed
     (r"CAST\(([\w.]+) AS TEXT\)", r"convert_from(\1, 'UTF8')"),        # blob bytes as text
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
     (r"\bcontent_unpack\([\w.]+\)", "NULL::text"),                     # content is never packed

@@ -36,7 +36,7 @@ from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
-from .packing import MetaCodec, sql_functions, uuid_key
+from .packing import MetaCodec, pack_blob, sql_functions, uuid_key
 from .plan_sessions import SQLitePlanSessions
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
@@ -445,7 +445,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             blob_sha = None
             if rec.blob is not None:
                 blob_sha = hashlib.sha256(rec.blob).hexdigest()
-                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
+                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]),
+                              pack_blob(rec.blob) if pack_content else rec.blob))  # 0025
             # SQLite keeps no hash of a text it stores: packing.HASH recomputes it (0024)
             chash = blob_sha if content is None else None if pack_content else _sha(content)
             meta = rec.metadata

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..protocol.search import IndexRow
+from .packing import blob_sql
 from .search import _chunks
 
 
@@ -21,7 +22,7 @@ class SQLiteFileVersions:
                 for (mid, uid, sid, path, backup, version, size, is_text, head) in self._tuples(f"""
                     SELECT m.id, m.uid, m.session_id, fb.path, json_extract(m.metadata, '$.backup'),
                            json_extract(m.metadata, '$.version'), b.size, b.is_text,
-                           substr(b.data, 1, ?)
+                           substr({blob_sql()}, 1, ?)
                     FROM messages m
                     LEFT JOIN blobs b ON b.sha256 = m.blob_sha256
                     LEFT JOIN file_backups fb ON fb.session_id = m.session_id

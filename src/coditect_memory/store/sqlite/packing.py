@@ -12,10 +12,17 @@ A message's text is packed the same way (migration 0022) when at least `CONTENT_
 characters long: it goes to `messages.content_z` with `content` NULL, with a dictionary
 trained per type on its first `CONTENT_TRAIN_ROWS` rows (tool results ~6x, tool calls ~4.5x
 where zstd alone gets ~2.5x). What SQL reads raw stays plain: user lines (prompts), history
-lines, titles and summaries (derivation, reports), errors (report and backfill excerpts).
+lines, titles and summaries (derivation, reports). Errors pack too since migration 0025 (their
+report excerpts read `CONTENT`; 0022 kept them plain for the backfill of migration 7, which
+runs only on stores older than any packed row).
 Every other SQL reader of `content` goes through `CONTENT` (`content_unpack`, a function
 each SQLite connection has); PostgreSQL keeps content plain (TOAST compresses it) and its
 dialect reads `content_unpack(...)` as NULL.
+
+A blob (a file version, an image: content-addressed, stored once) is kept as zstd when that
+is smaller (migration 0025: file versions ~2.5x); `blobs.size` is the original's length, so
+a blob shorter than its size is packed. Readers read `blob_sql()` (`blob_unpack`, a function
+on each connection; PostgreSQL keeps blobs plain and its dialect reads the column).
 """
 
 from __future__ import annotations
@@ -57,6 +64,27 @@ def hash_sql(prefix: str = "m.") -> str:
 
 
 HASH = hash_sql()
+
+
+def blob_sql(prefix: str = "b.") -> str:
+    """A blob's bytes in SQL, whichever way it was stored (`prefix`: the blobs table's alias)."""
+    return f"blob_unpack({prefix}data, {prefix}size)"
+
+
+def pack_blob(data: bytes) -> bytes:
+    """What SQLite stores in `blobs.data`: zstd when shorter, else the bytes themselves."""
+    if len(data) < CONTENT_MIN:
+        return data
+    packed = zstandard.ZstdCompressor(level=LEVEL, write_checksum=False).compress(data)
+    return packed if len(packed) < len(data) else data
+
+
+def unpack_blob(data: bytes | None, size: int | None) -> bytes | None:
+    """pack_blob undone: a blob shorter than its recorded size is packed. Also SQL's
+    `blob_unpack`."""
+    if data is None or size is None or len(data) >= size:
+        return data
+    return zstandard.ZstdDecompressor().decompress(bytes(data), max_output_size=size)
 
 
 def uuid_sql(column: str) -> str:
@@ -153,8 +181,9 @@ class MetaCodec:
 
     def pack_content(self, db: Any, kind: str, type_: str, is_error: bool,
                      text: str | None) -> tuple[str | None, bytes | None]:
-        """(content, content_z) of a row about to be written."""
-        if (text is None or len(text) < CONTENT_MIN or is_error or type_ in PLAIN_TYPES
+        """(content, content_z) of a row about to be written (`is_error`: no longer decides;
+        errors pack like the rest since 0025)."""
+        if (text is None or len(text) < CONTENT_MIN or type_ in PLAIN_TYPES
                 or kind in PLAIN_SOURCES):
             return text, None
         return self.pack(db, CONTENT_KIND + type_, text)
@@ -189,4 +218,5 @@ def sql_functions(conn: Any, codec: MetaCodec | None = None) -> None:
     conn.create_function("content_unpack", 1, lambda z: text(None, z), deterministic=True)
     conn.create_function("content_sha", 2, lambda c, z: content_hash(text(c, z)), deterministic=True)
     conn.create_function("uuid_bytes", 1, uuid_key, deterministic=True)
+    conn.create_function("blob_unpack", 2, unpack_blob, deterministic=True)
 

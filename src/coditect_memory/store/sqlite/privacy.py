@@ -15,7 +15,7 @@ import orjson
 from ...hashing import content_hash
 from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
-from .packing import CONTENT
+from .packing import CONTENT, pack_blob, unpack_blob
 
 _CHUNK = 500
 # Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
@@ -304,16 +304,18 @@ class SQLitePrivacy:
 
     def privacy_blobs(self) -> Iterator[tuple[str, bytes]]:
         for (sha,) in self.db.execute("SELECT sha256 FROM blobs WHERE is_text = 1").fetchall():
-            row = self.db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
+            row = self.db.execute("SELECT data, size FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
             if row is not None:
-                yield sha, bytes(row[0])
+                yield sha, bytes(unpack_blob(row[0], row[1]) or b"")
 
     def rewrite_blob(self, old_sha: str, data: bytes) -> None:
         new_sha = hashlib.sha256(data).hexdigest()
         with self.tx() as db:
             db.execute("PRAGMA secure_delete = ON")
             db.execute("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, 1, ?)"
-                       " ON CONFLICT(sha256) DO NOTHING", (new_sha, len(data), data))
+                       " ON CONFLICT(sha256) DO NOTHING",
+                       (new_sha, len(data), pack_blob(data) if self.packs_content  # type: ignore[attr-defined]
+                        else data))
             db.execute("UPDATE messages SET blob_sha256 = ?, content_hash = ? WHERE blob_sha256 = ?",
                        (new_sha, new_sha, old_sha))
             db.execute("DELETE FROM blobs WHERE sha256 = ?", (old_sha,))

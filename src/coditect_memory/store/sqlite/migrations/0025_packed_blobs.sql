@@ -1,0 +1,15 @@
+-- coditect-memory store, migration 25: blobs and error texts kept compressed (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- No schema change: SQLite stores two things more compactly from this version, and this
+-- version marks that, so an older version of the code (which would misread them) refuses the
+-- store.
+-- * `blobs.data` (file versions, images; 4% of the store at 1M messages) is zstd where that
+--   is shorter (packing.pack_blob); `blobs.size` keeps the original length, so a blob shorter
+--   than its size is packed. Readers read packing.blob_sql() (`blob_unpack(data, size)`, a
+--   function on every connection of the backend). The code step of this migration
+--   (backfill.pack_blobs) packs the blobs stored before.
+-- * Error texts (tool results and log lines marked as errors) pack like other texts
+--   (packing.pack_content, migration 0022); rows stored before stay plain (read both ways).
+-- PostgreSQL keeps both plain (its dialect reads `blob_unpack(data, size)` as `data`).
+SELECT 1;
