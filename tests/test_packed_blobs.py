@@ -1,7 +1,7 @@
-"""Blobs and error texts kept compressed (issue 18, store size; migration 0025). Invisible to
-every reader: a file version or image reads back as the bytes its sha256 names, on both
-backends, after `db copy` either way, and in a store upgraded from the version before (whose
-blobs the migration packs)."""
+"""Blobs and error texts compressed, uids as 16 bytes (issue 18, store size; migration 0025).
+Invisible to every reader: a file version or image reads back as the bytes its sha256 names
+and a uid as its text, on both backends, after `db copy` either way, and in a store upgraded
+from the version before (whose blobs and uids the migration converts)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from coditect_memory.sample import generate
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
 from coditect_memory.store.sqlite.packing import pack_blob, sql_functions, unpack_blob
 
-from .builders import all_messages
+from .builders import all_messages, open_at
 from .conftest import ingest_json, run
+from .test_ingest_packing import half_stored_as_before
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +108,32 @@ def test_upgrade_packs_the_blobs_stored_before(sample, memory_home):
     assert _read_back(memory_home) > 100
     assert {m["uid"]: m["content"] for m in all_messages(memory_home)} == texts
     assert "blobs do not match" not in run("doctor", "--json", check=False).stdout
+
+
+def _uid_forms(home: Path) -> dict[str, int]:
+    with sqlite3.connect(home / "memory.db") as db:
+        return dict(db.execute("SELECT typeof(uid), count(*) FROM messages GROUP BY 1").fetchall())
+
+
+def test_uids_as_bytes_one_form_across_the_upgrade(sample, memory_home, tmp_path):
+    """A store made before 25 (uids as text) is converted whole when it opens: every uid of an
+    ingest is then its 16 bytes, the other half of the data is stored once and a second
+    ingest stores nothing (the identity held across the upgrade); export, the backup digest
+    and forget by uid (tombstones) read and find them as text."""
+    half_stored_as_before(sample, memory_home, tmp_path, 25)
+    assert set(_uid_forms(memory_home)) == {"text"}
+    out = ingest_json(sample)
+    assert out["errors"] == 0 and out["messages_new"] > 1000
+    assert set(_uid_forms(memory_home)) == {"blob"}
+    assert ingest_json(sample)["messages_new"] == 0
+    uids = [m["uid"] for m in all_messages(memory_home)]
+    assert all(len(u) == 32 and u == u.lower() and int(u, 16) >= 0 for u in uids)
+    assert len(set(uids)) == len(uids) == sum(_uid_forms(memory_home).values())
+    made = run("backup", "create", "--target", str(tmp_path / "repo"), "--type", "full", "--json").json()
+    assert run("backup", "verify", made["backup_id"], "--target", str(tmp_path / "repo"), "--json").code == 0
+    with open_at(memory_home) as store:
+        assert store.content_hashes(uids[:3]).keys() == set(uids[:3])
+        assert len(store.message_ids(uids[:3])) == 3
+    with open_store(load_settings(memory_home)) as store:
+        assert store.add_tombstones(uids[:2], 1) == 2  # found by their text, removed
+        assert store.tombstoned() == set(uids[:2]) and not store.message_ids(uids[:2])

@@ -29,7 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec, unpack_blob, uuid_text
+from ..sqlite.packing import MetaCodec, uid_key, uid_text, unpack_blob, uuid_text
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 
@@ -105,11 +105,14 @@ def dump(url: str, path: str, progress: Progress | None = None,
                 lite.execute(f"DELETE FROM {_META}")
             insert = (f'INSERT INTO "{table}" ({_quoted(cols)})'
                       f" VALUES ({', '.join('?' * len(cols))})")
+            key = cols.index("uid") if table == "messages" else -1  # SQLite's uid: 16 bytes (0025)
             with pg.cursor(name=f"dump_{table}") as cur:
                 cur.itersize = CHUNK
                 cur.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                             + (" ORDER BY id" if "id" in cols else ""))
                 for rows in read_ahead(iter(partial(cur.fetchmany, CHUNK), []), 2):
+                    if key >= 0:
+                        rows = [(*r[:key], uid_key(r[key]), *r[key + 1:]) for r in rows]
                     lite.executemany(insert, rows)
                     if progress:
                         progress(table, len(rows))
@@ -171,11 +174,12 @@ def _content_unpacker(lite: sqlite3.Connection,
                       cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """PostgreSQL keeps message content plain (its SQL reads it): a row's packed content
     (packing.py) goes over as text, with the content hash SQLite derives (packing.HASH) and
-    its uuids as text."""
+    its uuids and uid as text."""
     if "content_z" not in cols:
         return None
     c, z, h = cols.index("content"), cols.index("content_z"), cols.index("content_hash")
     uuids = [cols.index("ext_id"), cols.index("parent_ext_id")]
+    uid = cols.index("uid")
     codec = MetaCodec()
 
     def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -184,6 +188,7 @@ def _content_unpacker(lite: sqlite3.Connection,
         out[h] = out[h] or content_hash(out[c])  # SQLite derives it (packing.HASH)
         for i in uuids:  # SQLite keeps a uuid as 16 bytes (packing.uuid_key)
             out[i] = uuid_text(out[i])
+        out[uid] = uid_text(out[uid])  # and a uid (packing.uid_key)
         return tuple(out)
     return unpack
 

@@ -36,7 +36,7 @@ from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
-from .packing import MetaCodec, pack_blob, sql_functions, uuid_key
+from .packing import MetaCodec, pack_blob, sql_functions, uid_key, uuid_key
 from .plan_sessions import SQLitePlanSessions
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
@@ -440,6 +440,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         pack = self.meta_codec.pack
         pack_content = self.meta_codec.pack_content if self.packs_content else None
         ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
+        key = uid_key if self.packs_content else _same  # 16 bytes, not 32 characters (0025)
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
@@ -454,7 +455,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
             text, content_z = (content, None) if pack_content is None else pack_content(
                 db, rec.kind, rec.type, rec.is_error, content)
-            row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
+            row = (key(rec.uid), rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,

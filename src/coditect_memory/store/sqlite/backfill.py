@@ -55,5 +55,20 @@ def pack_blobs(db: sqlite3.Connection) -> None:
                         if len(data) < len(old)])
 
 
+def pack_uids(db: sqlite3.Connection) -> None:
+    """Migration 25: every uid of 32 lowercase hex digits as its 16 bytes (packing.uid_key),
+    as new rows store it: a uid is an identity (ingest's ON CONFLICT, sync, forget), so one
+    form per uid, in one statement. The backup update trigger of messages is dropped first,
+    as in fill_row_facts (the next backup is a full one: the schema cookie moved)."""
+    db.execute('DROP TRIGGER IF EXISTS "backup_u_messages"')
+    db.execute("UPDATE messages SET uid = uid_bytes(uid) WHERE typeof(uid) = 'text'"
+               " AND typeof(uid_bytes(uid)) = 'blob'")
+
+
+def migrate_25(db: sqlite3.Connection) -> None:
+    pack_blobs(db)
+    pack_uids(db)
+
+
 # migration version -> its code step, run in the migration's transaction after its SQL
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {7: fill_row_facts, 25: pack_blobs}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {7: fill_row_facts, 25: migrate_25}

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..protocol.search import IndexRow
-from .packing import blob_sql
+from .packing import blob_sql, uid_sql
 from .search import _chunks
 
 
@@ -20,7 +20,7 @@ class SQLiteFileVersions:
                             bytes(head).decode("utf-8", "replace") if is_text and head is not None
                             else None)
                 for (mid, uid, sid, path, backup, version, size, is_text, head) in self._tuples(f"""
-                    SELECT m.id, m.uid, m.session_id, fb.path, json_extract(m.metadata, '$.backup'),
+                    SELECT m.id, {uid_sql('m.uid')}, m.session_id, fb.path, json_extract(m.metadata, '$.backup'),
                            json_extract(m.metadata, '$.version'), b.size, b.is_text,
                            substr({blob_sql()}, 1, ?)
                     FROM messages m
@@ -38,7 +38,7 @@ class SQLiteFileVersions:
         return out
 
     def file_version(self, uid: str, max_bytes: int) -> FileVersion | None:
-        found = self._versions("m.uid = ?", (uid,), max_bytes)
+        found = self._versions("m.uid = uid_bytes(?)", (uid,), max_bytes)
         return found[0] if found else None
 
     def with_file_texts(self, rows: list[IndexRow]) -> list[IndexRow]:

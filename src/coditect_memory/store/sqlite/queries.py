@@ -20,7 +20,7 @@ from ..protocol.read import (
     StoreInfo,
     Tokens,
 )
-from .packing import blob_sql, unpack_blob, uuid_sql
+from .packing import blob_sql, uid_sql, unpack_blob, uuid_sql
 
 # A human prompt (derive.prompts.is_prompt, stored per row), counted once: a history line
 # linked to its transcript prompt is the same prompt.
@@ -106,7 +106,7 @@ def session(db: sqlite3.Connection, session_id: str) -> Session | None:
 
 # A message as `show session` prints it ({cols}: extra columns first); the API's pages too.
 MESSAGE_SELECT = f"""
-        SELECT {{cols}} m.uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST({blob_sql()} AS TEXT) END) AS content,
+        SELECT {{cols}} {uid_sql('m.uid')} AS uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST({blob_sql()} AS TEXT) END) AS content,
                m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
                m.is_error, m.is_meta, m.is_sidechain, m.agent_id, m.component, m.level, m.model,
                m.linked_uid, {uuid_sql('m.ext_id')} AS ext_id,
