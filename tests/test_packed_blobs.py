@@ -14,10 +14,10 @@ import pytest
 from coditect_memory.sample import generate
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
-from coditect_memory.store.sqlite.packing import pack_blob, sql_functions, unpack_blob
+from coditect_memory.store.sqlite.packing import pack_blob, sql_functions, uid_sql, unpack_blob
 
 from .builders import all_messages, open_at
-from .conftest import ingest_json, run
+from .conftest import ingest_json, run, run_proc
 from .test_ingest_packing import half_stored_as_before
 
 
@@ -86,22 +86,32 @@ def test_copy_to_postgresql_and_back(sample, memory_home, pg_server, tmp_path):
     assert _read_back(back.parent) == _read_back(memory_home)
 
 
+def _as_before_25(home: Path) -> None:
+    """The store as the code before migration 25 wrote it: blobs, error texts, uids plain."""
+    db = sqlite3.connect(home / "memory.db")
+    sql_functions(db)
+    for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                 " AND tbl_name = 'messages'").fetchall():
+        db.execute(f"DROP TRIGGER {trigger}")  # made again when the store opens
+    db.execute("UPDATE blobs SET data = blob_unpack(data, size)")
+    db.execute("UPDATE messages SET content = content_unpack(content_z), content_z = NULL"
+               " WHERE is_error = 1 AND content_z IS NOT NULL")
+    db.execute(f"UPDATE messages SET uid = {uid_sql('uid')} WHERE typeof(uid) = 'blob'")
+    db.execute("DELETE FROM schema_migrations WHERE version = 25")
+    db.commit()
+    db.close()
+
+
 def test_upgrade_packs_the_blobs_stored_before(sample, memory_home):
     """A store made before migration 25 (blobs and error texts plain): opening it writable
     packs its blobs (its error rows stay plain); every byte and text reads back the same."""
     assert ingest_json(sample)["errors"] == 0
     texts = {m["uid"]: m["content"] for m in all_messages(memory_home)}
-    db = sqlite3.connect(memory_home / "memory.db")
-    sql_functions(db)
-    db.execute("UPDATE blobs SET data = blob_unpack(data, size)")  # as the code before stored them
-    db.execute("UPDATE messages SET content = content_unpack(content_z), content_z = NULL"
-               " WHERE is_error = 1 AND content_z IS NOT NULL")
-    db.execute("DELETE FROM schema_migrations WHERE version = 25")
-    db.commit()
-    db.close()
+    _as_before_25(memory_home)
     before = _stored(memory_home / "memory.db")
     assert before and all(n == size for size, n in before.values())
     assert run("db", "upgrade", "--json").code == 0
+    assert set(_uid_forms(memory_home)) == {"blob"}
     after = _stored(memory_home / "memory.db")
     assert after.keys() == before.keys()
     assert sum(n < size for size, n in after.values()) > len(after) // 2
@@ -137,3 +147,20 @@ def test_uids_as_bytes_one_form_across_the_upgrade(sample, memory_home, tmp_path
     with open_store(load_settings(memory_home)) as store:
         assert store.add_tombstones(uids[:2], 1) == 2  # found by their text, removed
         assert store.tombstoned() == set(uids[:2]) and not store.message_ids(uids[:2])
+
+
+@pytest.mark.fault("upgrade 25: killed between packing blobs and uids")
+def test_an_upgrade_killed_midway_leaves_the_store_as_it_was(sample, memory_home):
+    """Migration 25 runs in one transaction: killed after packing the blobs, the store is the
+    old one (its blobs plain, its uids text, 25 not applied) and the next open upgrades it."""
+    assert ingest_json(sample)["errors"] == 0
+    _as_before_25(memory_home)
+    assert _stored(memory_home / "memory.db")
+    killed = run_proc("db", "upgrade", env={"MEMORY_FAILPOINT": "migrate-25:blobs-packed"})
+    assert killed.code == -9
+    assert set(_uid_forms(memory_home)) == {"text"}
+    assert all(n == size for size, n in _stored(memory_home / "memory.db").values())
+    assert run("db", "upgrade", "--json").json()["applied_now"] == [25]
+    assert set(_uid_forms(memory_home)) == {"blob"}
+    assert sum(n < size for size, n in _stored(memory_home / "memory.db").values()) > 0
+    assert ingest_json(sample)["errors"] == 0 and ingest_json(sample)["messages_new"] == 0

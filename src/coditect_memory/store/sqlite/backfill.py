@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ...derive import row_facts
 from ...derive.signatures import HEAD
+from ...failpoints import failpoint
 from .packing import pack_blob
 
 CHUNK = 50_000
@@ -67,6 +68,7 @@ def pack_uids(db: sqlite3.Connection) -> None:
 
 def migrate_25(db: sqlite3.Connection) -> None:
     pack_blobs(db)
+    failpoint("migrate-25:blobs-packed")  # one transaction: a kill here leaves the store as it was
     pack_uids(db)
 
 

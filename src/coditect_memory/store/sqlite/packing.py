@@ -22,7 +22,8 @@ dialect reads `content_unpack(...)` as NULL.
 A blob (a file version, an image: content-addressed, stored once) is kept as zstd when that
 is smaller (migration 0025: file versions ~2.5x); `blobs.size` is the original's length, so
 a blob shorter than its size is packed. Readers read `blob_sql()` (`blob_unpack`, a function
-on each connection; PostgreSQL keeps blobs plain and its dialect reads the column).
+on each connection; PostgreSQL keeps blobs plain and its dialect reads the column). A
+message's uid is kept as its 16 bytes the same way (`uid_sql`, `uid_key`; migration 0025).
 """
 
 from __future__ import annotations
