@@ -14,7 +14,13 @@ import pytest
 
 from coditect_memory.sample import generate
 from coditect_memory.store.sqlite.derive import LINK_PARENT
-from coditect_memory.store.sqlite.packing import CONTENT_MIN, MetaCodec, sql_functions, uuid_sql
+from coditect_memory.store.sqlite.packing import (
+    CONTENT_MIN,
+    MetaCodec,
+    sql_functions,
+    uid_sql,
+    uuid_sql,
+)
 
 from .builders import all_messages
 from .conftest import ingest_json, run
@@ -35,7 +41,7 @@ def _sha(text: str) -> str:
 def _packed(home: Path) -> list[tuple[str, str, str]]:
     """(uid, session, a word of its text) of the SQLite store's packed rows."""
     with sqlite3.connect(home / "memory.db") as db:
-        rows = db.execute("SELECT uid, session_id, content_z FROM messages"
+        rows = db.execute(f"SELECT {uid_sql('uid')}, session_id, content_z FROM messages"
                           " WHERE content_z IS NOT NULL AND content IS NULL").fetchall()
         codec = MetaCodec()
         return [(u, s, codec.text(db, None, z) or "") for u, s, z in rows]

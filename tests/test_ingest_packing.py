@@ -18,6 +18,7 @@ from coditect_memory.store.sqlite.packing import (
     MetaCodec,
     hash_sql,
     sql_functions,
+    uid_sql,
     uuid_sql,
 )
 
@@ -115,10 +116,13 @@ def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int
         db.execute("DELETE FROM schema_migrations WHERE version = ?", (v,))
     if version <= 24:
         db.execute("DELETE FROM schema_migrations WHERE version = 24")
+    if version <= 25:  # every version before 25 stored uids as text
+        db.execute(f"UPDATE messages SET uid = {uid_sql('uid')} WHERE typeof(uid) = 'blob'")
+        db.execute("DELETE FROM schema_migrations WHERE version = 25")
     for sql in more:
         db.execute(sql)
     db.commit()
-    old = {plain: dict(db.execute(f"SELECT uid, {plain} FROM messages").fetchall())
+    old = {plain: dict(db.execute(f"SELECT {uid_sql('uid')}, {plain} FROM messages").fetchall())
            for _, plain, _ in undone}
     db.close()
     return old

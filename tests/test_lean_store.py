@@ -13,6 +13,7 @@ import pytest
 
 from coditect_memory.sample import generate
 from coditect_memory.store.sqlite import digest
+from coditect_memory.store.sqlite.packing import uid_sql
 
 from .builders import all_messages
 from .conftest import ingest_json, run
@@ -56,7 +57,7 @@ def test_hash_derived_not_stored(sample, memory_home):
     with sqlite3.connect(memory_home / "memory.db") as db:
         assert db.execute("SELECT count(*) FROM messages WHERE typeof(ext_id) = 'text'"
                           " AND source_kind = 'transcript'").fetchone()[0] == 0  # 16 bytes each
-        stored = dict(db.execute("SELECT uid, content_hash FROM messages"))
+        stored = dict(db.execute(f"SELECT {uid_sql('uid')}, content_hash FROM messages"))
         texts = db.execute("SELECT count(*) FROM messages WHERE content IS NOT NULL"
                            " OR content_z IS NOT NULL").fetchone()[0]
         in_blobs = db.execute("SELECT count(*) FROM messages WHERE content IS NULL"
@@ -74,14 +75,14 @@ def test_upgrade_keeps_stored_hashes(sample, memory_home, tmp_path):
     half_stored_as_before(sample, memory_home, tmp_path, 24,
                           "INSERT INTO backup_marks VALUES ('messages', 0)")  # backed up: tracked
     with sqlite3.connect(memory_home / "memory.db") as db:
-        before = dict(db.execute("SELECT uid, content_hash FROM messages"))
+        before = dict(db.execute(f"SELECT {uid_sql('uid')}, content_hash FROM messages"))
     assert sum(h is not None for h in before.values()) > 1000
     out = ingest_json(sample)  # upgrades in place, then stores the other half
     assert out["errors"] == 0 and out["messages_new"] > 1000
     hashes = _exported_hashes(memory_home)
     with sqlite3.connect(memory_home / "memory.db") as db:
-        stored = dict(db.execute("SELECT uid, content_hash FROM messages"))
-        uuid_types = dict(db.execute("SELECT uid, typeof(ext_id) FROM messages WHERE ext_id IS NOT NULL"))
+        stored = dict(db.execute(f"SELECT {uid_sql('uid')}, content_hash FROM messages"))
+        uuid_types = dict(db.execute(f"SELECT {uid_sql('uid')}, typeof(ext_id) FROM messages WHERE ext_id IS NOT NULL"))
         triggers = [r[0] for r in db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'messages'"
             " AND name IN ('backup_u_messages', 'backup_d_messages')")]

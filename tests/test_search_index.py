@@ -152,7 +152,7 @@ class TestInPlaceUpdates:
         out = search("platypus")
         assert out["total"] == 2
         gone = out["results"][0]["uid"]
-        ids = sqlite_change(memory_home, "deleted_at = 1", "uid = ?", (gone,))
+        ids = sqlite_change(memory_home, "deleted_at = 1", "uid = uid_bytes(?)", (gone,))
         assert gone not in uids_of(search("platypus"))  # hidden at once, before the index knows
         settings = load_settings()
         with open_store(settings) as store:

@@ -29,7 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec, uuid_sql
+from ..sqlite.packing import MetaCodec, uid_key, uid_sql, unpack_blob, uuid_sql
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 from . import deferred
@@ -107,11 +107,14 @@ def dump(url: str, path: str, progress: Progress | None = None,
                 lite.execute(f"DELETE FROM {_META}")
             insert = (f'INSERT INTO "{table}" ({_quoted(cols)})'
                       f" VALUES ({', '.join('?' * len(cols))})")
+            key = cols.index("uid") if table == "messages" else -1  # SQLite's uid: 16 bytes (0025)
             with pg.cursor(name=f"dump_{table}") as cur:
                 cur.itersize = CHUNK
                 cur.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                             + (" ORDER BY id" if "id" in cols else ""))
                 for rows in read_ahead(iter(partial(cur.fetchmany, CHUNK), []), 2):
+                    if key >= 0:
+                        rows = [(*r[:key], uid_key(r[key]), *r[key + 1:]) for r in rows]
                     lite.executemany(insert, rows)
                     if progress:
                         progress(table, len(rows))
@@ -155,7 +158,8 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
             cur = lite.execute(f'SELECT {_selected(table, cols)} FROM "{table}"'
                                + (" WHERE id > ? ORDER BY id" if after is not None else ""),
                                (after,) if after is not None else ())
-            unpack = _content_unpacker(lite, cols) if table == "messages" else None
+            unpack = (_content_unpacker(lite, cols) if table == "messages"
+                      else _blob_unpacker(cols) if table == "blobs" else None)
             chunks = iter(partial(cur.fetchmany, CHUNK), [])
             if unpack is not None:
                 chunks = (list(map(unpack, rows)) for rows in chunks)
@@ -178,10 +182,15 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
 
 
 def _selected(table: str, cols: list[str]) -> str:
-    """The columns read from a SQLite store for PostgreSQL: transcript uuids as their text,
-    made by SQLite (packing.uuid_sql) rather than a Python call per row."""
-    return ", ".join(uuid_sql(c) if table == "messages" and c in _UUIDS else f'"{c}"'
-                     for c in cols)
+    """The columns read from a SQLite store for PostgreSQL: transcript uuids and the uid as
+    their text, made by SQLite (packing.uuid_sql, uid_sql) rather than a Python call per row."""
+    def column(c: str) -> str:
+        if table == "messages" and c in _UUIDS:
+            return f'{uuid_sql(c)} AS "{c}"'
+        if table == "messages" and c == "uid":
+            return f'{uid_sql(c)} AS "{c}"'
+        return f'"{c}"'
+    return ", ".join(map(column, cols))
 
 
 def _content_unpacker(lite: sqlite3.Connection,
@@ -198,6 +207,15 @@ def _content_unpacker(lite: sqlite3.Connection,
         out[c], out[z] = codec.text(lite, row[c], row[z]), None
         out[h] = out[h] or content_hash(out[c])  # SQLite derives it (packing.HASH)
         return tuple(out)
+    return unpack
+
+
+def _blob_unpacker(cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """PostgreSQL keeps blobs plain: a packed one (packing.pack_blob, 0025) goes over unpacked."""
+    d, s = cols.index("data"), cols.index("size")
+
+    def unpack(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (*row[:d], unpack_blob(row[d], row[s]), *row[d + 1:])
     return unpack
 
 

@@ -33,12 +33,14 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"\(1\)", "(true)"),                                              # an always-true scope
     (r"\b(GROUP|ORDER) BY NULL, ", r"\1 BY "),                        # a constant key
     (r"\bcoalesce\(([\w.]+), ''\)", r"coalesce(\1::text, '')"),        # a number, or ''
+    (r"\bblob_unpack\(([\w.]+), [\w.]+\)", r"\1"),                    # blobs are never packed
     (r"CAST\(([\w.]+) AS TEXT\)", r"convert_from(\1, 'UTF8')"),        # blob bytes as text
     (r"WHEN ([\w.]+\.is_\w+) THEN", r"WHEN \1 <> 0 THEN"),             # 0/1 flags as truth
     (r"\bcontent_unpack\([\w.]+\)", "NULL::text"),                     # content is never packed
     (r"\bcontent_sha\([\w.]+, [\w.]+\)", "NULL::text"),               # content_hash always stored
     (r"CASE WHEN typeof\(([\w.]+)\) = 'blob' THEN lower\(.*?\) ELSE \1 END", r"\1"),  # uuids stay text
     (r"\buuid_bytes\(([\w.]+)\)", r"\1"),
+    (r"\buid_bytes\(([\w.?]+)\)", r"\1"),                               # uids stay text
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)
 # An INSERT of one row of parameters, which many rows may share (executemany): no DO UPDATE

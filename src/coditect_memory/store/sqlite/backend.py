@@ -37,7 +37,7 @@ from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
 from .index_follow import SQLiteIndexFollow
 from .memories import SQLiteMemories
-from .packing import MetaCodec, sql_functions, uuid_key
+from .packing import MetaCodec, pack_blob, sql_functions, uid_key, uuid_key
 from .plan_sessions import SQLitePlanSessions
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
@@ -441,12 +441,14 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         pack = self.meta_codec.pack
         pack_content = self.meta_codec.pack_content if self.packs_content else None
         ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
+        key = uid_key if self.packs_content else _same  # 16 bytes, not 32 characters (0025)
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
             if rec.blob is not None:
                 blob_sha = hashlib.sha256(rec.blob).hexdigest()
-                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
+                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]),
+                              pack_blob(rec.blob) if pack_content else rec.blob))  # 0025
             # SQLite keeps no hash of a text it stores: packing.HASH recomputes it (0024)
             chash = blob_sha if content is None else None if pack_content else _sha(content)
             meta = rec.metadata
@@ -454,7 +456,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
             text, content_z = (content, None) if pack_content is None else pack_content(
                 db, rec.kind, rec.type, rec.is_error, content)
-            row = (rec.uid, rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
+            row = (key(rec.uid), rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,

@@ -41,7 +41,7 @@ from typing import Any
 from ...failpoints import failpoint
 from ..base import DeltaUnavailable
 from . import digest
-from .packing import hash_sql, sql_functions
+from .packing import hash_sql, sql_functions, uid_sql
 
 BOOKKEEPING = ("store_meta", "backup_marks", "backup_changes")
 LOG_LIMIT = 2_000_000  # lines kept; older ones go, and a chain older than them gets a full
@@ -70,7 +70,7 @@ def table_counts(db: sqlite3.Connection) -> dict[str, int]:
     return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables(db)}
 
 
-_HASHED = {"backup_u_messages", "backup_d_messages"}  # they log the old row's hash
+_HASHED = {"backup_u_messages", "backup_d_messages"}  # they log the old row's uid and hash
 
 
 def _all_triggers(db: sqlite3.Connection) -> dict[str, str]:
@@ -81,9 +81,10 @@ def _all_triggers(db: sqlite3.Connection) -> dict[str, str]:
 
 def _triggers(db: sqlite3.Connection) -> set[str]:
     """The tracking triggers installed, but those of messages made before migration 0024,
-    which logged the stored content_hash where now the text's hash is derived (HASH)."""
+    which logged the stored content_hash where now the text's hash is derived (HASH), or
+    before 0025, which logged the uid as stored where now it may be bytes (uid_sql)."""
     return {name for name, sql in _all_triggers(db).items()
-            if name not in _HASHED or "content_sha" in sql}
+            if name not in _HASHED or ("content_sha" in sql and "hex(old.uid)" in sql)}
 
 
 def install(db: sqlite3.Connection) -> int:
@@ -94,12 +95,12 @@ def install(db: sqlite3.Connection) -> int:
         if not _NAME.match(t):
             raise ValueError(f"table name {t!r} cannot be tracked for backups")
         cols = {r[1] for r in db.execute(f'PRAGMA table_info("{t}")')}
-        olds = ("old.uid", hash_sql("old.")) if {"uid", "content_hash"} <= cols else ("NULL", "NULL")
+        olds = (uid_sql("old.uid"), hash_sql("old.")) if {"uid", "content_hash"} <= cols else ("NULL", "NULL")
         for op, event, row, old, extra in (("i", "INSERT", "new", ("NULL", "NULL"), ""),
                                            ("u", "UPDATE", "old", olds, _MOVED.format(t=t)),
                                            ("d", "DELETE", "old", olds, "")):
             if f"backup_{op}_{t}" not in have:
-                db.execute(f'DROP TRIGGER IF EXISTS "backup_{op}_{t}"')  # one made before 0024
+                db.execute(f'DROP TRIGGER IF EXISTS "backup_{op}_{t}"')  # one made before 0025
                 db.execute(_TRIGGER.format(op=op, event=event, t=t, row=row, old_uid=old[0],
                                            old_hash=old[1], extra=extra))
                 made += 1
@@ -163,7 +164,7 @@ def position(db: sqlite3.Connection) -> dict[str, Any]:
         tail[t] = db.execute(f'SELECT count(*) FROM "{t}" WHERE rowid > ?', (upto,)).fetchone()[0]
         if t == "messages":
             tail_total, tail_n = digest.query_sum(
-                db.cursor(), f"SELECT uid, {hash_sql('')} FROM messages WHERE rowid > ?", (upto,))
+                db.cursor(), f"SELECT {uid_sql('uid')}, {hash_sql('')} FROM messages WHERE rowid > ?", (upto,))
     return {"store_id": meta.get("store_id"), "epoch": meta.get("backup_epoch"),
             "floor": int(meta.get("backup_log_floor", 0)),
             "seq": db.execute("SELECT coalesce(max(seq), 0) FROM backup_changes").fetchone()[0],
@@ -270,7 +271,7 @@ def _copy_changes(db: sqlite3.Connection, parent: dict[str, Any], now: dict[str,
     new = digest.Sum()  # the messages copied, summed as they are read
     db.create_function("digest_add", 2, new.add)
     for t in tables(db):
-        summed = f" AND digest_add(uid, {hash_sql('')})" if t == "messages" else ""
+        summed = f" AND digest_add({uid_sql('uid')}, {hash_sql('')})" if t == "messages" else ""
         db.execute(f'CREATE TABLE d."{t}" AS SELECT rowid AS __rowid, * FROM main."{t}" WHERE 0')
         stored = db.execute(f'INSERT INTO d."{t}" SELECT rowid, * FROM main."{t}" WHERE rowid > ?'
                             + summed, (marks[t],)).rowcount

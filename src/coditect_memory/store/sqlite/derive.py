@@ -26,7 +26,7 @@ from ...derive.sessions import (
 )
 from ...derive.titles import TITLE_TYPES
 from .backend import CACHE_KIB
-from .packing import uuid_sql
+from .packing import uid_sql, uuid_sql
 from .queries import PROMPT
 from .rollups import refresh
 
@@ -114,8 +114,8 @@ class SQLiteDirtySessions:
         db.execute("CREATE TEMP TABLE IF NOT EXISTS link_ids (id TEXT PRIMARY KEY)")
         db.execute("DELETE FROM temp.link_ids")
         db.executemany("INSERT INTO temp.link_ids VALUES (?)", [(s,) for s in sessions])
-        for r in db.execute("""
-                SELECT m.uid, m.session_id, s.project_id, m.ts, m.content, m.linked_uid
+        for r in db.execute(f"""
+                SELECT {uid_sql('m.uid')}, m.session_id, s.project_id, m.ts, m.content, m.linked_uid
                 FROM messages m JOIN sessions s ON s.id = m.session_id
                 WHERE m.session_id IN (SELECT id FROM temp.link_ids) AND m.ts IS NOT NULL
                   AND ((m.source_kind = 'transcript' AND m.is_prompt = 1)

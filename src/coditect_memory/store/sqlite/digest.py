@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from .packing import hash_sql, sql_functions
+from .packing import hash_sql, sql_functions, uid_sql
 
 ALGORITHM = "sum-sha256(uid US content_hash) mod 2^256"
 MOD = 1 << 256
@@ -64,4 +64,4 @@ def value(d: dict[str, Any]) -> int:
 def message_digest(cur: sqlite3.Cursor) -> dict[str, Any]:
     """The digest of every message in the store (a full scan)."""
     sql_functions(cur.connection)
-    return as_dict(*query_sum(cur, f"SELECT uid, {hash_sql('')} FROM messages"))
+    return as_dict(*query_sum(cur, f"SELECT {uid_sql('uid')}, {hash_sql('')} FROM messages"))

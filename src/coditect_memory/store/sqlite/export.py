@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..protocol.transfer import TransferStore
-from .packing import CONTENT, HASH, MetaCodec, uuid_sql
+from .packing import CONTENT, HASH, MetaCodec, blob_sql, uid_in, uid_sql, uuid_sql
 
 
 class SQLiteTransfer(TransferStore):
@@ -19,15 +19,15 @@ class SQLiteTransfer(TransferStore):
         for i in range(0, len(uids), 500):
             part = uids[i:i + 500]
             out.update(self.db.execute(
-                f"SELECT m.uid, {HASH} FROM messages m WHERE m.uid IN ({','.join('?' * len(part))})",
+                f"SELECT {uid_sql('m.uid')}, {HASH} FROM messages m WHERE m.uid IN ({uid_in(len(part))})",
                 part).fetchall())
         return out
 
 _EXPORT = """
-SELECT m.id, m.uid, m.source_kind, m.type, m.role, {content} AS content, {chash} AS content_hash, m.ts, m.session_id,
+SELECT m.id, {uid} AS uid, m.source_kind, m.type, m.role, {content} AS content, {chash} AS content_hash, m.ts, m.session_id,
        p.path AS project, m.tool_name, m.tool_use_id, m.component, m.level, m.is_error,
        m.is_meta, m.is_sidechain, m.agent_id, {ext_id} AS ext_id, {parent_ext_id} AS parent_ext_id, m.model, m.linked_uid,
-       m.metadata, m.metadata_z, m.blob_sha256, b.is_text AS blob_is_text, b.data AS blob,
+       m.metadata, m.metadata_z, m.blob_sha256, b.is_text AS blob_is_text, {blob} AS blob,
        f.root AS source_root, f.path AS source_file, f.kind AS source_file_kind, m.source_line, m.source_offset, m.run_id
 FROM messages m
 LEFT JOIN projects p ON p.id = m.project_id
@@ -57,7 +57,7 @@ def message_rows(db: sqlite3.Connection, where: str, args: list[Any], join: str 
     """The export's rows that pass `where` (after `AND`), by id; sync adds a join and a limit."""
     cur = db.cursor()  # a cursor of its own: the per-session look-ups below use db
     cur.execute(_EXPORT.format(where=where, join=join, content=CONTENT, chash=HASH, ext_id=uuid_sql('m.ext_id'),
-                               parent_ext_id=uuid_sql('m.parent_ext_id'),
+                               parent_ext_id=uuid_sql('m.parent_ext_id'), blob=blob_sql(), uid=uid_sql('m.uid'),
                                limit="" if limit is None else f" LIMIT {int(limit)}"), args)
     seen: set[str] = set()
     names = [c[0] for c in cur.description]

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..protocol.search import IndexRow
+from .packing import blob_sql, uid_sql
 from .search import _chunks
 
 
@@ -19,9 +20,9 @@ class SQLiteFileVersions:
                             bytes(head).decode("utf-8", "replace") if is_text and head is not None
                             else None)
                 for (mid, uid, sid, path, backup, version, size, is_text, head) in self._tuples(f"""
-                    SELECT m.id, m.uid, m.session_id, fb.path, json_extract(m.metadata, '$.backup'),
+                    SELECT m.id, {uid_sql('m.uid')}, m.session_id, fb.path, json_extract(m.metadata, '$.backup'),
                            json_extract(m.metadata, '$.version'), b.size, b.is_text,
-                           substr(b.data, 1, ?)
+                           substr({blob_sql()}, 1, ?)
                     FROM messages m
                     LEFT JOIN blobs b ON b.sha256 = m.blob_sha256
                     LEFT JOIN file_backups fb ON fb.session_id = m.session_id
@@ -37,7 +38,7 @@ class SQLiteFileVersions:
         return out
 
     def file_version(self, uid: str, max_bytes: int) -> FileVersion | None:
-        found = self._versions("m.uid = ?", (uid,), max_bytes)
+        found = self._versions("m.uid = uid_bytes(?)", (uid,), max_bytes)
         return found[0] if found else None
 
     def with_file_texts(self, rows: list[IndexRow]) -> list[IndexRow]:

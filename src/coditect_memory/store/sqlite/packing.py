@@ -12,10 +12,18 @@ A message's text is packed the same way (migration 0022) when at least `CONTENT_
 characters long: it goes to `messages.content_z` with `content` NULL, with a dictionary
 trained per type on its first `CONTENT_TRAIN_ROWS` rows (tool results ~6x, tool calls ~4.5x
 where zstd alone gets ~2.5x). What SQL reads raw stays plain: user lines (prompts), history
-lines, titles and summaries (derivation, reports), errors (report and backfill excerpts).
+lines, titles and summaries (derivation, reports). Errors pack too since migration 0025 (their
+report excerpts read `CONTENT`; 0022 kept them plain for the backfill of migration 7, which
+runs only on stores older than any packed row).
 Every other SQL reader of `content` goes through `CONTENT` (`content_unpack`, a function
 each SQLite connection has); PostgreSQL keeps content plain (TOAST compresses it) and its
 dialect reads `content_unpack(...)` as NULL.
+
+A blob (a file version, an image: content-addressed, stored once) is kept as zstd when that
+is smaller (migration 0025: file versions ~2.5x); `blobs.size` is the original's length, so
+a blob shorter than its size is packed. Readers read `blob_sql()` (`blob_unpack`, a function
+on each connection; PostgreSQL keeps blobs plain and its dialect reads the column). A
+message's uid is kept as its 16 bytes the same way (`uid_sql`, `uid_key`; migration 0025).
 """
 
 from __future__ import annotations
@@ -59,6 +67,27 @@ def hash_sql(prefix: str = "m.") -> str:
 HASH = hash_sql()
 
 
+def blob_sql(prefix: str = "b.") -> str:
+    """A blob's bytes in SQL, whichever way it was stored (`prefix`: the blobs table's alias)."""
+    return f"blob_unpack({prefix}data, {prefix}size)"
+
+
+def pack_blob(data: bytes) -> bytes:
+    """What SQLite stores in `blobs.data`: zstd when shorter, else the bytes themselves."""
+    if len(data) < CONTENT_MIN:
+        return data
+    packed = zstandard.ZstdCompressor(level=LEVEL, write_checksum=False).compress(data)
+    return packed if len(packed) < len(data) else data
+
+
+def unpack_blob(data: bytes | None, size: int | None) -> bytes | None:
+    """pack_blob undone: a blob shorter than its recorded size is packed. Also SQL's
+    `blob_unpack`."""
+    if data is None or size is None or len(data) >= size:
+        return data
+    return zstandard.ZstdDecompressor().decompress(bytes(data), max_output_size=size)
+
+
 def uuid_sql(column: str) -> str:
     """A transcript uuid column in SQL as its text. SQLite stores a canonical uuid as its 16
     bytes (migration 0024: 37 bytes a row less for `ext_id` and `parent_ext_id` each); the
@@ -67,6 +96,37 @@ def uuid_sql(column: str) -> str:
     return (f"CASE WHEN typeof({column}) = 'blob' THEN lower(substr({h}, 1, 8) || '-' || substr({h}, 9, 4)"
             f" || '-' || substr({h}, 13, 4) || '-' || substr({h}, 17, 4) || '-' || substr({h}, 21))"
             f" ELSE {column} END")
+
+
+def uid_sql(column: str) -> str:
+    """A message's `uid` in SQL as its text. SQLite stores a uid of 32 lowercase hex digits
+    (every one ingest makes) as its 16 bytes (migration 0025: the column and its unique index
+    ~40% smaller); the text comes back in C. PostgreSQL's dialect reads the column."""
+    return f"CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE {column} END"
+
+
+def uid_key(text: str | None) -> str | bytes | None:
+    """How SQLite stores a uid: 32 lowercase hex digits as their 16 bytes (uid_sql gives the
+    text back), anything else (an imported uid of another form) as it is. Also SQL's
+    `uid_bytes`; look-ups by uid pass their arguments through it."""
+    if (text is None or len(text) != 32 or not (text.isascii() and text.isalnum())
+            or text != text.lower()):
+        return text  # (bytes.fromhex would skip spaces)
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return text
+
+
+def uid_in(n: int) -> str:
+    """The list of an `uid IN (...)` look-up of `n` uids given as text (`uid_bytes(?)` each:
+    the index is searched for each value; PostgreSQL's dialect reads `?`)."""
+    return ", ".join(["uid_bytes(?)"] * n)
+
+
+def uid_text(value: str | bytes | None) -> str | None:
+    """uid_sql in Python: a stored uid as its text."""
+    return bytes(value).hex() if isinstance(value, (bytes, memoryview)) else value
 
 
 def uuid_key(text: str | None) -> str | bytes | None:
@@ -153,8 +213,9 @@ class MetaCodec:
 
     def pack_content(self, db: Any, kind: str, type_: str, is_error: bool,
                      text: str | None) -> tuple[str | None, bytes | None]:
-        """(content, content_z) of a row about to be written."""
-        if (text is None or len(text) < CONTENT_MIN or is_error or type_ in PLAIN_TYPES
+        """(content, content_z) of a row about to be written (`is_error`: no longer decides;
+        errors pack like the rest since 0025)."""
+        if (text is None or len(text) < CONTENT_MIN or type_ in PLAIN_TYPES
                 or kind in PLAIN_SOURCES):
             return text, None
         return self.pack(db, CONTENT_KIND + type_, text)
@@ -189,4 +250,6 @@ def sql_functions(conn: Any, codec: MetaCodec | None = None) -> None:
     conn.create_function("content_unpack", 1, lambda z: text(None, z), deterministic=True)
     conn.create_function("content_sha", 2, lambda c, z: content_hash(text(c, z)), deterministic=True)
     conn.create_function("uuid_bytes", 1, uuid_key, deterministic=True)
+    conn.create_function("uid_bytes", 1, uid_key, deterministic=True)
+    conn.create_function("blob_unpack", 2, unpack_blob, deterministic=True)
 

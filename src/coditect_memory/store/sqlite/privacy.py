@@ -15,7 +15,7 @@ import orjson
 from ...hashing import content_hash
 from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
-from .packing import CONTENT
+from .packing import CONTENT, pack_blob, uid_in, uid_sql, uid_text, unpack_blob
 
 _CHUNK = 500
 # Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
@@ -129,7 +129,7 @@ class SQLitePrivacy:
                 rec = dict(zip(names, row, strict=True))
                 held.append(("message", str(rec["id"]), fid, rec.get("blob_sha256"),
                              orjson.dumps(rec, default=_hex).decode()))
-                tombs.append((rec["uid"], fid, now))
+                tombs.append((uid_text(rec["uid"]), fid, now))
             db.executemany("INSERT INTO privacy_held VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", held)
             db.executemany("INSERT INTO privacy_tombstones VALUES (?, ?, ?) ON CONFLICT DO NOTHING", tombs)
             top = _top_id(db)
@@ -208,7 +208,7 @@ class SQLitePrivacy:
         for i in range(0, len(new), _CHUNK):
             part = new[i:i + _CHUNK]
             stored += [r[0] for r in self.db.execute(
-                f"SELECT uid FROM messages WHERE uid IN ({_marks(len(part))})", part)]
+                f"SELECT {uid_sql('uid')} FROM messages WHERE uid IN ({uid_in(len(part))})", part)]
         if stored:
             self._forget_uids(stored, now)
         with self.tx() as db:
@@ -223,7 +223,8 @@ class SQLitePrivacy:
             db.execute("PRAGMA secure_delete = ON")
             db.execute("CREATE TEMP TABLE IF NOT EXISTS privacy_uids (uid TEXT PRIMARY KEY)")
             db.execute("DELETE FROM temp.privacy_uids")
-            db.executemany("INSERT OR IGNORE INTO temp.privacy_uids VALUES (?)", [(u,) for u in uids])
+            db.executemany("INSERT OR IGNORE INTO temp.privacy_uids VALUES (uid_bytes(?))",  # as stored
+                           [(u,) for u in uids])
             sessions = {r[0] for r in db.execute(
                 "SELECT DISTINCT session_id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")}
             take = "(SELECT id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids))"
@@ -304,16 +305,18 @@ class SQLitePrivacy:
 
     def privacy_blobs(self) -> Iterator[tuple[str, bytes]]:
         for (sha,) in self.db.execute("SELECT sha256 FROM blobs WHERE is_text = 1").fetchall():
-            row = self.db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
+            row = self.db.execute("SELECT data, size FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
             if row is not None:
-                yield sha, bytes(row[0])
+                yield sha, bytes(unpack_blob(row[0], row[1]) or b"")
 
     def rewrite_blob(self, old_sha: str, data: bytes) -> None:
         new_sha = hashlib.sha256(data).hexdigest()
         with self.tx() as db:
             db.execute("PRAGMA secure_delete = ON")
             db.execute("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, 1, ?)"
-                       " ON CONFLICT(sha256) DO NOTHING", (new_sha, len(data), data))
+                       " ON CONFLICT(sha256) DO NOTHING",
+                       (new_sha, len(data), pack_blob(data) if self.packs_content  # type: ignore[attr-defined]
+                        else data))
             db.execute("UPDATE messages SET blob_sha256 = ?, content_hash = ? WHERE blob_sha256 = ?",
                        (new_sha, new_sha, old_sha))
             db.execute("DELETE FROM blobs WHERE sha256 = ?", (old_sha,))

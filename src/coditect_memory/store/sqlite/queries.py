@@ -20,7 +20,7 @@ from ..protocol.read import (
     StoreInfo,
     Tokens,
 )
-from .packing import uuid_sql
+from .packing import blob_sql, uid_sql, unpack_blob, uuid_sql
 
 # A human prompt (derive.prompts.is_prompt, stored per row), counted once: a history line
 # linked to its transcript prompt is the same prompt.
@@ -119,7 +119,7 @@ def session(db: sqlite3.Connection, session_id: str) -> Session | None:
 
 # A message as `show session` prints it ({cols}: extra columns first); the API's pages too.
 MESSAGE_SELECT = f"""
-        SELECT {{cols}} m.uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST(b.data AS TEXT) END) AS content,
+        SELECT {{cols}} {uid_sql('m.uid')} AS uid, m.type, m.role, coalesce(m.content, content_unpack(m.content_z), CASE WHEN b.is_text THEN CAST({blob_sql()} AS TEXT) END) AS content,
                m.ts, m.source_kind, f.path AS source_file, m.source_line, m.tool_name, m.tool_use_id,
                m.is_error, m.is_meta, m.is_sidechain, m.agent_id, m.component, m.level, m.model,
                m.linked_uid, {uuid_sql('m.ext_id')} AS ext_id,
@@ -195,8 +195,8 @@ def check(db: sqlite3.Connection, engine_check: bool = True) -> list[str]:
     if blobs:
         problems.append(f"{blobs} messages point to missing blobs")
     bad_blob = 0
-    for sha, data in db.execute("SELECT sha256, data FROM blobs"):
-        if hashlib.sha256(data).hexdigest() != sha:
+    for sha, data, size in db.execute("SELECT sha256, data, size FROM blobs"):
+        if hashlib.sha256(unpack_blob(data, size) or b"").hexdigest() != sha:
             bad_blob += 1
     if bad_blob:
         problems.append(f"{bad_blob} blobs do not match their sha256")

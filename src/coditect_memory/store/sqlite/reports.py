@@ -38,7 +38,7 @@ from ..protocol.reports import (
     UsageRow,
     Where,
 )
-from .packing import CONTENT
+from .packing import CONTENT, uid_sql
 from .queries import PROMPT
 from .rollups import (
     CONVERSATION,
@@ -269,7 +269,7 @@ class SQLiteReports(ReportStore):
         if ids is not None:
             cond, args = f"e.message_id IN ({', '.join('?' * len(ids))})", list(ids)
         return self._rows(f"""
-            SELECT m.uid, e.message_id, e.session_id, e.project_id, p.path AS project,
+            SELECT {uid_sql('m.uid')} AS uid, e.message_id, e.session_id, e.project_id, p.path AS project,
                    p.name AS project_name, e.ts, e.kind, e.name, e.signature, m.type,
                    m.source_kind, m.level, m.tool_name, substr({CONTENT}, 1, {HEAD}) AS content,
                    sf.path AS source_file, m.source_line

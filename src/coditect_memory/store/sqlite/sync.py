@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from ..protocol.sync import MachineRow, SyncState
 from .export import message_rows
+from .packing import uid_in, uid_sql
 
 _CHUNK = 500
 _STATE = ("server", "machine_id", "hostname", "submodule", "push_cursor", "pull_cursor",
@@ -17,7 +18,7 @@ _STATE = ("server", "machine_id", "hostname", "submodule", "push_cursor", "pull_
 _MACHINE = ("id", "hostname", "submodule", "token_name", "first_seen", "last_push_at",
             "last_pull_at", "rows_received", "rows_sent")
 # Rows that came through sync (pulled on a machine) are never pushed back.
-_NOT_PULLED = "AND NOT EXISTS (SELECT 1 FROM sync_rows s WHERE s.uid = m.uid)"
+_NOT_PULLED = f"AND NOT EXISTS (SELECT 1 FROM sync_rows s WHERE s.uid = {uid_sql('m.uid')})"
 
 
 def _marks(n: int) -> str:
@@ -93,7 +94,7 @@ class SQLiteSync:
         for i in range(0, len(uids), _CHUNK):
             part = uids[i:i + _CHUNK]
             out += [r[0] for r in self.db.execute(
-                f"SELECT id FROM messages WHERE uid IN ({_marks(len(part))})", part)]
+                f"SELECT id FROM messages WHERE uid IN ({uid_in(len(part))})", part)]
         return out
 
     # --- the server ----------------------------------------------------------------------
@@ -107,7 +108,7 @@ class SQLiteSync:
                       f" OR o.submodule IN ({_marks(len(submodules) or 1)}))")
             args += [*project_ids, *(submodules or ("",))]
         return list(message_rows(self.db, where, args, limit=limit,
-                                 join="\nLEFT JOIN sync_rows o ON o.uid = m.uid"))
+                                 join=f"\nLEFT JOIN sync_rows o ON o.uid = {uid_sql('m.uid')}"))
 
     def sync_add_tombstones(self, uids: list[str], machine_id: str, now: int) -> list[str]:
         new: list[str] = []

@@ -1,0 +1,22 @@
+-- coditect-memory store, migration 25: blobs and error texts compressed, uids as bytes (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- No schema change: SQLite stores two things more compactly from this version, and this
+-- version marks that, so an older version of the code (which would misread them) refuses the
+-- store.
+-- * `blobs.data` (file versions, images; 4% of the store at 1M messages) is zstd where that
+--   is shorter (packing.pack_blob); `blobs.size` keeps the original length, so a blob shorter
+--   than its size is packed. Readers read packing.blob_sql() (`blob_unpack(data, size)`, a
+--   function on every connection of the backend). The code step of this migration
+--   (backfill.pack_blobs) packs the blobs stored before.
+-- * Error texts (tool results and log lines marked as errors) pack like other texts
+--   (packing.pack_content, migration 0022); rows stored before stay plain (read both ways).
+-- * `messages.uid` (32 hex characters, 8% of the store with its unique index at 1M) is kept
+--   as its 16 bytes where it is 32 lowercase hex digits (packing.uid_key; an imported uid of
+--   another form stays text); readers read packing.uid_sql (`lower(hex(uid))` in SQL), look-ups
+--   pass `uid_bytes(?)`. A uid is an identity, so the code step converts every stored one
+--   (backfill.pack_uids); every other table (sync, tombstones, evidence, the backup log)
+--   keeps uids as text.
+-- PostgreSQL keeps all of them as before (its dialect reads `blob_unpack(data, size)` as
+-- `data`, `uid_sql` as the column, `uid_bytes(?)` as `?`).
+SELECT 1;
