@@ -14,6 +14,7 @@ read together in RESULTS.md. Appends a dated section to RESULTS.md unless --no-r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -58,6 +59,19 @@ def step(env: dict[str, str], home: Path, src: Path, rounds: int) -> dict:
     return row
 
 
+def measure_again(home: Path, rounds: int) -> None:
+    """The reads of a step, again, on a store the run left (nothing is written)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "MEMORY_DATABASE_URL"},
+           "MEMORY_HOME": str(home)}
+
+    def median3(*argv: str) -> float:
+        return statistics.median(memory(env, *argv, "--json")[0] for _ in range(3))
+
+    out = {"kw": latencies(env, QUERIES, rounds), "q": latencies(env, QUESTIONS, rounds),
+           "status": median3("status"), "reports": {" ".join(r): median3(*r) for r in REPORTS}}
+    print(json.dumps(out, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("sources", type=Path, nargs="*", help="folders ingested in turn, one step each")
@@ -68,8 +82,14 @@ def main() -> None:
                     help="transcript messages of each generated folder")
     ap.add_argument("--workdir", type=Path, default=Path("/work/bench-growth"))
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--measure", type=Path, metavar="HOME",
+                    help="only measure the store at HOME again (e.g. the last step's, on a quieter"
+                    " machine): searches, status and reports, medians of 3 whole commands")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
+    if args.measure:
+        measure_again(args.measure, args.rounds)
+        return
     home = args.workdir / "home"
     shutil.rmtree(args.workdir, ignore_errors=True)
     home.mkdir(parents=True)
