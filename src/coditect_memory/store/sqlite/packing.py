@@ -142,6 +142,16 @@ def uuid_key(text: str | None) -> str | bytes | None:
     return raw if len(raw) == 16 else text
 
 
+def sid_in(n: int) -> str:
+    """The list of a `session_id IN (...)` look-up of `n` session ids given as text
+    (`uuid_bytes(?)` each: migration 0027 keeps `messages.session_id` as 16 bytes; PostgreSQL's
+    dialect reads `?`)."""
+    return ", ".join(["uuid_bytes(?)"] * n)
+
+
+SID = uuid_sql("m.session_id")  # a message's session id as text (migration 0027)
+
+
 def uuid_text(value: str | bytes | None) -> str | None:
     """uuid_sql in Python: a stored uuid column as its text."""
     return str(uuid.UUID(bytes=bytes(value))) if isinstance(value, (bytes, memoryview)) else value
