@@ -26,17 +26,17 @@ from ...derive.sessions import (
 )
 from ...derive.titles import TITLE_TYPES
 from .backend import CACHE_KIB
-from .packing import uid_sql, uuid_sql
+from .packing import sid_sql, uid_sql, uuid_sql
 from .queries import PROMPT
 from .rollups import refresh
 
 DERIVE_CACHE_KIB = 32768
 # messages.session_id is a uuid's 16 bytes (migration 0027: packing.uuid_key); sessions,
 # api_usage and the temp tables keep the text, so messages compare through uuid_bytes and read
-# packing.uuid_sql.
+# packing.sid_sql.
 _IN_DIRTY = "session_id IN (SELECT uuid_bytes(id) FROM dirty_ids)"
 _USAGE_IN_DIRTY = "session_id IN (SELECT id FROM dirty_ids)"
-_SID = uuid_sql("session_id")
+_SID = sid_sql("session_id")
 
 
 def derive_sessions(store: Any) -> int:
@@ -120,8 +120,8 @@ class SQLiteDirtySessions:
         db.execute("DELETE FROM temp.link_ids")
         db.executemany("INSERT INTO temp.link_ids VALUES (?)", [(s,) for s in sessions])
         for r in db.execute(f"""
-                SELECT {uid_sql('m.uid')}, {uuid_sql('m.session_id')}, s.project_id, m.ts, m.content, m.linked_uid
-                FROM messages m JOIN sessions s ON m.session_id = uuid_bytes(s.id)
+                SELECT {uid_sql('m.uid')}, {sid_sql('m.session_id')}, s.project_id, m.ts, m.content, m.linked_uid
+                FROM messages m JOIN sessions s ON s.id = {sid_sql('m.session_id')}
                 WHERE m.session_id IN (SELECT uuid_bytes(id) FROM temp.link_ids) AND m.ts IS NOT NULL
                   AND ((m.source_kind = 'transcript' AND m.is_prompt = 1)
                        -- Claude Code 2.1 writes a local command (/model, /mcp) as a system line
@@ -194,7 +194,7 @@ class SQLiteDirtySessions:
 
     def link_parents(self) -> None:
         self.db.execute(f"""
-            UPDATE sessions SET parent_session_id = (SELECT {uuid_sql('p.session_id')} FROM messages p{LINK_PARENT})
+            UPDATE sessions SET parent_session_id = (SELECT {sid_sql('p.session_id')} FROM messages p{LINK_PARENT})
             WHERE id IN (SELECT id FROM dirty_ids) AND parent_ref IS NOT NULL""")
 
     def done(self) -> None:

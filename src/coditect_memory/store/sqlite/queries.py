@@ -20,7 +20,7 @@ from ..protocol.read import (
     StoreInfo,
     Tokens,
 )
-from .packing import blob_sql, uid_sql, unpack_blob, uuid_sql
+from .packing import blob_sql, sid_sql, uid_sql, unpack_blob, uuid_sql
 
 # A human prompt (derive.prompts.is_prompt, stored per row), counted once: a history line
 # linked to its transcript prompt is the same prompt.
@@ -127,7 +127,7 @@ MESSAGE_SELECT = f"""
         FROM messages m
         LEFT JOIN source_files f ON f.id = m.source_file_id
         LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 AND m.content IS NULL
-        LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = {uuid_sql('m.session_id')}
+        LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = {sid_sql('m.session_id')}
              AND fb.backup_name = json_extract(m.metadata, '$.file_key')"""
 
 

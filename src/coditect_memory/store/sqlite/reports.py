@@ -38,7 +38,7 @@ from ..protocol.reports import (
     UsageRow,
     Where,
 )
-from .packing import CONTENT, sid_in, uid_sql, uuid_sql
+from .packing import CONTENT, sid_in, sid_sql, uid_sql
 from .queries import PROMPT
 from .rollups import (
     CONVERSATION,
@@ -316,7 +316,7 @@ class SQLiteReports(ReportStore):
         if not session_ids:
             return []
         return self._rows(f"""
-            SELECT {uuid_sql('session_id')} AS session_id, ts, content FROM messages
+            SELECT {sid_sql('session_id')} AS session_id, ts, content FROM messages
             WHERE session_id IN ({sid_in(len(session_ids))}) AND ts >= ? AND ts < ?
               AND deleted_at IS NULL AND {PROMPT} AND content <> ''
             ORDER BY session_id, ts, id""", (*session_ids, since or 0, until or FAR))

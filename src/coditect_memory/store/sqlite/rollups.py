@@ -17,7 +17,7 @@ import re
 import sqlite3
 from typing import Any
 
-from .packing import uuid_sql
+from .packing import sid_sql
 from .queries import PROMPT
 
 DAY_MS = 86_400_000
@@ -38,7 +38,7 @@ _SIGNATURE = ("s.dirty || ':' || s.message_count || ':' || s.prompt_count || ':'
 # messages.session_id is a uuid's 16 bytes (migration 0027); api_usage and the rollups keep
 # the text. A scope is written for messages, its ids given through uuid_bytes(...); text_scope
 # is the same scope for the tables that keep the text.
-_SID = uuid_sql("session_id")
+_SID = sid_sql("session_id")
 _UUID_BYTES = re.compile(r"\buuid_bytes\(([\w.?]+)\)")
 
 

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .export import message_rows
-from .packing import sid_in, uuid_sql
+from .packing import sid_in, sid_sql
 
 _CHUNK = 500
 
@@ -27,7 +27,7 @@ class SQLiteSyncHeld:
 
     def sync_held_sessions(self) -> list[tuple[str | None, str | None]]:
         return [(r[0], r[1]) for r in self.db.execute(
-            f"SELECT {uuid_sql('s.session_id')} AS sid, p.path FROM (SELECT DISTINCT m.session_id,"
+            f"SELECT {sid_sql('s.session_id')} AS sid, p.path FROM (SELECT DISTINCT m.session_id,"
             " m.project_id FROM sync_held h JOIN messages m ON m.id = h.id) s"
             " LEFT JOIN projects p ON p.id = s.project_id"
             " ORDER BY sid NULLS FIRST, p.path NULLS FIRST")]
