@@ -37,6 +37,7 @@ from pathlib import Path
 
 import orjson
 
+from coditect_memory.store.sqlite.packing import uuid_sql
 from common import append_results, dir_size, machine, run_measured, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,8 +212,8 @@ def reads(home: Path, before_home: Path, src: Path, runs: int) -> list[tuple[str
     """Reading a session (the largest, and one of ~500 messages) and a search result, each a
     fresh process, before and after alternated; the outputs must be the same bytes."""
     db = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True)
-    sizes = db.execute("SELECT session_id, count(*) FROM messages WHERE session_id IS NOT NULL"
-                       " GROUP BY session_id ORDER BY 2 DESC, 1").fetchall()
+    sizes = db.execute(f"SELECT {uuid_sql('session_id')}, count(*) FROM messages"  # 16 bytes (0027)
+                       " WHERE session_id IS NOT NULL GROUP BY session_id ORDER BY 2 DESC, 1").fetchall()
     db.close()
     mid = min(sizes, key=lambda r: (abs(r[1] - 500), r[0]))
     cases = [(f"show session ({sizes[0][1]:,} messages)", ("show", "session", sizes[0][0], "--json")),

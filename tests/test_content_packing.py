@@ -41,7 +41,7 @@ def _sha(text: str) -> str:
 def _packed(home: Path) -> list[tuple[str, str, str]]:
     """(uid, session, a word of its text) of the SQLite store's packed rows."""
     with sqlite3.connect(home / "memory.db") as db:
-        rows = db.execute(f"SELECT {uid_sql('uid')}, session_id, content_z FROM messages"
+        rows = db.execute(f"SELECT {uid_sql('uid')}, {uuid_sql('session_id')}, content_z FROM messages"
                           " WHERE content_z IS NOT NULL AND content IS NULL").fetchall()
         codec = MetaCodec()
         return [(u, s, codec.text(db, None, z) or "") for u, s, z in rows]
@@ -152,9 +152,9 @@ def test_resumed_session_found_through_the_narrow_uuid_index(tmp_path, memory_ho
                 "EXPLAIN QUERY PLAN SELECT (SELECT p.session_id FROM messages p" + LINK_PARENT
                 + ") FROM sessions"))
             assert "messages_ext_prefix" in plan, plan
-            assert db.execute("SELECT count(*) FROM messages WHERE session_id = ?"
+            assert db.execute("SELECT count(*) FROM messages WHERE session_id = uuid_bytes(?)"
                               " AND typeof(ext_id) = 'blob'", (SID,)).fetchone()[0] > 0
-            db.execute(f"UPDATE messages SET ext_id = {uuid_sql('ext_id')} WHERE session_id = ?", (SID,))
+            db.execute(f"UPDATE messages SET ext_id = {uuid_sql('ext_id')} WHERE session_id = uuid_bytes(?)", (SID,))
             db.execute("UPDATE sessions SET parent_session_id = NULL, dirty = 1 WHERE id = ?", (SID2,))
         ingest_json(root)  # derives the dirty session again: its parent is stored as text
         assert run("show", "session", SID2, "--json").json()["parent_session_id"] == SID

@@ -119,6 +119,10 @@ def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int
     if version <= 25:  # every version before 25 stored uids as text
         db.execute(f"UPDATE messages SET uid = {uid_sql('uid')} WHERE typeof(uid) = 'blob'")
         db.execute("DELETE FROM schema_migrations WHERE version = 25")
+    if version <= 27:  # every version before 27 stored messages' session ids as text
+        db.execute(f"UPDATE messages SET session_id = {uuid_sql('session_id')}"
+                   " WHERE typeof(session_id) = 'blob'")
+        db.execute("DELETE FROM schema_migrations WHERE version = 27")
     for sql in more:
         db.execute(sql)
     db.commit()

@@ -14,6 +14,7 @@ import pytest
 
 from coditect_memory.sample import generate
 from coditect_memory.store.sqlite.backend import SQLiteStore
+from coditect_memory.store.sqlite.packing import uuid_sql
 
 from .conftest import ingest_into, run, run_proc
 
@@ -46,7 +47,7 @@ class Oracle:
         cols = ("id", "session_id", "project_id", "ts", "type", "is_error", "component",
                 "tool_name", "source_kind", "source_line", "prompt")
         everything = [dict(zip(cols, r, strict=True)) for r in db.execute(
-            f"SELECT id, session_id, project_id, ts, type, is_error, component, tool_name,"
+            f"SELECT id, {uuid_sql('session_id')}, project_id, ts, type, is_error, component, tool_name,"
             f" source_kind, source_line, ({PROMPT}) FROM messages"
             " WHERE deleted_at IS NULL")]
         lo, hi = -(1 << 62) if since is None else since, 1 << 62 if until is None else until

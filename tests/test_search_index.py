@@ -166,7 +166,7 @@ class TestInPlaceUpdates:
         write_jsonl(transcript_path(root, s), [user(s, 0, "my token is hunter2secret")])
         ingest_json(root)
         assert search("hunter2secret")["total"] == 1
-        ids = sqlite_change(memory_home, "content = 'my token is [REDACTED]'", "session_id = ?", (s,))
+        ids = sqlite_change(memory_home, "content = 'my token is [REDACTED]'", "session_id = uuid_bytes(?)", (s,))
         settings = load_settings()
         with open_store(settings) as store:
             assert indexer.reindex(store, settings.search.index_dir, ids) == 1

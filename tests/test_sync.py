@@ -8,6 +8,7 @@ import pytest
 
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
+from coditect_memory.store.sqlite.packing import uuid_sql
 
 from .sync_support import (
     SyncServer,
@@ -232,7 +233,7 @@ def test_rows_pushed_after_the_server_forgot_its_newest_are_still_pulled(team, t
     cursor = _json(b, "sync", "status")["pull_cursor"]
     db_path = srv.home / "memory.db"
     with sqlite3.connect(db_path) as db:
-        newest = db.execute("SELECT session_id FROM messages WHERE session_id IS NOT NULL"
+        newest = db.execute(f"SELECT {uuid_sql('session_id')} FROM messages WHERE session_id IS NOT NULL"
                             " ORDER BY id DESC LIMIT 1").fetchone()[0]
     memory(srv.home, "forget", "--session", newest, "--yes", "--json")
     with sqlite3.connect(db_path) as db:

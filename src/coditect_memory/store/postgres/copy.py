@@ -29,7 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
-from ..sqlite.packing import MetaCodec, uid_key, uid_sql, unpack_blob, uuid_sql
+from ..sqlite.packing import MetaCodec, uid_key, uid_sql, unpack_blob, uuid_key, uuid_sql
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
 from . import deferred
@@ -39,7 +39,7 @@ CHUNK = 20_000
 # copy starts a history of its own.
 _META = "store_meta"
 _SKIP = {"schema_migrations", "backup_marks", "backup_changes"}
-_UUIDS = ("ext_id", "parent_ext_id")  # kept as 16 bytes by SQLite, as text by PostgreSQL
+_UUIDS = ("ext_id", "parent_ext_id", "session_id")  # kept as 16 bytes by SQLite, as text by PostgreSQL
 Progress = Callable[[str, int], None]
 
 
@@ -107,14 +107,16 @@ def dump(url: str, path: str, progress: Progress | None = None,
                 lite.execute(f"DELETE FROM {_META}")
             insert = (f'INSERT INTO "{table}" ({_quoted(cols)})'
                       f" VALUES ({', '.join('?' * len(cols))})")
-            key = cols.index("uid") if table == "messages" else -1  # SQLite's uid: 16 bytes (0025)
+            # SQLite's uid and session id: 16 bytes (0025, 0027), which lookups compare with
+            key = cols.index("uid") if table == "messages" else -1
+            sid = cols.index("session_id") if table == "messages" else -1
             with pg.cursor(name=f"dump_{table}") as cur:
                 cur.itersize = CHUNK
                 cur.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                             + (" ORDER BY id" if "id" in cols else ""))
                 for rows in read_ahead(iter(partial(cur.fetchmany, CHUNK), []), 2):
                     if key >= 0:
-                        rows = [(*r[:key], uid_key(r[key]), *r[key + 1:]) for r in rows]
+                        rows = [_keyed(r, key, sid) for r in rows]
                     lite.executemany(insert, rows)
                     if progress:
                         progress(table, len(rows))
@@ -179,6 +181,13 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
     finally:
         lite.close()
         pg.close()
+
+
+def _keyed(row: tuple[Any, ...], key: int, sid: int) -> tuple[Any, ...]:
+    """A messages row from PostgreSQL as SQLite stores it: uid and session id as keys."""
+    out = list(row)
+    out[key], out[sid] = uid_key(out[key]), uuid_key(out[sid])
+    return tuple(out)
 
 
 def _selected(table: str, cols: list[str]) -> str:

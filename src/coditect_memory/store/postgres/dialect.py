@@ -39,7 +39,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
     (r"\bcontent_unpack\([\w.]+\)", "NULL::text"),                     # content is never packed
     (r"\bcontent_sha\([\w.]+, [\w.]+\)", "NULL::text"),               # content_hash always stored
     (r"CASE WHEN typeof\(([\w.]+)\) = 'blob' THEN lower\(.*?\) ELSE \1 END", r"\1"),  # uuids stay text
-    (r"\buuid_bytes\(([\w.]+)\)", r"\1"),
+    (r"\buuid_bytes\(([\w.?]+)\)", r"\1"),                              # session ids too (0027)
+    (r"\buuid_str\(([\w.]+)\)", r"\1"),                                  # session ids stay text (0027)
     (r"\buid_bytes\(([\w.?]+)\)", r"\1"),                               # uids stay text
 )]
 _OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.I)

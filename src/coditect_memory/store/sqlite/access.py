@@ -19,6 +19,7 @@ from ..protocol.access import (
     TokenRow,
 )
 from ..protocol.read import Session
+from .packing import SID
 from .queries import _SESSION_COLS, MESSAGE_SELECT, _session_row, message_row
 
 
@@ -164,10 +165,11 @@ class SQLiteAccess:
     def messages_page(self, where: MessageFilter, after_id: int, limit: int) -> list[PagedMessage]:
         cond = ["m.id > ?", "m.deleted_at IS NULL"]
         args: list[Any] = [after_id]
-        for col, values in (("m.session_id", where.session_ids), ("m.project_id", where.project_ids),
-                            ("m.source_kind", where.sources)):
+        for col, mark, values in (("m.session_id", "uuid_bytes(?)", where.session_ids),
+                                  ("m.project_id", "?", where.project_ids),
+                                  ("m.source_kind", "?", where.sources)):
             if values is not None:
-                cond.append(f"{col} IN ({','.join('?' * len(values)) or 'NULL'})")
+                cond.append(f"{col} IN ({','.join([mark] * len(values)) or 'NULL'})")
                 args += values
         if where.since is not None:
             cond.append("m.ts >= ?")
@@ -175,7 +177,7 @@ class SQLiteAccess:
         if where.until is not None:
             cond.append("m.ts <= ?")
             args.append(where.until)
-        sql = (MESSAGE_SELECT.format(cols="m.id, m.session_id, p.path AS project,")
+        sql = (MESSAGE_SELECT.format(cols=f"m.id, {SID} AS session_id, p.path AS project,")
                + " LEFT JOIN projects p ON p.id = m.project_id"
                + f" WHERE {' AND '.join(cond)} ORDER BY m.id LIMIT ?")
         return [cast(PagedMessage, message_row(r)) for r in self.db.execute(sql, (*args, limit))]

@@ -81,7 +81,7 @@ def _sha(text: str | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def settle_rows(rows: list[tuple[Any, ...]], projects: dict[str, int]) -> list[tuple[Any, ...]]:
+def settle_rows(rows: list[tuple[Any, ...]], projects: dict[Any, int]) -> list[tuple[Any, ...]]:
     """The rows (_MSG_COLS) with their session's project."""
     if not projects:
         return rows
@@ -397,7 +397,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         with self.tx() as db:
             plain, growing = self._batch_rows(db, batch)
             settled = self._settled_projects(db, batch)
-            plain = settle_rows(plain, settled)
+            # rows hold session ids as packing.uuid_key has them (0027)
+            plain = settle_rows(plain, {uuid_key(s): p for s, p in settled.items()}
+                                if self.packs_content else settled)
             new_by_file = batch.new_by_file
             for file_id, rows in groupby(plain, key=itemgetter(_FILE_COL)):  # rows come file by file
                 before = db.total_changes
@@ -456,7 +458,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
             text, content_z = (content, None) if pack_content is None else pack_content(
                 db, rec.kind, rec.type, rec.is_error, content)
-            row = (key(rec.uid), rec.session_id, self._project_id(db, rec.project, rec.ts), rec.kind,
+            row = (key(rec.uid), ext(rec.session_id), self._project_id(db, rec.project, rec.ts), rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,

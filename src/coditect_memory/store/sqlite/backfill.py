@@ -72,5 +72,17 @@ def migrate_25(db: sqlite3.Connection) -> None:
     pack_uids(db)
 
 
+def pack_session_ids(db: sqlite3.Connection) -> None:
+    """Migration 27: every session id of messages that is a lowercase canonical uuid as its 16
+    bytes (packing.uuid_key), as new rows store it: every filter compares with that form, so
+    one form per id, in one statement. The backup update trigger is dropped first, as in
+    pack_uids (the next backup is a full one)."""
+    db.execute('DROP TRIGGER IF EXISTS "backup_u_messages"')
+    db.execute("UPDATE messages SET session_id = uuid_bytes(session_id) WHERE typeof(session_id) = 'text'"
+               " AND typeof(uuid_bytes(session_id)) = 'blob'")
+    failpoint("migrate-27:converted")  # one transaction: a kill here leaves the store as it was
+
+
 # migration version -> its code step, run in the migration's transaction after its SQL
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {7: fill_row_facts, 25: migrate_25}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {7: fill_row_facts, 25: migrate_25,
+                                                          27: pack_session_ids}

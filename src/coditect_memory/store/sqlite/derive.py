@@ -26,12 +26,17 @@ from ...derive.sessions import (
 )
 from ...derive.titles import TITLE_TYPES
 from .backend import CACHE_KIB
-from .packing import uid_sql, uuid_sql
+from .packing import sid_sql, uid_sql, uuid_sql
 from .queries import PROMPT
 from .rollups import refresh
 
 DERIVE_CACHE_KIB = 32768
-_IN_DIRTY = "session_id IN (SELECT id FROM dirty_ids)"
+# messages.session_id is a uuid's 16 bytes (migration 0027: packing.uuid_key); sessions,
+# api_usage and the temp tables keep the text, so messages compare through uuid_bytes and read
+# packing.sid_sql.
+_IN_DIRTY = "session_id IN (SELECT uuid_bytes(id) FROM dirty_ids)"
+_USAGE_IN_DIRTY = "session_id IN (SELECT id FROM dirty_ids)"
+_SID = sid_sql("session_id")
 
 
 def derive_sessions(store: Any) -> int:
@@ -63,7 +68,7 @@ LINK_PARENT = f"""
     WHERE substr(p.ext_id, 1, 8) IN (substr(uuid_bytes(sessions.parent_ref), 1, 8),
                                      substr(sessions.parent_ref, 1, 8))
       AND p.ext_id IS NOT NULL AND {uuid_sql('p.ext_id')} = sessions.parent_ref
-      AND p.session_id <> sessions.id LIMIT 1"""
+      AND p.session_id <> uuid_bytes(sessions.id) LIMIT 1"""
 
 class SQLiteDirtySessions:
     """derive.sessions.DirtySessions over temp.dirty_ids, in the caller's transaction."""
@@ -82,7 +87,7 @@ class SQLiteDirtySessions:
         messages, even when it later ran in a subfolder (that `cwd` stays in the metadata)."""
         db = self.db
         db.executemany(
-            "UPDATE messages SET project_id = ? WHERE session_id = ? AND project_id IS NOT ?",
+            "UPDATE messages SET project_id = ? WHERE session_id = uuid_bytes(?) AND project_id IS NOT ?",
             db.execute("SELECT s.project_id, s.id, s.project_id FROM sessions s JOIN dirty_ids d"
                        " ON d.id = s.id WHERE s.project_id IS NOT NULL").fetchall())
         db.execute("""
@@ -91,11 +96,11 @@ class SQLiteDirtySessions:
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.project_id = projects.id)""")
 
     def unlinked_history(self) -> list[HistoryLine]:
-        return [HistoryLine(*r) for r in self.db.execute("""
-            SELECT id, session_id, project_id, ts, content
+        return [HistoryLine(*r) for r in self.db.execute(f"""
+            SELECT id, {_SID}, project_id, ts, content
             FROM messages INDEXED BY messages_history_unlinked
             WHERE source_kind = 'history' AND linked_uid IS NULL AND type = 'user'
-              AND ts IS NOT NULL AND (session_id IN (SELECT id FROM dirty_ids)
+              AND ts IS NOT NULL AND ({_IN_DIRTY}
                                       OR (session_id IS NULL AND project_id IS NOT NULL))""")]
 
     def prompt_candidates(self, history: Sequence[HistoryLine]) -> Iterator[PromptLine]:
@@ -115,9 +120,9 @@ class SQLiteDirtySessions:
         db.execute("DELETE FROM temp.link_ids")
         db.executemany("INSERT INTO temp.link_ids VALUES (?)", [(s,) for s in sessions])
         for r in db.execute(f"""
-                SELECT {uid_sql('m.uid')}, m.session_id, s.project_id, m.ts, m.content, m.linked_uid
-                FROM messages m JOIN sessions s ON s.id = m.session_id
-                WHERE m.session_id IN (SELECT id FROM temp.link_ids) AND m.ts IS NOT NULL
+                SELECT {uid_sql('m.uid')}, {sid_sql('m.session_id')}, s.project_id, m.ts, m.content, m.linked_uid
+                FROM messages m JOIN sessions s ON s.id = {sid_sql('m.session_id')}
+                WHERE m.session_id IN (SELECT uuid_bytes(id) FROM temp.link_ids) AND m.ts IS NOT NULL
                   AND ((m.source_kind = 'transcript' AND m.is_prompt = 1)
                        -- Claude Code 2.1 writes a local command (/model, /mcp) as a system line
                        OR (m.source_kind = 'transcript' AND m.is_sidechain = 0
@@ -126,7 +131,7 @@ class SQLiteDirtySessions:
             yield PromptLine(*r)  # streamed: only each prompt's link key is kept (RSS at 1M)
 
     def write_links(self, links: Sequence[Link]) -> None:
-        self.db.executemany("UPDATE messages SET linked_uid = ?, session_id = coalesce(session_id, ?)"
+        self.db.executemany("UPDATE messages SET linked_uid = ?, session_id = coalesce(session_id, uuid_bytes(?))"
                             " WHERE id = ?", links)
         self.db.executemany("INSERT OR IGNORE INTO temp.dirty_ids VALUES (?)",
                             [(s,) for s in {link.session_id for link in links}])
@@ -152,7 +157,7 @@ class SQLiteDirtySessions:
         db = self.db
         db.execute(f"""
             WITH agg AS (
-                SELECT session_id AS id, count(*) AS n, min(ts) AS t0, max(ts) AS t1,
+                SELECT {_SID} AS id, count(*) AS n, min(ts) AS t0, max(ts) AS t1,
                        sum({PROMPT}) AS prompts, sum(type = 'tool_use') AS tools, sum(is_error) AS errs
                 FROM messages WHERE {_IN_DIRTY} AND deleted_at IS NULL GROUP BY session_id)
             UPDATE sessions SET message_count = agg.n, prompt_count = agg.prompts,
@@ -164,21 +169,21 @@ class SQLiteDirtySessions:
             WITH u AS (
                 SELECT session_id AS id, sum(input_tokens) AS i, sum(output_tokens) AS o,
                        sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w
-                FROM api_usage WHERE {_IN_DIRTY} GROUP BY session_id)
+                FROM api_usage WHERE {_USAGE_IN_DIRTY} GROUP BY session_id)
             UPDATE sessions SET input_tokens = u.i, output_tokens = u.o, cache_read_tokens = u.r,
                    cache_write_tokens = u.w FROM u WHERE sessions.id = u.id""")
 
     def title_lines(self) -> Iterator[TitleLine]:
         types = ", ".join(f"'{t}'" for t in TITLE_TYPES)
         for r in self.db.execute(f"""
-                SELECT session_id, type, content, ({PROMPT}) FROM messages
+                SELECT {_SID}, type, content, ({PROMPT}) FROM messages
                 WHERE {_IN_DIRTY} AND content <> '' AND (type IN ({types}) OR ({PROMPT}))
                 ORDER BY session_id, ts, id"""):
             yield TitleLine(r[0], r[1], r[2], bool(r[3]))
 
     def model_uses(self) -> list[tuple[str, str, int]]:
         return [tuple(r) for r in self.db.execute(f"""
-            SELECT session_id, model, count(*) FROM messages
+            SELECT {_SID}, model, count(*) FROM messages
             WHERE {_IN_DIRTY} AND model IS NOT NULL GROUP BY session_id, model""")]
 
     def write_titles(self, rows: Sequence[SessionFacts]) -> None:
@@ -189,7 +194,7 @@ class SQLiteDirtySessions:
 
     def link_parents(self) -> None:
         self.db.execute(f"""
-            UPDATE sessions SET parent_session_id = (SELECT p.session_id FROM messages p{LINK_PARENT})
+            UPDATE sessions SET parent_session_id = (SELECT {sid_sql('p.session_id')} FROM messages p{LINK_PARENT})
             WHERE id IN (SELECT id FROM dirty_ids) AND parent_ref IS NOT NULL""")
 
     def done(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..protocol.transfer import TransferStore
-from .packing import CONTENT, HASH, MetaCodec, blob_sql, uid_in, uid_sql, uuid_sql
+from .packing import CONTENT, HASH, SID, MetaCodec, blob_sql, uid_in, uid_sql, uuid_sql
 
 
 class SQLiteTransfer(TransferStore):
@@ -24,7 +24,7 @@ class SQLiteTransfer(TransferStore):
         return out
 
 _EXPORT = """
-SELECT m.id, {uid} AS uid, m.source_kind, m.type, m.role, {content} AS content, {chash} AS content_hash, m.ts, m.session_id,
+SELECT m.id, {uid} AS uid, m.source_kind, m.type, m.role, {content} AS content, {chash} AS content_hash, m.ts, {sid} AS session_id,
        p.path AS project, m.tool_name, m.tool_use_id, m.component, m.level, m.is_error,
        m.is_meta, m.is_sidechain, m.agent_id, {ext_id} AS ext_id, {parent_ext_id} AS parent_ext_id, m.model, m.linked_uid,
        m.metadata, m.metadata_z, m.blob_sha256, b.is_text AS blob_is_text, {blob} AS blob,
@@ -56,7 +56,7 @@ def message_rows(db: sqlite3.Connection, where: str, args: list[Any], join: str 
                  limit: int | None = None) -> Iterator[dict[str, Any]]:
     """The export's rows that pass `where` (after `AND`), by id; sync adds a join and a limit."""
     cur = db.cursor()  # a cursor of its own: the per-session look-ups below use db
-    cur.execute(_EXPORT.format(where=where, join=join, content=CONTENT, chash=HASH, ext_id=uuid_sql('m.ext_id'),
+    cur.execute(_EXPORT.format(where=where, join=join, content=CONTENT, chash=HASH, sid=SID, ext_id=uuid_sql('m.ext_id'),
                                parent_ext_id=uuid_sql('m.parent_ext_id'), blob=blob_sql(), uid=uid_sql('m.uid'),
                                limit="" if limit is None else f" LIMIT {int(limit)}"), args)
     seen: set[str] = set()

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..protocol.file_versions import INDEXED_BYTES, FileVersion
 from ..protocol.search import IndexRow
-from .packing import blob_sql, uid_sql
+from .packing import SID, blob_sql, uid_sql
 from .search import _chunks
 
 
@@ -20,12 +20,12 @@ class SQLiteFileVersions:
                             bytes(head).decode("utf-8", "replace") if is_text and head is not None
                             else None)
                 for (mid, uid, sid, path, backup, version, size, is_text, head) in self._tuples(f"""
-                    SELECT m.id, {uid_sql('m.uid')}, m.session_id, fb.path, json_extract(m.metadata, '$.backup'),
+                    SELECT m.id, {uid_sql('m.uid')}, {SID}, fb.path, json_extract(m.metadata, '$.backup'),
                            json_extract(m.metadata, '$.version'), b.size, b.is_text,
                            substr({blob_sql()}, 1, ?)
                     FROM messages m
                     LEFT JOIN blobs b ON b.sha256 = m.blob_sha256
-                    LEFT JOIN file_backups fb ON fb.session_id = m.session_id
+                    LEFT JOIN file_backups fb ON fb.session_id = {SID}
                          AND fb.backup_name = json_extract(m.metadata, '$.file_key')
                     WHERE {where} AND m.source_kind = 'file_history' AND m.deleted_at IS NULL""",
                     (max_bytes, *params))]

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..protocol.index_follow import DerivedRow
+from .packing import sid_sql
 
 FOLLOW_CACHE_KIB = 8192
 
@@ -29,7 +30,7 @@ class SQLiteIndexFollow:
                         batch: int = 50_000) -> Iterator[list[DerivedRow]]:
         last = after_id
         while True:
-            rows = self._tuples("SELECT id, session_id, project_id, tool_name, linked_uid, deleted_at"
+            rows = self._tuples(f"SELECT id, {sid_sql('session_id')}, project_id, tool_name, linked_uid, deleted_at"
                                 " FROM messages WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
                                 (last, upto_id, batch))
             if not rows:

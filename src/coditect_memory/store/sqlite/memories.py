@@ -24,12 +24,12 @@ from ..protocol.memories import (
     MemoryFilter,
     Related,
 )
-from .packing import content_sql, uid_sql
+from .packing import content_sql, sid_sql, uid_sql
 
 _extract_row = partial(tuple.__new__, ExtractRow)
 # What the rules read: conversation text and tool calls, todos, plans, memory notes. History
 # lines that copy a transcript prompt (linked_uid) would only repeat it.
-_EXTRACT = (f"SELECT id, {uid_sql('uid')}, session_id, project_id, source_kind, type, role,"
+_EXTRACT = (f"SELECT id, {uid_sql('uid')}, {sid_sql('session_id')}, project_id, source_kind, type, role,"
             f" {content_sql('')}, ts,"
             " tool_name, tool_use_id, is_error, is_meta, is_prompt FROM messages"
             " WHERE id > ? AND id <= ? AND deleted_at IS NULL AND linked_uid IS NULL"

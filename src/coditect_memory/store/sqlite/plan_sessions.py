@@ -25,7 +25,7 @@ class SQLitePlanSessions:
             part = slugs[i:i + 500]
             for session, slug, planned in self._tuples(
                     "SELECT s.id, s.slug, (SELECT max(coalesce(t.ts, 0)) FROM messages t"
-                    " WHERE t.session_id = s.id AND t.tool_name = 'ExitPlanMode')"
+                    " WHERE t.session_id = uuid_bytes(s.id) AND t.tool_name = 'ExitPlanMode')"
                     f" FROM sessions s WHERE s.slug IN ({', '.join('?' * len(part))})", part):
                 by_slug.setdefault(slug, []).append((-1 if planned is None else int(planned), session))
         links = []
@@ -37,7 +37,7 @@ class SQLitePlanSessions:
                 links.append((found[0][1], mid))
         if links:
             with self.tx() as db:
-                db.executemany("UPDATE messages SET session_id = ? WHERE id = ?", links)
+                db.executemany("UPDATE messages SET session_id = uuid_bytes(?) WHERE id = ?", links)  # 0027
                 db.executemany("UPDATE sessions SET dirty = 1 WHERE id = ?",
                                [(s,) for s in sorted({s for s, _ in links})])
         return len(links)

@@ -15,7 +15,7 @@ import orjson
 from ...hashing import content_hash
 from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
-from .packing import CONTENT, pack_blob, uid_in, uid_sql, uid_text, unpack_blob
+from .packing import CONTENT, SID, pack_blob, sid_in, uid_in, uid_sql, uid_text, unpack_blob
 
 _CHUNK = 500
 # Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
@@ -35,7 +35,7 @@ def _where(sel: ForgetSelector, contains: str = f"instr({CONTENT}, ?) > 0") -> t
     parts: list[str] = []
     args: list[Any] = []
     if sel.sessions:
-        parts.append(f"m.session_id IN ({_marks(len(sel.sessions))})")
+        parts.append(f"m.session_id IN ({sid_in(len(sel.sessions))})")
         args += list(sel.sessions)
     if sel.project:
         parts.append("m.project_id IN (SELECT id FROM projects WHERE path = ? OR name = ?)")
@@ -71,13 +71,13 @@ def _reroll(db: Any, sessions: set[str | None]) -> None:
     rollups' temp table (no statistics) both planners scanned `messages` (1-4 s at 1M rows);
     with the ids inline they use the session index (milliseconds)."""
     ids = sorted(s for s in sessions if s is not None)
-    scopes = [(f"session_id IN ({_marks(len(part))})", tuple(part))
+    scopes = [(f"session_id IN ({sid_in(len(part))})", tuple(part))
               for part in (ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK))]
     if None in sessions:
         scopes.append(("session_id IS NULL", ()))
     for scope, args in scopes:
         for table in rollups.MAIN.values():
-            db.execute(f"DELETE FROM {table} WHERE {scope}", args)
+            db.execute(f"DELETE FROM {table} WHERE {rollups.text_scope(scope)}", args)
         rollups._fill(db, rollups.MAIN, scope, args)
     rollups._sign(db, sessions)
 
@@ -96,13 +96,13 @@ class SQLitePrivacy:
     # --- forget ------------------------------------------------------------------------
     def forget_plan(self, sel: ForgetSelector) -> ForgetPlan:
         where, args = _where(sel, self._contains)
-        rows = self.db.execute(f"SELECT m.session_id, count(*) FROM messages m WHERE {where}"
+        rows = self.db.execute(f"SELECT {SID}, count(*) FROM messages m WHERE {where}"
                                " GROUP BY m.session_id", args).fetchall()
         plan = ForgetPlan(messages=sum(r[1] for r in rows),
                           sessions=sorted(r[0] for r in rows if r[0] is not None))
         for sid, n in rows:
             if sid is not None and self.db.execute(
-                    "SELECT count(*) FROM messages WHERE session_id = ?", (sid,)).fetchone()[0] == n:
+                    "SELECT count(*) FROM messages WHERE session_id = uuid_bytes(?)", (sid,)).fetchone()[0] == n:
                 plan.whole_sessions.append(sid)
         plan.whole_sessions.sort()
         return plan
@@ -120,7 +120,7 @@ class SQLitePrivacy:
             db.execute(f"INSERT INTO temp.privacy_take SELECT m.id FROM messages m WHERE {where}", args)
             ids = [r[0] for r in db.execute("SELECT id FROM temp.privacy_take ORDER BY id")]
             sessions = {r[0] for r in db.execute(
-                "SELECT DISTINCT session_id FROM messages WHERE id IN (SELECT id FROM temp.privacy_take)")}
+                f"SELECT DISTINCT {SID} FROM messages m WHERE id IN (SELECT id FROM temp.privacy_take)")}
             held = []
             tombs = []
             cur = db.execute("SELECT * FROM messages WHERE id IN (SELECT id FROM temp.privacy_take)")
@@ -158,7 +158,7 @@ class SQLitePrivacy:
         with their usage and file-history paths."""
         gone = set()
         for sid in sessions:
-            if db.execute("SELECT 1 FROM messages WHERE session_id = ? LIMIT 1", (sid,)).fetchone():
+            if db.execute("SELECT 1 FROM messages WHERE session_id = uuid_bytes(?) LIMIT 1", (sid,)).fetchone():
                 continue
             cur = db.execute("SELECT * FROM sessions WHERE id = ?", (sid,))
             row = cur.fetchone()
@@ -226,7 +226,7 @@ class SQLitePrivacy:
             db.executemany("INSERT OR IGNORE INTO temp.privacy_uids VALUES (uid_bytes(?))",  # as stored
                            [(u,) for u in uids])
             sessions = {r[0] for r in db.execute(
-                "SELECT DISTINCT session_id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")}
+                f"SELECT DISTINCT {SID} FROM messages m WHERE uid IN (SELECT uid FROM temp.privacy_uids)")}
             take = "(SELECT id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids))"
             db.execute(f"DELETE FROM embeddings WHERE message_id IN {take}")
             db.execute(f"DELETE FROM report_errors WHERE message_id IN {take}")
@@ -273,7 +273,7 @@ class SQLitePrivacy:
     def privacy_texts(self, after_id: int, limit: int) -> list[tuple[int, str | None, str | None, str | None]]:
         unpack = self.meta_codec.text  # type: ignore[attr-defined]  # the backend's (packing.py)
         return [(r[0], r[1], unpack(self.db, r[2], r[3]), r[4]) for r in self.db.execute(
-            f"SELECT m.id, {CONTENT}, m.metadata, m.metadata_z, m.session_id FROM messages m WHERE m.id > ?"
+            f"SELECT m.id, {CONTENT}, m.metadata, m.metadata_z, {SID} FROM messages m WHERE m.id > ?"
             " ORDER BY m.id LIMIT ?", (after_id, limit))]
 
     def rewrite_texts(self, rows: list[tuple[int, str | None, str | None]]) -> None:

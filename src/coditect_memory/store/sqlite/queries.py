@@ -20,7 +20,7 @@ from ..protocol.read import (
     StoreInfo,
     Tokens,
 )
-from .packing import blob_sql, uid_sql, unpack_blob, uuid_sql
+from .packing import blob_sql, sid_sql, uid_sql, unpack_blob, uuid_sql
 
 # A human prompt (derive.prompts.is_prompt, stored per row), counted once: a history line
 # linked to its transcript prompt is the same prompt.
@@ -127,7 +127,7 @@ MESSAGE_SELECT = f"""
         FROM messages m
         LEFT JOIN source_files f ON f.id = m.source_file_id
         LEFT JOIN blobs b ON b.sha256 = m.blob_sha256 AND m.content IS NULL
-        LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = m.session_id
+        LEFT JOIN file_backups fb ON m.source_kind = 'file_history' AND fb.session_id = {sid_sql('m.session_id')}
              AND fb.backup_name = json_extract(m.metadata, '$.file_key')"""
 
 
@@ -141,7 +141,7 @@ def message_row(r: sqlite3.Row) -> dict[str, Any]:
 
 def session_messages(db: sqlite3.Connection, session_id: str) -> list[Message]:
     rows = db.execute(MESSAGE_SELECT.format(cols="") + """
-        WHERE m.session_id = ? AND m.deleted_at IS NULL
+        WHERE m.session_id = uuid_bytes(?) AND m.deleted_at IS NULL
         ORDER BY m.ts IS NOT NULL, m.ts, m.source_file_id, m.source_line, m.id""", (session_id,))
     return [cast(Message, message_row(r)) for r in rows]
 
@@ -201,7 +201,7 @@ def check(db: sqlite3.Connection, engine_check: bool = True) -> list[str]:
     if bad_blob:
         problems.append(f"{bad_blob} blobs do not match their sha256")
     orphans = db.execute("SELECT count(DISTINCT session_id) FROM messages WHERE session_id IS NOT NULL"
-                         " AND session_id NOT IN (SELECT id FROM sessions)").fetchone()[0]
+                         " AND session_id NOT IN (SELECT uuid_bytes(id) FROM sessions)").fetchone()[0]
     if orphans:
         problems.append(f"{orphans} sessions have messages but no session row; run `memory ingest` to rebuild")
     dirty = db.execute("SELECT count(*) FROM sessions WHERE dirty = 1").fetchone()[0]

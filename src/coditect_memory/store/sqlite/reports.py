@@ -38,7 +38,7 @@ from ..protocol.reports import (
     UsageRow,
     Where,
 )
-from .packing import CONTENT, uid_sql
+from .packing import CONTENT, sid_in, sid_sql, uid_sql
 from .queries import PROMPT
 from .rollups import (
     CONVERSATION,
@@ -291,20 +291,20 @@ class SQLiteReports(ReportStore):
         return self._rows(f"""
             SELECT count_kind AS kind, count_name AS name, sum({USES}) AS uses,
                    sum(is_error) AS errors
-            FROM messages WHERE session_id = ? AND deleted_at IS NULL AND count_name IS NOT NULL
+            FROM messages WHERE session_id = uuid_bytes(?) AND deleted_at IS NULL AND count_name IS NOT NULL
             GROUP BY count_kind, count_name ORDER BY sum({USES}) DESC, count_kind, count_name""", (session_id,))
 
     def report_session_active_ms(self, session_id: str) -> int:
         return int(self.db.execute(f"""
             WITH g AS (SELECT ts - lag(ts) OVER (ORDER BY ts) AS gap FROM messages
-                       WHERE session_id = ? AND deleted_at IS NULL AND {CONVERSATION})
+                       WHERE session_id = uuid_bytes(?) AND deleted_at IS NULL AND {CONVERSATION})
             SELECT coalesce(sum(CASE WHEN gap <= {IDLE_MS} THEN gap END), 0) FROM g""",
                                    (session_id,)).fetchone()[0])
 
     def report_session_files(self, session_id: str) -> list[FileVersionsRow]:
         return self._rows("""
             WITH v AS (SELECT json_extract(metadata, '$.file_key') AS k, count(*) AS n
-                       FROM messages WHERE session_id = ? AND source_kind = 'file_history'
+                       FROM messages WHERE session_id = uuid_bytes(?) AND source_kind = 'file_history'
                        GROUP BY k)
             SELECT fb.path, coalesce(sum(v.n), 0) AS versions
             FROM file_backups fb LEFT JOIN v ON v.k = fb.backup_name
@@ -316,8 +316,8 @@ class SQLiteReports(ReportStore):
         if not session_ids:
             return []
         return self._rows(f"""
-            SELECT session_id, ts, content FROM messages
-            WHERE session_id IN ({', '.join('?' * len(session_ids))}) AND ts >= ? AND ts < ?
+            SELECT {sid_sql('session_id')} AS session_id, ts, content FROM messages
+            WHERE session_id IN ({sid_in(len(session_ids))}) AND ts >= ? AND ts < ?
               AND deleted_at IS NULL AND {PROMPT} AND content <> ''
             ORDER BY session_id, ts, id""", (*session_ids, since or 0, until or FAR))
 

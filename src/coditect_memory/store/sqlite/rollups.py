@@ -13,9 +13,11 @@ sessions of a store that cannot be written.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
+from .packing import sid_sql
 from .queries import PROMPT
 
 DAY_MS = 86_400_000
@@ -33,6 +35,18 @@ _SIGNATURE = ("s.dirty || ':' || s.message_count || ':' || s.prompt_count || ':'
               " || ':' || s.cache_read_tokens || ':' || s.cache_write_tokens || ':'"
               " || coalesce(s.project_id, '') || ':' || coalesce(s.started_at, '') || ':'"
               " || coalesce(s.ended_at, '')")
+# messages.session_id is a uuid's 16 bytes (migration 0027); api_usage and the rollups keep
+# the text. A scope is written for messages, its ids given through uuid_bytes(...); text_scope
+# is the same scope for the tables that keep the text.
+_SID = sid_sql("session_id")
+_UUID_BYTES = re.compile(r"\buuid_bytes\(([\w.?]+)\)")
+
+
+def text_scope(scope: str) -> str:
+    """A scope on messages (uuid_bytes(...) around the ids it compares) for a table whose
+    session ids are text (api_usage, the rollups)."""
+    return _UUID_BYTES.sub(r"\1", scope)
+
 _NO_SESSION = ""  # report_sessions key of the rows without a session
 _ORPHAN = "-"  # signature of a session that has rows but no sessions row
 
@@ -50,12 +64,13 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
     rng = lo is not None or hi is not None
     lo_, hi_ = (-FAR if lo is None else lo), (FAR if hi is None else hi)
     span = "AND ts >= ? AND ts < ?" if rng else ""
+    usage_scope = text_scope(scope)
     if "days" in only:
         _fill_days(db, tables, scope, args, lo, hi)
     if "names" in only:
         db.execute(f"""
             INSERT INTO {tables['names']} (session_id, project_id, day, kind, name, uses, errors)
-            SELECT session_id, project_id, ts / {DAY_MS}, count_kind, count_name, sum({USES}),
+            SELECT {_SID}, project_id, ts / {DAY_MS}, count_kind, count_name, sum({USES}),
                    sum(is_error)
             FROM messages
             WHERE deleted_at IS NULL AND count_name IS NOT NULL AND ({scope}) {span}
@@ -65,7 +80,7 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
         db.execute(f"""
             INSERT INTO {tables['errors']} (message_id, session_id, project_id, ts, kind, name,
                                             signature)
-            SELECT id, session_id, project_id, ts, coalesce(count_kind, 'other'),
+            SELECT id, {_SID}, project_id, ts, coalesce(count_kind, 'other'),
                    coalesce(count_name, type), coalesce(error_signature, '(empty)')
             FROM messages WHERE is_error = 1 AND deleted_at IS NULL AND ({scope}) {span}""",
                    (*args, lo_, hi_) if rng else args)
@@ -75,7 +90,7 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
                                            output_tokens, cache_read_tokens, cache_write_tokens)
             SELECT session_id, ts / {DAY_MS}, model, count(*), sum(input_tokens),
                    sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens)
-            FROM api_usage WHERE ({scope}) {span}
+            FROM api_usage WHERE ({usage_scope}) {span}
             GROUP BY session_id, ts / {DAY_MS}, model""", (*args, lo_, hi_) if rng else args)
 
 
@@ -94,7 +109,7 @@ def _fill_days(db: sqlite3.Connection, tables: dict[str, str], scope: str, args:
             SELECT session_id, project_id, ts,
                    ts - lag(ts) OVER (PARTITION BY session_id ORDER BY ts) AS gap
             FROM messages WHERE deleted_at IS NULL AND {CONVERSATION} AND ({scope}) {span})
-        SELECT session_id, project_id, ts / {DAY_MS},
+        SELECT {_SID}, project_id, ts / {DAY_MS},
                coalesce(sum(CASE WHEN gap <= {IDLE_MS} THEN gap END), 0)
         FROM g {"WHERE ts >= ?" if rng else ""} GROUP BY session_id, project_id, ts / {DAY_MS}""",
                (*args, lo_ - IDLE_MS, hi_, lo_) if rng else args)
@@ -102,9 +117,9 @@ def _fill_days(db: sqlite3.Connection, tables: dict[str, str], scope: str, args:
         INSERT INTO {tables['days']} (session_id, project_id, day, messages, prompts, errors,
                                       tool_calls, first_ts, last_ts, active_ms)
         SELECT c.*, coalesce((SELECT g.active_ms FROM temp.report_gaps g
-                              WHERE g.session_id = c.session_id AND g.day = c.day
+                              WHERE g.session_id = c.sid AND g.day = c.day
                                 AND g.project_id IS c.project_id), 0)
-        FROM (SELECT session_id, project_id, ts / {DAY_MS} AS day, count(*), sum(({PROMPT})),
+        FROM (SELECT {_SID} AS sid, project_id, ts / {DAY_MS} AS day, count(*), sum(({PROMPT})),
                      sum(is_error), sum(type = 'tool_use'), min(ts), max(ts)
               FROM messages WHERE deleted_at IS NULL AND ({scope}) {span}
               GROUP BY session_id, project_id, ts / {DAY_MS}) c""",
@@ -130,7 +145,7 @@ def stale_sessions(db: sqlite3.Connection, wm: int, uwm: int) -> set[str | None]
     """Sessions whose rollups may be out of date (None: the rows without a session)."""
     out: set[str | None] = set()
     # NOT INDEXED: walk the new rows by rowid, not the whole (session_id, ts) index
-    for (sid,) in db.execute("SELECT DISTINCT session_id FROM messages NOT INDEXED WHERE id > ?", (wm,)):
+    for (sid,) in db.execute(f"SELECT DISTINCT {_SID} FROM messages NOT INDEXED WHERE id > ?", (wm,)):
         out.add(sid)
     for (sid,) in db.execute("SELECT DISTINCT session_id FROM api_usage NOT INDEXED WHERE rowid > ?",
                              (uwm,)):
@@ -169,7 +184,8 @@ def refresh(store: Any) -> int:
                 db.execute(f"DELETE FROM {table}")
             _fill(db, MAIN, "1")
             stale: set[str | None] = {r[0] for r in db.execute(
-                "SELECT DISTINCT session_id FROM messages UNION SELECT id FROM sessions")}
+                f"SELECT {_SID} FROM (SELECT DISTINCT session_id FROM messages) d"
+                " UNION SELECT id FROM sessions")}
         else:
             stale = stale_sessions(db, wm, uwm)
             _reroll(db, stale)
@@ -190,7 +206,7 @@ def _reroll(db: sqlite3.Connection, stale: set[str | None]) -> None:
     _stale_table(db, stale)
     for table in MAIN.values():
         db.execute(f"DELETE FROM {table} WHERE session_id IN (SELECT id FROM report_stale)")
-    _fill(db, MAIN, "session_id IN (SELECT id FROM report_stale)")
+    _fill(db, MAIN, "session_id IN (SELECT uuid_bytes(id) FROM report_stale)")
     if None in stale:
         for table in MAIN.values():
             db.execute(f"DELETE FROM {table} WHERE session_id IS NULL")
@@ -234,7 +250,8 @@ def exact_table(db: sqlite3.Connection, key: str, since: int | None, until: int 
                      "(session_id IS NULL OR session_id NOT IN (SELECT id FROM temp.report_stale))")
         lo_ms = lo * DAY_MS if lo is not None else None
         hi_ms = hi * DAY_MS if hi is not None else None
-        _fill(db, tables, "session_id IN (SELECT id FROM temp.report_stale)", (), lo_ms, hi_ms, only)
+        _fill(db, tables, "session_id IN (SELECT uuid_bytes(id) FROM temp.report_stale)", (), lo_ms, hi_ms,
+              only)
         if None in stale:
             _fill(db, tables, "session_id IS NULL", (), lo_ms, hi_ms, only)
     db.execute(f"INSERT INTO {table} SELECT * FROM {main} WHERE {' AND '.join(conds) or '1'}",
@@ -256,6 +273,6 @@ def _pieces(db: sqlite3.Connection, tables: dict[str, str], key: str, lo: int | 
         _fill(db, tables, "1", (), lo, hi, only=only)  # api_usage has its own ts index
     else:
         lo_, hi_ = (-FAR if lo is None else lo), (FAR if hi is None else hi)
-        _fill(db, tables, "session_id IN (SELECT id FROM sessions WHERE started_at < ?"
+        _fill(db, tables, "session_id IN (SELECT uuid_bytes(id) FROM sessions WHERE started_at < ?"
               " AND ended_at >= ?)", (hi_, lo_), lo, hi, only=only)
         _fill(db, tables, "session_id IS NULL", (), lo, hi, only=only)

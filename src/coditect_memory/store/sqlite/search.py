@@ -16,12 +16,12 @@ from typing import Any
 
 from ...timeutil import iso
 from ..protocol.search import EmbedRow, IndexRow, IndexState, StoredHit, VectorRow
-from .packing import CONTENT, HASH, uid_sql
+from .packing import CONTENT, HASH, SID, sid_in, uid_sql
 
 # A failed tool call (a tool_result with is_error) has no log level: it is indexed and shown
 # as an error, so `level:error` finds it (search/index.py SCHEMA_VERSION 2).
 LEVEL = "coalesce(m.level, CASE WHEN m.is_error = 1 THEN 'error' END)"
-INDEX_COLUMNS = (f"m.id, {uid_sql('m.uid')}, m.session_id, m.project_id, m.source_kind, m.type, m.role, {CONTENT},"
+INDEX_COLUMNS = (f"m.id, {uid_sql('m.uid')}, {SID}, m.project_id, m.source_kind, m.type, m.role, {CONTENT},"
                  f" m.ts, m.component, {LEVEL}, m.tool_name, m.is_meta, m.linked_uid, m.deleted_at,"
                  f" m.source_file_id, {HASH}")
 _EMBEDDABLE = ("m.id > ? AND m.id <= ? AND m.type IN ({types}) AND m.deleted_at IS NULL"
@@ -124,7 +124,7 @@ class SQLiteSearch:
     def message_ids_in_sessions(self, sessions: Iterable[str], upto_id: int) -> list[int]:
         out: list[int] = []
         for chunk in _chunks(sorted(set(sessions))):
-            out += self._column(f"SELECT id FROM messages WHERE session_id IN ({_marks(len(chunk))})"
+            out += self._column(f"SELECT id FROM messages WHERE session_id IN ({sid_in(len(chunk))})"
                                 " AND id <= ?", (*chunk, upto_id))
         return out
 
@@ -173,7 +173,7 @@ class SQLiteSearch:
         out: dict[int, StoredHit] = {}
         for chunk in _chunks(ids):
             rows = self._tuples(f"""
-                SELECT m.id, {uid_sql('m.uid')}, m.session_id, p.path, p.name, m.ts, m.source_kind, f.path,
+                SELECT m.id, {uid_sql('m.uid')}, {SID}, p.path, p.name, m.ts, m.source_kind, f.path,
                        m.source_line, m.type, m.role, {CONTENT}, m.tool_name, m.component, {LEVEL},
                        m.is_error
                 FROM messages m
@@ -234,8 +234,8 @@ class SQLiteSearch:
     def all_vectors(self, model: str) -> Iterator[VectorRow]:
         cur = self._bulk_cursor()
         cur.row_factory = None
-        cur.execute("""
-            SELECT e.message_id, e.vector, m.ts, m.project_id, m.session_id, m.source_kind, m.type,
+        cur.execute(f"""
+            SELECT e.message_id, e.vector, m.ts, m.project_id, {SID}, m.source_kind, m.type,
                    m.role
             FROM embeddings e JOIN messages m ON m.id = e.message_id
             WHERE e.model = ? AND m.deleted_at IS NULL AND m.linked_uid IS NULL

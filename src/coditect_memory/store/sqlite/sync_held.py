@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .export import message_rows
+from .packing import sid_in, sid_sql
 
 _CHUNK = 500
 
@@ -26,17 +27,17 @@ class SQLiteSyncHeld:
 
     def sync_held_sessions(self) -> list[tuple[str | None, str | None]]:
         return [(r[0], r[1]) for r in self.db.execute(
-            "SELECT s.session_id, p.path FROM (SELECT DISTINCT m.session_id, m.project_id"
-            " FROM sync_held h JOIN messages m ON m.id = h.id) s"
+            f"SELECT {sid_sql('s.session_id')} AS sid, p.path FROM (SELECT DISTINCT m.session_id,"
+            " m.project_id FROM sync_held h JOIN messages m ON m.id = h.id) s"
             " LEFT JOIN projects p ON p.id = s.project_id"
-            " ORDER BY s.session_id NULLS FIRST, p.path NULLS FIRST")]
+            " ORDER BY sid NULLS FIRST, p.path NULLS FIRST")]
 
     def sync_held_rows(self, session_ids: list[str | None], after_id: int,
                        limit: int) -> list[dict[str, Any]]:
         named = [s for s in session_ids if s is not None]
         if not named and None not in session_ids:
             return []
-        cond = [f"m.session_id IN ({','.join('?' * len(named))})"] if named else []
+        cond = [f"m.session_id IN ({sid_in(len(named))})"] if named else []
         if None in session_ids:
             cond.append("m.session_id IS NULL")
         return list(message_rows(

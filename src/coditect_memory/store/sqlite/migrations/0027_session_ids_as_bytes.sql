@@ -1,0 +1,14 @@
+-- coditect-memory store, migration 27: messages' session ids as bytes (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- No schema change: SQLite keeps `messages.session_id` (a uuid as 36 characters: the column
+-- and the `messages_session` index ~11% of the store at 1M messages) as its 16 bytes where it
+-- is a lowercase canonical uuid (packing.uuid_key, as ext_id since 0024); any other session id
+-- stays text. Readers read packing.uuid_sql (the text again, in C); filters pass
+-- `uuid_bytes(?)` and joins with the tables that keep the text (sessions, api_usage, the
+-- report rollups, file_backups, notes, evidence) compare through uuid_bytes/uuid_sql. A
+-- session id is a look-up key, so the code step (backfill.pack_session_ids) converts every
+-- stored one in one UPDATE; this version marks the change, so an older version of the code
+-- (which would find no rows of a session) refuses the store. PostgreSQL keeps the text (its
+-- dialect reads `uuid_bytes(?)` as `?` and uuid_sql as the column).
+SELECT 1;
