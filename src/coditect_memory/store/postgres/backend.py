@@ -174,8 +174,6 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
     @contextmanager
     def tx(self) -> Iterator[Any]:
         """A write transaction on this thread's connection; writers queue on one lock."""
-        if self.readonly:
-            raise StoreError(f"the store {self.path} is open read-only; this needs it writable")
         db = self._begin()
         try:
             yield db

@@ -56,14 +56,21 @@ def pack_blobs(db: sqlite3.Connection) -> None:
                         if len(data) < len(old)])
 
 
-def pack_uids(db: sqlite3.Connection) -> None:
-    """Migration 25: every uid of 32 lowercase hex digits as its 16 bytes (packing.uid_key),
-    as new rows store it: a uid is an identity (ingest's ON CONFLICT, sync, forget), so one
-    form per uid, in one statement. The backup update trigger of messages is dropped first,
-    as in fill_row_facts (the next backup is a full one: the schema cookie moved)."""
+def _as_bytes(db: sqlite3.Connection, column: str, to_bytes: str) -> None:
+    """Every text value of `messages.column` that `to_bytes` (a SQL function of packing.py)
+    turns into bytes, as new rows store it, in one statement: the column is an identity or
+    every filter compares with that form, so one form per value. The backup update trigger of
+    messages is dropped first, as in fill_row_facts (the next backup is a full one: the schema
+    cookie moved)."""
     db.execute('DROP TRIGGER IF EXISTS "backup_u_messages"')
-    db.execute("UPDATE messages SET uid = uid_bytes(uid) WHERE typeof(uid) = 'text'"
-               " AND typeof(uid_bytes(uid)) = 'blob'")
+    db.execute(f"UPDATE messages SET {column} = {to_bytes}({column}) WHERE typeof({column}) = 'text'"
+               f" AND typeof({to_bytes}({column})) = 'blob'")
+
+
+def pack_uids(db: sqlite3.Connection) -> None:
+    """Migration 25: every uid of 32 lowercase hex digits as its 16 bytes (packing.uid_key):
+    a uid is an identity (ingest's ON CONFLICT, sync, forget)."""
+    _as_bytes(db, "uid", "uid_bytes")
 
 
 def migrate_25(db: sqlite3.Connection) -> None:
@@ -74,12 +81,8 @@ def migrate_25(db: sqlite3.Connection) -> None:
 
 def pack_session_ids(db: sqlite3.Connection) -> None:
     """Migration 27: every session id of messages that is a lowercase canonical uuid as its 16
-    bytes (packing.uuid_key), as new rows store it: every filter compares with that form, so
-    one form per id, in one statement. The backup update trigger is dropped first, as in
-    pack_uids (the next backup is a full one)."""
-    db.execute('DROP TRIGGER IF EXISTS "backup_u_messages"')
-    db.execute("UPDATE messages SET session_id = uuid_bytes(session_id) WHERE typeof(session_id) = 'text'"
-               " AND typeof(uuid_bytes(session_id)) = 'blob'")
+    bytes (packing.uuid_key)."""
+    _as_bytes(db, "session_id", "uuid_bytes")
     failpoint("migrate-27:converted")  # one transaction: a kill here leaves the store as it was
 
 
