@@ -32,7 +32,16 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from common import append_results, machine, table  # noqa: E402
+from common import (  # noqa: E402
+    SEMANTIC,
+    append_results,
+    fill_vectors,
+    machine,
+    mode_latency,
+    pct,
+    searched_model,
+    table,
+)
 
 MEMORY = [sys.executable, "-m", "coditect_memory"]
 
@@ -69,20 +78,8 @@ KEYWORD = [
     ("filters only, newest", "level:error", {}, "filtered"),
 ]
 
-SEMANTIC = ["what did we decide about the auth token refresh", "the session where I set up database migrations",
-            "make the call retry with increasing delays", "a test that fails randomly",
-            "why is the build pipeline red", "upgrade a dependency and fix what breaks",
-            "split list results into pages", "review my diff before pushing",
-            "comparing naive and aware datetimes", "the function returns nothing instead of raising",
-            "race between two workers", "smaller docker image"]
-
 
 RERANKS = (3000, 10_000, 30_000)  # first-stage candidate counts compared (the chosen one too)
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))]
 
 
 def run(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
@@ -148,72 +145,9 @@ def ripgrep(claude: Path, reps: int) -> list[dict]:
     return out
 
 
-def fill_vectors(store, cache, real: int) -> dict:
-    """For every model: embed `real` units for real, give every other unit a real vector plus
-    noise (both models, so that code before and after the int8 default searches its own)."""
-    from coditect_memory.search.embedder import MODELS
-
-    info: dict = {}
-    for model in MODELS:
-        info = {**fill_model(store, cache, real, model), **info}
-    return info
-
-
-def fill_model(store, cache, real: int, model_name: str) -> dict:
-    import numpy as np
-
-    from coditect_memory.search import vectors
-
-    engine = vectors.engine_name(model_name)
-    top = store.max_message_id()
-    units = store.count_embeddable(vectors.EMBED_TYPES, 0, top)
-    have = store.embedding_count(model_name)
-    info = {"units": units}
-    if have >= units:
-        info["reused"] = True
-        return info
-    rows = store.embeddable_rows(vectors.EMBED_TYPES, 0, top, real)
-    model = cache.embedder(model_name, threads=2)
-    t = time.perf_counter()
-    real_vecs = model.embed([vectors.unit_text(r.content) for r in rows])
-    info["embed_per_s"] = len(rows) / (time.perf_counter() - t)
-    info["real"] = len(rows)
-    info["real_model"] = model_name
-    rng = np.random.default_rng(7)
-    done, batch = 0, []
-    t = time.perf_counter()
-    for start in range(0, top, 50_000):
-        chunk = store.embeddable_rows(vectors.EMBED_TYPES, start, min(top, start + 50_000), 10**9)
-        for r in chunk:
-            if r.type == "user" and r.is_meta:
-                continue  # tool-injected prompts are not embedded (vectors.embed)
-            if done < len(rows):
-                v = real_vecs[done]
-            else:
-                v = real_vecs[done % len(rows)] + rng.standard_normal(384).astype(np.float32) * 0.04
-                v /= np.linalg.norm(v)
-            batch.append((r.id, r.content_hash, v.astype("<f2").tobytes()))
-            done += 1
-        store.put_embeddings(model_name, batch, engine, min(top, start + 50_000), 0)
-        batch = []
-    store.put_embeddings(model_name, [], engine, top, store.settled_run_id())
-    info["fill_s"] = time.perf_counter() - t
-    return info
-
-
-def searched_model(store, settings) -> str:
-    """The model `memory search` uses on this store (the code before the int8 default had
-    no vectors.active_model: it searched [search] model)."""
-    from coditect_memory.search import vectors
-
-    pick = getattr(vectors, "active_model", None)
-    return pick(store, settings.search.model) if pick else settings.search.model
-
-
 def semantic_latency(store, settings, cache, reps: int) -> dict:
     import numpy as np
 
-    from coditect_memory.actions.search import SearchRequest, search
     from coditect_memory.search import vectors
     from coditect_memory.search.filters import Filters
 
@@ -264,20 +198,12 @@ def semantic_latency(store, settings, cache, reps: int) -> dict:
     from coditect_memory.search import rerank
 
     answers = rerank.ANSWERS
-    forget = getattr(cache, "forget_queries", lambda: None)  # before: no embeddings remembered
     for name, mode, lift, again in (("semantic", "semantic", answers, False),
                                     ("hybrid", "hybrid", answers, False),
                                     ("hybrid, no answer lift", "hybrid", 0, False),
                                     ("hybrid, the same question again", "hybrid", answers, True)):
         rerank.ANSWERS = lift  # the second stage's cost: the same run without it
-        times = []
-        for q in SEMANTIC:
-            search(store, settings, SearchRequest(query=q, mode=mode), cache)
-            for _ in range(reps):
-                if not again:
-                    forget()  # each search embeds its question, as a new question does
-                times.append(search(store, settings, SearchRequest(query=q, mode=mode), cache).took_ms)
-        out[name] = {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}
+        out[name] = mode_latency(store, settings, cache, mode, reps, again=again)
     rerank.ANSWERS = answers
     return out
 

@@ -1,5 +1,5 @@
 """Shared by the benchmark scripts: the machine, Markdown tables, peak RSS of a child process,
-and the dated sections appended to RESULTS.md."""
+the dated sections appended to RESULTS.md, and semantic search's vectors and queries."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import resource
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -136,3 +137,97 @@ def real_pg_server(max_wal_size: str | None = None, **more: str) -> Any:
         server.close()
         raise
     return server
+
+
+# --- semantic search: the vectors and the queries bench_search and bench_postgres share ---
+SEMANTIC = ["what did we decide about the auth token refresh", "the session where I set up database migrations",
+            "make the call retry with increasing delays", "a test that fails randomly",
+            "why is the build pipeline red", "upgrade a dependency and fix what breaks",
+            "split list results into pages", "review my diff before pushing",
+            "comparing naive and aware datetimes", "the function returns nothing instead of raising",
+            "race between two workers", "smaller docker image"]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))]
+
+
+def fill_vectors(store, cache, real: int) -> dict:
+    """For every model: embed `real` units for real, give every other unit a real vector plus
+    noise (both models, so that code before and after the int8 default searches its own)."""
+    from coditect_memory.search.embedder import MODELS
+
+    info: dict = {}
+    for model in MODELS:
+        info = {**fill_model(store, cache, real, model), **info}
+    return info
+
+
+def fill_model(store, cache, real: int, model_name: str) -> dict:
+    import numpy as np
+
+    from coditect_memory.search import vectors
+
+    engine = vectors.engine_name(model_name)
+    top = store.max_message_id()
+    units = store.count_embeddable(vectors.EMBED_TYPES, 0, top)
+    have = store.embedding_count(model_name)
+    info = {"units": units}
+    if have >= units:
+        info["reused"] = True
+        return info
+    rows = store.embeddable_rows(vectors.EMBED_TYPES, 0, top, real)
+    model = cache.embedder(model_name, threads=2)
+    t = time.perf_counter()
+    real_vecs = model.embed([vectors.unit_text(r.content) for r in rows])
+    info["embed_per_s"] = len(rows) / (time.perf_counter() - t)
+    info["real"] = len(rows)
+    info["real_model"] = model_name
+    rng = np.random.default_rng(7)
+    done, batch = 0, []
+    t = time.perf_counter()
+    for start in range(0, top, 50_000):
+        chunk = store.embeddable_rows(vectors.EMBED_TYPES, start, min(top, start + 50_000), 10**9)
+        for r in chunk:
+            if r.type == "user" and r.is_meta:
+                continue  # tool-injected prompts are not embedded (vectors.embed)
+            if done < len(rows):
+                v = real_vecs[done]
+            else:
+                v = real_vecs[done % len(rows)] + rng.standard_normal(384).astype(np.float32) * 0.04
+                v /= np.linalg.norm(v)
+            batch.append((r.id, r.content_hash, v.astype("<f2").tobytes()))
+            done += 1
+        store.put_embeddings(model_name, batch, engine, min(top, start + 50_000), 0)
+        batch = []
+    store.put_embeddings(model_name, [], engine, top, store.settled_run_id())
+    info["fill_s"] = time.perf_counter() - t
+    return info
+
+
+def searched_model(store, settings) -> str:
+    """The model `memory search` uses on this store (the code before the int8 default had
+    no vectors.active_model: it searched [search] model)."""
+    from coditect_memory.search import vectors
+
+    pick = getattr(vectors, "active_model", None)
+    return pick(store, settings.search.model) if pick else settings.search.model
+
+
+def mode_latency(store, settings, cache, mode: str, reps: int, queries: list[str] = SEMANTIC,
+                 again: bool = False) -> dict:
+    """p50/p95/max of `took_ms` (in-process) of each query searched in `mode` `reps` times
+    after one warm-up; unless `again`, each search embeds its question anew, as a new
+    question does."""
+    from coditect_memory.actions.search import SearchRequest, search
+
+    forget = getattr(cache, "forget_queries", lambda: None)  # before: no embeddings remembered
+    times = []
+    for q in queries:
+        search(store, settings, SearchRequest(query=q, mode=mode), cache)
+        for _ in range(reps):
+            if not again:
+                forget()
+            times.append(search(store, settings, SearchRequest(query=q, mode=mode), cache).took_ms)
+    return {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}

