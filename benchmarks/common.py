@@ -217,9 +217,9 @@ def searched_model(store, settings) -> str:
 
 def mode_latency(store, settings, cache, mode: str, reps: int, queries: list[str] = SEMANTIC,
                  again: bool = False) -> dict:
-    """p50/p95/max of `took_ms` (in-process) of each query searched in `mode` `reps` times
-    after one warm-up; unless `again`, each search embeds its question anew, as a new
-    question does."""
+    """p50/p95/max (and every one: `times`) of `took_ms` (in-process) of each query searched
+    in `mode` `reps` times after one warm-up; unless `again`, each search embeds its
+    question anew, as a new question does."""
     from coditect_memory.actions.search import SearchRequest, search
 
     forget = getattr(cache, "forget_queries", lambda: None)  # before: no embeddings remembered
@@ -230,4 +230,4 @@ def mode_latency(store, settings, cache, mode: str, reps: int, queries: list[str
             if not again:
                 forget()
             times.append(search(store, settings, SearchRequest(query=q, mode=mode), cache).took_ms)
-    return {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times)}
+    return {"p50": statistics.median(times), "p95": pct(times, 95), "max": max(times), "times": times}

@@ -13,7 +13,8 @@ import pytest
 from coditect_memory.sample import generate
 from coditect_memory.search import embedder
 
-from .conftest import BACKENDS, ingest_json, run
+from .builders import sid, transcript_path, user, write_jsonl
+from .conftest import BACKENDS, ingest_json, run, run_proc
 
 if not embedder.available():
     # Not a skip: `.[dev]` installs the model, so its absence is a broken install.
@@ -88,3 +89,27 @@ def test_filters_hold_on_both(found):
         assert res and {r["type"] for r in res} == {"assistant"}, backend
         res = found[backend][("hybrid", "token refresh", "--since", "2025-12-01")]["results"]
         assert res and min(r["timestamp"] for r in res) >= "2025-12-01", backend
+
+
+def test_the_vector_cache_follows_the_store(tmp_path, memory_home, cli_backend):
+    """The vectors are read from the store once into the host's cache; the next process opens
+    that cache without reading them again, and new vectors in the store (another machine's
+    `memory embed` on PostgreSQL) are searched by the next query after them."""
+    root = tmp_path / "claude"
+    write_jsonl(transcript_path(root, sid(1)), [user(sid(1), 2 * i, text) for i, text in enumerate(
+        ["set up the postgres connection pool", "write the invoice pdf export", "fix the flaky login test"])])
+    ingest_json(root)
+    assert run("embed", "--json").json()["embedded"] == 3
+    first = ask("generate a PDF of the invoice", "semantic")["results"][0]
+    assert "invoice" in first["snippet"]
+    meta = memory_home / "index" / f"vectors-{embedder.INT8}" / "meta.json"
+    made = meta.stat().st_mtime_ns
+    assert run_proc("search", "pooled database connections", "--mode", "semantic", "--json").json()[
+        "results"][0]["snippet"].startswith("set up the postgres")
+    assert meta.stat().st_mtime_ns == made  # opened, not built again
+
+    write_jsonl(transcript_path(root, sid(2)), [user(sid(2), 0, "deploy the helm chart to the staging cluster")])
+    ingest_json(root)  # embeds the new prompt too, the store having vectors (embed_on_ingest auto)
+    assert run("status", "--json").json()["search"]["vectors"] == 4
+    hit = ask("kubernetes deployment to staging", "semantic")["results"][0]
+    assert hit["session_id"] == sid(2) and meta.stat().st_mtime_ns != made
