@@ -398,7 +398,7 @@ def main() -> None:
     steps += growth_rows(growth)
     m = machine()
     body = "\n".join([
-        f"`.venv/bin/python benchmarks/bench_postgres.py --source {args.source}` on"
+        f"`.venv/bin/python benchmarks/bench_postgres.py {' '.join(sys.argv[1:])}` on"
         f" {', '.join(f'{k}: {v}' for k, v in m.items())}.", "",
         f"{args.rounds} rounds of {len(QUERIES)} keyword queries (`took_ms`); hydration: one page"
         " of 20 random ids, 200 times, in-process; reports: wall time of the whole command;"
