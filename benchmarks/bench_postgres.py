@@ -8,7 +8,11 @@ real server would run), then for each backend: the first ingest of SOURCE (rows/
 search latency (`took_ms` of `memory search --json`, p50/p95 over repeated queries), the
 hydration of a page of hits alone (`Store.hydrate` of 20 random ids, in-process), every
 report's wall time, a full backup, a small change (SMALL ingested) and an incremental backup
-on it, and the restore of that chain (on PostgreSQL also into a new database: `--into URL`).
+on it, and the restore of that chain (on PostgreSQL also into a new database: `--into URL`);
+then every embeddable unit given a vector (bench_search's fill) and keyword, semantic and
+hybrid `took_ms` in-process on both backends in alternated rounds, with each search's top 10
+compared across backends (the run fails if they differ) and the whole hybrid command
+(`--no-semantic` skips this part).
 
 `--grow SRC2 SRC3 ...` then ingests each further folder into the PostgreSQL store (another
 machine's history: new rows) and measures rate, size, search and reports at each size: the
