@@ -65,7 +65,7 @@ def test_signal_mid_batch_stops_cleanly_and_resumes(tmp_path, cli_backend, sig):
     proc = start_watch("--threads", "1", "--duty", "0.5")
     try:
         wait_for(lambda: state()[0] > 0)
-        assert niceness(proc.pid) == os.nice(0) + 10  # the CPU budget's default --nice
+        assert niceness(proc.pid) == min(os.nice(0) + 10, 19)  # the CPU budget's default --nice (19 at most)
         proc.send_signal(sig)  # a batch is almost surely in the model right now
         out, err = proc.communicate(timeout=60)
     finally:
