@@ -32,6 +32,7 @@ from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile
 from . import backfill, changes, queries
 from .access import SQLiteAccess
 from .backup import SQLiteBackup
+from .behind import Prepared, SQLiteWriteBehind
 from .bulk import SQLiteBulk
 from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
@@ -56,7 +57,8 @@ _MSG_COLS = (
     " content_z"  # content packed (packing.py, migration 0022)
 )
 _COLS = [c.strip() for c in _MSG_COLS.split(",")]
-_SESSION_COL, _PROJECT_COL, _FILE_COL = map(_COLS.index, ("session_id", "project_id", "source_file_id"))
+_SESSION_COL, _PROJECT_COL, _FILE_COL, _TS_COL = map(_COLS.index, ("session_id", "project_id",
+                                                    "source_file_id", "ts"))
 _VALUES = f"VALUES ({', '.join('?' * len(_COLS))})"
 _INSERT = f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
@@ -117,7 +119,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, Store):
+                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, SQLiteWriteBehind, Store):
     kind = "sqlite"
     packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 
@@ -219,6 +221,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             db.execute("COMMIT")
         except BaseException as e:
             self._projects.clear()  # ids inserted by this transaction are gone
+            self._session_projects.clear()
             if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
                 with suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
@@ -394,23 +397,38 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         return pid
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
+        """One batch, one transaction with its files' watermarks. During an ingest run that
+        asked for it (`write_behind`), its rows are built here and handed to the writer
+        process (behind.py), which stores them while the caller reads the next batch: then
+        (0, 0) is returned and the counts come from `written()`."""
+        writer = self._behind_writer
+        if writer is not None:  # behind.py
+            writer.send(self._prepare(self.db, batch, writer.dicts_sent))
+            return 0, 0
         with self.tx() as db:
-            plain, growing = self._batch_rows(db, batch)
-            settled = self._settled_projects(db, batch)
-            # rows hold session ids as packing.uuid_key has them (0027)
-            plain = settle_rows(plain, {uuid_key(s): p for s, p in settled.items()}
-                                if self.packs_content else settled)
-            new_by_file = batch.new_by_file
-            for file_id, rows in groupby(plain, key=itemgetter(_FILE_COL)):  # rows come file by file
-                before = db.total_changes
-                db.executemany(_INSERT, rows)
-                new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
-            self._write_growing(db, growing, new_by_file)
-            new = self._batch_rest(db, batch)
-        self._session_projects.update(settled)
+            new = self._write_prepared(db, self._prepare(db, batch))
         return new, len(batch.records) - new
 
-    def _settled_projects(self, db: Any, batch: Batch) -> dict[str, int]:
+    def _write_prepared(self, db: Any, prep: Prepared) -> int:
+        """A prepared batch's writes (those that need the database), in the caller's
+        transaction; returns its new rows (`prep.new_by_file` filled)."""
+        self._write_packed(db, prep)
+        plain, growing = self._project_rows(db, prep.plain), self._project_rows(db, prep.growing)
+        settled = self._settled_projects(db, prep)
+        # rows hold session ids as packing.uuid_key has them (0027)
+        plain = settle_rows(plain, {uuid_key(s): p for s, p in settled.items()}
+                            if self.packs_content else settled)
+        new_by_file = prep.new_by_file
+        for file_id, rows in groupby(plain, key=itemgetter(_FILE_COL)):  # rows come file by file
+            before = db.total_changes
+            db.executemany(_INSERT, rows)
+            new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
+        self._write_growing(db, growing, new_by_file)
+        new = self._batch_rest(db, prep)
+        self._session_projects.update(settled)  # committed by the caller's transaction
+        return new
+
+    def _settled_projects(self, db: Any, batch: Batch | Prepared) -> dict[str, int]:
         """The project of each session of the batch, as its sessions row has it once the batch
         is stored (the first project it was seen in: `_write_sessions` keeps a stored one).
         Its messages are written with it, so the run's end (`settle_projects`) finds nothing
@@ -436,7 +454,18 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
                                                           list[tuple[Any, ...]]]:
         """A batch's message rows (_MSG_COLS; `growing`: a debug log's last entry, which may
-        have grown), with the derived columns of derive.row_facts; its blobs are written."""
+        have grown), with their project ids; its blobs and dictionaries are written (the
+        steps of `_write_prepared` that PostgresStore.write_batch takes one by one)."""
+        prep = self._prepare(db, batch)
+        self._write_packed(db, prep)
+        return self._project_rows(db, prep.plain), self._project_rows(db, prep.growing)
+
+    def _prepare(self, db: Any, batch: Batch, dicts_sent: int = 0) -> Prepared:
+        """What a batch writes, built without writing (`db` is only read, for the packing
+        dictionaries): message rows (_MSG_COLS, the project column holding the project's
+        path until `_project_rows`), with the derived columns of derive.row_facts, packed
+        blobs, usage rows, and the dictionaries this process trained (but the first
+        `dicts_sent`, stored already), which go with every batch that may use them."""
         plain: list[tuple[Any, ...]] = []
         growing: list[tuple[Any, ...]] = []
         blobs: list[tuple[str, int, int, bytes]] = []
@@ -458,7 +487,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             meta_text, meta_z = pack(db, rec.kind, _meta(meta))
             text, content_z = (content, None) if pack_content is None else pack_content(
                 db, rec.kind, rec.type, rec.is_error, content)
-            row = (key(rec.uid), ext(rec.session_id), self._project_id(db, rec.project, rec.ts), rec.kind,
+            row = (key(rec.uid), ext(rec.session_id), rec.project or None, rec.kind,
                    rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
@@ -467,11 +496,33 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
                               rec.component, rec.is_error, rec.tool_name, content), meta_z, content_z)
             (growing if rec.replace else plain).append(row)
-        self.meta_codec.save(db)
-        if blobs:
+        return Prepared(batch.run_id, plain, growing, blobs, self.meta_codec.trained()[dicts_sent:],
+                        self._usage_rows(batch),
+                        batch.file_backups, batch.sessions, batch.errors, batch.files,
+                        batch.new_by_file)
+
+    def _usage_rows(self, batch: Batch) -> list[tuple[Any, ...]]:
+        return [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+                 u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
+                for u in batch.usage]
+
+    def _write_packed(self, db: Any, prep: Prepared) -> None:
+        """The dictionaries a batch's rows are packed with, and its blobs."""
+        MetaCodec.save_trained(db, prep.dicts)
+        if prep.blobs:
             db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
-                           " ON CONFLICT(sha256) DO NOTHING", blobs)
-        return plain, growing
+                           " ON CONFLICT(sha256) DO NOTHING", prep.blobs)
+
+    def _project_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows whose project column holds a path, with the project's id instead."""
+        ids: dict[str | None, int | None] = {None: None}
+        at = _PROJECT_COL
+        for row in rows:
+            if row[at] not in ids:
+                ids[row[at]] = self._project_id(db, row[at], row[_TS_COL])
+        if len(ids) == 1:
+            return rows
+        return [(*row[:at], ids[row[at]], *row[at + 1:]) for row in rows]
 
     def _write_growing(self, db: Any, growing: list[tuple[Any, ...]],
                        new_by_file: dict[int, int]) -> None:
@@ -479,9 +530,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             exists = db.execute("SELECT 1 FROM messages WHERE uid = ?", (row[0],)).fetchone()
             db.execute(_UPSERT, row)
             if not exists:
-                new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
+                new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
 
-    def _batch_rest(self, db: Any, batch: Batch) -> int:
+    def _batch_rest(self, db: Any, batch: Batch | Prepared) -> int:
         """Everything of a batch but its messages, once batch.new_by_file is known; returns
         the batch's new rows."""
         new_by_file = batch.new_by_file
@@ -490,11 +541,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         # before the file's watermark lands loses none of it (the re-read finds duplicates)
         db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
                        [(n, file_id) for file_id, n in new_by_file.items() if n])
-        if batch.usage:
-            self._write_usage(db, [
-                (u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
-                 u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
-                for u in batch.usage])
+        usage = batch.usage_rows if isinstance(batch, Prepared) else self._usage_rows(batch)
+        if usage:
+            self._write_usage(db, usage)
         if batch.file_backups:
             db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            batch.file_backups)
