@@ -75,6 +75,7 @@ class SQLiteWriteBehind:
     readonly: bool
     _timeout: float
     _behind_writer: Writer | None = None
+    behind_cost: dict[str, Any] | None = None  # the last writer's CPU seconds and peak RSS
 
     def write_behind(self) -> bool:
         if self.kind != "sqlite" or self.readonly or self._behind_writer is not None:
@@ -84,7 +85,12 @@ class SQLiteWriteBehind:
 
     def written(self) -> tuple[int, int]:
         writer, self._behind_writer = self._behind_writer, None
-        return (0, 0) if writer is None else writer.finish()
+        if writer is None:
+            return 0, 0
+        try:
+            return writer.finish()
+        finally:
+            self.behind_cost = writer.cost
 
 
 class Writer:
