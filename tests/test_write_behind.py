@@ -253,7 +253,7 @@ def test_a_writer_that_cannot_open_the_store_says_so_at_the_first_batch(tmp_path
     one line, not a hang; the process is gone after it."""
     writer = Writer.start(str(tmp_path / "no-such-folder" / "memory.db"), 1.0)
     assert writer is not None
-    writer.send(Prepared(1, [], [], [], [], [], [], {}, [], [], {}))
+    writer.send(Prepared(1, [], [], [], [], [], {}, [], [], {}))
     with pytest.raises(StoreError, match="no store at"):
         writer.finish()
     assert writer.proc.poll() is not None

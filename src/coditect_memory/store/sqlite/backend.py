@@ -57,8 +57,8 @@ _MSG_COLS = (
     " content_z"  # content packed (packing.py, migration 0022)
 )
 _COLS = [c.strip() for c in _MSG_COLS.split(",")]
-_SESSION_COL, _PROJECT_COL, _FILE_COL, _TS_COL = map(_COLS.index, ("session_id", "project_id",
-                                                    "source_file_id", "ts"))
+_SESSION_COL, _PROJECT_COL, _FILE_COL = map(_COLS.index, ("session_id", "project_id", "source_file_id"))
+_PACK_COLS = tuple(map(_COLS.index, ("source_kind", "type", "content", "ts", "is_error", "metadata")))
 _VALUES = f"VALUES ({', '.join('?' * len(_COLS))})"
 _INSERT = f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
@@ -399,21 +399,21 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def write_batch(self, batch: Batch) -> tuple[int, int]:
         """One batch, one transaction with its files' watermarks. During an ingest run that
         asked for it (`write_behind`), its rows are built here and handed to the writer
-        process (behind.py), which stores them while the caller reads the next batch: then
-        (0, 0) is returned and the counts come from `written()`."""
+        process (behind.py), which packs and stores them while the caller reads the next
+        batch: then (0, 0) is returned and the counts come from `written()`."""
         writer = self._behind_writer
         if writer is not None:  # behind.py
-            writer.send(self._prepare(self.db, batch, writer.dicts_sent))
+            writer.send(self._prepare(batch))
             return 0, 0
+        prep = self._prepare(batch)
         with self.tx() as db:
-            new = self._write_prepared(db, self._prepare(db, batch))
+            new = self._write_prepared(db, prep)
         return new, len(batch.records) - new
 
     def _write_prepared(self, db: Any, prep: Prepared) -> int:
-        """A prepared batch's writes (those that need the database), in the caller's
+        """A prepared batch's writes (all that needs the database), in the caller's
         transaction; returns its new rows (`prep.new_by_file` filled)."""
-        self._write_packed(db, prep)
-        plain, growing = self._project_rows(db, prep.plain), self._project_rows(db, prep.growing)
+        plain, growing = self._rows_to_write(db, prep)
         settled = self._settled_projects(db, prep)
         # rows hold session ids as packing.uuid_key has them (0027)
         plain = settle_rows(plain, {uuid_key(s): p for s, p in settled.items()}
@@ -425,7 +425,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
         self._write_growing(db, growing, new_by_file)
         new = self._batch_rest(db, prep)
-        self._session_projects.update(settled)  # committed by the caller's transaction
+        self._session_projects.update(settled)  # committed with the caller's transaction
         return new
 
     def _settled_projects(self, db: Any, batch: Batch | Prepared) -> dict[str, int]:
@@ -454,50 +454,42 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
                                                           list[tuple[Any, ...]]]:
         """A batch's message rows (_MSG_COLS; `growing`: a debug log's last entry, which may
-        have grown), with their project ids; its blobs and dictionaries are written (the
-        steps of `_write_prepared` that PostgresStore.write_batch takes one by one)."""
-        prep = self._prepare(db, batch)
-        self._write_packed(db, prep)
-        return self._project_rows(db, prep.plain), self._project_rows(db, prep.growing)
+        have grown), as `_rows_to_write` gives them (PostgresStore.write_batch's steps)."""
+        return self._rows_to_write(db, self._prepare(batch))
 
-    def _prepare(self, db: Any, batch: Batch, dicts_sent: int = 0) -> Prepared:
-        """What a batch writes, built without writing (`db` is only read, for the packing
-        dictionaries): message rows (_MSG_COLS, the project column holding the project's
-        path until `_project_rows`), with the derived columns of derive.row_facts, packed
-        blobs, usage rows, and the dictionaries this process trained (but the first
-        `dicts_sent`, stored already), which go with every batch that may use them."""
-        plain: list[tuple[Any, ...]] = []
-        growing: list[tuple[Any, ...]] = []
+    def _prepare(self, batch: Batch) -> Prepared:
+        """What a batch writes, built without the database: message rows (_MSG_COLS) with the
+        derived columns of derive.row_facts, whose project column holds the project's path
+        and whose texts are not packed yet (`_rows_to_write` does both), the positions of
+        the growing ones, the blobs (not packed either) and the usage rows."""
+        rows: list[tuple[Any, ...]] = []
+        growing: list[int] = []
         blobs: list[tuple[str, int, int, bytes]] = []
-        pack = self.meta_codec.pack
-        pack_content = self.meta_codec.pack_content if self.packs_content else None
         ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
         key = uid_key if self.packs_content else _same  # 16 bytes, not 32 characters (0025)
+        packed = self.packs_content
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
             if rec.blob is not None:
                 blob_sha = hashlib.sha256(rec.blob).hexdigest()
-                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]),
-                              pack_blob(rec.blob) if pack_content else rec.blob))  # 0025
+                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
             # SQLite keeps no hash of a text it stores: packing.HASH recomputes it (0024)
-            chash = blob_sha if content is None else None if pack_content else _sha(content)
+            chash = blob_sha if content is None else None if packed else _sha(content)
             meta = rec.metadata
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
-            meta_text, meta_z = pack(db, rec.kind, _meta(meta))
-            text, content_z = (content, None) if pack_content is None else pack_content(
-                db, rec.kind, rec.type, rec.is_error, content)
             row = (key(rec.uid), ext(rec.session_id), rec.project or None, rec.kind,
-                   rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
+                   rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
                    file_id, rec.line, rec.offset,
-                   rec.origin.run_id if rec.origin else batch.run_id, meta_text,
+                   rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
-                              rec.component, rec.is_error, rec.tool_name, content), meta_z, content_z)
-            (growing if rec.replace else plain).append(row)
-        return Prepared(batch.run_id, plain, growing, blobs, self.meta_codec.trained()[dicts_sent:],
-                        self._usage_rows(batch),
+                              rec.component, rec.is_error, rec.tool_name, content), None, None)
+            if rec.replace:
+                growing.append(len(rows))
+            rows.append(row)
+        return Prepared(batch.run_id, rows, growing, blobs, self._usage_rows(batch),
                         batch.file_backups, batch.sessions, batch.errors, batch.files,
                         batch.new_by_file)
 
@@ -506,23 +498,44 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                  u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
                 for u in batch.usage]
 
-    def _write_packed(self, db: Any, prep: Prepared) -> None:
-        """The dictionaries a batch's rows are packed with, and its blobs."""
-        MetaCodec.save_trained(db, prep.dicts)
+    def _rows_to_write(self, db: Any, prep: Prepared) -> tuple[list[tuple[Any, ...]],
+                                                              list[tuple[Any, ...]]]:
+        """The prepared rows with their project ids and packed texts (packing.py), split in
+        plain and growing (a debug log's last entry, which may have grown); the dictionaries
+        they are packed with and the batch's blobs are written."""
+        rows = self._finish_rows(db, prep.rows)  # in record order: the dictionaries' samples
+        plain, growing = rows, []
+        if prep.growing:
+            at = set(prep.growing)
+            plain = [row for i, row in enumerate(rows) if i not in at]
+            growing = [rows[i] for i in prep.growing]
+        self.meta_codec.save(db)
         if prep.blobs:
-            db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
-                           " ON CONFLICT(sha256) DO NOTHING", prep.blobs)
+            db.executemany(
+                "INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(sha256) DO NOTHING",
+                [(sha, size, is_text, pack_blob(data)) for sha, size, is_text, data in prep.blobs]
+                if self.packs_content else prep.blobs)  # 0025
+        return plain, growing
 
-    def _project_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Rows whose project column holds a path, with the project's id instead."""
-        ids: dict[str | None, int | None] = {None: None}
-        at = _PROJECT_COL
+    def _finish_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows of `_prepare` with the project's id for its path, metadata packed and, on
+        SQLite, the text packed."""
+        pack = self.meta_codec.pack
+        pack_content = self.meta_codec.pack_content if self.packs_content else None
+        project = self._project_id
+        ids: dict[str | None, int | None] = {}
+        p, kind, type_, text, ts, error, meta = _PROJECT_COL, *_PACK_COLS
+        out = []
         for row in rows:
-            if row[at] not in ids:
-                ids[row[at]] = self._project_id(db, row[at], row[_TS_COL])
-        if len(ids) == 1:
-            return rows
-        return [(*row[:at], ids[row[at]], *row[at + 1:]) for row in rows]
+            path = row[p]
+            pid = ids[path] if path in ids else ids.setdefault(path, project(db, path, row[ts]))
+            meta_text, meta_z = pack(db, row[kind], row[meta])
+            content, content_z = (row[text], None) if pack_content is None else pack_content(
+                db, row[kind], row[type_], row[error], row[text])
+            out.append((*row[:p], pid, *row[p + 1:text], content, *row[text + 1:meta], meta_text,
+                        *row[meta + 1:-2], meta_z, content_z))  # metadata_z, content_z: the last two
+        return out
 
     def _write_growing(self, db: Any, growing: list[tuple[Any, ...]],
                        new_by_file: dict[int, int]) -> None:

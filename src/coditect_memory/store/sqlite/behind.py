@@ -6,12 +6,17 @@ during a run that asks for it (`write_behind` ... `written`, called by ingest/pi
 around its reads), `write_batch` splits each batch in two:
 
 - the ingest process builds what needs no database (`SQLiteStore._prepare`): the message
-  rows (packing, hashes, uid/uuid keys, row facts), packed blobs, usage rows, the packing
-  dictionaries it trained; sent as one pickle of tuples of primitives (`Prepared`);
+  rows (metadata as JSON text, hashes, uid/uuid keys, row facts), blobs and usage rows;
+  sent as one pickle of tuples of primitives (`Prepared`);
 - the writer process (`writer_main`, its own connection to the same file) does the rest in
-  one transaction (`SQLiteStore._write_prepared`): project ids, each session's project,
-  the INSERTs, a debug log's growing line, usage, sessions, errors and the batch's files'
-  watermarks, then COMMIT — one batch, one transaction, exactly as without it.
+  one transaction (`SQLiteStore._write_prepared`): packing (zstd with the dictionaries it
+  trains and stores, as the ingest process would: packing.py), project ids, each session's
+  project, the INSERTs, a debug log's growing line, usage, sessions, errors and the batch's
+  files' watermarks, then COMMIT — one batch, one transaction, exactly as without it.
+  Packing is the writer's because it needs the dictionaries' ids (read and written under
+  the write lock) and because it balances the two cores: the ingest process (readers,
+  masking, rows) is the longer of the two, and the writer shares its core with the
+  keyword-index follower (benchmarks/RESULTS.md).
 
 Double-buffered: batch N+1 is pickled, then its `write_batch` waits for batch N's
 acknowledgement before sending it, so at most one batch is in flight and batches commit in
@@ -55,10 +60,9 @@ class Prepared:
     records turned into rows."""
 
     run_id: int
-    plain: list[Row]
-    growing: list[Row]
+    rows: list[Row]  # in record order
+    growing: list[int]  # positions of the rows that may have grown (a debug log's last entry)
     blobs: list[Row]
-    dicts: list[tuple[int, str, int, bytes]]
     usage_rows: list[Row]
     file_backups: list[tuple[str, str, str]]
     sessions: dict[str, dict[str, Any]]
@@ -100,7 +104,6 @@ class Writer:
         self.proc = proc
         self.in_flight: int | None = None  # rows of the batch sent and not yet acknowledged
         self.new = self.rows = 0  # of the batches acknowledged
-        self.dicts_sent = 0  # packing dictionaries stored by the batches sent
         self.cost: dict[str, Any] = {}  # its CPU seconds and peak RSS (benchmarks)
 
     @classmethod
@@ -129,8 +132,7 @@ class Writer:
         data = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)  # while the writer works
         self._settle()
         self._send(data, pickled=True)
-        self.in_flight = len(prep.plain) + len(prep.growing)
-        self.dicts_sent += len(prep.dicts)
+        self.in_flight = len(prep.rows)
 
     def finish(self) -> tuple[int, int]:
         """Wait for the last batch, end the process; (new, duplicates) of every batch."""

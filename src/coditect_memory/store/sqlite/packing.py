@@ -225,17 +225,9 @@ class MetaCodec:
 
     def save(self, db: Any) -> None:
         """The dictionaries this process trained, in the transaction of the rows using them."""
-        self.save_trained(db, self._fresh)
-
-    def trained(self) -> list[tuple[int, str, int, bytes]]:
-        """The dictionaries this process trained, oldest first (`save_trained` stores them)."""
-        return list(self._fresh)
-
-    @staticmethod
-    def save_trained(db: Any, dicts: list[tuple[int, str, int, bytes]]) -> None:
-        if dicts:
+        if self._fresh:
             db.executemany("INSERT INTO metadata_dicts (id, source_kind, created_at, data)"
-                           " VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", dicts)
+                           " VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", self._fresh)
 
     def pack_content(self, db: Any, kind: str, type_: str, is_error: bool,
                      text: str | None) -> tuple[str | None, bytes | None]:
