@@ -25,7 +25,7 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 from coditect_memory.store.sqlite.behind import Prepared, Writer
 
-from .builders import append, conversation, line, sid, store_state, transcript_path
+from .builders import append, conversation, line, processes, sid, store_state, transcript_path
 from .conftest import run
 from .test_crash_safety import (  # noqa: F401 - module fixtures: the dataset and its clean store
     _assert_like_clean,
@@ -162,16 +162,7 @@ def test_postgresql_answers_false(store):
 
 def writers(home: Path) -> list[int]:
     """The writer processes of ingests into `home`."""
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            env = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            continue
-        if b"writer_main" in cmd and f"MEMORY_HOME={home}\0".encode() in env:
-            out.append(int(pid))
-    return out
+    return processes(home, b"writer_main")
 
 
 def wait_for(cond, seconds: float = 60) -> bool:
