@@ -252,7 +252,8 @@ def writer_main() -> None:
     from .backend import SQLiteStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingest's: it closes our stdin
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
     pipe = _Reader(stdin, _Ended)
     store: SQLiteStore | None = None
     file_new: dict[int, int] = {}
