@@ -6,8 +6,8 @@ in one run so both see the same load.
 
 Each ingest runs the `ingest` action in a fresh process with a fresh MEMORY_HOME and reports:
 wall time; the ingest process's own CPU seconds (on an idle 2-core machine, its critical
-path: the follower works on the other core); the follower's CPU seconds and peak RSS; the
-ingest process's peak RSS; when each phase started (seconds from the start). `--before SRC`
+path: the follower and the write-behind process work on the other core); the writer's and
+the follower's CPU seconds and peak RSS; the ingest process's peak RSS; when each phase started (seconds from the start). `--before SRC`
 adds the same ingest with another source tree's code (e.g. `git archive` of main).
 Prints a Markdown table (paste it into RESULTS.md with the machine's load).
 """
@@ -41,10 +41,12 @@ class Marks(Progress):
 settings = load_settings()
 with open_store(settings) as store:
     r = ingest(store, settings, Path(sys.argv[1]), progress=Marks())
+    writer = getattr(store, "behind_cost", None)  # the write-behind process (store/sqlite/behind.py)
 wall = time.perf_counter() - t0
 use = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"wall": wall, "cpu": use.ru_utime + use.ru_stime, "rss": use.ru_maxrss * 1024,
-                  "marks": marks, "index": r.search.get("index"), "rows": r.stats.messages_new}))
+                  "marks": marks, "index": r.search.get("index"), "rows": r.stats.messages_new,
+                  "writer": writer}))
 """
 
 
@@ -65,6 +67,10 @@ def one(data: Path, home: Path, src: Path, config: str, child: str = CHILD,
     out = json.loads(p.stdout.strip().splitlines()[-1])
     shutil.rmtree(home, ignore_errors=True)
     return out
+
+
+def _mb(n: int | None) -> str:
+    return "—" if n is None else f"{n / 1e6:.0f} MB"
 
 
 def main() -> None:
@@ -91,20 +97,21 @@ def main() -> None:
         for name, src, config in modes:
             r = one(args.data, args.workdir / f"home-{name}", src, config)
             idx = r["index"] or {}
+            writer = r.get("writer") or {}
             rate = r["rows"] / r["wall"]
             line = (f"| {i + 1} | {name} | {r['wall']:.1f} s | {rate:,.0f} | {r['cpu']:.1f} s |"
-                    f" {idx.get('cpu_seconds', '—')} | {r['rss'] / 1e6:.0f} MB |"
-                    f" {idx['peak_rss'] / 1e6:.0f} MB |" if idx.get("peak_rss") else
-                    f"| {i + 1} | {name} | {r['wall']:.1f} s | {rate:,.0f} | {r['cpu']:.1f} s | — |"
-                    f" {r['rss'] / 1e6:.0f} MB | — |")
+                    f" {writer.get('cpu_seconds', '—')} | {idx.get('cpu_seconds', '—')} |"
+                    f" {r['rss'] / 1e6:.0f} MB | {_mb(writer.get('peak_rss'))} |"
+                    f" {_mb(idx.get('peak_rss'))} |")
             derived = r["marks"].get("extracting memories", r["marks"].get("updating the search index"))
             tail = f"{r['wall'] - derived:.1f} s" if derived is not None else "—"
             rows.append(line + " " + ", ".join(f"{k} {v} s" for k, v in r["marks"].items())
                         + f" | {tail} |")
             print(rows[-1], file=sys.stderr, flush=True)
-    print("| # | code | wall | rows/s | ingest process CPU | follower CPU | ingest peak RSS |"
-          " follower peak RSS | phases began at | after derivation |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| # | code | wall | rows/s | ingest process CPU | writer CPU | follower CPU |"
+          " ingest peak RSS | writer peak RSS | follower peak RSS | phases began at |"
+          " after derivation |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     shutil.rmtree(args.workdir, ignore_errors=True)
 

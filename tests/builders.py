@@ -157,3 +157,18 @@ def drop_file_caps() -> None:
 def as_unprivileged() -> dict[str, Any]:
     """Popen/run keyword arguments under which chmod 000 really blocks reads."""
     return {"preexec_fn": drop_file_caps} if os.geteuid() == 0 else {}
+
+
+def processes(home: Path, marker: bytes) -> list[int]:
+    """Processes (Linux: /proc) whose command line holds `marker` started for the store at
+    `home` (MEMORY_HOME in their environment): an ingest's helper processes."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            env = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if marker in cmd and f"MEMORY_HOME={home}\0".encode() in env:
+            out.append(int(pid))
+    return out

@@ -6,7 +6,6 @@ behind and nothing wrong in the index, and the next run catches up."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from coditect_memory.search.index import KeywordIndex, index_path
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 
-from .builders import append, conversation, line, sid, transcript_path, uids
+from .builders import append, conversation, line, processes, sid, transcript_path, uids
 from .conftest import run
 from .test_crash_safety import kill, make_dataset, start_ingest, stored_messages
 
@@ -113,16 +112,7 @@ def test_built_alongside_equals_built_after(tmp_path, cli_backend, request, monk
 
 def _followers(home: Path) -> list[int]:
     """The follower processes of ingests into `home`."""
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            env = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            continue
-        if b"follow_main" in cmd and f"MEMORY_HOME={home}\0".encode() in env:
-            out.append(int(pid))
-    return out
+    return processes(home, b"follow_main")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds processes in /proc")

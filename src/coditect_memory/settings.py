@@ -102,6 +102,7 @@ class IngestSettings:
     lock_wait_seconds: float = 30.0
     ignore_dirs: tuple[str, ...] = ()
     index_alongside_bytes: int = 32 << 20  # a run reading more builds the keyword index alongside
+    write_behind_bytes: int = 32 << 20  # a run reading more writes its batches in a second process
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,8 @@ def load_settings(home: Path | None = None) -> Settings:
             batch_size=_get(ingest, "batch_size", int, 1000, w),
             lock_wait_seconds=_get(ingest, "lock_wait_seconds", float, 30.0, w),
             ignore_dirs=tuple(str(d) for d in ingest.get("ignore_dirs", [])),
-            index_alongside_bytes=int(_get(ingest, "index_alongside_mb", float, 32.0, w) * (1 << 20))),
+            index_alongside_bytes=int(_get(ingest, "index_alongside_mb", float, 32.0, w) * (1 << 20)),
+            write_behind_bytes=int(_get(ingest, "write_behind_mb", float, 32.0, w) * (1 << 20))),
         search=_search(search, home, config_file),
         backup=_backup(backup, config_file),
         components=ComponentRules(_components(user.get("components"), config_file)

@@ -28,6 +28,7 @@ from .protocol.sync_held import SyncHeldStore
 from .protocol.sync_mutable import SyncMutableStore
 from .protocol.transfer import TransferStore
 from .protocol.usage_times import UsageTimesStore
+from .protocol.write_behind import WriteBehindStore
 
 __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError", "Message", "Run",
            "RunError", "RunFile", "Session", "SourceFile", "Status", "Store"]
@@ -35,7 +36,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
             AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore, SyncStore,
-            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore, PlanSessionStore):
+            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore, PlanSessionStore, WriteBehindStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

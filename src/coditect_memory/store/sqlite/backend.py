@@ -32,6 +32,7 @@ from ..protocol.read import Message, Run, RunError, RunFile, Session, SourceFile
 from . import backfill, changes, queries
 from .access import SQLiteAccess
 from .backup import SQLiteBackup
+from .behind import Prepared, SQLiteWriteBehind
 from .bulk import SQLiteBulk
 from .export import SQLiteTransfer
 from .file_versions import SQLiteFileVersions
@@ -57,6 +58,7 @@ _MSG_COLS = (
 )
 _COLS = [c.strip() for c in _MSG_COLS.split(",")]
 _SESSION_COL, _PROJECT_COL, _FILE_COL = map(_COLS.index, ("session_id", "project_id", "source_file_id"))
+_PACK_COLS = tuple(map(_COLS.index, ("source_kind", "type", "content", "ts", "is_error", "metadata")))
 _VALUES = f"VALUES ({', '.join('?' * len(_COLS))})"
 _INSERT = f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
@@ -117,7 +119,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, Store):
+                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, SQLiteWriteBehind, Store):
     kind = "sqlite"
     packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 
@@ -219,6 +221,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             db.execute("COMMIT")
         except BaseException as e:
             self._projects.clear()  # ids inserted by this transaction are gone
+            self._session_projects.clear()
             if db.in_transaction:  # SQLite may have rolled back itself (a full disk)
                 with suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
@@ -394,23 +397,38 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         return pid
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
+        """One batch, one transaction with its files' watermarks. During an ingest run that
+        asked for it (`write_behind`), its rows are built here and handed to the writer
+        process (behind.py), which packs and stores them while the caller reads the next
+        batch: then (0, 0) is returned and the counts come from `written()`."""
+        writer = self._behind_writer
+        if writer is not None:  # behind.py
+            writer.send(self._prepare(batch))
+            return 0, 0
+        prep = self._prepare(batch)
         with self.tx() as db:
-            plain, growing = self._batch_rows(db, batch)
-            settled = self._settled_projects(db, batch)
-            # rows hold session ids as packing.uuid_key has them (0027)
-            plain = settle_rows(plain, {uuid_key(s): p for s, p in settled.items()}
-                                if self.packs_content else settled)
-            new_by_file = batch.new_by_file
-            for file_id, rows in groupby(plain, key=itemgetter(_FILE_COL)):  # rows come file by file
-                before = db.total_changes
-                db.executemany(_INSERT, rows)
-                new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
-            self._write_growing(db, growing, new_by_file)
-            new = self._batch_rest(db, batch)
-        self._session_projects.update(settled)
+            new = self._write_prepared(db, prep)
         return new, len(batch.records) - new
 
-    def _settled_projects(self, db: Any, batch: Batch) -> dict[str, int]:
+    def _write_prepared(self, db: Any, prep: Prepared) -> int:
+        """A prepared batch's writes (all that needs the database), in the caller's
+        transaction; returns its new rows (`prep.new_by_file` filled)."""
+        plain, growing = self._rows_to_write(db, prep)
+        settled = self._settled_projects(db, prep)
+        # rows hold session ids as packing.uuid_key has them (0027)
+        plain = settle_rows(plain, {uuid_key(s): p for s, p in settled.items()}
+                            if self.packs_content else settled)
+        new_by_file = prep.new_by_file
+        for file_id, rows in groupby(plain, key=itemgetter(_FILE_COL)):  # rows come file by file
+            before = db.total_changes
+            db.executemany(_INSERT, rows)
+            new_by_file[file_id] = new_by_file.get(file_id, 0) + db.total_changes - before
+        self._write_growing(db, growing, new_by_file)
+        new = self._batch_rest(db, prep)
+        self._session_projects.update(settled)  # committed with the caller's transaction
+        return new
+
+    def _settled_projects(self, db: Any, batch: Batch | Prepared) -> dict[str, int]:
         """The project of each session of the batch, as its sessions row has it once the batch
         is stored (the first project it was seen in: `_write_sessions` keeps a stored one).
         Its messages are written with it, so the run's end (`settle_projects`) finds nothing
@@ -436,42 +454,88 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
     def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
                                                           list[tuple[Any, ...]]]:
         """A batch's message rows (_MSG_COLS; `growing`: a debug log's last entry, which may
-        have grown), with the derived columns of derive.row_facts; its blobs are written."""
-        plain: list[tuple[Any, ...]] = []
-        growing: list[tuple[Any, ...]] = []
+        have grown), as `_rows_to_write` gives them (PostgresStore.write_batch's steps)."""
+        return self._rows_to_write(db, self._prepare(batch))
+
+    def _prepare(self, batch: Batch) -> Prepared:
+        """What a batch writes, built without the database: message rows (_MSG_COLS) with the
+        derived columns of derive.row_facts, whose project column holds the project's path
+        and whose texts are not packed yet (`_rows_to_write` does both), the positions of
+        the growing ones, the blobs (not packed either) and the usage rows."""
+        rows: list[tuple[Any, ...]] = []
+        growing: list[int] = []
         blobs: list[tuple[str, int, int, bytes]] = []
-        pack = self.meta_codec.pack
-        pack_content = self.meta_codec.pack_content if self.packs_content else None
         ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
         key = uid_key if self.packs_content else _same  # 16 bytes, not 32 characters (0025)
+        packed = self.packs_content
         for rec, file_id in batch.records:
             content = rec.content
             blob_sha = None
             if rec.blob is not None:
                 blob_sha = hashlib.sha256(rec.blob).hexdigest()
-                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]),
-                              pack_blob(rec.blob) if pack_content else rec.blob))  # 0025
+                blobs.append((blob_sha, len(rec.blob), int(b"\x00" not in rec.blob[:8192]), rec.blob))
             # SQLite keeps no hash of a text it stores: packing.HASH recomputes it (0024)
-            chash = blob_sha if content is None else None if pack_content else _sha(content)
+            chash = blob_sha if content is None else None if packed else _sha(content)
             meta = rec.metadata
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
-            meta_text, meta_z = pack(db, rec.kind, _meta(meta))
-            text, content_z = (content, None) if pack_content is None else pack_content(
-                db, rec.kind, rec.type, rec.is_error, content)
-            row = (key(rec.uid), ext(rec.session_id), self._project_id(db, rec.project, rec.ts), rec.kind,
-                   rec.type, rec.role, text, chash, blob_sha, rec.ts, rec.component, rec.level,
+            row = (key(rec.uid), ext(rec.session_id), rec.project or None, rec.kind,
+                   rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
                    file_id, rec.line, rec.offset,
-                   rec.origin.run_id if rec.origin else batch.run_id, meta_text,
+                   rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
-                              rec.component, rec.is_error, rec.tool_name, content), meta_z, content_z)
-            (growing if rec.replace else plain).append(row)
+                              rec.component, rec.is_error, rec.tool_name, content), None, None)
+            if rec.replace:
+                growing.append(len(rows))
+            rows.append(row)
+        return Prepared(batch.run_id, rows, growing, blobs, self._usage_rows(batch),
+                        batch.file_backups, batch.sessions, batch.errors, batch.files,
+                        batch.new_by_file)
+
+    def _usage_rows(self, batch: Batch) -> list[tuple[Any, ...]]:
+        return [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+                 u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
+                for u in batch.usage]
+
+    def _rows_to_write(self, db: Any, prep: Prepared) -> tuple[list[tuple[Any, ...]],
+                                                              list[tuple[Any, ...]]]:
+        """The prepared rows with their project ids and packed texts (packing.py), split in
+        plain and growing (a debug log's last entry, which may have grown); the dictionaries
+        they are packed with and the batch's blobs are written."""
+        rows = self._finish_rows(db, prep.rows)  # in record order: the dictionaries' samples
+        plain, growing = rows, []
+        if prep.growing:
+            at = set(prep.growing)
+            plain = [row for i, row in enumerate(rows) if i not in at]
+            growing = [rows[i] for i in prep.growing]
         self.meta_codec.save(db)
-        if blobs:
-            db.executemany("INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
-                           " ON CONFLICT(sha256) DO NOTHING", blobs)
+        if prep.blobs:
+            db.executemany(
+                "INSERT INTO blobs (sha256, size, is_text, data) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(sha256) DO NOTHING",
+                [(sha, size, is_text, pack_blob(data)) for sha, size, is_text, data in prep.blobs]
+                if self.packs_content else prep.blobs)  # 0025
         return plain, growing
+
+    def _finish_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows of `_prepare` with the project's id for its path, metadata packed and, on
+        SQLite, the text packed."""
+        pack = self.meta_codec.pack
+        pack_content = self.meta_codec.pack_content if self.packs_content else None
+        project = self._project_id
+        ids: dict[str | None, int | None] = {}
+        p, kind, type_, text, ts, error, meta = _PROJECT_COL, *_PACK_COLS
+        out = []
+        for row in rows:
+            path = row[p]
+            pid = ids[path] if path in ids else ids.setdefault(path, project(db, path, row[ts]))
+            meta_text, meta_z = pack(db, row[kind], row[meta])
+            content, content_z = (row[text], None) if pack_content is None else pack_content(
+                db, row[kind], row[type_], row[error], row[text])
+            out.append((*row[:p], pid, *row[p + 1:text], content, *row[text + 1:meta], meta_text,
+                        *row[meta + 1:-2], meta_z, content_z))  # metadata_z, content_z: the last two
+        return out
 
     def _write_growing(self, db: Any, growing: list[tuple[Any, ...]],
                        new_by_file: dict[int, int]) -> None:
@@ -479,9 +543,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             exists = db.execute("SELECT 1 FROM messages WHERE uid = ?", (row[0],)).fetchone()
             db.execute(_UPSERT, row)
             if not exists:
-                new_by_file[row[21]] = new_by_file.get(row[21], 0) + 1
+                new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
 
-    def _batch_rest(self, db: Any, batch: Batch) -> int:
+    def _batch_rest(self, db: Any, batch: Batch | Prepared) -> int:
         """Everything of a batch but its messages, once batch.new_by_file is known; returns
         the batch's new rows."""
         new_by_file = batch.new_by_file
@@ -490,11 +554,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         # before the file's watermark lands loses none of it (the re-read finds duplicates)
         db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
                        [(n, file_id) for file_id, n in new_by_file.items() if n])
-        if batch.usage:
-            self._write_usage(db, [
-                (u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
-                 u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
-                for u in batch.usage])
+        usage = batch.usage_rows if isinstance(batch, Prepared) else self._usage_rows(batch)
+        if usage:
+            self._write_usage(db, usage)
         if batch.file_backups:
             db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            batch.file_backups)

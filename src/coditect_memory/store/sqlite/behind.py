@@ -1,0 +1,286 @@
+"""An ingest run's batches written by a second process while the next batch is parsed.
+
+SQLite's insert steps take a third of a big first ingest's time, and a thread cannot overlap
+them with parsing (sqlite3 takes the GIL back after each row: benchmarks/RESULTS.md). So,
+during a run that asks for it (`write_behind` ... `written`, called by ingest/pipeline.py
+around its reads), `write_batch` splits each batch in two:
+
+- the ingest process builds what needs no database (`SQLiteStore._prepare`): the message
+  rows (metadata as JSON text, hashes, uid/uuid keys, row facts), blobs and usage rows;
+  sent as one pickle of tuples of primitives (`Prepared`);
+- the writer process (`writer_main`, its own connection to the same file) does the rest in
+  one transaction (`SQLiteStore._write_prepared`): packing (zstd with the dictionaries it
+  trains and stores, as the ingest process would: packing.py), project ids, each session's
+  project, the INSERTs, a debug log's growing line, usage, sessions, errors and the batch's
+  files' watermarks, then COMMIT — one batch, one transaction, exactly as without it.
+  Packing is the writer's because it needs the dictionaries' ids (read and written under
+  the write lock) and because it balances the two cores: the ingest process (readers,
+  masking, rows) is the longer of the two, and the writer shares its core with the
+  keyword-index follower (benchmarks/RESULTS.md).
+
+Double-buffered: batch N+1 is pickled, then its `write_batch` waits for batch N's
+acknowledgement before sending it, so at most one batch is in flight and batches commit in
+order. Counting: the writer counts each batch's new rows (and, as the pipeline does, those
+of files whose watermark comes in a later batch), `write_batch` returns (0, 0) and
+`written()` gives the run's totals once the last batch is committed.
+
+Failures: an error inside the writer (a full disk, a constraint) rolls its batch back and
+is raised in the ingest process by the next `write_batch` or by `written()`; nothing after
+it is written. The writer gone (killed) is the same, as a one-line StoreError. The ingest
+process gone (killed): the writer sees its pipe closed, finishes at most the batch it holds
+(a whole transaction with its watermarks) and exits; the next run goes on from there as
+after any kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ...errors import StoreError
+from ..protocol.ingest import FileUpdate, IngestError
+
+if TYPE_CHECKING:
+    from .backend import SQLiteStore
+
+Row = tuple[Any, ...]
+STOP_SECONDS = 60.0  # the writer's last batch, then its exit; killed after that
+
+
+@dataclass
+class Prepared:
+    """A batch as the writer receives it (`SQLiteStore._prepare`): `Batch`'s fields with the
+    records turned into rows."""
+
+    run_id: int
+    rows: list[Row]  # in record order
+    growing: list[int]  # positions of the rows that may have grown (a debug log's last entry)
+    blobs: list[Row]
+    usage_rows: list[Row]
+    file_backups: list[tuple[str, str, str]]
+    sessions: dict[str, dict[str, Any]]
+    errors: list[IngestError]
+    files: list[FileUpdate]
+    new_by_file: dict[int, int]
+
+
+class SQLiteWriteBehind:
+    """store/protocol/write_behind.py for SQLite: the writer process, started per run."""
+
+    kind: str
+    path: str
+    readonly: bool
+    _timeout: float
+    _behind_writer: Writer | None = None
+    behind_cost: dict[str, Any] | None = None  # the last writer's CPU seconds and peak RSS
+
+    def write_behind(self) -> bool:
+        if self.kind != "sqlite" or self.readonly or self._behind_writer is not None:
+            return False  # PostgresStore writes behind with a thread of its own
+        self._behind_writer = Writer.start(self.path, self._timeout)
+        return self._behind_writer is not None
+
+    def written(self) -> tuple[int, int]:
+        writer, self._behind_writer = self._behind_writer, None
+        if writer is None:
+            return 0, 0
+        try:
+            return writer.finish()
+        finally:
+            self.behind_cost = writer.cost
+
+
+class Writer:
+    """The ingest process's end of the writer process."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.in_flight: int | None = None  # rows of the batch sent and not yet acknowledged
+        self.new = self.rows = 0  # of the batches acknowledged
+        self.cost: dict[str, Any] = {}  # its CPU seconds and peak RSS (benchmarks)
+
+    @classmethod
+    def start(cls, path: str, busy_timeout: float) -> Writer | None:
+        """The process, started; None where it cannot run (batches are then written here)."""
+        src = str(Path(__file__).resolve().parents[3])  # this code, whatever sys.path says
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from coditect_memory.store.sqlite.behind import"
+                 " writer_main; writer_main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=env)
+        except OSError:
+            return None
+        writer = cls(proc)
+        try:
+            writer._send((path, busy_timeout))
+        except StoreError:
+            writer._close()
+            return None
+        return writer
+
+    def send(self, prep: Prepared) -> None:
+        """Hand a batch over, once the one before is committed (its error raised here)."""
+        data = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)  # while the writer works
+        self._settle()
+        self._send(data, pickled=True)
+        self.in_flight = len(prep.rows)
+
+    def finish(self) -> tuple[int, int]:
+        """Wait for the last batch, end the process; (new, duplicates) of every batch."""
+        try:
+            self._settle()
+        finally:
+            self._close()
+        return self.new, self.rows - self.new
+
+    def _settle(self) -> None:
+        if self.in_flight is None:
+            return
+        rows, self.in_flight = self.in_flight, None
+        status, value = _receive(self._out())
+        if status == "error":
+            raise value
+        self.new += value
+        self.rows += rows
+
+    def _send(self, obj: Any, pickled: bool = False) -> None:
+        data = obj if pickled else pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(len(data).to_bytes(8, "big") + data)
+            self.proc.stdin.flush()
+        except OSError:
+            raise self._gone() from None
+
+    def _out(self) -> IO[bytes]:
+        assert self.proc.stdout is not None
+        return _Reader(self.proc.stdout, self._gone)  # type: ignore[return-value]
+
+    def _gone(self) -> StoreError:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        how = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+        return StoreError(f"the store's writer process ended before it committed a batch ({how});"
+                          " nothing of that batch was kept: run `memory ingest` again to finish")
+
+    def _close(self) -> None:
+        """Its pipe closed: it exits after the batch it holds (none, after a settle)."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=STOP_SECONDS)
+            if self.proc.stdout is not None:
+                status, value = _receive(self._out())
+                if status == "end":
+                    self.cost = value
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        except StoreError:
+            pass  # it ended without saying what it cost
+
+
+class _Reader:
+    """A pipe's exact reads; its end raises what `gone()` makes."""
+
+    def __init__(self, pipe: IO[bytes], gone: Any) -> None:
+        self.pipe, self.gone = pipe, gone
+
+    def read(self, n: int) -> bytes:
+        data = self.pipe.read(n)
+        if len(data) < n:
+            raise self.gone()
+        return data
+
+
+class _Ended(Exception):
+    """The ingest process closed its end of the pipe."""
+
+
+def _receive(pipe: Any) -> Any:
+    return pickle.loads(pipe.read(int.from_bytes(pipe.read(8), "big")))
+
+
+def _reply(out: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(data).to_bytes(8, "big") + data)
+    out.flush()
+
+
+def _portable(e: Exception) -> Exception:
+    """`e` as the ingest process can raise it: itself when it pickles, else one line."""
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001 - any exception a batch can raise
+        return StoreError(f"writing a batch failed: {type(e).__name__}: {e}")
+
+
+def _store(store: SQLiteStore, prep: Prepared, file_new: dict[int, int]) -> int:
+    """One batch, one transaction; `file_new`: new rows of files still being read, which
+    their watermark's batch counts (as ingest/pipeline.py's `file_new` without a writer)."""
+    for f in prep.files:
+        f.messages_new += file_new.pop(f.file_id, 0)
+    with store.tx() as db:
+        new = store._write_prepared(db, prep)
+    done = {f.file_id for f in prep.files}
+    for file_id, n in prep.new_by_file.items():
+        if file_id not in done:
+            file_new[file_id] = file_new.get(file_id, 0) + n
+    return new
+
+
+def writer_main() -> None:
+    """The writer process: (store path, busy timeout) on stdin, then batches until EOF; one
+    reply a batch (("ok", new rows) or ("error", exception)), then ("end", its cost)."""
+    import resource
+
+    from .backend import SQLiteStore
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingest's: it closes our stdin
+    stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
+    pipe = _Reader(stdin, _Ended)
+    store: SQLiteStore | None = None
+    file_new: dict[int, int] = {}
+    try:
+        path, timeout = _receive(pipe)
+        opened: SQLiteStore | Exception = SQLiteStore(path, busy_timeout=timeout, create=False)
+    except _Ended:
+        return
+    except Exception as e:  # noqa: BLE001 - told to the ingest at its first batch
+        opened = e
+    try:
+        while True:
+            prep = _receive(pipe)
+            try:
+                if isinstance(opened, Exception):
+                    raise opened
+                store = opened
+                reply: tuple[str, Any] = ("ok", _store(store, prep, file_new))
+            except Exception as e:  # noqa: BLE001 - raised in the ingest process
+                reply = ("error", _portable(e))
+            _reply(stdout, reply)
+    except (_Ended, BrokenPipeError):
+        pass
+    finally:
+        if store is not None:
+            store.close()
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    with contextlib.suppress(OSError):
+        _reply(stdout, ("end", {"cpu_seconds": round(use.ru_utime + use.ru_stime, 2),
+                                "peak_rss": use.ru_maxrss * 1024}))
