@@ -491,8 +491,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
                        [(n, file_id) for file_id, n in new_by_file.items() if n])
         if batch.usage:
+            sid = uuid_key if self.packs_content else _same  # 16 bytes, as messages' (0028)
             self._write_usage(db, [
-                (u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+                (u.message_id, u.request_id, sid(u.session_id), u.model, u.ts, u.input_tokens,
                  u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
                 for u in batch.usage])
         if batch.file_backups:
