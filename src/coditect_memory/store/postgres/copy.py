@@ -29,6 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
+from ..sqlite.bulk import created_indexes
 from ..sqlite.packing import MetaCodec, uid_key, uid_sql, unpack_blob, uuid_key, uuid_sql
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
@@ -80,8 +81,7 @@ def _drop_indexes(lite: sqlite3.Connection) -> list[str]:
     """Drop the new image's indexes (not the keys' own), returning how to make them again:
     built once from sorted rows after the copy rather than entry by entry during it (the
     inserts into indexed tables were two thirds of a full backup's time)."""
-    made = [(name, sql) for name, sql in lite.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+    made = created_indexes(lite)
     for name, _ in made:
         lite.execute(f'DROP INDEX "{name}"')
     return [sql for _, sql in made]

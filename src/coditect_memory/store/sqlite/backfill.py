@@ -93,6 +93,14 @@ def pack_usage_session_ids(db: sqlite3.Connection) -> None:
     failpoint("migrate-28:converted")  # one transaction: a kill here leaves the store as it was
 
 
+def keys_as_bytes(db: sqlite3.Connection) -> None:
+    """Rows written as PostgreSQL keeps them (a backup chain's deltas applied to its SQLite
+    image) in SQLite's forms: uids and session ids as bytes (migrations 25, 27, 28)."""
+    pack_uids(db)
+    _as_bytes(db, "session_id", "uuid_bytes")
+    _as_bytes(db, "session_id", "uuid_bytes", "api_usage")
+
+
 # migration version -> its code step, run in the migration's transaction after its SQL
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {7: fill_row_facts, 25: migrate_25,
                                                           27: pack_session_ids,
