@@ -22,6 +22,7 @@ from coditect_memory.store.sqlite.packing import uuid_sql
 from .conftest import ingest_json, run, run_proc
 from .test_ingest_packing import half_stored_as_before
 
+_LOGGED = "SELECT count(*) FROM backup_changes WHERE tbl = 'api_usage'"
 TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens")  # what the truth counts exactly
 
 
@@ -135,10 +136,13 @@ def test_upgrade_gives_the_same_figures(sample, memory_home, tmp_path):
 def test_upgrade_of_a_whole_store_rolls_up_the_same(sample, memory_home, tmp_path):
     """The same data before and after the migration alone: every row's session id turned back
     into text and the report rollups made again from them after the upgrade give the same
-    figures as before."""
+    figures as before. On a backed-up store the conversion logs nothing row by row (its
+    trigger is dropped, then made again) and the next backup is a full one that verifies."""
     data, _ = sample
     assert ingest_json(data)["errors"] == 0
     before = figures(tmp_path)
+    repo = str(tmp_path / "repo")
+    assert run("backup", "create", "--target", repo, "--json").json()["type"] == "full"
     with sqlite3.connect(memory_home / "memory.db") as db:
         db.execute(f"UPDATE api_usage SET session_id = {uuid_sql('session_id')}")
         db.execute("DELETE FROM schema_migrations WHERE version = 28")
@@ -146,9 +150,18 @@ def test_upgrade_of_a_whole_store_rolls_up_the_same(sample, memory_home, tmp_pat
                       "report_sessions", "report_state"):
             db.execute(f"DELETE FROM {table}")
     assert set(_forms(memory_home / "memory.db")) == {"text"}
+    with sqlite3.connect(memory_home / "memory.db") as db:
+        logged = db.execute(_LOGGED).fetchone()[0]
+        assert logged > 0  # the raw UPDATE above was logged, row by row
     assert run("db", "upgrade", "--json").json()["applied_now"] == [28]
     assert set(_forms(memory_home / "memory.db")) == {"blob"}
+    with sqlite3.connect(memory_home / "memory.db") as db:
+        assert db.execute(_LOGGED).fetchone()[0] == logged
+        assert db.execute("SELECT 1 FROM sqlite_master WHERE name = 'backup_u_api_usage'").fetchone()
     assert figures(tmp_path) == before
+    made = run("backup", "create", "--target", repo, "--json").json()
+    assert made["type"] == "full"
+    assert run("backup", "verify", made["backup_id"], "--target", repo, "--json").json()["ok"]
 
 
 def test_copy_to_postgresql_and_back(sample, memory_home, pg_server, tmp_path):
