@@ -150,9 +150,10 @@ def uuid_key(text: str | None) -> str | bytes | None:
 
 def sid_sql(column: str) -> str:
     """A message's (or an api_usage row's) `session_id` in SQL as its text. SQLite stores a
-    canonical uuid as its 16 bytes (migrations 0027, 0028, as uuid_key); `uuid_str`, a function on every connection, makes the
-    text and keeps the last one: rows come session by session, so a read of every row costs
-    ~0.1 µs a row where uuid_sql's string work takes ~1.5. PostgreSQL's dialect reads the column."""
+    canonical uuid as its 16 bytes (migrations 0027, 0028, as uuid_key); `uuid_str`, a
+    function on every connection, makes the text and keeps the last one: rows come session by
+    session, so a read of every row costs ~0.1 µs a row where uuid_sql's string work takes
+    ~1.5. PostgreSQL's dialect reads the column."""
     return f"uuid_str({column})"
 
 
