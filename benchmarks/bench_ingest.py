@@ -208,9 +208,11 @@ def _memory(home: Path, src: Path | None, *args: str) -> tuple[float, bytes]:
     return wall, re.sub(rb'"took_ms": [0-9.]+', b"", out)
 
 
-def reads(home: Path, before_home: Path, src: Path, runs: int) -> list[tuple[str, ...]]:
-    """Reading a session (the largest, and one of ~500 messages) and a search result, each a
-    fresh process, before and after alternated; the outputs must be the same bytes."""
+def reads(home: Path, before_home: Path, src: Path, runs: int,
+          more: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> list[tuple[str, ...]]:
+    """Reading a session (the largest, and one of ~500 messages) and a search result (and
+    `more` commands: (name, arguments)), each a fresh process, before and after alternated;
+    the outputs must be the same bytes."""
     db = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True)
     sizes = db.execute(f"SELECT {uuid_sql('session_id')}, count(*) FROM messages"  # 16 bytes (0027)
                        " WHERE session_id IS NOT NULL GROUP BY session_id ORDER BY 2 DESC, 1").fetchall()
@@ -218,7 +220,8 @@ def reads(home: Path, before_home: Path, src: Path, runs: int) -> list[tuple[str
     mid = min(sizes, key=lambda r: (abs(r[1] - 500), r[0]))
     cases = [(f"show session ({sizes[0][1]:,} messages)", ("show", "session", sizes[0][0], "--json")),
              (f"show session ({mid[1]:,} messages)", ("show", "session", mid[0], "--json")),
-             ("search 'retry backoff' --limit 50", ("search", "retry backoff", "--limit", "50", "--json"))]
+             ("search 'retry backoff' --limit 50", ("search", "retry backoff", "--limit", "50", "--json")),
+             *more]
     out = []
     for name, args in cases:
         walls: dict[str, list[float]] = {"before": [], "after": []}

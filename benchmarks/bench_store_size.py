@@ -9,8 +9,9 @@ in one run (issue 18, item 1: the store plus every index at most 0.75x the input
    child), peak RSS;
 3. the last stores of each side: bytes per table and index (SQLite's dbstat), the store
    file and the keyword index against the input's bytes;
-4. `show session` (the largest, and one of ~500 messages) and a search, each a fresh
-   process, before and after alternated (bench_ingest.reads): same output, latency.
+4. `show session` (the largest, and one of ~500 messages), a search, usage by session, the
+   sessions list and a search since a date, each a fresh process, before and after
+   alternated (bench_ingest.reads): same output, latency.
 Prints Markdown; `--record` appends it to RESULTS.md.
 """
 
@@ -33,6 +34,14 @@ from bench_ingest import mb, reads, store_split
 from common import append_results, dir_size, table
 
 ROOT = Path(__file__).resolve().parent.parent
+# Reads of what this issue's changes touch (api_usage's session ids, the keyword index's
+# time filter), beside bench_ingest.reads' `show session` and search.
+MORE_READS = (
+    ("report usage --by session", ("report", "usage", "--by", "session", "--json")),
+    ("sessions --limit 500", ("sessions", "--limit", "500", "--json")),
+    ("search 'retry backoff' --since 2025-06-01", ("search", "retry backoff", "--since", "2025-06-01",
+                                                  "--limit", "50", "--json")),
+)
 
 
 def ingest(data: Path, home: Path, src: Path | None) -> dict:
@@ -60,6 +69,18 @@ def objects(home: Path) -> dict[str, int]:
     db = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True)
     try:
         return dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+    finally:
+        db.close()
+
+
+def busiest(home: Path) -> str:
+    """The session with the most API responses."""
+    from coditect_memory.store.sqlite.packing import uuid_sql
+
+    db = sqlite3.connect(f"file:{home / 'memory.db'}?mode=ro", uri=True)
+    try:
+        return db.execute(f"SELECT {uuid_sql('session_id')} FROM api_usage WHERE session_id IS NOT NULL"
+                          " GROUP BY session_id ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
     finally:
         db.close()
 
@@ -119,7 +140,9 @@ def main() -> None:
         print("reads, before and after alternated ...", file=sys.stderr)
         md += ("\n\nReads, each command a fresh process, before and after alternated "
                f"({args.reads} runs each):\n\n" + table(
-                   reads(homes["after"], homes["before"], args.before, args.reads),
+                   reads(homes["after"], homes["before"], args.before, args.reads,
+                         (*MORE_READS, ("report session (most usage)", (
+                             "report", "session", busiest(homes["after"]), "--json")))),
                    ("command", "side", "wall (whole process)", "output")))
     print(md)
     if args.record:

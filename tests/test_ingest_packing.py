@@ -123,6 +123,10 @@ def half_stored_as_before(sample: Path, home: Path, tmp_path: Path, version: int
         db.execute(f"UPDATE messages SET session_id = {uuid_sql('session_id')}"
                    " WHERE typeof(session_id) = 'blob'")
         db.execute("DELETE FROM schema_migrations WHERE version = 27")
+    if version <= 28:  # and api_usage's before 28
+        db.execute(f"UPDATE api_usage SET session_id = {uuid_sql('session_id')}"
+                   " WHERE typeof(session_id) = 'blob'")
+        db.execute("DELETE FROM schema_migrations WHERE version = 28")
     for sql in more:
         db.execute(sql)
     db.commit()

@@ -79,6 +79,13 @@ class TestIncremental:
                        str(tmp_path / "r"), "--json").json()
         assert restored["chain"] == [full["backup_id"], inc["backup_id"], inc2["backup_id"]]
         assert restored["digest"] == source["digest"]["value"]
+        # ... whose rows from the deltas (text on PostgreSQL) are found by their keys as
+        # SQLite keeps them: a session added after the full backup, its messages and usage
+        home = {"MEMORY_HOME": str(tmp_path / "r"), "MEMORY_DATABASE_URL": ""}
+        added = run_proc("report", "session", sid(5001), "--json", env=home)
+        assert added.code == 0, added.stderr
+        assert added.json()["message_count"] == 6 and added.json()["models"]
+        assert len(run_proc("show", "session", sid(5001), "--json", env=home).json()["messages"]) == 6
 
         # into a fresh database: equal to the source by counts and digest
         fresh = pg_server.database(empty=True)

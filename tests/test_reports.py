@@ -55,9 +55,9 @@ class Oracle:
         self.rows = [r for r in everything
                      if not bounded or (r["ts"] is not None and lo <= r["ts"] < hi)]
         self.usage = [r for r in db.execute(
-            "SELECT u.session_id, u.model, u.ts, u.input_tokens, u.output_tokens,"
+            f"SELECT {uuid_sql('u.session_id')}, u.model, u.ts, u.input_tokens, u.output_tokens,"
             " u.cache_read_tokens, u.cache_write_tokens, s.project_id"
-            " FROM api_usage u LEFT JOIN sessions s ON s.id = u.session_id")
+            f" FROM api_usage u LEFT JOIN sessions s ON s.id = {uuid_sql('u.session_id')}")
             if not bounded or (r[2] is not None and lo <= r[2] < hi)]
         self.gaps = self._gaps(everything, lo, hi)
         db.close()

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from pathlib import Path
 
-from coditect_memory.search import indexer
+import pytest
+
+from coditect_memory.search import index, indexer
 from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 from coditect_memory.store.sqlite.packing import sql_functions
@@ -42,6 +45,29 @@ def set_watermark(done_id, last_run_id=None) -> None:
         done = done_id(st["done_id"]) if callable(done_id) else done_id
         store.put_index_state(indexer.ENGINE, st["index_id"], done,
                               st["last_run_id"] if last_run_id is None else last_run_id, st["docs"])
+
+
+def _index_id() -> str:
+    with open_store(load_settings()) as store:
+        st = store.index_state(indexer.ENGINE)
+        assert st is not None and st["index_id"]
+        return st["index_id"]
+
+
+def _as_older_schema(home) -> Path:
+    """The current index made to look like one of the schema before this one (its folder and
+    the store's state name it `v<N-1>-...`), as an older version left it. Returns its folder."""
+    new = _index_id()
+    old = f"v{index.SCHEMA_VERSION - 1}-{new.split('-', 1)[1]}"
+    (home / "index" / f"keyword-{new}").rename(home / "index" / f"keyword-{old}")
+    with open_store(load_settings()) as store:
+        st = store.index_state(indexer.ENGINE)
+        assert st is not None
+        for engine in (indexer.ENGINE, indexer.files_engine(old)):
+            store.put_index_state(engine, old, st["done_id"], st["last_run_id"], st["docs"])
+        store.drop_index_states(indexer.files_engine(""), keep=indexer.files_engine(old))
+    assert not indexer.current_version(old)
+    return home / "index" / f"keyword-{old}"
 
 
 def sqlite_change(home, assignments: str, where: str, params: tuple) -> list[int]:
@@ -194,6 +220,32 @@ class TestRebuildAndRecovery:
         assert rebuilt["rebuilt"] and rebuilt["documents"] == state(memory_home)["docs"]
         assert {q: search(q)["total"] for q in queries} == before
         assert len(list((memory_home / "index").glob("keyword-*"))) == 1  # the old one is gone
+
+    @pytest.mark.parametrize("alongside", [False, True])
+    def test_an_index_of_an_older_schema_is_rebuilt(self, tmp_path, memory_home, alongside):
+        """An index an older version made (its id's `v<N>-`: another schema, e.g. v2's
+        `session` text field) is never opened: the next search, or the next ingest (after the
+        run, or alongside it), builds one of this schema from the store and the old folder
+        goes, with the same results (filters by session, time and facet included)."""
+        root = self._store(tmp_path)
+        s = sid(10)
+        queries = [("step",), ("step", "--session", s), ("fix", "--since", "2025-01-01"),
+                   ("step", "--type", "assistant")]
+        before = {q: uids_of(search(*q)) for q in queries}
+        assert all(before.values())
+        for door in ("search", "ingest"):
+            old = _as_older_schema(memory_home)
+            if door == "search":
+                assert {q: uids_of(search(*q)) for q in queries} == before
+            else:
+                if alongside:
+                    (memory_home / "config.toml").write_text("[ingest]\nindex_alongside_mb = 0\n")
+                append(transcript_path(root, s), line(user(s, 40, "one more step to take")))
+                assert ingest_json(root)["messages_new"] == 1
+                assert len(uids_of(search("step", "--session", s))) == len(before[("step", "--session", s)]) + 1
+            folders = [p.name for p in (memory_home / "index").glob("keyword-*")]
+            assert folders == [f"keyword-{_index_id()}"] and folders[0].startswith(
+                f"keyword-v{index.SCHEMA_VERSION}-") and not old.exists()
 
     def test_a_lost_index_is_rebuilt_by_search(self, tmp_path, memory_home):
         self._store(tmp_path)

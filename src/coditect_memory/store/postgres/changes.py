@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from ..base import DeltaUnavailable
+from ..sqlite import backfill, digest
 from ..sqlite import changes as lite_changes
-from ..sqlite import digest
 from ..sqlite.changes import BOOKKEEPING, LOG_LIMIT
+from ..sqlite.packing import sql_functions
 from . import deferred
 
 CHUNK = 20_000
@@ -384,6 +385,11 @@ def rebuild(db_path: str, deltas: list[Path]) -> None:
         db.execute("COMMIT")
         for path in deltas:
             apply_delta(db, path)
+        if deltas:  # their rows hold uids and session ids as text, as PostgreSQL does
+            sql_functions(db)
+            db.execute("BEGIN IMMEDIATE")
+            backfill.keys_as_bytes(db)
+            db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()

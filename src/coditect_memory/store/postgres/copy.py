@@ -29,6 +29,7 @@ from ...ahead import read_ahead
 from ...hashing import content_hash
 from ..sqlite import changes, digest
 from ..sqlite.backend import CACHE_KIB, SQLiteStore
+from ..sqlite.bulk import created_indexes
 from ..sqlite.packing import MetaCodec, uid_key, uid_sql, unpack_blob, uuid_key, uuid_sql
 from ..sqlite.snapshot import _FileSource, _remove, summarize, temp_file
 from . import changes as pg_changes
@@ -39,7 +40,15 @@ CHUNK = 20_000
 # copy starts a history of its own.
 _META = "store_meta"
 _SKIP = {"schema_migrations", "backup_marks", "backup_changes"}
-_UUIDS = ("ext_id", "parent_ext_id", "session_id")  # kept as 16 bytes by SQLite, as text by PostgreSQL
+# Columns SQLite keeps as 16 bytes where they are canonical (packing.py), PostgreSQL as text:
+# (table, column) -> their text in SQLite's SQL. Those that lookups compare as bytes are made
+# bytes again on the way to a SQLite file (_AS_KEY); ext ids are read both ways (0024).
+_AS_TEXT = {("messages", "ext_id"): uuid_sql, ("messages", "parent_ext_id"): uuid_sql,
+            ("messages", "session_id"): uuid_sql, ("messages", "uid"): uid_sql,
+            ("api_usage", "session_id"): uuid_sql}
+_AS_KEY: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("messages", "uid"): uid_key, ("messages", "session_id"): uuid_key,
+    ("api_usage", "session_id"): uuid_key}
 Progress = Callable[[str, int], None]
 
 
@@ -72,8 +81,7 @@ def _drop_indexes(lite: sqlite3.Connection) -> list[str]:
     """Drop the new image's indexes (not the keys' own), returning how to make them again:
     built once from sorted rows after the copy rather than entry by entry during it (the
     inserts into indexed tables were two thirds of a full backup's time)."""
-    made = [(name, sql) for name, sql in lite.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+    made = created_indexes(lite)
     for name, _ in made:
         lite.execute(f'DROP INDEX "{name}"')
     return [sql for _, sql in made]
@@ -107,16 +115,14 @@ def dump(url: str, path: str, progress: Progress | None = None,
                 lite.execute(f"DELETE FROM {_META}")
             insert = (f'INSERT INTO "{table}" ({_quoted(cols)})'
                       f" VALUES ({', '.join('?' * len(cols))})")
-            # SQLite's uid and session id: 16 bytes (0025, 0027), which lookups compare with
-            key = cols.index("uid") if table == "messages" else -1
-            sid = cols.index("session_id") if table == "messages" else -1
+            keys = [(i, _AS_KEY[table, c]) for i, c in enumerate(cols) if (table, c) in _AS_KEY]
             with pg.cursor(name=f"dump_{table}") as cur:
                 cur.itersize = CHUNK
                 cur.execute(f'SELECT {_quoted(cols)} FROM "{table}"'
                             + (" ORDER BY id" if "id" in cols else ""))
                 for rows in read_ahead(iter(partial(cur.fetchmany, CHUNK), []), 2):
-                    if key >= 0:
-                        rows = [_keyed(r, key, sid) for r in rows]
+                    if keys:
+                        rows = [_keyed(r, keys) for r in rows]
                     lite.executemany(insert, rows)
                     if progress:
                         progress(table, len(rows))
@@ -183,22 +189,20 @@ def load(path: str, url: str, progress: Progress | None = None) -> None:
         pg.close()
 
 
-def _keyed(row: tuple[Any, ...], key: int, sid: int) -> tuple[Any, ...]:
-    """A messages row from PostgreSQL as SQLite stores it: uid and session id as keys."""
+def _keyed(row: tuple[Any, ...], keys: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    """A row from PostgreSQL as SQLite stores it: its `keys` (_AS_KEY) made bytes."""
     out = list(row)
-    out[key], out[sid] = uid_key(out[key]), uuid_key(out[sid])
+    for i, key in keys:
+        out[i] = key(out[i])
     return tuple(out)
 
 
 def _selected(table: str, cols: list[str]) -> str:
-    """The columns read from a SQLite store for PostgreSQL: transcript uuids and the uid as
-    their text, made by SQLite (packing.uuid_sql, uid_sql) rather than a Python call per row."""
+    """The columns read from a SQLite store for PostgreSQL: uuids and uids as their text
+    (_AS_TEXT), made by SQLite rather than a Python call per row."""
     def column(c: str) -> str:
-        if table == "messages" and c in _UUIDS:
-            return f'{uuid_sql(c)} AS "{c}"'
-        if table == "messages" and c == "uid":
-            return f'{uid_sql(c)} AS "{c}"'
-        return f'"{c}"'
+        text = _AS_TEXT.get((table, c))
+        return f'{text(c)} AS "{c}"' if text else f'"{c}"'
     return ", ".join(map(column, cols))
 
 

@@ -494,7 +494,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                         batch.new_by_file)
 
     def _usage_rows(self, batch: Batch) -> list[tuple[Any, ...]]:
-        return [(u.message_id, u.request_id, u.session_id, u.model, u.ts, u.input_tokens,
+        sid = uuid_key if self.packs_content else _same  # 16 bytes, as messages' (0028)
+        return [(u.message_id, u.request_id, sid(u.session_id), u.model, u.ts, u.input_tokens,
                  u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
                 for u in batch.usage]
 

@@ -56,14 +56,14 @@ def pack_blobs(db: sqlite3.Connection) -> None:
                         if len(data) < len(old)])
 
 
-def _as_bytes(db: sqlite3.Connection, column: str, to_bytes: str) -> None:
-    """Every text value of `messages.column` that `to_bytes` (a SQL function of packing.py)
+def _as_bytes(db: sqlite3.Connection, column: str, to_bytes: str, table: str = "messages") -> None:
+    """Every text value of `table.column` that `to_bytes` (a SQL function of packing.py)
     turns into bytes, as new rows store it, in one statement: the column is an identity or
-    every filter compares with that form, so one form per value. The backup update trigger of
-    messages is dropped first, as in fill_row_facts (the next backup is a full one: the schema
+    every filter compares with that form, so one form per value. The table's backup update
+    trigger is dropped first, as in fill_row_facts (the next backup is a full one: the schema
     cookie moved)."""
-    db.execute('DROP TRIGGER IF EXISTS "backup_u_messages"')
-    db.execute(f"UPDATE messages SET {column} = {to_bytes}({column}) WHERE typeof({column}) = 'text'"
+    db.execute(f'DROP TRIGGER IF EXISTS "backup_u_{table}"')
+    db.execute(f"UPDATE {table} SET {column} = {to_bytes}({column}) WHERE typeof({column}) = 'text'"
                f" AND typeof({to_bytes}({column})) = 'blob'")
 
 
@@ -86,6 +86,22 @@ def pack_session_ids(db: sqlite3.Connection) -> None:
     failpoint("migrate-27:converted")  # one transaction: a kill here leaves the store as it was
 
 
+def pack_usage_session_ids(db: sqlite3.Connection) -> None:
+    """Migration 28: api_usage's session ids as messages' (packing.uuid_key), so the usage of
+    a session is found with the same key."""
+    _as_bytes(db, "session_id", "uuid_bytes", "api_usage")
+    failpoint("migrate-28:converted")  # one transaction: a kill here leaves the store as it was
+
+
+def keys_as_bytes(db: sqlite3.Connection) -> None:
+    """Rows written as PostgreSQL keeps them (a backup chain's deltas applied to its SQLite
+    image) in SQLite's forms: uids and session ids as bytes (migrations 25, 27, 28)."""
+    pack_uids(db)
+    _as_bytes(db, "session_id", "uuid_bytes")
+    _as_bytes(db, "session_id", "uuid_bytes", "api_usage")
+
+
 # migration version -> its code step, run in the migration's transaction after its SQL
 STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {7: fill_row_facts, 25: migrate_25,
-                                                          27: pack_session_ids}
+                                                          27: pack_session_ids,
+                                                          28: pack_usage_session_ids}

@@ -37,7 +37,7 @@ class SQLiteBulk:
             if db.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None:
                 return False  # not a first ingest: an index built now would cost a full sort
             for table in DEFERRED_TABLES:
-                for name, sql in _secondary_indexes(db, table):
+                for name, sql in created_indexes(db, table, unique=False):
                     db.execute("INSERT INTO deferred_indexes (name, sql) VALUES (?, ?)"
                                " ON CONFLICT (name) DO NOTHING", (name, sql))
                     db.execute(f'DROP INDEX "{name}"')
@@ -68,11 +68,11 @@ class SQLiteBulk:
             conn.execute("PRAGMA shrink_memory")
 
 
-def _secondary_indexes(db: Any, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the indexes made by CREATE INDEX on `table` that are not
-    UNIQUE — whatever the migrations define."""
-    made = {r[1] for r in db.execute(f"PRAGMA index_list('{table}')")
-            if r[2] == 0 and r[3] == "c"}  # (seq, name, unique, origin, partial)
+def created_indexes(db: Any, table: str | None = None, unique: bool = True) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the indexes made by CREATE INDEX (not a key's own) on
+    `table` (None: every table), whatever the migrations define; without `unique`, not the
+    UNIQUE ones. Also what `db copy` drops while it fills a new file (postgres/copy.py)."""
     return [(name, sql) for name, sql in db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
-        " AND sql IS NOT NULL ORDER BY name", (table,)) if name in made]
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        " AND (? IS NULL OR tbl_name = ?) AND (? OR upper(substr(sql, 1, 14)) <> 'CREATE UNIQUE ')"
+        " ORDER BY name", (table, table, unique))]

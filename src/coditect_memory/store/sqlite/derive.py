@@ -31,11 +31,10 @@ from .queries import PROMPT
 from .rollups import refresh
 
 DERIVE_CACHE_KIB = 32768
-# messages.session_id is a uuid's 16 bytes (migration 0027: packing.uuid_key); sessions,
-# api_usage and the temp tables keep the text, so messages compare through uuid_bytes and read
-# packing.sid_sql.
+# messages' and api_usage's session_id is a uuid's 16 bytes (migrations 0027, 0028:
+# packing.uuid_key); sessions and the temp tables keep the text, so those two compare through
+# uuid_bytes and read packing.sid_sql.
 _IN_DIRTY = "session_id IN (SELECT uuid_bytes(id) FROM dirty_ids)"
-_USAGE_IN_DIRTY = "session_id IN (SELECT id FROM dirty_ids)"
 _SID = sid_sql("session_id")
 
 
@@ -167,9 +166,9 @@ class SQLiteDirtySessions:
             FROM agg WHERE sessions.id = agg.id""")
         db.execute(f"""
             WITH u AS (
-                SELECT session_id AS id, sum(input_tokens) AS i, sum(output_tokens) AS o,
+                SELECT {_SID} AS id, sum(input_tokens) AS i, sum(output_tokens) AS o,
                        sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w
-                FROM api_usage WHERE {_USAGE_IN_DIRTY} GROUP BY session_id)
+                FROM api_usage WHERE {_IN_DIRTY} GROUP BY session_id)
             UPDATE sessions SET input_tokens = u.i, output_tokens = u.o, cache_read_tokens = u.r,
                    cache_write_tokens = u.w FROM u WHERE sessions.id = u.id""")
 

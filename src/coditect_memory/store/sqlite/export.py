@@ -81,6 +81,6 @@ def _session_facts(db: sqlite3.Connection, sid: str) -> dict[str, Any]:
         "SELECT backup_name, path FROM file_backups WHERE session_id = ? ORDER BY backup_name", (sid,))}
     facts["usage"] = [list(r) for r in db.execute(
         "SELECT message_id, request_id, model, ts, input_tokens, output_tokens, cache_read_tokens,"
-        " cache_write_tokens, is_sidechain FROM api_usage WHERE session_id = ?"
+        " cache_write_tokens, is_sidechain FROM api_usage WHERE session_id = uuid_bytes(?)"
         " ORDER BY message_id, request_id", (sid,))]
     return facts

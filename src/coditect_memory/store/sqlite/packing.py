@@ -31,6 +31,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import zstandard
@@ -118,10 +119,15 @@ def uid_key(text: str | None) -> str | bytes | None:
         return text
 
 
-def uid_in(n: int) -> str:
-    """The list of an `uid IN (...)` look-up of `n` uids given as text (`uid_bytes(?)` each:
-    the index is searched for each value; PostgreSQL's dialect reads `?`)."""
-    return ", ".join(["uid_bytes(?)"] * n)
+def keys_in(to_key: str, n: int) -> str:
+    """The list of an `IN (...)` look-up of `n` values given as text, each made the form
+    SQLite stores by the SQL function `to_key` (the index is searched for each value;
+    PostgreSQL's dialect reads `?`)."""
+    return ", ".join([f"{to_key}(?)"] * n)
+
+
+uid_in = partial(keys_in, "uid_bytes")  # uids (0025)
+sid_in = partial(keys_in, "uuid_bytes")  # messages' and api_usage's session ids (0027, 0028)
 
 
 def uid_text(value: str | bytes | None) -> str | None:
@@ -142,18 +148,12 @@ def uuid_key(text: str | None) -> str | bytes | None:
     return raw if len(raw) == 16 else text
 
 
-def sid_in(n: int) -> str:
-    """The list of a `session_id IN (...)` look-up of `n` session ids given as text
-    (`uuid_bytes(?)` each: migration 0027 keeps `messages.session_id` as 16 bytes; PostgreSQL's
-    dialect reads `?`)."""
-    return ", ".join(["uuid_bytes(?)"] * n)
-
-
 def sid_sql(column: str) -> str:
-    """A message's `session_id` in SQL as its text. SQLite stores a canonical uuid as its 16
-    bytes (migration 0027, as uuid_key); `uuid_str`, a function on every connection, makes the
-    text and keeps the last one: rows come session by session, so a read of every row costs
-    ~0.1 µs a row where uuid_sql's string work takes ~1.5. PostgreSQL's dialect reads the column."""
+    """A message's (or an api_usage row's) `session_id` in SQL as its text. SQLite stores a
+    canonical uuid as its 16 bytes (migrations 0027, 0028, as uuid_key); `uuid_str`, a
+    function on every connection, makes the text and keeps the last one: rows come session by
+    session, so a read of every row costs ~0.1 µs a row where uuid_sql's string work takes
+    ~1.5. PostgreSQL's dialect reads the column."""
     return f"uuid_str({column})"
 
 

@@ -166,9 +166,9 @@ class SQLitePrivacy:
                 rec = dict(zip([d[0] for d in cur.description], row, strict=True))
                 db.execute("INSERT INTO privacy_held VALUES ('session', ?, ?, NULL, ?)"
                            " ON CONFLICT DO NOTHING", (sid, fid, orjson.dumps(rec, default=_hex).decode()))
-            for table, col in (("sessions", "id"), ("api_usage", "session_id"),
-                               ("file_backups", "session_id")):
-                db.execute(f"DELETE FROM {table} WHERE {col} = ?", (sid,))
+            for table, col in (("sessions", "id = ?"), ("api_usage", "session_id = uuid_bytes(?)"),
+                               ("file_backups", "session_id = ?")):  # api_usage: 0028
+                db.execute(f"DELETE FROM {table} WHERE {col}", (sid,))
             gone.add(sid)
         return gone
 

@@ -35,16 +35,17 @@ _SIGNATURE = ("s.dirty || ':' || s.message_count || ':' || s.prompt_count || ':'
               " || ':' || s.cache_read_tokens || ':' || s.cache_write_tokens || ':'"
               " || coalesce(s.project_id, '') || ':' || coalesce(s.started_at, '') || ':'"
               " || coalesce(s.ended_at, '')")
-# messages.session_id is a uuid's 16 bytes (migration 0027); api_usage and the rollups keep
-# the text. A scope is written for messages, its ids given through uuid_bytes(...); text_scope
-# is the same scope for the tables that keep the text.
+# messages' and api_usage's session_id is a uuid's 16 bytes (migrations 0027, 0028); the
+# rollups keep the text. A scope (on messages and api_usage alike) gives its ids through
+# uuid_bytes(...), and text_scope is the same scope for the rollups; rows are read back
+# through sid_sql.
 _SID = sid_sql("session_id")
 _UUID_BYTES = re.compile(r"\buuid_bytes\(([\w.?]+)\)")
 
 
 def text_scope(scope: str) -> str:
-    """A scope on messages (uuid_bytes(...) around the ids it compares) for a table whose
-    session ids are text (api_usage, the rollups)."""
+    """A scope on messages or api_usage (uuid_bytes(...) around the ids it compares) for a
+    table whose session ids are text (the rollups)."""
     return _UUID_BYTES.sub(r"\1", scope)
 
 _NO_SESSION = ""  # report_sessions key of the rows without a session
@@ -64,7 +65,6 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
     rng = lo is not None or hi is not None
     lo_, hi_ = (-FAR if lo is None else lo), (FAR if hi is None else hi)
     span = "AND ts >= ? AND ts < ?" if rng else ""
-    usage_scope = text_scope(scope)
     if "days" in only:
         _fill_days(db, tables, scope, args, lo, hi)
     if "names" in only:
@@ -88,9 +88,9 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
         db.execute(f"""
             INSERT INTO {tables['usage']} (session_id, day, model, responses, input_tokens,
                                            output_tokens, cache_read_tokens, cache_write_tokens)
-            SELECT session_id, ts / {DAY_MS}, model, count(*), sum(input_tokens),
+            SELECT {_SID}, ts / {DAY_MS}, model, count(*), sum(input_tokens),
                    sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens)
-            FROM api_usage WHERE ({usage_scope}) {span}
+            FROM api_usage WHERE ({scope}) {span}
             GROUP BY session_id, ts / {DAY_MS}, model""", (*args, lo_, hi_) if rng else args)
 
 
@@ -147,7 +147,7 @@ def stale_sessions(db: sqlite3.Connection, wm: int, uwm: int) -> set[str | None]
     # NOT INDEXED: walk the new rows by rowid, not the whole (session_id, ts) index
     for (sid,) in db.execute(f"SELECT DISTINCT {_SID} FROM messages NOT INDEXED WHERE id > ?", (wm,)):
         out.add(sid)
-    for (sid,) in db.execute("SELECT DISTINCT session_id FROM api_usage NOT INDEXED WHERE rowid > ?",
+    for (sid,) in db.execute(f"SELECT DISTINCT {_SID} FROM api_usage NOT INDEXED WHERE rowid > ?",
                              (uwm,)):
         out.add(sid)
     for (sid,) in db.execute(_CHANGED):

@@ -19,15 +19,14 @@ class SQLiteUsageTimes(UsageTimesStore):
         if where.until is not None:
             cond.append("u.ts < ?")
             args.append(where.until)
-        join = ""
-        if where.project_ids is not None:
-            join = "JOIN sessions s ON s.id = u.session_id"
-            cond.append(f"s.project_id IN ({', '.join('?' * len(where.project_ids))})")
+        if where.project_ids is not None:  # session ids as messages keep them (0028)
+            cond.append("u.session_id IN (SELECT uuid_bytes(id) FROM sessions WHERE project_id IN"
+                        f" ({', '.join('?' * len(where.project_ids))}))")
             args.extend(where.project_ids)
         return [cast(UsageTimeRow, dict(r)) for r in self.db.execute(f"""
             SELECT (u.ts / ?) * ? AS key, u.model, count(*) AS responses,
                    sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens,
                    sum(u.cache_read_tokens) AS cache_read_tokens,
                    sum(u.cache_write_tokens) AS cache_write_tokens
-            FROM api_usage u {join} WHERE {' AND '.join(cond)}
+            FROM api_usage u WHERE {' AND '.join(cond)}
             GROUP BY 1, u.model ORDER BY 1, u.model""", args)]

@@ -1,0 +1,13 @@
+-- coditect-memory store, migration 28: api_usage's session ids as bytes (issue 18).
+-- Append-only: never edit a migration that has shipped; add the next one.
+--
+-- No schema change: SQLite keeps `api_usage.session_id` (a uuid as 36 characters, in the
+-- table and in the `api_usage_session` index: ~11 MB at 1M messages) as its 16 bytes where it
+-- is a lowercase canonical uuid (packing.uuid_key), as messages' since 0027; any other session
+-- id stays text. Usage is then found by the same key as a session's messages: filters pass
+-- `uuid_bytes(?)`, readers read packing.sid_sql, and the rollups' scopes serve both tables.
+-- The code step (backfill.pack_usage_session_ids) converts every stored row in one UPDATE;
+-- this version marks the change, so an older version of the code (which would find no usage
+-- for a session) refuses the store. PostgreSQL keeps the text (its dialect reads
+-- `uuid_bytes(?)` as `?` and `uuid_str(...)` as the column).
+SELECT 1;
