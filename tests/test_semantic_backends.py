@@ -113,3 +113,24 @@ def test_the_vector_cache_follows_the_store(tmp_path, memory_home, cli_backend):
     assert run("status", "--json").json()["search"]["vectors"] == 4
     hit = ask("kubernetes deployment to staging", "semantic")["results"][0]
     assert hit["session_id"] == sid(2) and meta.stat().st_mtime_ns != made
+
+
+def test_forgotten_vectors_leave_the_cache_at_the_next_search(tmp_path, memory_home, cli_backend):
+    """A forget (not yet purged) deletes the rows' vectors in the store; the host's cache is
+    stamped with the store's vector count and time, so the next semantic search makes it
+    again without them: no forgotten vector is searched or counted."""
+    from coditect_memory.search.vectors import VectorIndex
+
+    root = tmp_path / "claude"
+    write_jsonl(transcript_path(root, sid(1)), [user(sid(1), 2 * i, text) for i, text in enumerate(
+        ["set up the postgres connection pool", "write the invoice pdf export"])])
+    write_jsonl(transcript_path(root, sid(2)), [user(sid(2), 0, "fix the flaky login test")])
+    ingest_json(root)
+    assert run("embed", "--json").json()["embedded"] == 3
+    folder = memory_home / "index" / f"vectors-{embedder.INT8}"
+    assert ask("generate a PDF of the invoice", "semantic")["results"][0]["session_id"] == sid(1)
+    assert len(VectorIndex(folder).ids) == 3
+    assert run("forget", "--session", sid(1), "--yes", "--json").json()["messages"] == 2
+    found = ask("generate a PDF of the invoice", "semantic")
+    assert all(r["session_id"] == sid(2) for r in found["results"])
+    assert len(VectorIndex(folder).ids) == 1  # made again from the store's one vector

@@ -16,6 +16,7 @@ from ...hashing import content_hash
 from ..protocol.privacy import AuditRow, ForgetPlan, ForgetSelector, Forgotten
 from . import rollups
 from .packing import CONTENT, SID, pack_blob, sid_in, uid_in, uid_sql, uid_text, unpack_blob
+from .search import vectors_changed
 
 _CHUNK = 500
 # Texts derived from content elsewhere (table, key, columns): what apply rewrites besides rows.
@@ -136,6 +137,7 @@ class SQLitePrivacy:
             for table, col in (("embeddings", "message_id"), ("report_errors", "message_id"),
                                ("messages", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT id FROM temp.privacy_take)")
+            vectors_changed(db)
             _ids_may_be_reused(db, top, now)
             emptied = self._drop_empty_sessions(db, sessions - {None}, fid)
             kept = [s for s in sessions if s is not None and s not in emptied]
@@ -229,6 +231,7 @@ class SQLitePrivacy:
                 f"SELECT DISTINCT {SID} FROM messages m WHERE uid IN (SELECT uid FROM temp.privacy_uids)")}
             take = "(SELECT id FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids))"
             db.execute(f"DELETE FROM embeddings WHERE message_id IN {take}")
+            vectors_changed(db)
             db.execute(f"DELETE FROM report_errors WHERE message_id IN {take}")
             top = _top_id(db)
             db.execute("DELETE FROM messages WHERE uid IN (SELECT uid FROM temp.privacy_uids)")

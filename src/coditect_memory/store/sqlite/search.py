@@ -46,6 +46,15 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+def vectors_changed(db: Any) -> None:
+    """After embeddings were deleted: each vector index's count and time as they are now, so
+    the vector cache on each host, stamped with them (search/vectors.py), is made again
+    instead of keeping the deleted vectors."""
+    db.execute("UPDATE search_state SET docs = (SELECT count(*) FROM embeddings e WHERE"
+               " e.model = search_state.index_id), updated_at = ? WHERE engine LIKE 'semantic:%'",
+               (_now_ms(),))
+
+
 class SQLiteSearch:
     # Provided by SQLiteStore: the database file, this thread's connection, a write transaction.
     path: str
@@ -223,6 +232,7 @@ class SQLiteSearch:
             for chunk in _chunks(ids):
                 db.execute(f"DELETE FROM embeddings WHERE model = ? AND message_id IN"
                            f" ({_marks(len(chunk))})", (model, *chunk))
+            vectors_changed(db)
 
     def embedding_count(self, model: str) -> int:
         return int(self._tuples("SELECT count(*) FROM embeddings WHERE model = ?", (model,))[0][0])
