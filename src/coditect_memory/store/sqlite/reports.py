@@ -284,7 +284,8 @@ class SQLiteReports(ReportStore):
             SELECT model, count(*) AS responses, sum(input_tokens) AS input_tokens,
                    sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cache_read_tokens,
                    sum(cache_write_tokens) AS cache_write_tokens
-            FROM api_usage WHERE session_id = uuid_bytes(?) GROUP BY model ORDER BY count(*) DESC""",
+            FROM api_usage WHERE session_id = uuid_bytes(?) GROUP BY model
+            ORDER BY count(*) DESC, coalesce(model, '')""",
                           (session_id,))
 
     def report_session_names(self, session_id: str) -> list[NameUseRow]:
