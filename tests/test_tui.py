@@ -188,6 +188,11 @@ def test_resume_line_is_shown_and_copied(app_factory):
             await pilot.press("ctrl+r")
             await _until(pilot, lambda: f"claude --resume {HIT}" in _text(app, "#resume"))
             assert app.clipboard == f"cd /home/dev/webapp && claude --resume {HIT}"
+            app.show_preview()  # the highlight of the same hit, handled late (a loaded machine)
+            await pilot.pause()
+            assert f"claude --resume {HIT}" in _text(app, "#resume")
+            await pilot.press("up" if app.hits[0] is not app.selected() else "down")
+            await _until(pilot, lambda: _text(app, "#resume").strip() == "")  # another hit: gone
     asyncio.run(go())
 
 

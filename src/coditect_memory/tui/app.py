@@ -110,6 +110,7 @@ class MemoryTUI(App[None]):
         self.generation = 0  # the newest search: older answers are dropped
         self.shown_text: str | None = None  # the query the listed results answer
         self.debounce: Timer | None = None
+        self.resumed: ResultRow | None = None  # the hit whose resume line is shown
         self.sessions: dict[str, list[Message]] = {}  # the last few previewed sessions
         self.empty = False
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="memory-tui-store")
@@ -200,6 +201,7 @@ class MemoryTUI(App[None]):
         else:
             self.query_one("#preview-text", Static).update("no match: fewer words, another mode "
                                                            "(ctrl+t) or a wider range (ctrl+d)")
+            self.resumed = None
             self.query_one("#resume", Static).update("")
 
     def show_facets(self, facets: dict[str, dict[str, int]] | None) -> None:
@@ -252,7 +254,9 @@ class MemoryTUI(App[None]):
         hit = self.selected()
         if hit is None:
             return
-        self.query_one("#resume", Static).update("")
+        if hit is not self.resumed:  # a late highlight of the same hit keeps its line (ctrl+r)
+            self.resumed = None
+            self.query_one("#resume", Static).update("")
         self.previewing(hit, self.q.text)
 
     @work(exclusive=True, group="preview")
@@ -303,6 +307,7 @@ class MemoryTUI(App[None]):
             self.status("no session to resume: select a result from a session")
             return
         self.copy_to_clipboard(line)  # OSC 52: works through ssh and tmux where allowed
+        self.resumed = hit
         self.query_one("#resume", Static).update(Text.assemble(("resume: ", "bold"), line,
                                                                ("  (copied)", "dim")))
 
