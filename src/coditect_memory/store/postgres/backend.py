@@ -421,6 +421,10 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
                 return deferred.pending(db.raw) > 0
             return deferred.defer(db.raw)
 
+    def write_behind(self) -> bool:
+        """No writer process: batches are written behind by a thread (defer_indexes on)."""
+        return False
+
     def build_deferred_indexes(self) -> None:
         try:
             self._settle()  # the run's last batch committed (or its error raised) first

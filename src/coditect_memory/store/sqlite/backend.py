@@ -58,7 +58,7 @@ _MSG_COLS = (
 )
 _COLS = [c.strip() for c in _MSG_COLS.split(",")]
 _SESSION_COL, _PROJECT_COL, _FILE_COL = map(_COLS.index, ("session_id", "project_id", "source_file_id"))
-_PACK_COLS = tuple(map(_COLS.index, ("source_kind", "type", "content", "ts", "is_error", "metadata")))
+_PACK_COLS = tuple(map(_COLS.index, ("source_kind", "type", "content", "ts", "metadata")))
 _VALUES = f"VALUES ({', '.join('?' * len(_COLS))})"
 _INSERT = f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
@@ -526,14 +526,14 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         pack_content = self.meta_codec.pack_content if self.packs_content else None
         project = self._project_id
         ids: dict[str | None, int | None] = {}
-        p, kind, type_, text, ts, error, meta = _PROJECT_COL, *_PACK_COLS
+        p, kind, type_, text, ts, meta = _PROJECT_COL, *_PACK_COLS
         out = []
         for row in rows:
             path = row[p]
             pid = ids[path] if path in ids else ids.setdefault(path, project(db, path, row[ts]))
             meta_text, meta_z = pack(db, row[kind], row[meta])
             content, content_z = (row[text], None) if pack_content is None else pack_content(
-                db, row[kind], row[type_], row[error], row[text])
+                db, row[kind], row[type_], row[text])
             out.append((*row[:p], pid, *row[p + 1:text], content, *row[text + 1:meta], meta_text,
                         *row[meta + 1:-2], meta_z, content_z))  # metadata_z, content_z: the last two
         return out

@@ -74,7 +74,6 @@ class Prepared:
 class SQLiteWriteBehind:
     """store/protocol/write_behind.py for SQLite: the writer process, started per run."""
 
-    kind: str
     path: str
     readonly: bool
     _timeout: float
@@ -82,8 +81,8 @@ class SQLiteWriteBehind:
     behind_cost: dict[str, Any] | None = None  # the last writer's CPU seconds and peak RSS
 
     def write_behind(self) -> bool:
-        if self.kind != "sqlite" or self.readonly or self._behind_writer is not None:
-            return False  # PostgresStore writes behind with a thread of its own
+        if self.readonly or self._behind_writer is not None:
+            return False
         self._behind_writer = Writer.start(self.path, self._timeout)
         return self._behind_writer is not None
 

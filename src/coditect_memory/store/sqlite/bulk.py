@@ -25,14 +25,11 @@ BUILD_CACHE_KIB = 32768  # the page cache (and so the sorter's memory) while the
 
 
 class SQLiteBulk:
-    kind: str
     readonly: bool
     db: Any  # this thread's connection (store/sqlite/backend.py)
     tx: Callable[[], Any]  # a write transaction (store/sqlite/backend.py)
 
-    def defer_indexes(self) -> bool:
-        if self.kind != "sqlite":  # PostgresStore inherits this class; it has its own
-            return False
+    def defer_indexes(self) -> bool:  # PostgresStore has its own (store/postgres/deferred.py)
         with self.tx() as db:
             if db.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None:
                 return False  # not a first ingest: an index built now would cost a full sort
@@ -45,7 +42,7 @@ class SQLiteBulk:
             return db.execute("SELECT 1 FROM deferred_indexes LIMIT 1").fetchone() is not None
 
     def build_deferred_indexes(self) -> None:
-        if self.kind != "sqlite" or self.readonly:
+        if self.readonly:
             return
         conn = self.db
         if conn.execute("SELECT 1 FROM deferred_indexes LIMIT 1").fetchone() is None:

@@ -229,10 +229,10 @@ class MetaCodec:
             db.executemany("INSERT INTO metadata_dicts (id, source_kind, created_at, data)"
                            " VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING", self._fresh)
 
-    def pack_content(self, db: Any, kind: str, type_: str, is_error: bool,
+    def pack_content(self, db: Any, kind: str, type_: str,
                      text: str | None) -> tuple[str | None, bytes | None]:
-        """(content, content_z) of a row about to be written (`is_error`: no longer decides;
-        errors pack like the rest since 0025)."""
+        """(content, content_z) of a row about to be written (errors pack like the rest since
+        0025)."""
         if (text is None or len(text) < CONTENT_MIN or type_ in PLAIN_TYPES
                 or kind in PLAIN_SOURCES):
             return text, None
