@@ -274,3 +274,40 @@ class TestRebuildAndRecovery:
         finally:
             lock.release()
         assert not any("another process" in n for n in search("step")["notes"])
+
+
+# Texts whose words a tokenizer could split, case or stem differently: the index is written
+# with Tantivy's own `en_stem` (statically composed, cheaper than the same chain registered
+# from Python) and queries are analysed by index.analyzer() in Python: they must agree.
+TRICKY = ["Running RUNS runner's ÜBER Straße naïve café flies studies",
+          "x" * 38 + " " + "y" * 39 + " " + "z" * 40 + " " + "w" * 41 + " ok",
+          "v2.0 foo_bar camelCase 3.14 ENOENT auth.token_refresh /usr/lib/x86_64",
+          "🙂 smile Σίσυφος ΣΊΣΥΦΟΣ 東京タワー İstanbul ılık Ǆemal ﬁle"]
+
+
+def test_the_index_tokenizes_as_queries_do(tmp_path):
+    import tantivy as T
+
+    def searcher(register: bool):
+        ix = index.KeywordIndex(tmp_path / f"ix{register}", create=True)
+        if register:  # as before: the same chain built from Python
+            ix.ix.register_tokenizer(index.ANALYZER, index.analyzer())
+        writer = ix.writer()
+        for i, text in enumerate(TRICKY, 1):
+            doc = T.Document()
+            doc.add_integer("id", i)
+            doc.add_text("text", text)
+            writer.add_document(doc)
+        writer.commit()
+        ix.reload()
+        return ix.schema, ix.searcher()
+
+    analyze = index.analyzer().analyze
+    (schema, ours), (_, before) = searcher(False), searcher(True)
+    terms = ours.terms_with_prefix("text", "", limit=1000)
+    assert {t for t, _ in terms} == {t for text in TRICKY for t in analyze(text)}
+    assert terms == before.terms_with_prefix("text", "", limit=1000)
+    for i, text in enumerate(TRICKY, 1):  # the same positions: each text is its own phrase
+        phrase = T.Query.phrase_query(schema, "text", analyze(text), 3)
+        found = [s.fast_field_values("id", [a for _, a in s.search(phrase, 10).hits]) for s in (ours, before)]
+        assert found == [[i], [i]]

@@ -103,6 +103,14 @@ class TestRowsToIndex:
         assert r.content and r.project_id and r.ts and r.source_file_id and r.content_hash
         assert r.deleted_at is None and r.linked_uid is None and r.is_meta == 0
 
+    def test_lean_rows_are_the_same_without_uid_and_hash(self, store):
+        rows = all_rows(store)
+        lean = [r for b in store.rows_to_index(0, store.max_message_id(), lean=True) for r in b]
+        assert lean == [r._replace(uid="", content_hash=None) for r in rows]
+        assert all(r.uid and r.content_hash for r in rows if r.content)
+        ids = [rows[1].id, rows[5].id]
+        assert store.rows_by_ids(ids, lean=True) == [r for r in lean if r.id in ids]
+
     def test_tails(self, store):
         store.put_tails({1: 10, 2: 20})
         store.put_tails({1: 5, 3: 30})  # a tail never moves back

@@ -152,7 +152,7 @@ def _build(store: Store, index_dir: Path, progress: Progress | None) -> SyncResu
     result = SyncResult(rebuilt=True, done_id=upto)
     writer = ix.writer()
     tails: dict[int, int] = {}
-    for rows in store.rows_to_index(0, upto):
+    for rows in store.rows_to_index(0, upto, lean=True):
         _add_rows(writer, rows, result, tails)
         if progress:
             progress(rows[-1].id, upto)
@@ -201,7 +201,7 @@ def _update(store: Store, ix: KeywordIndex, state: IndexState,
     sessions: set[str] = set()
     tails: dict[int, int] = {}
     pending = 0
-    for rows in store.rows_to_index(done, upto):
+    for rows in store.rows_to_index(done, upto, lean=True):
         sessions.update(r.session_id for r in rows if r.session_id)
         _add_rows(writer, rows, result, tails)
         pending += len(rows)
@@ -271,7 +271,7 @@ def _reindex(store: Store, writer: Any, ix: KeywordIndex, changed: set[int], ses
     todo = sorted(i for i in ids if i <= done)
     for chunk in _chunks(todo):
         writer.delete_documents_by_query(T.Query.term_set_query(ix.schema, "id", chunk))
-        _add_rows(writer, store.rows_by_ids(chunk), result, None)
+        _add_rows(writer, store.rows_by_ids(chunk, lean=True), result, None)
 
 
 def _add_rows(writer: Any, rows: list[IndexRow], result: SyncResult,
@@ -454,7 +454,7 @@ def _rows_ahead(store: Store, ids: list[int]) -> Iterator[list[IndexRow]]:
     caller indexes the batch before (a segment holds runs of ids: they are read in order)."""
     wanted = set(ids)
     batches = ([r for r in rows if r.id in wanted]
-               for lo, hi in _runs(ids) for rows in store.rows_to_index(lo - 1, hi))
+               for lo, hi in _runs(ids) for rows in store.rows_to_index(lo - 1, hi, lean=True))
     return read_ahead(batches, 4, name="expunge-reader")
 
 
@@ -654,7 +654,7 @@ class _Follow:
 
     def follow(self, upto: int) -> None:
         """Index the rows committed up to `upto`."""
-        for rows in self.store.rows_to_index(self.followed, upto):
+        for rows in self.store.rows_to_index(self.followed, upto, lean=True):
             marks, base = self.marks, self.base
             marks.frombytes(bytes(8 * (rows[-1].id - base - len(marks))))
             now = []

@@ -119,11 +119,15 @@ class SearchStore(ABC):
 
     # --- rows to index -------------------------------------------------------------------
     @abstractmethod
-    def rows_to_index(self, after_id: int, upto_id: int, batch: int = 5000) -> Iterator[list[IndexRow]]:
-        """Every message with after_id < id <= upto_id, in id order, `batch` at a time."""
+    def rows_to_index(self, after_id: int, upto_id: int, batch: int = 5000,
+                      lean: bool = False) -> Iterator[list[IndexRow]]:
+        """Every message with after_id < id <= upto_id, in id order, `batch` at a time.
+        `lean`: without `uid` ('') and `content_hash` (None), which the keyword index does not
+        read (SQLite recomputes a hash it does not keep)."""
 
     @abstractmethod
-    def rows_by_ids(self, ids: Iterable[int]) -> list[IndexRow]: ...
+    def rows_by_ids(self, ids: Iterable[int], lean: bool = False) -> list[IndexRow]:
+        """The messages of these ids (`lean` as in rows_to_index)."""
 
     @abstractmethod
     def message_ids_in_sessions(self, sessions: Iterable[str], upto_id: int) -> list[int]: ...
