@@ -6,6 +6,7 @@ behind and nothing wrong in the index, and the next run catches up."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_built_alongside_equals_built_after(tmp_path, cli_backend, request, monk
     for step in ("first run", "incremental run"):
         said = ingest_at(along, root, urls[0], monkeypatch)
         assert said.get("alongside") and said["indexed"] > 0, (step, said)
+        # it ran [search] alongside_nice (10) nicer than this process (capped at 19)
+        assert said["nice"] == min(19, os.nice(0) + 10), said
         assert not ingest_at(after, root, urls[1], monkeypatch).get("alongside")
         a, b = index_dump(along, urls[0], monkeypatch), index_dump(after, urls[1], monkeypatch)
         assert a["num_docs"] > 1000 and a["facets"][("kind", "history")], step

@@ -115,6 +115,7 @@ class SearchSettings:
     embed_on_ingest: str = "auto"  # auto | true | false
     model: str = "auto"  # the embedding model (search/embedder.py MODELS); auto: vectors.active_model
     min_similarity: float = 0.3
+    alongside_nice: int = 10  # the keyword index's process alongside an ingest: this much lower a priority
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,8 @@ def _search(table: dict[str, Any], home: Path, path: Path) -> SearchSettings:
         per_session=max(1, _get(table, "per_session", int, 3, w)),
         index_on_ingest=_get(table, "index_on_ingest", bool, True, w),
         embed_on_ingest=embed, model=model,
-        min_similarity=_get(table, "min_similarity", float, 0.3, w))
+        min_similarity=_get(table, "min_similarity", float, 0.3, w),
+        alongside_nice=min(19, max(0, _get(table, "alongside_nice", int, 10, w))))
 
 
 def _backup(table: dict[str, Any], path: Path) -> BackupSettings:

@@ -563,7 +563,10 @@ def follow_main() -> None:
     out: dict[str, Any] | None = None
     try:
         settings = pickle.loads(_read_exactly(0, int.from_bytes(_read_exactly(0, 8), "big")))
+        nice = _lower_priority(settings.search.alongside_nice)
         out = _follow(settings)
+        if out is not None:
+            out["nice"] = nice
     except _Ended:
         out = None
     except Exception as e:  # noqa: BLE001 - reported to the parent, which falls back to sync
@@ -575,6 +578,18 @@ def follow_main() -> None:
         out.update(cpu_seconds=round(use.ru_utime + use.ru_stime, 2), peak_rss=use.ru_maxrss * 1024)
     sys.stdout.write(json.dumps(out))
     sys.stdout.flush()
+
+
+def _lower_priority(by: int) -> int | None:
+    """Run `by` nicer than the ingest (its niceness now; None where there is none). On two
+    cores the ingest's process, the writer and this one share them through the read phase
+    and the ingest's is the critical path: nicer, this one takes what the writer leaves and
+    catches up while the run derives sessions and extracts memories on one core (indexing
+    late costs nothing: `finish` reads the rows as derivation left them)."""
+    try:
+        return os.nice(by)
+    except (OSError, AttributeError):
+        return None
 
 
 def _follow(settings: Settings) -> dict[str, Any] | None:
