@@ -3,12 +3,14 @@
 
     .venv/bin/python benchmarks/bench_index_build.py --home H [--before SRC] [--repeat 3]
 
-H is a MEMORY_HOME with an ingested store (read only: the index is written to a scratch folder
-next to nothing of H's and the store's index state is not touched). Each build runs the tree's
+H is a MEMORY_HOME with an ingested store, opened read only: the index is written to a
+temporary folder and the store's index state is not touched. Each build runs the tree's
 own `search.indexer._build` in a fresh process and reports CPU seconds (the machine is shared:
 wall is noise): in all, reading the rows (`rows_to_index`), making the documents
 (`document`) and the rest (Tantivy's tokenizing and indexing, in its own thread, plus the
-loop), the index's size and its documents. `--before SRC` adds the same build with another
+loop), the index's size and its documents; then the keyword queries of bench_search.py on
+the index built (the best of 5 runs each, and whether each query's top 50, ids and scores,
+and count are the first build's). `--before SRC` adds the same build with another
 source tree's code (e.g. `git archive` of main). Prints a Markdown table.
 """
 
@@ -18,12 +20,18 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_search import KEYWORD  # noqa: E402
+
+QUERIES = [q for _, q, filters, _ in KEYWORD if not filters]
 
 CHILD = r"""
 import json, resource, sys, time
@@ -74,9 +82,29 @@ with open_store(load_settings(), readonly=True) as store:
     r = indexer._build(Unrecorded(store), out, None)
     total, wall = cpu() - c0, time.perf_counter() - t0
 size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+# The keyword queries of bench_search.py on the index just built: each one's top 50 (ids and
+# scores) and its time, the best of a few runs after a warm-up.
+from coditect_memory.search.filters import Filters
+from coditect_memory.search.index import KeywordIndex
+from coditect_memory.search.keyword import KeywordSearcher
+from coditect_memory.search.query import parse
+
+searcher = KeywordSearcher(KeywordIndex(next(out.glob("keyword-*"))), load_settings().search)
+tops, times = [], []
+for q in json.loads(sys.argv[2]):
+    parsed = parse(q)
+    searcher.search(parsed, Filters(), 50)
+    best = []
+    for _ in range(5):
+        t = time.perf_counter()
+        res = searcher.search(parsed, Filters(), 50)
+        best.append((time.perf_counter() - t) * 1000)
+    times.append(min(best))
+    tops.append([(h.id, round(h.score, 4)) for h in res.hits] + [res.total])
 print(json.dumps({"cpu": total, "wall": wall, "read": spent["read"], "docs": spent["docs"],
-                  "indexed": r.indexed, "size": size,
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "indexed": r.indexed, "size": size, "rss": rss, "tops": tops, "ms": times}))
 """
 
 
@@ -84,8 +112,8 @@ def build(home: Path, src: Path, scratch: Path) -> dict:
     """One index build by the code in `src` from the store in `home`, into `scratch`."""
     shutil.rmtree(scratch, ignore_errors=True)
     env = {**os.environ, "MEMORY_HOME": str(home), "PYTHONPATH": str(src)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(scratch)], env=env, capture_output=True,
-                          text=True)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(scratch), json.dumps(QUERIES)], env=env,
+                          capture_output=True, text=True)
     shutil.rmtree(scratch, ignore_errors=True)
     if proc.returncode != 0:
         sys.exit(f"the build with {src} failed:\n{proc.stderr[-2000:]}")
@@ -103,16 +131,20 @@ def main() -> None:
         before = args.before / "src" if (args.before / "src").is_dir() else args.before
         trees.insert(0, ("before", before))
     print("| # | code | CPU s | reading rows | documents | Tantivy and the rest | wall s | documents indexed"
-          " | index MB | peak RSS MB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " | index MB | peak RSS MB | keyword search p50 / max ms | top 50s as the first build's |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    first = None
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         for i in range(1, args.repeat + 1):
             for label, src in trees:
                 r = build(args.home, src, Path(tmp) / "index")
                 rest = r["cpu"] - r["read"] - r["docs"]
+                first = first or r["tops"]
+                same = sum(a == b for a, b in zip(r["tops"], first, strict=True))
                 print(f"| {i} | {label} | {r['cpu']:.2f} | {r['read']:.2f} | {r['docs']:.2f} | {rest:.2f}"
-                      f" | {r['wall']:.1f} | {r['indexed']:,} | {r['size'] / 1e6:.1f} | {r['rss'] / 1e6:.0f} |",
-                      flush=True)
+                      f" | {r['wall']:.1f} | {r['indexed']:,} | {r['size'] / 1e6:.1f} | {r['rss'] / 1e6:.0f}"
+                      f" | {statistics.median(r['ms']):.1f} / {max(r['ms']):.1f}"
+                      f" | {same} of {len(first)} queries |", flush=True)
 
 
 if __name__ == "__main__":
