@@ -526,12 +526,18 @@ class _Streaming(Conn):
 
 
 def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]], numbered: bool = True) -> bool:
-    """COPY the rows (after their number n, `numbered`); False, with nothing written, when
-    one breaks a unique key. The rows are sent without looking at them first (looking cost
-    an eighth of a batch): psycopg refuses a NUL before sending it, and only then is the
-    COPY redone with the NULs replaced (rare: a text holding one)."""
+    """COPY the rows (after their number n, `numbered`) in binary: the server takes each
+    value as it is stored instead of parsing text (a fifth of its COPY's work), and
+    psycopg's C dumpers write it as fast. False, with nothing written, when one breaks a
+    unique key. The rows are sent without looking at them first (looking cost an eighth of
+    a batch): the server refuses a NUL in a text, and only then is the COPY redone with the
+    NULs replaced (rare: a text holding one)."""
+    table, cols = _COPY_INTO.match(sql).groups()  # type: ignore[union-attr]
+    types = _column_types(cur, table, tuple(c.strip() for c in cols.split(",")))
+
     def send(rows: list[tuple[Any, ...]]) -> None:
-        with cur.copy(sql) as copy:
+        with cur.copy(sql.replace(" FROM STDIN", " FROM STDIN (FORMAT BINARY)")) as copy:
+            copy.set_types(types)
             for n, row in enumerate(rows):
                 copy.write_row((n, *row) if numbered else row)
 
@@ -546,6 +552,23 @@ def _copy(cur: Any, sql: str, rows: list[tuple[Any, ...]], numbered: bool = True
         cur.execute("ROLLBACK TO SAVEPOINT copy_rows")
         return False
     return True
+
+
+_COPY_INTO = re.compile(r"COPY (\w+) \(([^)]*)\)")
+_TYPES: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+
+
+def _column_types(cur: Any, table: str, cols: tuple[str, ...]) -> list[int]:
+    """The type oids of a table's columns, which a binary COPY must name (once per process:
+    the schema of a table a run writes does not change under it)."""
+    key = (table, cols)
+    if key not in _TYPES:
+        oids = dict(cur.execute(
+            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass"
+            " AND attnum > 0 AND NOT attisdropped", (f"pg_temp.{table}" if table.startswith("stage_")
+                                                     else table,)).fetchall())
+        _TYPES[key] = [oids[c] for c in cols]
+    return _TYPES[key]
 
 
 def _no_nul(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
