@@ -340,8 +340,8 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             growing = _no_nul(growing)
             new_by_file = batch.new_by_file
             uids = [row[0] for row in plain] + [row[0] for row in growing]
-            stored = {u for (u,) in db.raw.execute(
-                "SELECT uid FROM messages WHERE uid = ANY(%s)", (uids,))} if uids else set()
+            stored = {u for (u,) in db.raw.execute(  # %b: a binary array, not text to parse
+                "SELECT uid FROM messages WHERE uid = ANY(%b)", (uids,))} if uids else set()
             if stored & {row[0] for row in plain} or len(set(uids)) < len(uids):
                 self._write_staged(db, plain, new_by_file)
                 self._write_growing(db, growing, new_by_file)
