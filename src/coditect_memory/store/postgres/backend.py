@@ -250,6 +250,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             pg_changes.install(db.raw)  # PostgreSQL-only: backup change tracking
             db.raw.execute(deferred.INSTALL)  # and the record of indexes dropped for a load
             _lz4(db.raw)
+            _no_stats(db.raw)
 
     def _applied(self) -> set[int]:
         try:
@@ -515,6 +516,22 @@ def _lz4(pg: Any) -> None:
             pg.execute(f"ALTER TABLE {t} ALTER COLUMN {c} SET COMPRESSION lz4")
     except psycopg.errors.FeatureNotSupported:
         pg.execute("ROLLBACK TO SAVEPOINT lz4")
+
+
+# Long values no query filters or joins by: ANALYZE (after a bulk load, deferred.build, and
+# autovacuum's) skips them, which was most of its time on messages.
+_NO_STATS = (("messages", "content"), ("messages", "content_z"), ("messages", "metadata"),
+             ("messages", "metadata_z"), ("messages", "content_hash"))
+
+
+def _no_stats(pg: Any) -> None:
+    """Set _NO_STATS' columns' statistics target to 0 (catalog only), where not done yet."""
+    for t, c in pg.execute(
+            "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND a.attstattarget <> 0"
+            " AND (c.relname, a.attname) IN (" + ", ".join(f"('{t}', '{c}')" for t, c in _NO_STATS)
+            + ")").fetchall():
+        pg.execute(f"ALTER TABLE {t} ALTER COLUMN {c} SET STATISTICS 0")
 
 
 class _Streaming(Conn):
