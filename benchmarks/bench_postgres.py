@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -197,11 +198,38 @@ def searched(envs: dict[str, dict[str, str]], rounds: int) -> dict[str, dict]:
     return out
 
 
+def server_cpu(server: PgServer) -> float:
+    """CPU seconds the server's processes have used: the postmaster's own and its ended
+    children's (reaped), plus its live children's (backends, walwriter, checkpointer)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pm = int((server.data / "postmaster.pid").read_text().split()[0])
+    total = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            with contextlib.suppress(OSError):
+                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(pid) == pm:
+                    total += sum(int(x) for x in f[11:15])
+                elif int(f[1]) == pm:
+                    total += int(f[11]) + int(f[12])
+    return total / tick
+
+
+def client_cpu() -> float:
+    """CPU seconds used by the ended child processes (the `memory` commands and theirs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def measure(name: str, env: dict[str, str], source: Path, small: Path, work: Path, rounds: int,
             server: PgServer, real_vectors: int | None) -> dict:
     out: dict = {"backend": name}
+    cpu = client_cpu(), server_cpu(server)
     took, ing = memory(env, "ingest", str(source), "--json")
     assert isinstance(ing, dict)
+    time.sleep(2)  # the run's connections end: their CPU is counted
+    out["ingest_cpu_client"] = client_cpu() - cpu[0]
+    out["ingest_cpu_server"] = server_cpu(server) - cpu[1] if name == "postgresql" else 0.0
     out["ingest_s"] = took
     out["messages"] = ing["messages_new"]
     out["rate"] = ing["messages_new"] / took
@@ -388,6 +416,7 @@ def main() -> None:
     for r in results:
         slowest = max(r["reports"].items(), key=lambda kv: kv[1])
         rows.append([r["backend"], f"{r['messages']:,}", f"{r['ingest_s']:.1f} s",
+                     f"{r['ingest_cpu_client']:.1f} + {r['ingest_cpu_server']:.1f} s",
                      f"{r['rate']:,.0f}/s", f"{sizes[r['backend']] / 1e6:,.0f} MB",
                      f"{r['kw_p50']:.1f} / {r['kw_p95']:.1f} ms",
                      f"{r['hydrate_p50']:.1f} / {r['hydrate_p95']:.1f} ms",
@@ -407,11 +436,14 @@ def main() -> None:
         f"{args.rounds} rounds of {len(QUERIES)} keyword queries (`took_ms`); hydration: one page"
         " of 20 random ids, 200 times, in-process; reports: wall time of the whole command;"
         f" incremental: after ingesting {results[0]['small_new']:,} new rows ({args.small});"
-        " restore: of the full + incremental chain; status: median of 5 whole `status --json`"
+        " restore: of the full + incremental chain; the first ingest's CPU: the `memory ingest`"
+        " process and its children (rusage), and the server's processes (/proc: the postmaster,"
+        " its live and ended children); status: median of 5 whole `status --json`"
         " commands. PostgreSQL 15 on the same machine, durable (fsync, synchronous_commit,"
         " full_page_writes on; shared_buffers 1GB, max_wal_size 8GB, checkpoint_timeout 15min)."
         f" {time.time() - started:.0f} s in all; other helpers' work was loading the machine.", "",
-        table([tuple(r) for r in rows], ("backend", "messages", "first ingest", "rate",
+        table([tuple(r) for r in rows], ("backend", "messages", "first ingest",
+                                          "its CPU: client + server", "rate",
                                           "store size", "keyword p50 / p95", "hydrate p50 / p95",
                                           "slowest report", "status", "full backup", "incremental",
                                           "restore"))]

@@ -112,3 +112,21 @@ def test_during_a_run_a_batch_failing_behind_is_raised_by_the_next_call_and_leav
         assert store.status()["messages"] == 6 and pending(store.url) == []
     finally:
         store.close()
+
+
+def test_a_first_ingest_leaves_its_tables_analyzed_without_the_long_columns(pg_server, tmp_path, monkeypatch):
+    """The reads after a load plan by statistics (an id range's rows): the build ANALYZEs the
+    tables it built indexes on; the long texts no query filters by are left out."""
+    url = pg_server.database()
+    monkeypatch.setenv("MEMORY_DATABASE_URL", url)
+    root = tmp_path / "claude"
+    write_jsonl(transcript_path(root, sid(1)), conversation(sid(1), 30))
+    ingest_json(root)
+    with psycopg.connect(url) as pg:
+        analyzed = {t for (t,) in pg.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")}
+        columns = {c for (c,) in pg.execute(
+            "SELECT attname FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'messages'")}
+    assert {"messages", "api_usage"} <= analyzed
+    assert {"id", "session_id", "ts"} <= columns
+    assert not columns & {"content", "metadata", "content_hash"}
