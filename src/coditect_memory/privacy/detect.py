@@ -255,8 +255,18 @@ class Detector:
         return bool(self._always) or bool(text and self._which(text.encode("utf-8", "surrogatepass")))
 
     def may_match(self, data: bytes) -> bool:
-        """`candidates` of UTF-8 bytes (texts joined by a newline: see `joinable`)."""
-        return bool(self._always) or bool(data and self._which(data))
+        """`candidates` of UTF-8 bytes (texts joined by a newline: see `joinable`); the scan
+        stops at the first screen that matches (ingest asks this of every record)."""
+        if self._always:
+            return True
+        if not data or self._db is None:
+            return False
+        try:
+            with self._lock:
+                self._db.scan(data, match_event_handler=_stop)
+        except hyperscan.ScanTerminated:
+            return True
+        return False
 
     @property
     def joinable(self) -> bool:
@@ -299,6 +309,11 @@ class Detector:
             value = m.group(g)
             if value and rule.accepts(value):
                 found.append(Finding(rule.id, rule.kind, m.start(g), m.end(g), value))
+
+
+def _stop(*_: Any) -> bool:
+    """A scan's match handler that ends it (Hyperscan raises ScanTerminated)."""
+    return True
 
 
 def _anchored(pattern: str) -> bool:
