@@ -43,6 +43,9 @@ def _records() -> list[Record]:
     out.append(Record(uid="plain", kind="transcript", type="user", content="hello there",
                       metadata={"version": "2.0.28", "nested": {"a": [1, "b"]}}))
     out.append(Record(uid="text-only", kind="debug", type="log", content="a plain line"))
+    # the metadata's JSON screens as a credential ("key":"0b53..."), none of its strings does
+    out.append(Record(uid="file-key", kind="file_history", type="file_version", content="x = 1",
+                      metadata={"file_key": "0b5306f9872472dc", "version": 1}))
     out.append(Record(uid="meta-only", kind="transcript", type="system", content="",
                       metadata={"subtype": "turn_duration", "durationMs": 12}))
     out.append(Record(uid="deep", kind="transcript", type="user", content="x",
@@ -88,3 +91,13 @@ def test_the_kept_metadata_json_is_what_the_store_writes():
 ])
 def test_anchors_are_told_from_classes_and_escapes(pattern, anchored):
     assert _anchored(pattern) is anchored
+
+
+def test_metadata_whose_json_alone_screens_is_not_walked(monkeypatch):
+    masker = _masker()
+    rec = next(r for r in _records() if r.uid == "file-key")
+    assert masker._screen(rec.metadata)  # its JSON matches a screen across key and value
+    walked: list[object] = []
+    monkeypatch.setattr(masker, "walk", lambda meta: walked.append(meta) or meta)
+    masker.record(rec)
+    assert walked == [] and rec.metadata == {"file_key": "0b5306f9872472dc", "version": 1}

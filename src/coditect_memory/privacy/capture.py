@@ -12,7 +12,7 @@ from ..settings import PrivacySettings
 from ..sources.base import Record
 from .detect import SECRET, build
 from .levels import EPHEMERAL, Levels
-from .mask import Masker, load_key, map_strings
+from .mask import Masker, load_key, map_strings, strings
 
 
 class CaptureMasker:
@@ -60,6 +60,15 @@ class CaptureMasker:
             rec.metadata_json = dump
         return True
 
+    def _values_may_match(self, meta: Any) -> bool:
+        """Whether a string of the metadata may hold a secret, its JSON's screen having
+        matched: one scan of them all joined, not one each (the JSON's can match across a
+        key and its value: a file version's `"file_key":"0b53..."`)."""
+        if not self.detector.joinable:
+            return True
+        data = "\n".join(strings(meta, [])).encode("utf-8", "surrogatepass")
+        return self.detector.may_match(data)
+
     def record(self, rec: Record) -> None:
         """Mask the record in place."""
         if (rec.content or rec.metadata) and self._clear(rec):
@@ -71,7 +80,7 @@ class CaptureMasker:
             changed = new is not rec.content and new != rec.content
             rec.content = new
         meta = rec.metadata
-        if meta and self._screen(meta):
+        if meta and self._screen(meta) and self._values_may_match(meta):
             new_meta = self.walk(meta)
             changed = changed or new_meta != meta
             rec.metadata = new_meta
