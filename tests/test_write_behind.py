@@ -248,3 +248,28 @@ def test_a_writer_that_cannot_open_the_store_says_so_at_the_first_batch(tmp_path
     with pytest.raises(StoreError, match="no store at"):
         writer.finish()
     assert writer.proc.poll() is not None
+
+
+def test_a_batch_travels_whole_with_marshal_or_pickle():
+    """What a batch sends is what the writer gets: plain values with marshal, and a pickle
+    when a value is of a type marshal does not take (a watermark's state of another type)."""
+    import io
+    from decimal import Decimal
+
+    from coditect_memory.store.protocol.ingest import FileUpdate
+    from coditect_memory.store.sqlite.behind import _dump_batch, _load_batch
+
+    def update(state: dict[str, Any]) -> FileUpdate:
+        return FileUpdate(7, "transcript", 10, 1, "ab", 10, 2, "ab", state, False, 0, None,
+                          "new", 10, 2, 0)
+
+    rows = [(b"\x01" * 16, "s", None, "transcript", "user", "user", "hi", None, None, 5, 1.5,
+             True, ("x",))]
+    for state, tag in (({"cwd": "/p", "last_ts": 5, "n": [1, {"a": None}]}, b"M"),
+                       ({"odd": Decimal("1.5")}, b"P")):
+        prep = Prepared(3, rows, [0], [("sha", 2, 1, b"xy")], [("m", "r")], [("s", "n", "p")],
+                        {"s": {"start": 5}}, [("f", 1, 0, "error", "bad")], [update(state)],
+                        {7: 1})
+        data = _dump_batch(prep)
+        assert data[:1] == tag
+        assert _load_batch(io.BytesIO(len(data).to_bytes(8, "big") + data)) == prep

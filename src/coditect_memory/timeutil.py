@@ -18,23 +18,19 @@ _MONTHS = {m: i + 1 for i, m in enumerate(
 
 # Years 1..9999: what `iso` can show and an SQLite INTEGER can hold.
 _MIN_MS, _MAX_MS = -62135596800000, 253402300799999
+_NUMBER = (int, float)
 
 
 def parse_ts(value: object) -> int | None:
     """Epoch ms from an ISO string, epoch seconds or epoch ms; None when unreadable.
 
     Out-of-range or non-finite numbers (NaN, 1e30) are unreadable too: stored, they would
-    break every later display of the store.
+    break every later display of the store. (A string, what every line has, is tried first:
+    this runs for each line a first ingest reads.)
     """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        v = float(value)
-        if not math.isfinite(v):
+    if isinstance(value, str):
+        if not value:
             return None
-        ms = int(v if abs(v) > 1e11 else v * 1000)
-        return ms if _MIN_MS <= ms <= _MAX_MS else None
-    if isinstance(value, str) and value:
         try:
             dt = datetime.fromisoformat(value)
             if dt.tzinfo is None:
@@ -43,7 +39,13 @@ def parse_ts(value: object) -> int | None:
         except (ValueError, OverflowError):
             return None
         return ms if _MIN_MS <= ms <= _MAX_MS else None
-    return None
+    if value is None or isinstance(value, bool) or not isinstance(value, _NUMBER):
+        return None
+    v = float(value)
+    if not math.isfinite(v):
+        return None
+    ms = int(v if abs(v) > 1e11 else v * 1000)
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
 
 
 def iso(ms: int | None) -> str | None:

@@ -15,7 +15,7 @@ import operator
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,19 +155,12 @@ class _ReadFailed(Exception):
     """Reading one file failed as a whole (I/O error, or a reader bug)."""
 
 
-def _guarded(items: Iterator[Record | Issue]) -> Iterator[Record | Issue]:
-    """A reader's items; a failure inside the reader (not the store) ends only this file."""
-    while True:
-        try:
-            item = next(items)
-        except StopIteration:
-            return
-        except OSError as e:
-            raise _ReadFailed(f"cannot read: {e.strerror or e}") from e
-        except Exception as e:  # noqa: BLE001 - a reader bug costs this file, not the run
-            raise _ReadFailed(f"reader failed ({type(e).__name__}: {e}); the file is read again "
-                              "next run — please report this") from e
-        yield item
+def _why(e: Exception) -> str:
+    """Why reading a file failed inside its reader (not the store): only this file is lost."""
+    if isinstance(e, OSError):
+        return f"cannot read: {e.strerror or e}"
+    return (f"reader failed ({type(e).__name__}: {e}); the file is read again next run — "
+            "please report this")
 
 
 def check_root(root: Path, fmt: str = "claude") -> tuple[Path, str | None]:
@@ -409,8 +402,15 @@ class Ingest:
         done = p.start_offset  # bytes of the file accounted to the progress bar
         file_id, batch_size = p.file_id, self.config.ingest.batch_size
         add, advance = self._add, self.progress.advance
+        items = reader(ctx)
         try:
-            for item in _guarded(reader(ctx)):
+            while True:
+                try:
+                    item = next(items, None)
+                except Exception as e:  # noqa: BLE001 - a reader bug costs this file, not the run
+                    raise _ReadFailed(_why(e)) from e
+                if item is None:
+                    break
                 if type(item) is Record:
                     add(item, self._origin_file(item.origin) if item.origin else file_id)
                     read += 1

@@ -12,7 +12,7 @@ from ..settings import PrivacySettings
 from ..sources.base import Record
 from .detect import SECRET, build
 from .levels import EPHEMERAL, Levels
-from .mask import Masker, load_key, map_strings
+from .mask import Masker, load_key, map_strings, strings
 
 
 class CaptureMasker:
@@ -41,18 +41,53 @@ class CaptureMasker:
         except TypeError:  # not JSON-able as it is: look at every string
             return True
 
+    def _clear(self, rec: Record) -> bool:
+        """True when neither the record's text nor its metadata can hold a secret: one scan
+        of both joined (the text's own screen and the metadata's JSON, as `_screen` has it),
+        where screening each apart took two (most records: nothing is there). The metadata's
+        JSON is kept for the store (`Record.metadata_json`): it is what the row stores."""
+        if not self.detector.joinable:
+            return False
+        meta = rec.metadata
+        try:
+            dump = orjson.dumps(meta) if meta else b""
+        except TypeError:
+            return False  # `_screen` looks at every string
+        text = rec.content.encode("utf-8", "surrogatepass") if rec.content else b""
+        if self.detector.may_match(text + b"\n" + dump):
+            return False
+        if dump:
+            rec.metadata_json = dump
+        return True
+
+    def _values_may_match(self, meta: Any) -> bool:
+        """Whether a string of the metadata may hold a secret, its JSON's screen having
+        matched: one scan of them all joined, not one each (the JSON's can match across a
+        key and its value: a file version's `"file_key":"0b53..."`)."""
+        if not self.detector.joinable:
+            return True
+        data = "\n".join(strings(meta, [])).encode("utf-8", "surrogatepass")
+        return self.detector.may_match(data)
+
     def record(self, rec: Record) -> None:
         """Mask the record in place."""
+        if (rec.content or rec.metadata) and self._clear(rec):
+            self._rest(rec, False)
+            return
         changed = False
         if rec.content:
             new = self.text(rec.content)
             changed = new is not rec.content and new != rec.content
             rec.content = new
         meta = rec.metadata
-        if meta and self._screen(meta):
+        if meta and self._screen(meta) and self._values_may_match(meta):
             new_meta = self.walk(meta)
             changed = changed or new_meta != meta
             rec.metadata = new_meta
+        self._rest(rec, changed)
+
+    def _rest(self, rec: Record, changed: bool) -> None:
+        """The record's blob and session facts masked; `changed`: its text or metadata was."""
         if rec.blob is not None and b"\x00" not in rec.blob[:8192]:
             try:
                 text = rec.blob.decode("utf-8")

@@ -206,6 +206,7 @@ class Detector:
     _always: list[int] = field(init=False, default_factory=list)  # rules without a screen
     _spans: dict[int, Any] = field(init=False, default_factory=dict)  # rule -> its screen, with spans
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _joinable: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
         patterns = []
@@ -219,6 +220,7 @@ class Detector:
                 if rule.screen:
                     self._spans[i] = _compile([p], _SPANS)
         self._db = _compile(patterns) if patterns else None
+        self._joinable = not any(_anchored(p) for p in patterns)
 
     def _scan(self, db: Any, data: bytes, on: Any) -> None:
         """One Hyperscan pass (a scratch space per database: scans are serialised, which
@@ -252,6 +254,29 @@ class Detector:
         """The cheap screen: could any rule match here?"""
         return bool(self._always) or bool(text and self._which(text.encode("utf-8", "surrogatepass")))
 
+    def may_match(self, data: bytes) -> bool:
+        """`candidates` of UTF-8 bytes (texts joined by a newline: see `joinable`); the scan
+        stops at the first screen that matches (ingest asks this of every record)."""
+        if self._always:
+            return True
+        if not data or self._db is None:
+            return False
+        try:
+            with self._lock:
+                self._db.scan(data, match_event_handler=_stop)
+        except hyperscan.ScanTerminated:
+            return True
+        return False
+
+    @property
+    def joinable(self) -> bool:
+        """Whether screening texts joined by a newline finds every candidate each text alone
+        has: true unless a screen is anchored (`^`, `$`, `\\A`, `\\Z`, `\\z`), which the join
+        would move. A word boundary holds: the newline is not a word character, as the
+        absent one at a text's end."""
+        return self._joinable
+
+
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings, in order (the earliest, then the longest, wins)."""
         if not text:
@@ -284,6 +309,38 @@ class Detector:
             value = m.group(g)
             if value and rule.accepts(value):
                 found.append(Finding(rule.id, rule.kind, m.start(g), m.end(g), value))
+
+
+def _stop(*_: Any) -> bool:
+    """A scan's match handler that ends it (Hyperscan raises ScanTerminated)."""
+    return True
+
+
+def _anchored(pattern: str) -> bool:
+    """Whether a (Hyperscan) regex has an anchor outside its character classes."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if not in_class and pattern[i + 1:i + 2] in ("A", "Z", "z", "G"):
+                return True
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            i += 1
+            if pattern[i:i + 1] == "^":  # a negated class
+                i += 1
+            if pattern[i:i + 1] == "]":  # a first ']' is literal
+                i += 1
+            continue
+        elif c in "^$":
+            return True
+        i += 1
+    return False
 
 
 def _windows(text: str, data: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -53,6 +53,19 @@ def map_strings(obj: Any, fn: Callable[[str], str]) -> Any:
     return obj
 
 
+def strings(obj: Any, out: list[str]) -> list[str]:
+    """Every string `map_strings` would map, in `out`."""
+    if isinstance(obj, str):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            strings(v, out)
+    elif isinstance(obj, list):
+        for v in obj:
+            strings(v, out)
+    return out
+
+
 def fingerprint(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:FP_CHARS]
 

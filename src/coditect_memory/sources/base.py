@@ -85,6 +85,9 @@ class Record:
     replace: bool = False  # the record may grow on a later read (last debug entry)
     facts: dict[str, Any] | None = None  # session facts: git branch, version, title, ...
     origin: Origin | None = None  # an imported record's original source (else: the file read)
+    # `metadata` as JSON (orjson), made by ingest's privacy screen when it changed nothing:
+    # the store writes it instead of dumping the metadata again
+    metadata_json: bytes | None = None
 
 
 @dataclass(slots=True)

@@ -41,13 +41,14 @@ class LineReader:
         # first bytes read now end that line, they do not start a new one.
         continued = self.offset > 0 and _byte_before(f, self.offset) != b"\n"
         f.seek(self.offset)
-        readline = f.readline
+        readline, limit = f.readline, max_len + 1
         while True:
-            data = readline(max_len + 1)
+            data = readline(limit)
             if not data:
                 return
-            if data[-1:] != b"\n":
-                if len(data) > max_len:
+            size = len(data)
+            if data[-1] != 10:  # no newline: too long, or the end of the file
+                if size > max_len:
                     yield from self._skip_long(data)
                     if self.tail_too_long:
                         return
@@ -55,18 +56,18 @@ class LineReader:
                 self.tail = data  # EOF without newline
                 return
             start = self.offset
-            self.offset += len(data)
+            self.offset = start + size
             if self.keep_before:
                 self.hasher_before = self.hasher.copy()
             self.hasher.update(data)
-            end = -2 if data[-2:] == b"\r\n" else -1
+            text = data[:-2] if size > 1 and data[-2] == 13 else data[:-1]  # without \r\n or \n
             if continued:
                 continued = False
-                if data[:end].strip():  # more text on that line: keep its number
-                    yield Line(self.line_no, start, data[:end], len(data))
+                if text.strip():  # more text on that line: keep its number
+                    yield Line(self.line_no, start, text, size)
                 continue
             self.line_no += 1
-            yield Line(self.line_no, start, data[:end], len(data))
+            yield Line(self.line_no, start, text, size)
 
     def consume_tail(self) -> None:
         """Accept the unterminated last line as complete (it parsed as a whole record)."""

@@ -38,11 +38,16 @@ _SESSION_ID = re.compile(rb'"sessionId"\s*:\s*"([^"]{1,200})"')
 
 
 def _file_session(ctx: ReadContext) -> str | None:
-    """The session of lines that carry no sessionId: the first one named in the file."""
+    """The session of lines that carry no sessionId: the first one named in the file's first
+    256 KB. Its first 16 KB are read first: a match found there is the first (a match that
+    began earlier and crossed 16 KB could only hold one that ends later)."""
     if "session" not in ctx.state:
         try:
             with open(ctx.path, "rb") as f:
-                m = _SESSION_ID.search(f.read(1 << 18))
+                head = f.read(1 << 14)
+                m = _SESSION_ID.search(head)
+                if m is None and len(head) == 1 << 14:
+                    m = _SESSION_ID.search(head + f.read((1 << 18) - len(head)))
         except OSError:
             m = None
         ctx.state["session"] = m.group(1).decode("utf-8", "replace") if m else ctx.session_hint

@@ -96,6 +96,18 @@ def _same(value: Any) -> Any:
     return value
 
 
+class _Keys(dict[Any, Any]):
+    """`make(value)` of each value looked up (`keys[value]`), made once."""
+
+    def __init__(self, make: Any) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, value: Any) -> Any:
+        made = self[value] = self.make(value)
+        return made
+
+
 def _meta(value: Any) -> str | None:
     if not value:
         return None
@@ -465,7 +477,9 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         rows: list[tuple[Any, ...]] = []
         growing: list[int] = []
         blobs: list[tuple[str, int, int, bytes]] = []
-        ext = uuid_key if self.packs_content else _same  # 16 bytes, not 36 characters (0024)
+        # 16 bytes, not 36 characters (0024); a batch repeats its session and uuids (a
+        # message's blocks, its parent): each made once
+        ext = _Keys(uuid_key).__getitem__ if self.packs_content else _same
         key = uid_key if self.packs_content else _same  # 16 bytes, not 32 characters (0025)
         packed = self.packs_content
         for rec, file_id in batch.records:
@@ -483,7 +497,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
                    int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
                    file_id, rec.line, rec.offset,
-                   rec.origin.run_id if rec.origin else batch.run_id, _meta(meta),
+                   rec.origin.run_id if rec.origin else batch.run_id,
+                   _meta(meta) if rec.metadata_json is None else rec.metadata_json.decode(),
                    *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
                               rec.component, rec.is_error, rec.tool_name, content), None, None)
             if rec.replace:
@@ -494,7 +509,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                         batch.new_by_file)
 
     def _usage_rows(self, batch: Batch) -> list[tuple[Any, ...]]:
-        sid = uuid_key if self.packs_content else _same  # 16 bytes, as messages' (0028)
+        sid = _Keys(uuid_key).__getitem__ if self.packs_content else _same  # as messages' (0028)
         return [(u.message_id, u.request_id, sid(u.session_id), u.model, u.ts, u.input_tokens,
                  u.output_tokens, u.cache_read_tokens, u.cache_write_tokens, int(u.is_sidechain))
                 for u in batch.usage]

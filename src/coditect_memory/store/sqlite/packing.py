@@ -110,13 +110,13 @@ def uid_key(text: str | None) -> str | bytes | None:
     """How SQLite stores a uid: 32 lowercase hex digits as their 16 bytes (uid_sql gives the
     text back), anything else (an imported uid of another form) as it is. Also SQL's
     `uid_bytes`; look-ups by uid pass their arguments through it."""
-    if (text is None or len(text) != 32 or not (text.isascii() and text.isalnum())
-            or text != text.lower()):
-        return text  # (bytes.fromhex would skip spaces)
+    if text is None or len(text) != 32:
+        return text
     try:
-        return bytes.fromhex(text)
+        raw = bytes.fromhex(text)
     except ValueError:
         return text
+    return raw if raw.hex() == text else text  # not so: spaces (fromhex skips them), capitals
 
 
 def keys_in(to_key: str, n: int) -> str:

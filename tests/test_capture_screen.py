@@ -1,0 +1,103 @@
+"""Ingest's privacy screen: a record's text and metadata screened in one scan give exactly
+the records that screening each apart gave (masks, metadata, counts), and the metadata's
+JSON kept for the store is what the store would have written."""
+
+from __future__ import annotations
+
+import copy
+
+import orjson
+import pytest
+
+from coditect_memory.privacy.capture import CaptureMasker
+from coditect_memory.privacy.detect import SECRET, Detector, _anchored, parse_rule, shipped_rules
+from coditect_memory.privacy.mask import Masker
+from coditect_memory.sources.base import Record
+from coditect_memory.sources.text import compact_json
+
+from .privacy.corpus import secrets
+
+KEY = b"k" * 32
+
+
+def _masker(extra: list[dict] | None = None, joined: bool = True) -> CaptureMasker:
+    rules = [parse_rule(r) for r in [*(extra or []), *shipped_rules()]]
+    detector = Detector([r for r in rules if r.kind == SECRET])
+    if not joined:
+        detector._joinable = False  # the screens of each part apart, as before
+    return CaptureMasker(Masker(detector, KEY))
+
+
+def _records() -> list[Record]:
+    """Every place a secret can be, and records with none (most of them)."""
+    out = []
+    for i, item in enumerate(secrets()):
+        where = i % 5
+        out.append(Record(
+            uid=f"u{i}", kind="transcript", type="tool_result",
+            content=("output:\n" + item.text) if where in (0, 2) else "nothing here, key: none",
+            metadata=({"toolUseResult": {"stdout": item.text, "lines": [item.text, 3]}}
+                      if where in (1, 2) else {"cwd": "/home/dev/p", "n": i}),
+            facts={"git_branch": item.text} if where == 3 else None,
+            blob=item.text.encode() if where == 4 else None))
+    out.append(Record(uid="plain", kind="transcript", type="user", content="hello there",
+                      metadata={"version": "2.0.28", "nested": {"a": [1, "b"]}}))
+    out.append(Record(uid="text-only", kind="debug", type="log", content="a plain line"))
+    # the metadata's JSON screens as a credential ("key":"0b53..."), none of its strings does
+    out.append(Record(uid="file-key", kind="file_history", type="file_version", content="x = 1",
+                      metadata={"file_key": "0b5306f9872472dc", "version": 1}))
+    out.append(Record(uid="meta-only", kind="transcript", type="system", content="",
+                      metadata={"subtype": "turn_duration", "durationMs": 12}))
+    out.append(Record(uid="deep", kind="transcript", type="user", content="x",
+                      metadata={"k": [[[[1]]]] * 3, 7: "a non-string key"}))
+    return out
+
+
+def _masked(masker: CaptureMasker) -> list[Record]:
+    records = copy.deepcopy(_records())
+    for rec in records:
+        masker.record(rec)
+    return records
+
+
+@pytest.mark.parametrize("extra", [None, [{"id": "anchored", "regex": r"^ticket-\d+",
+                                          "screen": r"^ticket-\d+"}]],
+                         ids=["shipped rules", "an anchored rule of the user's"])
+def test_one_scan_masks_exactly_as_a_scan_per_part(extra):
+    joined, apart = _masker(extra), _masker(extra, joined=False)
+    assert joined.detector.joinable is (extra is None)
+    got, want = _masked(joined), _masked(apart)
+    for a, b in zip(got, want, strict=True):
+        assert (a.content, a.metadata, a.blob, a.facts) == (b.content, b.metadata, b.blob, b.facts), a.uid
+    assert joined.masked == apart.masked == 15  # 19 secrets, 4 of them in session facts only
+    assert any("…#" in (r.content or "") for r in got)
+    assert any("…#" in orjson.dumps(r.metadata).decode() for r in got if r.uid.startswith("u"))
+
+
+def test_the_kept_metadata_json_is_what_the_store_writes():
+    records = _masked(_masker())
+    kept = [r for r in records if r.metadata_json is not None]
+    assert {r.uid for r in kept} >= {"plain", "meta-only"}
+    for rec in kept:
+        assert "…#" not in rec.metadata_json.decode()  # none kept for a record that was masked
+        assert rec.metadata_json.decode() == compact_json(rec.metadata)
+    assert next(r for r in records if r.uid == "deep").metadata_json is None  # a non-string key
+
+
+@pytest.mark.parametrize("pattern, anchored", [
+    (r"sk\-ant\-", False), (r"[^\n\"',{}]{0,24}", False), (r"[]^]x", False), (r"a\^b\$", False),
+    (r"^ticket", True), (r"id$", True), (r"\Afoo", True), (r"x\z", True), (r"(?:a|^b)", True),
+    (r"[^a]^", True),
+])
+def test_anchors_are_told_from_classes_and_escapes(pattern, anchored):
+    assert _anchored(pattern) is anchored
+
+
+def test_metadata_whose_json_alone_screens_is_not_walked(monkeypatch):
+    masker = _masker()
+    rec = next(r for r in _records() if r.uid == "file-key")
+    assert masker._screen(rec.metadata)  # its JSON matches a screen across key and value
+    walked: list[object] = []
+    monkeypatch.setattr(masker, "walk", lambda meta: walked.append(meta) or meta)
+    masker.record(rec)
+    assert walked == [] and rec.metadata == {"file_key": "0b5306f9872472dc", "version": 1}
