@@ -18,6 +18,7 @@ import orjson
 from ...timeutil import iso
 from ..postgres.memories import Key, fold  # the same rules, no server needed
 from ..protocol.memories import (
+    EXTRACT_TOOLS,
     Evidence,
     ExtractRow,
     Memory,
@@ -41,6 +42,8 @@ _EXTRACT = (f"SELECT id, {uid_sql('uid')}, {sid_sql('session_id')}, project_id, 
             # lines were read and dropped in Python (5% of a 1M first ingest)
             " AND (content <> '' OR content_z IS NOT NULL) AND (is_meta = 0 OR type = 'compact_summary')"
             " AND (type <> 'user' OR is_prompt = 1) AND (type <> 'tool_result' OR tool_name = 'Bash')"
+            # and of the tool calls only those whose arguments it reads (a quarter of the rows)
+            f" AND (type <> 'tool_use' OR tool_name IN ({', '.join(repr(t) for t in EXTRACT_TOOLS)}))"
             " ORDER BY id LIMIT ?")
 DECAY_EVERY_MS = 6 * 3_600_000  # decay a memory at most this often: each write is logged for backups
 _COLS = ("m.id, p.path, p.name, m.type, m.text, m.importance, m.pinned, m.origin, m.status,"
