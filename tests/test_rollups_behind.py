@@ -79,7 +79,7 @@ def test_rollups_written_meanwhile_are_not_overwritten_with_the_rows_read_before
         rollups.clear(db)
     fixed = store.db.execute("SELECT min(id) FROM messages WHERE is_error = 0 AND session_id IS NOT NULL"
                              " AND ts IS NOT NULL").fetchone()[0]
-    build = FirstBuild(store, 2048)
+    build = FirstBuild(store)
     assert build.read.wait(60)
     with store.tx() as db:  # the other writer: a row becomes an error, the rollups follow
         db.execute("UPDATE messages SET is_error = 1 WHERE id = ?", (fixed,))

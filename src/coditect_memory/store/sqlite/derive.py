@@ -44,6 +44,11 @@ def derive_sessions(store: Any) -> int:
     """Derive the dirty sessions, then bring the report rollups up to date (so reports, which
     may run on a store they cannot write, find them fresh).
 
+    Two transactions: the rows (derive_rows), then the sessions' facts (derive_facts). A first
+    build of the rollups reads the settled rows on a second connection meanwhile and lands
+    once the facts are committed (rollups_behind.py): before this returns, or, within the
+    store's `reports_behind`, by its end.
+
     Derivation scans and sorts rather than inserting at random, so it runs with a small
     page cache: SQLite's sorter may also hold as much as the cache before it spills to a
     file, and the two together took a 1M first ingest from 313 to 476 MB resident."""
@@ -53,7 +58,7 @@ def derive_sessions(store: Any) -> int:
             n = derive_rows(SQLiteDirtySessions(db))
         # the rows are settled: a first build of the rollups reads them while the sessions'
         # facts are derived (and, in reports_behind, while the caller goes on)
-        build = FirstBuild(store, DERIVE_CACHE_KIB) if first_build(store.db) else None
+        build = FirstBuild(store) if first_build(store.db) else None
         try:
             with store.tx() as db:
                 derive_facts(SQLiteDirtySessions(db))
