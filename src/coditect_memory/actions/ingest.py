@@ -67,21 +67,22 @@ def ingest(store: Store, settings: Settings, root: Path, fmt: str = "claude",
     from ..search.catchup import after_ingest
 
     alongside = _Alongside(progress, settings)
-    try:
-        stats = Ingest(store, settings, alongside, space_check).run(root, fmt, only)
-    except BaseException:
-        if alongside.follower is not None:
-            alongside.follower.stop()
-        raise
-    follower = alongside.follower
-    if follower is not None:
-        follower.run_done()  # it finishes the index while this process extracts memories
-    try:
-        memories, note = _extract_memories(store, settings, progress)
-        if progress:
-            progress.phase("updating the search index")
-    finally:
-        followed = follower.result() if follower is not None else None
+    with store.reports_behind():  # a first build of the report rollups goes on while memories are extracted
+        try:
+            stats = Ingest(store, settings, alongside, space_check).run(root, fmt, only)
+        except BaseException:
+            if alongside.follower is not None:
+                alongside.follower.stop()
+            raise
+        follower = alongside.follower
+        if follower is not None:
+            follower.run_done()  # it finishes the index while this process extracts memories
+        try:
+            memories, note = _extract_memories(store, settings, progress)
+            if progress:
+                progress.phase("updating the search index")
+        finally:
+            followed = follower.result() if follower is not None else None
     result = IngestResult(stats, after_ingest(store, settings), memories)  # the pipeline knows nothing of search
     if followed is not None:  # the index was built alongside: say what that did
         result.search["index"] = {**followed, "alongside": True}

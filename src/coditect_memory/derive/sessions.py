@@ -89,7 +89,7 @@ class DirtySessions(Protocol):
         """Prompts of the sessions of these lines, and of the sessions of their projects active
         around the sessionless ones; with the history links already made."""
     def write_links(self, links: Sequence[Link]) -> None:
-        """Link each history line; a sessionless one takes the session (derived too)."""
+        """Link each history line; a sessionless one takes the session (dirty: derived too)."""
     def tool_results(self) -> Iterable[ToolResult]: ...
     def write_tool_names(self, rows: Sequence[NamedRow]) -> None: ...
     def count(self) -> None:
@@ -105,6 +105,17 @@ class DirtySessions(Protocol):
 
 def derive(s: DirtySessions) -> int:
     """Derive the dirty sessions; returns how many there were."""
+    n = derive_rows(s)
+    derive_facts(s)
+    return n
+
+
+def derive_rows(s: DirtySessions) -> int:
+    """What derivation changes in the dirty sessions' rows (their project, the history lines
+    they are, the tool names of their results); returns how many sessions there were. Once
+    committed, what reads rows (the report rollups, memory extraction) may start: the rest
+    (derive_facts) writes only the sessions' own facts. A session a history line joins is
+    marked dirty too, so a run stopped in between derives it next time."""
     ids = s.ids()
     if not ids:
         return 0
@@ -113,11 +124,19 @@ def derive(s: DirtySessions) -> int:
     s.write_tool_names([NamedRow(r.id, r.call_tool, *counted(r.type, r.component, r.is_error,
                                                              r.call_tool))
                         for r in s.tool_results() if r.call_tool])
+    return len(ids)
+
+
+def derive_facts(s: DirtySessions) -> None:
+    """The dirty sessions' counts, titles and parents, from their derived rows; then they are
+    clean."""
+    ids = s.ids()
+    if not ids:
+        return
     s.count()
-    s.write_titles(titles(s.ids(), s.title_lines(), s.model_uses()))
+    s.write_titles(titles(ids, s.title_lines(), s.model_uses()))
     s.link_parents()
     s.done()
-    return len(ids)
 
 
 def history_links(hist: Sequence[HistoryLine],

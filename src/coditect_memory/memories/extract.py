@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..store.protocol.memories import ExtractRow, MemoryDraft
+from ..store.protocol.memories import EXTRACT_TOOLS, ExtractRow, MemoryDraft
 
 IMPORTANCE = {"preference": 0.8, "decision": 0.7, "fact": 0.6, "error_fix": 0.6, "todo": 0.5,
               "pattern": 0.3}
@@ -54,7 +54,8 @@ _PASSED = re.compile(r"(?i)\b(error|failed|traceback|exception)\b")
 
 
 _EDITS = frozenset(("Edit", "Write", "MultiEdit"))  # files edited while a command fails
-_TOOLS_READ = _EDITS | {"TodoWrite", "Bash"}  # the calls whose arguments _tool_use reads
+_TOOLS_READ = frozenset(EXTRACT_TOOLS)  # the calls whose arguments _tool_use reads: Bash,
+# TodoWrite and _EDITS (the store gives no others: store.protocol.memories)
 
 
 def norm(text: str) -> str:
@@ -162,6 +163,8 @@ class Extractor:
         content = row.content or ""
         if by_person and (content.startswith("<") or len(content) > 4000):
             return out  # a slash command's wrapper or a pasted log, not an instruction
+        if not by_person and not _DECISION.search(content, 0, 4000):
+            return out  # no sentence of it says a decision (most answers): not split
         for s in _sentences(content[:4000]):
             if _QUESTION.search(s):
                 continue

@@ -22,6 +22,7 @@ from .protocol.plan_sessions import PlanSessionStore
 from .protocol.privacy import PrivacyStore
 from .protocol.read import Message, ReadStore, Run, RunError, RunFile, Session, SourceFile, Status
 from .protocol.reports import ReportStore
+from .protocol.reports_behind import ReportsBehindStore
 from .protocol.search import SearchStore
 from .protocol.sync import SyncStore
 from .protocol.sync_held import SyncHeldStore
@@ -36,7 +37,7 @@ __all__ = ["Batch", "DeltaUnavailable", "FileState", "FileUpdate", "IngestError"
 
 class Store(IngestStore, ReadStore, SearchStore, ReportStore, BackupStore, TransferStore,
             AccessStore, MemoryStore, AdminStore, PrivacyStore, UsageTimesStore, SyncStore,
-            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore, PlanSessionStore, WriteBehindStore):
+            SyncMutableStore, SyncHeldStore, FileVersionStore, IndexFollowStore, PlanSessionStore, WriteBehindStore, ReportsBehindStore):
     kind: str = "?"  # "sqlite", "postgresql": named in status and in backup manifests
     readonly: bool = False  # opened read-only: every write raises StoreError
 

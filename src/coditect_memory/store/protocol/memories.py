@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypedDict
 
 MEMORY_TYPES = ("decision", "preference", "fact", "error_fix", "todo", "pattern")
+# The tool calls whose arguments the rules read (memories.extract); rows_to_extract gives no other.
+EXTRACT_TOOLS = ("Bash", "Edit", "MultiEdit", "TodoWrite", "Write")
 
 
 class ExtractRow(NamedTuple):
@@ -103,7 +105,8 @@ class MemoryStore(ABC):
     @abstractmethod
     def rows_to_extract(self, after_id: int, upto_id: int, batch: int = 20000) -> list[ExtractRow]:
         """Live, non-history-copy messages with after_id < id <= upto_id of the kinds the rules
-        read (transcripts, todos, plans, memory notes), in id order, at most `batch`."""
+        read (transcripts, todos, plans, memory notes; tool calls of EXTRACT_TOOLS), in id
+        order, at most `batch`."""
 
     @abstractmethod
     def put_memories(self, drafts: list[MemoryDraft], watermark: int | None = None,

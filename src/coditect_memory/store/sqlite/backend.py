@@ -42,6 +42,7 @@ from .packing import MetaCodec, pack_blob, sql_functions, uid_key, uuid_key
 from .plan_sessions import SQLitePlanSessions
 from .privacy import SQLitePrivacy
 from .reports import SQLiteReports
+from .rollups_behind import SQLiteReportsBehind
 from .search import SQLiteSearch
 from .sync import SQLiteSync
 from .sync_held import SQLiteSyncHeld
@@ -131,7 +132,7 @@ USAGE_MAX = ", ".join(f"{c} = max(api_usage.{c}, excluded.{c})" for c in (
 
 class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQLiteAccess,
                   SQLiteMemories, SQLitePrivacy, SQLiteUsageTimes, SQLiteSync, SQLiteSyncMutable, SQLiteSyncHeld,
-                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, SQLiteWriteBehind, Store):
+                  SQLiteFileVersions, SQLiteIndexFollow, SQLitePlanSessions, SQLiteBulk, SQLiteWriteBehind, SQLiteReportsBehind, Store):
     kind = "sqlite"
     packs_content = True  # message texts compressed (packing.py); not on PostgreSQL
 

@@ -22,13 +22,15 @@ from ...derive.sessions import (
     SessionFacts,
     TitleLine,
     ToolResult,
-    derive,
+    derive_facts,
+    derive_rows,
 )
 from ...derive.titles import TITLE_TYPES
 from .backend import CACHE_KIB
 from .packing import sid_sql, uid_sql, uuid_sql
 from .queries import PROMPT
 from .rollups import refresh
+from .rollups_behind import FirstBuild, first_build
 
 DERIVE_CACHE_KIB = 32768
 # messages' and api_usage's session_id is a uuid's 16 bytes (migrations 0027, 0028:
@@ -42,14 +44,34 @@ def derive_sessions(store: Any) -> int:
     """Derive the dirty sessions, then bring the report rollups up to date (so reports, which
     may run on a store they cannot write, find them fresh).
 
+    Two transactions: the rows (derive_rows), then the sessions' facts (derive_facts). A first
+    build of the rollups reads the settled rows on a second connection meanwhile and lands
+    once the facts are committed (rollups_behind.py): before this returns, or, within the
+    store's `reports_behind`, by its end.
+
     Derivation scans and sorts rather than inserting at random, so it runs with a small
     page cache: SQLite's sorter may also hold as much as the cache before it spills to a
     file, and the two together took a 1M first ingest from 313 to 476 MB resident."""
     store.db.execute(f"PRAGMA cache_size = -{DERIVE_CACHE_KIB}")
     try:
         with store.tx() as db:
-            n = derive(SQLiteDirtySessions(db))
-        refresh(store)
+            n = derive_rows(SQLiteDirtySessions(db))
+        # the rows are settled: a first build of the rollups reads them while the sessions'
+        # facts are derived (and, in reports_behind, while the caller goes on)
+        build = FirstBuild(store) if first_build(store.db) else None
+        try:
+            with store.tx() as db:
+                derive_facts(SQLiteDirtySessions(db))
+        except BaseException:
+            if build is not None:
+                build.cancel()
+            raise
+        if build is None:
+            refresh(store)
+        else:
+            build.derived()
+            if not store._leave_behind(build):
+                build.wait()
     finally:
         store.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     # The rollups' first build sorts every row; give that memory back before the search
@@ -132,8 +154,10 @@ class SQLiteDirtySessions:
     def write_links(self, links: Sequence[Link]) -> None:
         self.db.executemany("UPDATE messages SET linked_uid = ?, session_id = coalesce(session_id, uuid_bytes(?))"
                             " WHERE id = ?", links)
-        self.db.executemany("INSERT OR IGNORE INTO temp.dirty_ids VALUES (?)",
-                            [(s,) for s in {link.session_id for link in links}])
+        joined = [(s,) for s in sorted({link.session_id for link in links})]
+        self.db.executemany("INSERT OR IGNORE INTO temp.dirty_ids VALUES (?)", joined)
+        # in the table too: derive_facts runs in a transaction of its own (derive_sessions)
+        self.db.executemany("UPDATE sessions SET dirty = 1 WHERE id = ? AND dirty = 0", joined)
 
     def tool_results(self) -> Iterator[ToolResult]:
         """Results read in an earlier run than their call learn the tool's name now."""

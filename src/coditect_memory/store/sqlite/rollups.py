@@ -58,19 +58,20 @@ MAIN = {"days": "report_days", "names": "report_names", "usage": "report_usage",
 # --- building rollups ------------------------------------------------------------------------
 
 def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tuple = (),
-          lo: int | None = None, hi: int | None = None, only: frozenset[str] = frozenset(MAIN)) -> None:
+          lo: int | None = None, hi: int | None = None, only: frozenset[str] = frozenset(MAIN),
+          sid: str = _SID) -> None:
     """Aggregate the rows `scope` selects (a WHERE clause on messages: whole sessions) with a
     time in [lo, hi) into the `only` tables of `tables`. A gap counts for its later line, so
-    the line before lo is read too."""
+    the line before lo is read too. `sid`: how a row's session id is written (the text)."""
     rng = lo is not None or hi is not None
     lo_, hi_ = (-FAR if lo is None else lo), (FAR if hi is None else hi)
     span = "AND ts >= ? AND ts < ?" if rng else ""
     if "days" in only:
-        _fill_days(db, tables, scope, args, lo, hi)
+        _fill_days(db, tables, scope, args, lo, hi, sid)
     if "names" in only:
         db.execute(f"""
             INSERT INTO {tables['names']} (session_id, project_id, day, kind, name, uses, errors)
-            SELECT {_SID}, project_id, ts / {DAY_MS}, count_kind, count_name, sum({USES}),
+            SELECT {sid}, project_id, ts / {DAY_MS}, count_kind, count_name, sum({USES}),
                    sum(is_error)
             FROM messages
             WHERE deleted_at IS NULL AND count_name IS NOT NULL AND ({scope}) {span}
@@ -80,7 +81,7 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
         db.execute(f"""
             INSERT INTO {tables['errors']} (message_id, session_id, project_id, ts, kind, name,
                                             signature)
-            SELECT id, {_SID}, project_id, ts, coalesce(count_kind, 'other'),
+            SELECT id, {sid}, project_id, ts, coalesce(count_kind, 'other'),
                    coalesce(count_name, type), coalesce(error_signature, '(empty)')
             FROM messages WHERE is_error = 1 AND deleted_at IS NULL AND ({scope}) {span}""",
                    (*args, lo_, hi_) if rng else args)
@@ -88,14 +89,14 @@ def _fill(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tupl
         db.execute(f"""
             INSERT INTO {tables['usage']} (session_id, day, model, responses, input_tokens,
                                            output_tokens, cache_read_tokens, cache_write_tokens)
-            SELECT {_SID}, ts / {DAY_MS}, model, count(*), sum(input_tokens),
+            SELECT {sid}, ts / {DAY_MS}, model, count(*), sum(input_tokens),
                    sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens)
             FROM api_usage WHERE ({scope}) {span}
             GROUP BY session_id, ts / {DAY_MS}, model""", (*args, lo_, hi_) if rng else args)
 
 
 def _fill_days(db: sqlite3.Connection, tables: dict[str, str], scope: str, args: tuple,
-               lo: int | None, hi: int | None) -> None:
+               lo: int | None, hi: int | None, sid: str) -> None:
     rng = lo is not None or hi is not None
     lo_, hi_ = (-FAR if lo is None else lo), (FAR if hi is None else hi)
     span = "AND ts >= ? AND ts < ?" if rng else ""
@@ -109,7 +110,7 @@ def _fill_days(db: sqlite3.Connection, tables: dict[str, str], scope: str, args:
             SELECT session_id, project_id, ts,
                    ts - lag(ts) OVER (PARTITION BY session_id ORDER BY ts) AS gap
             FROM messages WHERE deleted_at IS NULL AND {CONVERSATION} AND ({scope}) {span})
-        SELECT {_SID}, project_id, ts / {DAY_MS},
+        SELECT {sid}, project_id, ts / {DAY_MS},
                coalesce(sum(CASE WHEN gap <= {IDLE_MS} THEN gap END), 0)
         FROM g {"WHERE ts >= ?" if rng else ""} GROUP BY session_id, project_id, ts / {DAY_MS}""",
                (*args, lo_ - IDLE_MS, hi_, lo_) if rng else args)
@@ -119,7 +120,7 @@ def _fill_days(db: sqlite3.Connection, tables: dict[str, str], scope: str, args:
         SELECT c.*, coalesce((SELECT g.active_ms FROM temp.report_gaps g
                               WHERE g.session_id = c.sid AND g.day = c.day
                                 AND g.project_id IS c.project_id), 0)
-        FROM (SELECT {_SID} AS sid, project_id, ts / {DAY_MS} AS day, count(*), sum(({PROMPT})),
+        FROM (SELECT {sid} AS sid, project_id, ts / {DAY_MS} AS day, count(*), sum(({PROMPT})),
                      sum(is_error), sum(type = 'tool_use'), min(ts), max(ts)
               FROM messages WHERE deleted_at IS NULL AND ({scope}) {span}
               GROUP BY session_id, project_id, ts / {DAY_MS}) c""",
@@ -176,23 +177,58 @@ def refresh(store: Any) -> int:
     if _fresh(store.db):
         return 0
     with store.tx() as db:
-        wm, uwm = watermarks(db)  # another process may have done it while we waited
-        top = db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
-        utop = db.execute("SELECT coalesce(max(rowid), 0) FROM api_usage").fetchone()[0]
-        if wm == 0 and uwm == 0:  # first build: one pass over everything
-            for table in (*MAIN.values(), "report_sessions"):
-                db.execute(f"DELETE FROM {table}")
-            _fill(db, MAIN, "1")
-            stale: set[str | None] = {r[0] for r in db.execute(
-                f"SELECT {_SID} FROM (SELECT DISTINCT session_id FROM messages) d"
-                " UNION SELECT id FROM sessions")}
-        else:
-            stale = stale_sessions(db, wm, uwm)
-            _reroll(db, stale)
-        _sign(db, stale)
-        db.executemany("INSERT INTO report_state VALUES (?, ?) ON CONFLICT(name) DO UPDATE"
-                       " SET value = excluded.value", [("messages", top), ("api_usage", utop)])
-        return len(stale)
+        return refresh_in(db)
+
+
+def refresh_in(db: sqlite3.Connection) -> int:
+    """refresh's work, in the caller's write transaction."""
+    wm, uwm = watermarks(db)  # another process may have done it while we waited
+    top, utop = tops(db)
+    if wm == 0 and uwm == 0:  # first build: one pass over everything
+        clear(db)
+        _fill(db, MAIN, "1")
+        none = all_stale(db, _SID)
+    else:
+        stale = stale_sessions(db, wm, uwm)
+        _reroll(db, stale)
+        none = None in stale
+    return landed(db, none, top, utop)
+
+
+def tops(db: sqlite3.Connection) -> tuple[int, int]:
+    """The last row of messages and of api_usage: the watermarks once rolled up."""
+    return (db.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0],
+            db.execute("SELECT coalesce(max(rowid), 0) FROM api_usage").fetchone()[0])
+
+
+def rolls(db: sqlite3.Connection) -> tuple[int, int, int]:
+    """The watermarks and how many times the rollups were written: what a build made from
+    an earlier snapshot checks before it lands (rollups_behind.py)."""
+    row = db.execute("SELECT value FROM report_state WHERE name = 'rolls'").fetchone()
+    return (*watermarks(db), row[0] if row else 0)
+
+
+def clear(db: sqlite3.Connection) -> None:
+    """Every rollup emptied: a first build replaces them all."""
+    for table in (*MAIN.values(), "report_sessions"):
+        db.execute(f"DELETE FROM {table}")
+
+
+def all_stale(db: sqlite3.Connection, sid: str) -> bool:
+    """temp.report_stale: every session, for a first build; whether rows without one exist."""
+    _stale_table(db, set())
+    db.execute(f"INSERT INTO temp.report_stale SELECT {sid} FROM (SELECT DISTINCT session_id FROM"
+               " messages WHERE session_id IS NOT NULL) d UNION SELECT id FROM sessions")
+    return db.execute("SELECT 1 FROM messages WHERE session_id IS NULL LIMIT 1").fetchone() is not None
+
+
+def landed(db: sqlite3.Connection, none: bool, top: int, utop: int) -> int:
+    """Sign the sessions of temp.report_stale (and `none`: the rows without a session) and
+    move the watermarks; returns how many were rolled up."""
+    _sign_stale(db, none)
+    db.executemany("INSERT INTO report_state VALUES (?, ?) ON CONFLICT(name) DO UPDATE"
+                   " SET value = excluded.value", [("messages", top), ("api_usage", utop)])
+    return int(db.execute("SELECT count(*) FROM temp.report_stale").fetchone()[0]) + none
 
 
 def _stale_table(db: sqlite3.Connection, stale: set[str | None]) -> None:
@@ -214,15 +250,26 @@ def _reroll(db: sqlite3.Connection, stale: set[str | None]) -> None:
 
 
 def _sign(db: sqlite3.Connection, stale: set[str | None]) -> None:
-    rows = []
-    for sid in stale:
-        if sid is None:
-            rows.append((_NO_SESSION, _ORPHAN))
-            continue
-        sig = db.execute(f"SELECT {_SIGNATURE} FROM sessions s WHERE s.id = ?", (sid,)).fetchone()
-        rows.append((sid, sig[0] if sig else _ORPHAN))
-    db.executemany("INSERT INTO report_sessions VALUES (?, ?) ON CONFLICT(session_id) DO UPDATE"
-                   " SET signature = excluded.signature", rows)
+    """These sessions signed (privacy.py's rerolls)."""
+    _stale_table(db, stale)
+    _sign_stale(db, None in stale)
+
+
+def _sign_stale(db: sqlite3.Connection, none: bool) -> None:
+    """Each session of temp.report_stale signed with its counts now (a session that has rows
+    but no sessions row: _ORPHAN), in one statement; every write of the rollups ends here,
+    and counts itself in report_state's 'rolls'."""
+    db.execute(f"""
+        INSERT INTO report_sessions (session_id, signature)
+        SELECT r.id, coalesce((SELECT {_SIGNATURE} FROM sessions s WHERE s.id = r.id), '{_ORPHAN}')
+        FROM temp.report_stale r WHERE true
+        ON CONFLICT(session_id) DO UPDATE SET signature = excluded.signature""")
+    if none:
+        db.execute("INSERT INTO report_sessions (session_id, signature) VALUES (?, ?)"
+                   " ON CONFLICT(session_id) DO UPDATE SET signature = excluded.signature",
+                   (_NO_SESSION, _ORPHAN))
+    db.execute("INSERT INTO report_state VALUES ('rolls', 1) ON CONFLICT(name) DO UPDATE"
+               " SET value = report_state.value + 1")
 
 
 def exact_table(db: sqlite3.Connection, key: str, since: int | None, until: int | None,
