@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 
 from ...timeutil import iso
-from ..postgres.memories import Key, fold  # the same rules, no server needed
 from ..protocol.memories import (
     EXTRACT_TOOLS,
     Evidence,
@@ -26,6 +25,7 @@ from ..protocol.memories import (
     MemoryFilter,
     Related,
 )
+from .memory_fold import Key, fold
 from .packing import content_sql, sid_sql, uid_sql
 
 _extract_row = partial(tuple.__new__, ExtractRow)
