@@ -101,3 +101,18 @@ def test_metadata_whose_json_alone_screens_is_not_walked(monkeypatch):
     monkeypatch.setattr(masker, "walk", lambda meta: walked.append(meta) or meta)
     masker.record(rec)
     assert walked == [] and rec.metadata == {"file_key": "0b5306f9872472dc", "version": 1}
+
+
+@pytest.mark.parametrize("joined", [True, False], ids=["one scan", "a scan per part"])
+def test_a_secret_whose_surroundings_json_escapes_is_masked_in_metadata(joined):
+    # `=` then a tab, then a quote: the JSON holds `=\t\"`, which the rule's screen
+    # (`\s{0,3}["']?` after the `=`) did not match, so the value was kept in the clear
+    key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    value = f'export aws_secret_access_key=\t"{key}"\nls'
+    rec = Record(uid="t", kind="transcript", type="tool_use", content="ran a command",
+                 metadata={"input": {"command": value}})
+    masker = _masker(joined=joined)
+    masker.record(rec)
+    command = rec.metadata["input"]["command"]
+    assert key not in command and command.startswith("export aws_secret_access_key=\t")
+    assert masker.masked == 1

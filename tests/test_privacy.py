@@ -198,3 +198,34 @@ def test_ephemeral_is_not_stored_at_all_when_configured(tmp_path, memory_home, c
     assert run("search", marker, "--json").json()["total"] == 1
     assert any(s["project"] == cwd for s in run("sessions", "--json").json())
     assert marker not in _export()
+
+
+def _plant_in_metadata(root, text: str) -> None:
+    """`text` in a field of a transcript line that only the row's metadata keeps."""
+    path = sorted((root / "projects").rglob("*.jsonl"))[0]
+    lines = path.read_text().splitlines()
+    obj = json.loads(lines[0])
+    obj["toolUseResult"] = {"stdout": text}
+    lines[0] = json.dumps(obj)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("secrets_mode", ["mask", "keep"])
+def test_a_metadata_secret_behind_json_escapes_is_masked_and_found(tmp_path, memory_home,
+                                                                     cli_backend, secrets_mode):
+    """A tab and a quote around the value: the JSON of the metadata holds `=\\t\\"`, which the
+    rule's screen did not match, so capture and `privacy scan` kept the value in the clear."""
+    key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    root = tmp_path / "claude"
+    run("sample", str(root), "--sessions", "1")
+    _plant_in_metadata(root, f'export aws_secret_access_key=\t"{key}"\n')
+    configure(memory_home, cli_backend, f'[privacy]\nsecrets = "{secrets_mode}"\n')
+    run("ingest", str(root))
+    found = run("privacy", "scan", "--json").json()
+    if secrets_mode == "keep":
+        assert stored_leaks(memory_home, {key.lower()[:16]})
+        assert found["messages_with_findings"] == 1 and "aws-secret-access-key" in found["findings"]
+        run("privacy", "apply", "--yes")
+    else:
+        assert found["messages_with_findings"] == 0  # masked on capture
+    assert stored_leaks(memory_home, {key.lower()[:16]}) == []

@@ -11,10 +11,10 @@ import orjson
 
 from ..errors import UsageError
 from ..privacy import audit
-from ..privacy.capture import CaptureMasker
+from ..privacy.capture import CaptureMasker, json_unescaped
 from ..privacy.detect import SECRET, build
 from ..privacy.levels import Levels
-from ..privacy.mask import Masker, load_key
+from ..privacy.mask import Masker, load_key, strings
 from ..settings import LEVELS, Settings
 from ..store import Store
 from .forget import purge as purge_forgotten
@@ -43,6 +43,17 @@ def _note(result: ScanResult, rule: str, mid: int, session: str | None) -> None:
         f["sessions"].append(session)
 
 
+def _findings(det: Any, content: str | None, meta: str | None) -> list[Any]:
+    """A row's secrets: in its text, and in its metadata's strings (what `walk` masks; the
+    JSON's own text holds escapes a rule's surroundings do not match)."""
+    found = det.find(content) if content and det.candidates(content) else []
+    if meta and det.candidates(json_unescaped(meta.encode("utf-8", "surrogatepass"))
+                               .decode("utf-8", "replace")):
+        for text in strings(orjson.loads(meta), []):
+            found += det.find(text)
+    return found
+
+
 def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
     """Find secrets in what is already stored (kind, count, where; never the value); with
     `apply`, mask them in place, re-index those rows, and leave no clear copy behind."""
@@ -57,11 +68,9 @@ def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
         for mid, content, meta, session in rows:
             result.messages_scanned += 1
             hit = False
-            for text in (content, meta):
-                if text and det.candidates(text):
-                    for f in det.find(text):
-                        _note(result, f.rule, mid, session)
-                        hit = True
+            for f in _findings(det, content, meta):
+                _note(result, f.rule, mid, session)
+                hit = True
             if hit:
                 result.messages_with_findings += 1
                 if apply:

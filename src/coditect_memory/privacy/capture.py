@@ -15,6 +15,16 @@ from .levels import EPHEMERAL, Levels
 from .mask import Masker, load_key, map_strings, strings
 
 
+def json_unescaped(dump: bytes) -> bytes:
+    """Metadata's JSON with the escapes a secret's surroundings hold undone (quote, backslash,
+    newline, tab, carriage return), for the screens: a rule such as `secret_key\\s*=`
+    met `secret_key\\t=` in the JSON and missed a value `walk` would have masked."""
+    if b"\\" not in dump:
+        return dump
+    return (dump.replace(b"\\\\", b"\x00").replace(b'\\"', b'"').replace(b"\\n", b"\n")
+            .replace(b"\\t", b"\t").replace(b"\\r", b"\r").replace(b"\x00", b"\\"))
+
+
 class CaptureMasker:
     def __init__(self, masker: Masker) -> None:
         self.masker = masker
@@ -37,7 +47,7 @@ class CaptureMasker:
     def _screen(self, meta: Any) -> bool:
         """The pre-filter over all of the metadata at once (one C dump, one scan)."""
         try:
-            return self.detector.candidates(orjson.dumps(meta).decode("utf-8", "replace"))
+            return self.detector.candidates(json_unescaped(orjson.dumps(meta)).decode("utf-8", "replace"))
         except TypeError:  # not JSON-able as it is: look at every string
             return True
 
@@ -54,7 +64,7 @@ class CaptureMasker:
         except TypeError:
             return False  # `_screen` looks at every string
         text = rec.content.encode("utf-8", "surrogatepass") if rec.content else b""
-        if self.detector.may_match(text + b"\n" + dump):
+        if self.detector.may_match(text + b"\n" + json_unescaped(dump)):
             return False
         if dump:
             rec.metadata_json = dump
