@@ -39,7 +39,7 @@ def parse_ts(value: object) -> int | None:
         except (ValueError, OverflowError):
             return None
         return ms if _MIN_MS <= ms <= _MAX_MS else None
-    if value is None or isinstance(value, bool) or not isinstance(value, _NUMBER):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):  # None, a list, ...
         return None
     v = float(value)
     if not math.isfinite(v):

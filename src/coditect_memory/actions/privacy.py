@@ -11,7 +11,7 @@ import orjson
 
 from ..errors import UsageError
 from ..privacy import audit
-from ..privacy.capture import CaptureMasker, json_unescaped
+from ..privacy.capture import CaptureMasker
 from ..privacy.detect import SECRET, build
 from ..privacy.levels import Levels
 from ..privacy.mask import Masker, load_key, strings
@@ -43,12 +43,12 @@ def _note(result: ScanResult, rule: str, mid: int, session: str | None) -> None:
         f["sessions"].append(session)
 
 
-def _findings(det: Any, content: str | None, meta: str | None) -> list[Any]:
+def _findings(capture: CaptureMasker, content: str | None, meta: str | None) -> list[Any]:
     """A row's secrets: in its text, and in its metadata's strings (what `walk` masks; the
     JSON's own text holds escapes a rule's surroundings do not match)."""
+    det = capture.detector
     found = det.find(content) if content and det.candidates(content) else []
-    if meta and det.candidates(json_unescaped(meta.encode("utf-8", "surrogatepass"))
-                               .decode("utf-8", "replace")):
+    if meta and capture.screens_json(meta.encode("utf-8", "surrogatepass")):
         for text in strings(orjson.loads(meta), []):
             found += det.find(text)
     return found
@@ -68,7 +68,7 @@ def scan(store: Store, settings: Settings, apply: bool = False) -> ScanResult:
         for mid, content, meta, session in rows:
             result.messages_scanned += 1
             hit = False
-            for f in _findings(det, content, meta):
+            for f in _findings(capture, content, meta):
                 _note(result, f.rule, mid, session)
                 hit = True
             if hit:

@@ -47,9 +47,13 @@ class CaptureMasker:
     def _screen(self, meta: Any) -> bool:
         """The pre-filter over all of the metadata at once (one C dump, one scan)."""
         try:
-            return self.detector.candidates(json_unescaped(orjson.dumps(meta)).decode("utf-8", "replace"))
+            return self.screens_json(orjson.dumps(meta))
         except TypeError:  # not JSON-able as it is: look at every string
             return True
+
+    def screens_json(self, dump: bytes) -> bool:
+        """Whether metadata stored as this JSON may hold a secret (`privacy scan` reads it so)."""
+        return self.detector.candidates(json_unescaped(dump).decode("utf-8", "replace"))
 
     def _clear(self, rec: Record) -> bool:
         """True when neither the record's text nor its metadata can hold a secret: one scan

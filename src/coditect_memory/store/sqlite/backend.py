@@ -414,11 +414,10 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         asked for it (`write_behind`), its rows are built here and handed to the writer
         process (behind.py), which packs and stores them while the caller reads the next
         batch: then (0, 0) is returned and the counts come from `written()`."""
-        writer = self._behind_writer
-        if writer is not None:  # behind.py
-            writer.send(self._prepare(batch))
-            return 0, 0
         prep = self._prepare(batch)
+        if self._behind_writer is not None:  # behind.py
+            self._behind_writer.send(prep)
+            return 0, 0
         with self.tx() as db:
             new = self._write_prepared(db, prep)
         return new, len(batch.records) - new
@@ -540,13 +539,11 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         SQLite, the text packed."""
         pack = self.meta_codec.pack
         pack_content = self.meta_codec.pack_content if self.packs_content else None
-        project = self._project_id
-        ids: dict[str | None, int | None] = {}
+        project = self._project_id  # the path's id, looked up once (self._projects)
         p, kind, type_, text, ts, meta = _PROJECT_COL, *_PACK_COLS
         out = []
         for row in rows:
-            path = row[p]
-            pid = ids[path] if path in ids else ids.setdefault(path, project(db, path, row[ts]))
+            pid = project(db, row[p], row[ts])
             meta_text, meta_z = pack(db, row[kind], row[meta])
             content, content_z = (row[text], None) if pack_content is None else pack_content(
                 db, row[kind], row[type_], row[text])
