@@ -137,6 +137,36 @@ def test_a_compact_summary_gives_its_pending_tasks_and_decisions() -> None:
                    ("decision", "Retries stop after 5 attempts")}
 
 
+def test_a_repeated_draft_is_its_own_and_a_fix_adds_files_to_its_own_only() -> None:
+    """Drafts of a text seen before reuse its clip, norm and entities (Extractor._known):
+    an error_fix adds its files to that draft's entities, never to a later draft's."""
+    import orjson
+
+    from coditect_memory.memories.extract import Extractor
+    from coditect_memory.store.protocol.memories import ExtractRow
+
+    def call(i: int, tool: str, args: dict) -> ExtractRow:
+        return ExtractRow(i, f"u{i}", "s1", 3, "transcript", "tool_use", None,
+                          orjson.dumps(args).decode(), i, tool, f"t{i}", 0, 0, 0)
+
+    def result(i: int, call_id: int, error: int) -> ExtractRow:
+        return ExtractRow(i, f"u{i}", "s1", 3, "transcript", "tool_result", None,
+                          "FAILED test_x - AssertionError" if error else "ok", i, "Bash",
+                          f"t{call_id}", error, 0, 0)
+
+    ex = Extractor()
+    drafts = ex.feed([call(1, "Bash", {"command": "pytest -x"}), result(2, 1, 1),
+                      call(3, "Edit", {"file_path": "src/app.py"}),
+                      call(4, "Bash", {"command": "pytest -x"}), result(5, 4, 0),
+                      call(6, "Bash", {"command": "pytest -x"})])
+    runs = [d for d in drafts if d.type == "pattern"]
+    fix = next(d for d in drafts if d.type == "error_fix")
+    assert len(runs) == 3 and {d.text for d in runs} == {"Runs `pytest -x`"}
+    assert all(d.entities == [("command", "pytest"), ("package", "pytest")] for d in runs)
+    assert ("file", "src/app.py") in fix.entities
+    assert len({id(d.entities) for d in drafts}) == len(drafts)
+
+
 def test_list_query_matches_words_of_the_text(history) -> None:
     got = run("memories", "list", "-q", "UV pip", "--json").json()
     assert got and all("uv" in m["text"].lower() and "pip" in m["text"].lower() for m in got)

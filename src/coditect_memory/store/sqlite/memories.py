@@ -33,7 +33,10 @@ _extract_row = partial(tuple.__new__, ExtractRow)
 # lines that copy a transcript prompt (linked_uid) would only repeat it.
 _EXTRACT = (f"SELECT id, {uid_sql('uid')}, {sid_sql('session_id')}, project_id, source_kind, type, role,"
             f" {content_sql('')}, ts,"
-            " tool_name, tool_use_id, is_error, is_meta, is_prompt FROM messages"
+            # in id order, so a batch stops at its last row: through messages_source (the
+            # planner's pick) each batch went over every row left of these kinds and sorted
+            # them (reading for extraction took 1.4 s CPU at 150k messages, 1.1 s in id order)
+            " tool_name, tool_use_id, is_error, is_meta, is_prompt FROM messages NOT INDEXED"
             " WHERE id > ? AND id <= ? AND deleted_at IS NULL AND linked_uid IS NULL"
             " AND source_kind IN ('transcript', 'todo', 'plan')"
             " AND type IN ('user', 'assistant', 'tool_use', 'tool_result', 'summary', 'todo',"
