@@ -159,13 +159,15 @@ class SQLiteMemories:
         """The evidence and entities of these memories: one statement each for all of them
         (on a database server, a round trip each rather than one per entity)."""
         evidence = [(mid, uid, sid, ts) for mid, d in links for uid, sid, ts in d.evidence]
-        named = [(mid, kind, name) for mid, d in links for kind, name in d.entities]
+        # each pair once, in the order first named: a memory's drafts name the same entities
+        # again (80k pairs of 3.4k memories at 300k messages; _link took 0.8 s CPU)
+        named = list(dict.fromkeys((mid, kind, name) for mid, d in links for kind, name in d.entities))
         if evidence:
             db.executemany("INSERT INTO memory_evidence (memory_id, uid, session_id, ts)"
                            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", evidence)
         if named:
             db.executemany("INSERT INTO entities (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                           [(kind, name) for _, kind, name in named])
+                           list(dict.fromkeys((kind, name) for _, kind, name in named)))
             db.executemany("INSERT INTO memory_entities (memory_id, entity_id) SELECT ?, id FROM"
                            " entities WHERE kind = ? AND name = ? ON CONFLICT DO NOTHING", named)
 
