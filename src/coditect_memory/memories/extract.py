@@ -102,7 +102,8 @@ class _Session:
     commands: dict[str, str] = field(default_factory=dict)  # tool_use_id -> command
 
 
-KNOWN_TEXTS = 50_000  # texts whose clip, norm and entities an Extractor keeps (~20 MB at most)
+KNOWN_TEXTS = 20_000  # texts an Extractor keeps the clip, norm and entities of (a 1M-message
+# first ingest makes 15k memories; an entry is about 1 KB)
 
 
 class Extractor:
