@@ -102,8 +102,8 @@ class _Session:
     commands: dict[str, str] = field(default_factory=dict)  # tool_use_id -> command
 
 
-KNOWN_TEXTS = 20_000  # texts an Extractor keeps the clip, norm and entities of (a 1M-message
-# first ingest makes 15k memories; an entry is about 1 KB)
+KNOWN_TEXTS = 10_000  # texts an Extractor keeps the clip, norm and entities of, at most
+KNOWN_CHARS = 1_000  # and only texts this short: long ones rarely repeat, and would hold memory
 
 
 class Extractor:
@@ -117,10 +117,12 @@ class Extractor:
                key: str | None = None) -> MemoryDraft:
         known = self._known.get((text, key))
         if known is None:
-            if len(self._known) >= KNOWN_TEXTS:
-                self._known.clear()
             clipped = _clip(text)
-            known = self._known[(text, key)] = (clipped, norm(key or clipped), entities(clipped))
+            known = (clipped, norm(key or clipped), entities(clipped))
+            if len(text) + len(key or "") <= KNOWN_CHARS:
+                if len(self._known) >= KNOWN_TEXTS:
+                    self._known.clear()
+                self._known[(text, key)] = known
         return MemoryDraft(type=kind, text=known[0], norm=known[1],
                            project_id=row.project_id or 0, importance=IMPORTANCE[kind],
                            entities=list(known[2]),  # a draft's own: _bash_result adds to it
