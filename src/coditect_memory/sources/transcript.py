@@ -115,7 +115,7 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> list[Record]
             if named:
                 facts = {**(facts or {}), "backups": named}
     if (etype == "user" or etype == "assistant") and isinstance(get("message"), dict):
-        records = list(_message(obj, etype, meta, common, key, prefix, tool_names))
+        records = _message(obj, etype, meta, common, key, prefix, tool_names)
     else:
         records = [_other(obj, etype, meta, common, keyed_uid(key + "0", prefix))]
     if records:
@@ -148,7 +148,7 @@ def _without(obj: dict, keys: tuple[str, ...]) -> dict:
     return rest
 
 
-def _message(obj, etype, meta, common, key, prefix, tool_names) -> Iterator[Record]:
+def _message(obj, etype, meta, common, key, prefix, tool_names) -> list[Record]:
     msg = obj["message"]
     content = msg.get("content")
     meta["message"] = _without(msg, ("content",))
@@ -166,7 +166,7 @@ def _message(obj, etype, meta, common, key, prefix, tool_names) -> Iterator[Reco
     else:
         blocks = [{"type": "text", "text": flatten(content)}]
         meta["content_form"] = type(content).__name__
-    first = True
+    records = []
     for i, block in enumerate(blocks):
         rec = _block(block, keyed_uid(key + str(i), prefix), role, text_type, common, tool_names)
         rec.model = model
@@ -174,14 +174,14 @@ def _message(obj, etype, meta, common, key, prefix, tool_names) -> Iterator[Reco
             rec.is_meta = True
         if error and rec.type == etype:
             rec.is_error = True
-        if first:
+        if not records:
             rec.metadata = {**meta, **(rec.metadata or {})}
             rec.usage = usage
-            first = False
-        yield rec
-    if first:  # an empty content list: keep the line itself
-        yield Record(uid=keyed_uid(key + "0", prefix), type=text_type, role=role, content="",
-                     metadata=meta, usage=usage, model=model, **common)
+        records.append(rec)
+    if not records:  # an empty content list: keep the line itself
+        records.append(Record(uid=keyed_uid(key + "0", prefix), type=text_type, role=role,
+                              content="", metadata=meta, usage=usage, model=model, **common))
+    return records
 
 
 # Tags of text a person typed (a slash command, a `!` shell command); other tagged user text
