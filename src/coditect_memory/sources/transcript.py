@@ -166,7 +166,7 @@ def _message(obj, etype, meta, common, key, prefix, tool_names) -> list[Record]:
     else:
         blocks = [{"type": "text", "text": flatten(content)}]
         meta["content_form"] = type(content).__name__
-    records = []
+    records: list[Record] = []
     for i, block in enumerate(blocks):
         rec = _block(block, keyed_uid(key + str(i), prefix), role, text_type, common, tool_names)
         rec.model = model
