@@ -198,3 +198,16 @@ def test_per_file_counts_add_up(tmp_path, memory_home):
     assert len(messages) == out["messages_new"]
     per_file = Counter(m["source_file"] for m in messages)
     assert per_file == {f["path"]: f["messages"] for f in files if f["messages"]}
+
+
+def test_uids_never_change():
+    """uids are identities stored forever: these values were made by the code before
+    `uid_key`/`keyed_uid` (a reader's per-line shortcut) and must stay as they are."""
+    from coditect_memory.hashing import UID_SEP, keyed_uid, ts_prefix, uid, uid_key
+
+    assert uid("s-1", "e-2", 0, ts=1765902592447) == "694189008c1d2d3142e587be9b82b222"
+    assert uid("tx", None, "abc", 3, ts=None) == "000000004d999376f4aec272f9206103"
+    assert uid("debug", "sé", 7, "x\udcff", ts=-5) == "0000000056e359322cb392c0f0153d0a"
+    assert uid("a", ts=True) == "00000000ca978112ca1bbdcafac231b3"
+    key = uid_key("s-1", "e-2") + UID_SEP
+    assert keyed_uid(key + "0", ts_prefix(1765902592447)) == uid("s-1", "e-2", 0, ts=1765902592447)

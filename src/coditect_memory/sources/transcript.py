@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..hashing import content_hash, uid
+from ..hashing import UID_SEP, content_hash, keyed_uid, ts_prefix, uid_key
 from ..timeutil import parse_ts
 from .base import Issue, Record, Usage
 from .jsonl import read_objects
@@ -20,8 +20,7 @@ from .read_context import ReadContext
 from .text import blocks_text, compact_json, flatten
 
 # Line-level keys that become columns (or are rebuilt from them); the rest is metadata.
-_LINE_KEYS = frozenset(("type", "uuid", "parentUuid", "sessionId", "timestamp", "isSidechain",
-                        "agentId"))
+_LINE_KEYS = ("type", "uuid", "parentUuid", "sessionId", "timestamp", "isSidechain", "agentId")
 
 _TITLE_FIELDS = {
     "summary": "summary",
@@ -94,7 +93,9 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> list[Record]
         cwd = state.get("cwd")
     ext = get("uuid")
     base_id = (session, ext) if ext else ("tx", session, content_hash(compact_json(obj)))
-    meta = {k: v for k, v in obj.items() if k not in _LINE_KEYS}
+    # the uid of the line's n-th row hashes `key + str(n)` (made once per line, not per row)
+    key, prefix = uid_key(*base_id) + UID_SEP, ts_prefix(ts)
+    meta = _without(obj, _LINE_KEYS)
     is_sidechain = bool(get("isSidechain")) or agent_hint is not None
     common = {"kind": "transcript", "session_id": session, "ts": ts, "line": no, "offset": offset,
               "project": cwd, "ext_id": ext, "parent_ext_id": get("parentUuid"),
@@ -114,9 +115,9 @@ def _entry(obj, no, offset, state, hint, agent_hint, tool_names) -> list[Record]
             if named:
                 facts = {**(facts or {}), "backups": named}
     if (etype == "user" or etype == "assistant") and isinstance(get("message"), dict):
-        records = list(_message(obj, etype, meta, common, base_id, tool_names))
+        records = _message(obj, etype, meta, common, key, prefix, tool_names)
     else:
-        records = [_other(obj, etype, meta, common, base_id)]
+        records = [_other(obj, etype, meta, common, keyed_uid(key + "0", prefix))]
     if records:
         records[0].facts = facts
     return records
@@ -138,10 +139,19 @@ def _facts(get: Any, state: dict) -> dict | None:
     return facts
 
 
-def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
+def _without(obj: dict, keys: tuple[str, ...]) -> dict:
+    """A copy of `obj` without `keys`, its other keys in their order (half the time of a
+    dict comprehension testing every key: measured on 150k lines)."""
+    rest = obj.copy()
+    for k in keys:
+        rest.pop(k, None)
+    return rest
+
+
+def _message(obj, etype, meta, common, key, prefix, tool_names) -> list[Record]:
     msg = obj["message"]
     content = msg.get("content")
-    meta["message"] = {k: v for k, v in msg.items() if k != "content"}
+    meta["message"] = _without(msg, ("content",))
     role = msg.get("role") or etype
     model = msg.get("model") if etype == "assistant" else None
     is_meta = bool(obj.get("isMeta")) or bool(obj.get("isVisibleInTranscriptOnly"))
@@ -156,22 +166,22 @@ def _message(obj, etype, meta, common, base_id, tool_names) -> Iterator[Record]:
     else:
         blocks = [{"type": "text", "text": flatten(content)}]
         meta["content_form"] = type(content).__name__
-    first = True
+    records: list[Record] = []
     for i, block in enumerate(blocks):
-        rec = _block(block, i, role, text_type, base_id, common, tool_names)
+        rec = _block(block, keyed_uid(key + str(i), prefix), role, text_type, common, tool_names)
         rec.model = model
         if is_meta or (rec.type == "user" and _injected(rec.content)):
             rec.is_meta = True
         if error and rec.type == etype:
             rec.is_error = True
-        if first:
+        if not records:
             rec.metadata = {**meta, **(rec.metadata or {})}
             rec.usage = usage
-            first = False
-        yield rec
-    if first:  # an empty content list: keep the line itself
-        yield Record(uid=uid(*base_id, 0, ts=common["ts"]), type=text_type, role=role, content="",
-                     metadata=meta, usage=usage, model=model, **common)
+        records.append(rec)
+    if not records:  # an empty content list: keep the line itself
+        records.append(Record(uid=keyed_uid(key + "0", prefix), type=text_type, role=role,
+                              content="", metadata=meta, usage=usage, model=model, **common))
+    return records
 
 
 # Tags of text a person typed (a slash command, a `!` shell command); other tagged user text
@@ -186,8 +196,7 @@ def _injected(text: str | None) -> bool:
     return t.startswith(("[Request interrupted", "Caveat:"))
 
 
-def _block(block, i, role, text_type, base_id, common, tool_names) -> Record:
-    key = uid(*base_id, i, ts=common["ts"])
+def _block(block, key, role, text_type, common, tool_names) -> Record:
     if not isinstance(block, dict):
         return Record(uid=key, type=text_type, role=role, content=str(block), **common)
     btype = block.get("type")
@@ -282,9 +291,8 @@ def _int(v: Any) -> int:
     return v if ok else 0
 
 
-def _other(obj, etype, meta, common, base_id) -> Record:
+def _other(obj, etype, meta, common, key) -> Record:
     """Every entry that is not a user/assistant message: system, progress, bookkeeping, ..."""
-    key = uid(*base_id, 0, ts=common["ts"])
     field = _TITLE_FIELDS.get(etype)
     component = level = tool = None
     is_error = False
@@ -306,7 +314,7 @@ def _other(obj, etype, meta, common, base_id) -> Record:
         backups = snapshot.get("trackedFileBackups") if isinstance(snapshot, dict) else None
         content = "\n".join(map(str, backups)) if isinstance(backups, dict) else ""
     else:
-        content = flatten({k: v for k, v in obj.items() if k not in _LINE_KEYS}, 5000)
+        content = flatten(meta, 5000)  # the line without its column keys
     return Record(uid=key, type=etype, role=None, content=content or "", component=component,
                   level=level, tool_name=tool, is_error=is_error, metadata=meta, **common)
 
