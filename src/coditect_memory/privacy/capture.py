@@ -87,7 +87,7 @@ class CaptureMasker:
         their metadata's JSON joined clears them (`Detector.joinable`), and the JSON is kept
         for the store (`Record.metadata_json`: it is what the row stores). The others are
         screened part by part as `_screen` has it, with the JSON dumped and unescaped once
-        for both screens (dumping and unescaping it again took a third of their time)."""
+        for both screens (dumping and unescaping it again took a fifth of their time)."""
         content, meta = rec.content, rec.metadata
         detector = self.detector
         try:
