@@ -5,11 +5,12 @@ JSON kept for the store is what the store would have written."""
 from __future__ import annotations
 
 import copy
+import re
 
 import orjson
 import pytest
 
-from coditect_memory.privacy.capture import CaptureMasker
+from coditect_memory.privacy.capture import CaptureMasker, json_unescaped, orjson_unescaped
 from coditect_memory.privacy.detect import SECRET, Detector, _anchored, parse_rule, shipped_rules
 from coditect_memory.privacy.mask import Masker
 from coditect_memory.sources.base import Record
@@ -116,3 +117,36 @@ def test_a_secret_whose_surroundings_json_escapes_is_masked_in_metadata(joined):
     command = rec.metadata["input"]["command"]
     assert key not in command and command.startswith("export aws_secret_access_key=\t")
     assert masker.masked == 1
+
+
+def test_orjson_escapes_are_undone_as_json_unescaped_does():
+    # orjson_unescaped's one C pass is right only for the escapes orjson writes: every
+    # character, alone and next to a backslash, a quote, a b, an f and a u
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    escaped = {c for c in chars if orjson.dumps(c) != b'"' + c.encode() + b'"'}
+    assert {orjson.dumps(c)[1:3] for c in escaped} <= {b'\\"', b"\\\\", b"\\n", b"\\t", b"\\r",
+                                                      b"\\b", b"\\f", b"\\u"}
+    texts = [*escaped, "plain", "a\\b", "a\\f", "a\\u0041", "\\\\n", "\\\"", "C:\\Users\\new",
+             "x\\", "\\" * 5 + "n", "tab\there\nnew\rline \"q\" \x08\x0c\x1b", "\x00\\n"]
+    texts += [c + n for c in escaped for n in ("b", "f", "u", "n", "\\", '"')]
+    for t in texts:
+        for dump in (orjson.dumps(t), orjson.dumps({t: [t, {"k": t}]})):
+            assert orjson_unescaped(dump) == json_unescaped(dump), t
+
+
+def test_the_credential_rules_lookahead_matches_where_its_words_do():
+    # the lookahead only speeds Python's `re` up: every character a word can start with
+    # (caseless: `ſ` is an `s`) passes it, so the rule finds what it found without it
+    rule = next(r for r in _masker().detector.rules if r.id == "credential-assignment")
+    lookahead = "(?=(?i:[pstac]))"
+    assert rule.regex.pattern.startswith(lookahead)
+    bare = re.compile(rule.regex.pattern.removeprefix(lookahead))
+    letters = [chr(c) for c in range(0x110000) if re.match("(?i:[a-z])", chr(c))]
+    words = ["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access-key",
+             "auth_key", "private_key", "client_secret", "credential", "credentials"]
+    texts = [f"x {c}{w[1:]} := 'abc12345xyz'\n{c}{w[1:]}=abc12345xyz" for w in words for c in letters]
+    texts += [item.text for item in secrets()]
+    for text in texts:
+        want = [(m.start(1), m.end(1)) for m in bare.finditer(text)]
+        assert [(m.start(1), m.end(1)) for m in rule.regex.finditer(text)] == want, text
+    assert any(rule.regex.search(t) for t in texts if t.startswith("x ſecret"))
