@@ -5,6 +5,7 @@ JSON kept for the store is what the store would have written."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 import orjson
@@ -117,6 +118,32 @@ def test_a_secret_whose_surroundings_json_escapes_is_masked_in_metadata(joined):
     command = rec.metadata["input"]["command"]
     assert key not in command and command.startswith("export aws_secret_access_key=\t")
     assert masker.masked == 1
+
+
+@pytest.mark.parametrize("joined", [True, False], ids=["one scan", "a scan per part"])
+@pytest.mark.parametrize("said", [
+    # a form feed before `=`: the metadata's JSON holds `\\f`, which the screens read as
+    # two characters, so the value was kept in the clear there (not in the text)
+    'aws_secret_access_key\f="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+    # `:=` then a space: the rule matches it, its screen did not (kept in the clear anywhere)
+    "password := abc12345xyz"])
+def test_a_secret_after_a_control_character_or_colon_equals_is_masked(joined, said):
+    value = said.rsplit("=", 1)[1].strip(' "')
+    masker = _masker(joined=joined)
+    for rec in (Record(uid="m", kind="transcript", type="tool_use", content="ran a command",
+                       metadata={"input": {"command": f"export {said}"}}),
+                Record(uid="t", kind="transcript", type="user", content=f"use {said} here")):
+        masker.record(rec)
+        assert value not in rec.content and value not in orjson.dumps(rec.metadata).decode()
+    assert masker.masked == 2
+
+
+def test_json_escapes_are_all_undone_for_the_screens():
+    # whoever wrote the JSON (orjson, or Python's json with ASCII escapes)
+    for text in ["a\fb", "a\bb", "\x1b[0m", "tab\there", 'q"uote', "back\\slash", "\u00e9", "\x00"]:
+        for dump in (orjson.dumps(text), json.dumps(text).encode(),
+                     json.dumps(text, ensure_ascii=False).encode()):
+            assert json_unescaped(dump).decode() == f'"{text}"', (text, dump)
 
 
 def test_orjson_escapes_are_undone_as_json_unescaped_does():
