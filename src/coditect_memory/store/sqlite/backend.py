@@ -469,12 +469,12 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         return self._rows_to_write(db, self._prepare(batch))
 
     def _prepare(self, batch: Batch) -> Prepared:
-        """What a batch writes, built without the database: message rows of _MSG_COLS up
-        to `metadata`, as the records have them (`_finish_rows` adds the
-        rest and packs), the positions of the growing ones, the blobs (not packed either) and
-        the usage rows. Only what needs the records is done here: the ingest process is the
-        longer of the two (behind.py), and a column made from the row itself costs the
-        writer as much as it would cost here."""
+        """What a batch writes, built without the database: message rows of _MSG_COLS up to
+        `metadata`, as the records have them (`_finish_rows` adds the rest and packs), the
+        positions of the growing ones, the blobs (not packed either) and the usage rows.
+        Only what needs the records is done here: the ingest process is the critical path
+        (behind.py), and a column made from the row itself (keys, row facts) costs the
+        writer what it would cost here (150k messages: 1.5 CPU s here, 1.4 there)."""
         rows: list[tuple[Any, ...]] = []
         growing: list[int] = []
         blobs: list[tuple[str, int, int, bytes]] = []

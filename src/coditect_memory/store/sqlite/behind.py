@@ -10,8 +10,8 @@ around its reads), `write_batch` splits each batch in two:
   usage rows; sent as tuples of primitives (`Prepared`, marshalled);
 - the writer process (`writer_main`, its own connection to the same file) does the rest in
   one transaction (`SQLiteStore._write_prepared`): the rows' uid and uuid keys and row facts
-  (`_finish_rows`: made from the row itself, they cost the same here, on the core with
-  slack), packing (zstd with the dictionaries it
+  (`_finish_rows`: made from the row itself, they cost the same in either process, and the
+  ingest process is the critical path), packing (zstd with the dictionaries it
   trains and stores, as the ingest process would: packing.py), project ids, each session's
   project, the INSERTs, a debug log's growing line, usage, sessions, errors and the batch's
   files' watermarks, then COMMIT — one batch, one transaction, exactly as without it.
