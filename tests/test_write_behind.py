@@ -273,3 +273,26 @@ def test_a_batch_travels_whole_with_marshal_or_pickle():
         data = _dump_batch(prep)
         assert data[:1] == tag
         assert _load_batch(io.BytesIO(len(data).to_bytes(8, "big") + data)) == prep
+
+
+def test_the_writers_adapters_bind_the_same_values():
+    """The writer process registers adapters for None and bytes (behind._bind_directly: the
+    cheaper path through sqlite3's binding); what is stored must not change: NULL for None,
+    the same BLOB for bytes, and a bytes subclass or memoryview still bound as a BLOB.
+    Run in a child process: the adapters are sqlite3's, for the whole process."""
+    import subprocess
+
+    code = (
+        "import sqlite3\n"
+        "from coditect_memory.store.sqlite.behind import _bind_directly\n"
+        "_bind_directly()\n"
+        "db = sqlite3.connect(':memory:')\n"
+        "db.execute('CREATE TABLE t (a, b, c, d)')\n"
+        "class B(bytes): pass\n"
+        "db.execute('INSERT INTO t VALUES (?, ?, ?, ?)', (None, b'\\x00\\x01', B(b'xy'),"
+        " memoryview(b'z')))\n"
+        "print(db.execute('SELECT typeof(a), a IS NULL, hex(b), typeof(c), hex(c), typeof(d)"
+        " FROM t').fetchone())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "('null', 1, '0001', 'blob', '7879', 'blob')"

@@ -59,7 +59,6 @@ _MSG_COLS = (
 )
 _COLS = [c.strip() for c in _MSG_COLS.split(",")]
 _SESSION_COL, _PROJECT_COL, _FILE_COL = map(_COLS.index, ("session_id", "project_id", "source_file_id"))
-_PACK_COLS = tuple(map(_COLS.index, ("source_kind", "type", "content", "ts", "metadata")))
 _VALUES = f"VALUES ({', '.join('?' * len(_COLS))})"
 _INSERT = f"INSERT INTO messages ({_MSG_COLS}) {_VALUES} ON CONFLICT(uid) DO NOTHING"
 _UPSERT = (
@@ -470,17 +469,15 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         return self._rows_to_write(db, self._prepare(batch))
 
     def _prepare(self, batch: Batch) -> Prepared:
-        """What a batch writes, built without the database: message rows (_MSG_COLS) with the
-        derived columns of derive.row_facts, whose project column holds the project's path
-        and whose texts are not packed yet (`_rows_to_write` does both), the positions of
-        the growing ones, the blobs (not packed either) and the usage rows."""
+        """What a batch writes, built without the database: message rows of _MSG_COLS up to
+        `metadata`, as the records have them (`_finish_rows` adds the rest and packs), the
+        positions of the growing ones, the blobs (not packed either) and the usage rows.
+        Only what needs the records is done here: the ingest process is the critical path
+        (behind.py), and a column made from the row itself (keys, row facts) costs the
+        writer what it would cost here (150k messages: 1.5 CPU s here, 1.4 there)."""
         rows: list[tuple[Any, ...]] = []
         growing: list[int] = []
         blobs: list[tuple[str, int, int, bytes]] = []
-        # 16 bytes, not 36 characters (0024); a batch repeats its session and uuids (a
-        # message's blocks, its parent): each made once
-        ext = _Keys(uuid_key).__getitem__ if self.packs_content else _same
-        key = uid_key if self.packs_content else _same  # 16 bytes, not 32 characters (0025)
         packed = self.packs_content
         for rec, file_id in batch.records:
             content = rec.content
@@ -492,15 +489,13 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             chash = blob_sha if content is None else None if packed else _sha(content)
             meta = rec.metadata
             is_meta = 1 if rec.is_meta or (meta and meta.get("isMeta") is True) else 0
-            row = (key(rec.uid), ext(rec.session_id), rec.project or None, rec.kind,
+            row = (rec.uid, rec.session_id, rec.project or None, rec.kind,
                    rec.type, rec.role, content, chash, blob_sha, rec.ts, rec.component, rec.level,
                    rec.tool_name, rec.tool_use_id, int(rec.is_error), is_meta,
-                   int(rec.is_sidechain), rec.agent_id, ext(rec.ext_id), ext(rec.parent_ext_id), rec.model,
+                   int(rec.is_sidechain), rec.agent_id, rec.ext_id, rec.parent_ext_id, rec.model,
                    file_id, rec.line, rec.offset,
                    rec.origin.run_id if rec.origin else batch.run_id,
-                   _meta(meta) if rec.metadata_json is None else rec.metadata_json.decode(),
-                   *row_facts(rec.type, rec.kind, bool(is_meta), rec.is_sidechain,
-                              rec.component, rec.is_error, rec.tool_name, content), None, None)
+                   _meta(meta) if rec.metadata_json is None else rec.metadata_json.decode())
             if rec.replace:
                 growing.append(len(rows))
             rows.append(row)
@@ -535,20 +530,28 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         return plain, growing
 
     def _finish_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Rows of `_prepare` with the project's id for its path, metadata packed and, on
-        SQLite, the text packed."""
+        """Rows of `_prepare` made whole (_MSG_COLS): the project's id for its path, on
+        SQLite the uid and uuids as the 16 bytes it keeps (packing.uid_key, uuid_key: 0024,
+        0025, 0027), the row facts (derive.row_facts), metadata packed and, on SQLite, the
+        text packed."""
         pack = self.meta_codec.pack
         pack_content = self.meta_codec.pack_content if self.packs_content else None
         project = self._project_id  # the path's id, looked up once (self._projects)
-        p, kind, type_, text, ts, meta = _PROJECT_COL, *_PACK_COLS
+        # a batch repeats its session and uuids (a message's blocks, its parent): each made once
+        key, ext = (uid_key, _Keys(uuid_key).__getitem__) if self.packs_content else (_same, _same)
         out = []
-        for row in rows:
-            pid = project(db, row[p], row[ts])
-            meta_text, meta_z = pack(db, row[kind], row[meta])
-            content, content_z = (row[text], None) if pack_content is None else pack_content(
-                db, row[kind], row[type_], row[text])
-            out.append((*row[:p], pid, *row[p + 1:text], content, *row[text + 1:meta], meta_text,
-                        *row[meta + 1:-2], meta_z, content_z))  # metadata_z, content_z: the last two
+        for (uid, session_id, path, kind, type_, role, text, chash, blob_sha, ts, component, level,
+             tool_name, tool_use_id, is_error, is_meta, is_sidechain, agent_id, ext_id, parent_ext_id,
+             model, file_id, line, offset, run_id, meta) in rows:
+            meta_text, meta_z = pack(db, kind, meta)
+            content, content_z = (text, None) if pack_content is None else pack_content(
+                db, kind, type_, text)
+            out.append((key(uid), ext(session_id), project(db, path, ts), kind, type_, role, content,
+                        chash, blob_sha, ts, component, level, tool_name, tool_use_id, is_error,
+                        is_meta, is_sidechain, agent_id, ext(ext_id), ext(parent_ext_id), model,
+                        file_id, line, offset, run_id, meta_text,
+                        *row_facts(type_, kind, bool(is_meta), bool(is_sidechain), component,
+                                   bool(is_error), tool_name, text), meta_z, content_z))
         return out
 
     def _write_growing(self, db: Any, growing: list[tuple[Any, ...]],
