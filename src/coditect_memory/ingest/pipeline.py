@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import hashlib
 import operator
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,19 @@ def give_back_memory() -> None:
     benchmarks/RESULTS.md). Elsewhere (no malloc_trim) this does nothing."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cycle collector less often while a run reads: records are freed by their counts,
+    and a collection every 700 allocations went over the batch in hand again and again
+    (50,000: 1.1-1.7 s less CPU of 37 s at 150k messages, the same peak memory)."""
+    old = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _mb(n: int) -> str:
@@ -296,9 +310,10 @@ class Ingest:
         if plan and 0 <= least <= to_read:  # a second process costs ~0.1-0.3 s to start
             self.store.write_behind()
         try:
-            for p in plan:
-                self._read(p)
-            self._flush()
+            with fewer_collections():
+                for p in plan:
+                    self._read(p)
+                self._flush()
         except BaseException:
             with contextlib.suppress(Exception):  # the writer's last batch, then its exit
                 self.store.written()
