@@ -279,10 +279,6 @@ def _store(store: SQLiteStore, prep: Prepared, file_new: dict[int, int]) -> int:
     return new
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 def _bind_directly() -> None:
     """Python's sqlite3 (3.11) binds a None or a bytes value through its adaptation path (a
     registry look-up, then `__adapt__` and `__conform__` looked up), ~1 µs a value, where an
@@ -290,6 +286,8 @@ def _bind_directly() -> None:
     registered for each, the registry answers first and the same value is bound: the writer's
     INSERTs of 150k messages took 5.3 CPU s instead of 8.4. Registered in the writer process
     only (the registry is sqlite3's, for the whole process; this one runs nothing else)."""
+    from .backend import _same
+
     sqlite3.register_adapter(type(None), _same)
     sqlite3.register_adapter(bytes, _same)
 
