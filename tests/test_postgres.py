@@ -178,6 +178,25 @@ class TestKilledClient:
         assert [r["status"] for r in runs] == ["completed", "interrupted"]
 
 
+    def test_a_run_whose_server_process_outlived_it_is_marked_when_the_next_run_ends(
+            self, pg, memory_home):
+        # a killed client's server process can hold its run's lock a moment longer than the
+        # client lives (until it sees the client gone): a run begun meanwhile leaves that run
+        # marked running, so it looks again when it ends (doctor: "runs marked running")
+        from coditect_memory.store.postgres.backend import _RUN_LOCK
+
+        with open_store(load_settings(memory_home)) as store:
+            with psycopg.connect(pg, autocommit=True) as lingering:
+                gone = lingering.execute(
+                    "INSERT INTO extraction_runs (started_at, status, root, format, pid)"
+                    " VALUES (1, 'running', '/gone', 'claude', 1) RETURNING id").fetchone()[0]
+                lingering.execute("SELECT pg_advisory_lock(%s, %s)", (_RUN_LOCK, gone))
+                run_id = store.begin_run("/here", "claude")
+            store.finish_run(run_id, {}, "completed")
+        status = {r["run_id"]: r["status"] for r in run("runs", "--json").json()}
+        assert status == {run_id: "completed", gone: "interrupted"}
+        assert run("doctor", "--json", check=False).json()["ok"]
+
 class TestSeveralWriters:
     def test_two_machines_at_once_and_readers(self, pg, tmp_path, memory_home):
         """Two ingests of different folders (two machines: two homes) into one database at

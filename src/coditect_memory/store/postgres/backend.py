@@ -292,13 +292,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         marked interrupted. Runs of other live processes, on any machine, go on."""
         db = self.db
         with self.tx() as tx:
-            for (rid,) in tx.execute("SELECT id FROM extraction_runs WHERE status = 'running'").fetchall():
-                free = tx.execute("SELECT pg_try_advisory_lock(?, ?)", (_RUN_LOCK, rid)).fetchone()[0]
-                if free:
-                    tx.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, rid))
-                    tx.execute("UPDATE extraction_runs SET status = 'interrupted',"
-                               " message = 'the process ended before the run completed'"
-                               " WHERE id = ?", (rid,))
+            _mark_gone_runs(tx)
             run_id = int(tx.execute(
                 "INSERT INTO extraction_runs (started_at, status, root, format, pid)"
                 " VALUES (?, 'running', ?, ?, ?) RETURNING id",
@@ -319,6 +313,10 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         super().finish_run(run_id, stats, status, message)
         with suppress(psycopg.Error):
             self.db.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, run_id))
+        # again now: a client killed just before this run began can leave its server process
+        # (and its lock) behind for a moment, until that process sees the client gone
+        with suppress(psycopg.Error, StoreError), self.tx() as tx:
+            _mark_gone_runs(tx)
 
     def write_batch(self, batch: Batch) -> tuple[int, int]:
         """Write one batch in one transaction. Which of its uids are stored already is asked
@@ -492,6 +490,16 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         store that cannot be written is backed up with the marks it has."""
         with suppress(StoreError, psycopg.Error), self.tx() as db:
             pg_changes.mark(db.raw)
+
+
+def _mark_gone_runs(tx: Any) -> None:
+    """Runs marked running whose process is gone (their lock is free): interrupted. Runs of
+    other live processes, on any machine, go on."""
+    for (rid,) in tx.execute("SELECT id FROM extraction_runs WHERE status = 'running'").fetchall():
+        if tx.execute("SELECT pg_try_advisory_lock(?, ?)", (_RUN_LOCK, rid)).fetchone()[0]:
+            tx.execute("SELECT pg_advisory_unlock(?, ?)", (_RUN_LOCK, rid))
+            tx.execute("UPDATE extraction_runs SET status = 'interrupted',"
+                       " message = 'the process ended before the run completed' WHERE id = ?", (rid,))
 
 
 # Long values compressed by lz4 rather than pglz (PostgreSQL's default): several times
