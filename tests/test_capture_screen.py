@@ -98,7 +98,7 @@ def test_anchors_are_told_from_classes_and_escapes(pattern, anchored):
 def test_metadata_whose_json_alone_screens_is_not_walked(monkeypatch):
     masker = _masker()
     rec = next(r for r in _records() if r.uid == "file-key")
-    assert masker._screen(rec.metadata)  # its JSON matches a screen across key and value
+    assert masker.screens_json(orjson.dumps(rec.metadata))  # its JSON matches a screen across key and value
     walked: list[object] = []
     monkeypatch.setattr(masker, "walk", lambda meta: walked.append(meta) or meta)
     masker.record(rec)
