@@ -83,9 +83,9 @@ def test_a_copy_into_a_new_database_builds_its_indexes_after_the_rows(pg_server,
 
 
 def test_during_a_run_a_batch_failing_behind_is_raised_by_the_next_call_and_leaves_nothing(pg_server):
-    """Between defer_indexes and build_deferred_indexes, a batch whose new rows are known is
-    committed by a writer thread while ingest reads on: its failure is raised by the next
-    call on the store, nothing of it is kept, and the store goes on."""
+    """During a run that writes behind, a batch is committed by the writer process while
+    ingest reads on: its failure is raised by the next call that hands a batch over or by
+    `written()`, nothing of it is kept, nothing after it is written, and the store goes on."""
     from coditect_memory.store import Batch
 
     from .test_store_conformance import ROOT, conversation_batch, record
@@ -94,13 +94,14 @@ def test_during_a_run_a_batch_failing_behind_is_raised_by_the_next_call_and_leav
     try:
         run_id = store.begin_run(ROOT, "claude")
         store.defer_indexes()
-        assert store.write_batch(conversation_batch(store, run_id, "s1", 4)) == (4, 0)
+        assert store.write_behind()
+        assert store.write_batch(conversation_batch(store, run_id, "s1", 4)) == (0, 0)
         bad = conversation_batch(store, run_id, "s2", 4, path="projects/x/s2.jsonl")
-        broken = record("s2", 3, line=object())  # cannot be sent: fails in the writer thread
+        broken = record("s2", 3, line=object())  # cannot be sent: fails in the writer's COPY
         assert store.write_batch(Batch(run_id=run_id, records=bad.records[:3] + [(broken, bad.records[0][1])],
-                                       sessions=bad.sessions, files=bad.files)) == (4, 0)
+                                       sessions=bad.sessions, files=bad.files)) == (0, 0)
         try:
-            store.build_deferred_indexes()
+            store.written()
         except Exception as e:  # noqa: BLE001 - whatever psycopg raises for the row
             assert "object" in str(e) or "dump" in str(e).lower(), e
         else:

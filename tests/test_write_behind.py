@@ -152,10 +152,18 @@ def test_imports_write_behind_alike(tmp_path, monkeypatch):
     assert store_state(homes["behind"]) == store_state(homes["plain"])
 
 
-def test_postgresql_answers_false(store):
-    """The writer process is SQLite's: PostgreSQL writes behind with its own thread."""
-    assert store.write_behind() is (store.kind == "sqlite")
-    assert store.written() == (0, 0)
+def test_both_backends_write_behind(store):
+    """Both backends write a run's batches in the writer process (PostgreSQL's with its own
+    connection): `write_batch` hands them over, `written()` counts them once committed."""
+    from .test_store_conformance import ROOT, conversation_batch
+
+    run_id = store.begin_run(ROOT, "claude")
+    assert store.write_behind() is True
+    assert store.write_batch(conversation_batch(store, run_id, "s1", 4)) == (0, 0)
+    assert store.write_batch(conversation_batch(store, run_id, "s1", 4)) == (0, 0)  # again: duplicates
+    assert store.written() == (4, 4)
+    assert store.behind_cost is not None and store.status()["messages"] == 4
+    assert store.written() == (0, 0)  # nothing handed over since
 
 
 # --- faults ------------------------------------------------------------------------------
@@ -242,7 +250,10 @@ def test_an_error_in_the_writer_is_raised_by_the_ingest(dataset, clean, memory_h
 def test_a_writer_that_cannot_open_the_store_says_so_at_the_first_batch(tmp_path):
     """The writer's own open fails (no store there): the first batch's reply is that error,
     one line, not a hang; the process is gone after it."""
-    writer = Writer.start(str(tmp_path / "no-such-folder" / "memory.db"), 1.0)
+    from coditect_memory.store.sqlite.backend import SQLiteStore
+
+    writer = Writer.start((SQLiteStore, (str(tmp_path / "no-such-folder" / "memory.db"),),
+                           {"busy_timeout": 1.0}))
     assert writer is not None
     writer.send(Prepared(1, [], [], [], [], [], {}, [], [], {}))
     with pytest.raises(StoreError, match="no store at"):

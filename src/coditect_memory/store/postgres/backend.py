@@ -30,11 +30,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ...errors import StoreError, StoreLocked
-from ..base import Batch
 from ..protocol.admin import SchemaVersions
 from ..protocol.search import IndexState
 from ..sqlite import backend as sqlite_backend
 from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore, settle_rows
+from ..sqlite.behind import Opener, Prepared
 from . import changes as pg_changes
 from . import deferred
 from .dialect import Conn, Cursor, IntNumeric, translate
@@ -127,10 +127,6 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         self._guard = threading.Lock()
         self._projects: dict[str, int] = {}
         self._session_projects: dict[str, int] = {}  # committed, never changed (settled)
-        self._behind = False  # an ingest run's writes: between defer_indexes and build_deferred_indexes
-        self._writer: threading.Thread | None = None  # a batch's last statements (write_batch)
-        self._writer_owner: threading.Thread | None = None
-        self._writer_error: BaseException | None = None
         self._server = cast(Conn, self.db).raw.info.server_version
         if self._server < MIN_SERVER:
             self.close()
@@ -144,22 +140,6 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
             self._migrate()
 
     # --- plumbing ---------------------------------------------------------------------
-    @property
-    def db(self) -> Any:
-        """This thread's connection, once the batch its writer thread finishes on it is
-        committed (write_batch): the error of that batch, if any, is raised here."""
-        self._settle()
-        return SQLiteStore.db.fget(self)  # type: ignore[attr-defined]
-
-    @db.setter
-    def db(self, conn: Any) -> None:
-        SQLiteStore.db.fset(self, conn)  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self._settle()
-        super().close()
-
     def _connect(self) -> Any:
         try:
             raw = psycopg.connect(self.url, autocommit=True, connect_timeout=int(self._timeout),
@@ -318,52 +298,31 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         with suppress(psycopg.Error, StoreError), self.tx() as tx:
             _mark_gone_runs(tx)
 
-    def write_batch(self, batch: Batch) -> tuple[int, int]:
-        """Write one batch in one transaction. Which of its uids are stored already is asked
-        first (under the writers' lock, so the answer holds until the commit): when none is,
-        the new rows are known, and the batch's bulk (its messages COPYed straight into
-        messages, in record order: ids rise as on SQLite; the debug logs' growing last lines;
-        usage, sessions, watermarks) follows; during an ingest run (defer_indexes) it is
-        sent and committed by a writer thread while the caller reads the next batch (the
-        server inserts while the client parses). The next use of this thread's connection
-        waits for that commit and raises its error, if any: each batch stays whole or
-        absent, with its files' watermarks. A batch holding a
-        stored uid (a machine's second copy of a folder) or one uid twice goes through a
-        staging table and one INSERT ... ON CONFLICT DO NOTHING, in this thread: identity by
-        uid."""
-        db = self._begin()
-        try:
-            plain, growing = self._batch_rows(db, batch)
-            settled = self._settled_projects(db, batch)
-            plain = settle_rows(plain, settled)
-            growing = _no_nul(growing)
-            new_by_file = batch.new_by_file
-            uids = [row[0] for row in plain] + [row[0] for row in growing]
-            stored = {u for (u,) in db.raw.execute(  # %b: a binary array, not text to parse
-                "SELECT uid FROM messages WHERE uid = ANY(%b)", (uids,))} if uids else set()
-            if stored & {row[0] for row in plain} or len(set(uids)) < len(uids):
-                self._write_staged(db, plain, new_by_file)
-                self._write_growing(db, growing, new_by_file)
-                new = self._batch_rest(db, batch)
-                db.execute("COMMIT")
-            else:
-                for row in plain:
-                    new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
-                for row in growing:
-                    if row[0] not in stored:
-                        new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
-                new = sum(new_by_file.values())
-                if self._behind:
-                    self._writer_owner = threading.current_thread()
-                    self._writer = threading.Thread(target=self._write_behind, name="pg-writer",
-                                                    args=(db, plain, growing, batch), daemon=True)
-                    self._writer.start()
-                else:
-                    self._write_new(db, plain, growing, batch)
-        except BaseException as e:
-            raise self._failed(db, e) from None
-        self._session_projects.update(settled)
-        return new, len(batch.records) - new
+    def _write_prepared(self, db: Any, prep: Prepared) -> int:
+        """A prepared batch's writes in the caller's transaction (SQLiteStore.write_batch
+        calls it, or the writer process: store/sqlite/behind.py). Its messages are COPYed
+        straight into messages, in record order (ids rise as on SQLite), under a savepoint:
+        when one of its uids is stored already (a machine's second copy of a folder: the
+        uid key refuses the COPY) or the batch holds one uid twice, they go through a
+        staging table and one INSERT ... ON CONFLICT DO NOTHING instead: identity by uid.
+        (Asking which uids were stored first cost a round trip and 2-3% of the server's CPU
+        for every batch, and a first ingest never has one.)"""
+        plain, growing = self._rows_to_write(db, prep)
+        settled = self._settled_projects(db, prep)
+        plain = settle_rows(plain, settled)
+        growing = _no_nul(growing)
+        new_by_file = prep.new_by_file
+        uids = {row[0] for row in plain} | {row[0] for row in growing}
+        if plain and len(uids) == len(plain) + len(growing) and _copy(
+                db.raw.cursor(), f"COPY messages ({_MSG_COLS}) FROM STDIN", plain, numbered=False):
+            for row in plain:
+                new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
+        else:
+            self._write_staged(db, plain, new_by_file)
+        self._write_growing(db, growing, new_by_file)
+        new = self._batch_rest(db, prep)
+        self._session_projects.update(settled)  # committed with the caller's transaction
+        return new
 
     def _write_staged(self, db: Any, plain: list[tuple[Any, ...]], new_by_file: dict[int, int]) -> None:
         if not plain:
@@ -377,58 +336,19 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         for (file_id,) in cur.fetchall():
             new_by_file[file_id] = new_by_file.get(file_id, 0) + 1
 
-    def _write_new(self, db: Any, plain: list[tuple[Any, ...]], growing: list[tuple[Any, ...]],
-                   batch: Batch) -> None:
-        """The rest of write_batch's transaction when its new rows are known, committed."""
-        if plain and not _copy(db.raw.cursor(), f"COPY messages ({_MSG_COLS}) FROM STDIN",
-                               plain, numbered=False):
-            raise StoreError("a uid found new under the writers' lock was stored meanwhile;"
-                             " nothing of this batch is kept: run the command again")
-        self._write_growing(db, growing, {})  # counted by write_batch
-        self._batch_rest(db, batch)
-        db.execute("COMMIT")
-
-    def _write_behind(self, db: Any, plain: list[tuple[Any, ...]], growing: list[tuple[Any, ...]],
-                      batch: Batch) -> None:
-        """_write_new in the writer thread: an error is kept for the caller's (_settle)."""
-        try:
-            self._write_new(db, plain, growing, batch)
-        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
-            self._writer_error = e
-
-    def _settle(self) -> None:
-        """Wait for the batch the writer thread commits on this thread's connection; raise
-        its error (once). Other threads have connections of their own: they never wait."""
-        writer = getattr(self, "_writer", None)
-        if writer is None or threading.current_thread() is not self._writer_owner:
-            return
-        writer.join()
-        self._writer = None
-        error, self._writer_error = self._writer_error, None
-        if error is not None:
-            raise self._failed(SQLiteStore.db.fget(self), error) from None  # type: ignore[attr-defined]
+    def _writer_opener(self) -> Opener:
+        return PostgresStore, (self.url,), {"connect_timeout": self._timeout,
+                                            "index_key": self.index_key}
 
     def defer_indexes(self) -> bool:
         """Into an empty store: the big tables' secondary indexes dropped until the run's
-        writes are done (deferred.py). Otherwise only what a run before left to build.
-        Ingest calls it before a run's writes and build_deferred_indexes after them: in
-        between, batches are committed behind (write_batch), so a batch's error may be
-        raised by the next call on the store, at the latest by build_deferred_indexes."""
-        self._behind = True
+        writes are done (deferred.py). Otherwise only what a run before left to build."""
         with self.tx() as db:
             if db.raw.execute("SELECT EXISTS (SELECT 1 FROM messages)").fetchone()[0]:
                 return deferred.pending(db.raw) > 0
             return deferred.defer(db.raw)
 
-    def write_behind(self) -> bool:
-        """No writer process: batches are written behind by a thread (defer_indexes on)."""
-        return False
-
     def build_deferred_indexes(self) -> None:
-        try:
-            self._settle()  # the run's last batch committed (or its error raised) first
-        finally:
-            self._behind = False
         try:
             deferred.build(self.url)
         except psycopg.OperationalError as e:

@@ -1,6 +1,6 @@
 """An ingest run's batches written behind: the store writes batch N in another process while
-the caller parses batch N+1 (SQLite: `store/sqlite/behind.py`; PostgreSQL writes behind with
-a thread of its own, switched on by `defer_indexes`, and answers False here)."""
+the caller parses batch N+1 (`store/sqlite/behind.py`, for both backends: on PostgreSQL the
+process has its own connection to the server)."""
 
 from __future__ import annotations
 
