@@ -229,12 +229,13 @@ def _insert_by_copy(cur: Any, one: re.Match[str], rows: list[Sequence[Any]]) -> 
 
 
 # Set on each of the store's connections (tune): JIT off, and work_mem at least WORK_MEM.
-# JIT compiles a statement whose estimated cost passes jit_above_cost: a first ingest's few
-# large statements (the rollups' first build, the parent links, the tool names of results)
-# spent 3-4 s of the server's 19 s of CPU at 150k messages compiling (pg_stat_statements'
-# jit_* columns), to run for less than that. And the default 4 MB of work_mem sent the
-# rollups' sorts to disk: with 64 MB they aggregate in memory (EXPLAIN ANALYZE at 150k, JIT
-# off: 1.6 s -> 0.65 s). A server set higher keeps its own.
+# JIT compiles a statement whose estimated cost passes jit_above_cost: at 150k messages a
+# first ingest's largest statements (the rollups' first build, the tool names of results, the
+# parent links) spent 2.3-4.1 s compiling (pg_stat_statements' jit_* columns) to run for less
+# than that; at 1M seven of derivation's and the rollups' scans pass the threshold. And the
+# default 4 MB of work_mem sent the rollups' sorts to disk: with 64 MB they aggregate in
+# memory (EXPLAIN ANALYZE at 150k, JIT off: 1.6 s -> 0.65 s). A server set higher keeps its
+# own. Together: the server's CPU per first ingest at 150k, 20.7 s -> 18.6 s (5 runs each).
 WORK_MEM = "64MB"
 
 
