@@ -434,3 +434,25 @@ def test_a_sum_of_a_condition_is_postgresql_own_sum():
                      " FROM t", False) == (
         "SELECT sum((size IS NOT NULL AND done >= size)::int), sum(errors), sum(((a = 1))::int),"
         " sum(CASE WHEN gap <= 5 THEN gap END), sum(f(a = 1)), sum((name = 'x(y')::int) FROM t")
+
+
+def test_a_connection_runs_without_jit_and_with_enough_work_mem(pg):
+    """The store's connections turn JIT off and raise work_mem to dialect.WORK_MEM (a first
+    ingest's big statements compiled for longer than they ran; the rollups sorted on disk),
+    but never lower a work_mem the server's operator set higher."""
+    from coditect_memory.store.postgres.backend import PostgresStore
+    from coditect_memory.store.postgres.dialect import WORK_MEM
+
+    def settings(url: str) -> tuple[str, str]:
+        store = PostgresStore(url)
+        try:
+            return tuple(store.db.execute(  # type: ignore[return-value]
+                "SELECT current_setting('jit'), current_setting('work_mem')").fetchone())
+        finally:
+            store.close()
+
+    assert settings(pg) == ("off", WORK_MEM)
+    db = pg.rsplit("/", 1)[1]
+    with psycopg.connect(pg, autocommit=True) as c:
+        c.execute(f"ALTER DATABASE {db} SET work_mem = '512MB'")
+    assert settings(pg) == ("off", "512MB")

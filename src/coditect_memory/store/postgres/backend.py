@@ -37,7 +37,7 @@ from ..sqlite.backend import _MSG_COLS, USAGE_MAX, SQLiteStore, settle_rows
 from ..sqlite.behind import Opener, Prepared
 from . import changes as pg_changes
 from . import deferred
-from .dialect import Conn, Cursor, IntNumeric, translate
+from .dialect import Conn, Cursor, IntNumeric, translate, tune
 from .memories import PostgresMemories
 from .privacy import PostgresPrivacy
 
@@ -147,6 +147,7 @@ class PostgresStore(PostgresPrivacy, PostgresMemories, SQLiteStore):
         except psycopg.Error as e:
             raise ServerUnavailable(_why(e, self.path)) from None
         raw.adapters.register_loader("numeric", IntNumeric)
+        tune(raw)
         conn = Conn(raw)
         self._keep(conn)  # type: ignore[arg-type]
         return conn
