@@ -71,11 +71,14 @@ class PostgresMemories:
     def _link(self, db: Any, links: list[tuple[int, MemoryDraft]]) -> None:
         """SQLite's evidence and entity rows, but each memory's entity ids in one statement
         for all (SQLite's INSERT ... SELECT per name is a statement per row here)."""
-        named = [(mid, kind, name) for mid, d in links for kind, name in d.entities]
+        # each pair once, each entity once: a memory's drafts name the same entities again,
+        # and a conflicting INSERT takes an id from the sequence all the same (28k of them
+        # for 948 entities at 150k messages)
+        named = list(dict.fromkeys((mid, kind, name) for mid, d in links for kind, name in d.entities))
         super()._link(db, [(mid, _without_entities(d)) for mid, d in links])  # type: ignore[misc]
         if named:
             db.executemany("INSERT INTO entities (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                           [(kind, name) for _, kind, name in named])
+                           list(dict.fromkeys((kind, name) for _, kind, name in named)))
             db.raw.execute("INSERT INTO memory_entities (memory_id, entity_id) SELECT k.m, e.id"
                            " FROM unnest(%s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY"
                            " AS k(m, kind, name, o) JOIN entities e ON e.kind = k.kind"
