@@ -128,7 +128,7 @@ class SQLiteSearch:
 
     # --- rows to index -------------------------------------------------------------------
     def rows_to_index(self, after_id: int, upto_id: int, batch: int = 5000,
-                      lean: bool = False) -> Iterator[list[IndexRow]]:
+                      lean: bool = False, file_texts: bool = True) -> Iterator[list[IndexRow]]:
         last = after_id
         columns = LEAN_INDEX_COLUMNS if lean else INDEX_COLUMNS
         while True:
@@ -136,7 +136,8 @@ class SQLiteSearch:
                                 " AND m.id <= ? ORDER BY m.id LIMIT ?", (last, upto_id, batch))
             if not rows:
                 return
-            yield self.with_file_texts(self._lean_rows(rows) if lean else list(map(_index_row, rows)))
+            out = self._lean_rows(rows) if lean else list(map(_index_row, rows))
+            yield self.with_file_texts(out) if file_texts else out
             last = rows[-1][0]
 
     def rows_by_ids(self, ids: Iterable[int], lean: bool = False) -> list[IndexRow]:
