@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from coditect_memory.sample import generate
+from coditect_memory.settings import load_settings
+from coditect_memory.store import open_store
 from coditect_memory.store.sqlite.derive import LINK_PARENT
 from coditect_memory.store.sqlite.packing import (
     CONTENT_MIN,
@@ -83,6 +85,26 @@ def test_every_door_reads_the_text_as_read(sample, memory_home, cli_backend):
     hits = run("search", word, "--limit", "500", "--json").json()["results"]
     assert uid in {h["uid"] for h in hits}  # the keyword index read the packed text
     assert ingest_json(sample)["messages_new"] == 0
+
+
+def test_keyword_index_read_unpacks_as_sql_does(sample, memory_home, tmp_path):
+    """The keyword index's read unpacks texts in Python (store/sqlite/search.py `_lean_rows`):
+    the same rows as a read through SQL's CONTENT, also through a store opened before the
+    dictionaries were trained (the index follower's, while the writer trains them)."""
+    small = tmp_path / "small"
+    generate(small, messages=300, seed=6)  # too few rows to train a dictionary
+    assert ingest_json(small)["errors"] == 0
+    with open_store(load_settings(memory_home)) as early:
+        assert all(r.content is not None for b in early.rows_to_index(0, early.max_message_id(), lean=True)
+                   for r in b if r.type == "tool_result")
+        assert ingest_json(sample)["errors"] == 0
+        upto = early.max_message_id()
+        lean = [r for b in early.rows_to_index(0, upto, lean=True) for r in b]
+        full = [r for b in early.rows_to_index(0, upto) for r in b]
+        some = [r.id for r in full[::7]]
+        assert early.rows_by_ids(some, lean=True) == [r for r in lean if r.id in set(some)]
+    assert len(_packed(memory_home)) > 1000
+    assert lean == [r._replace(uid="", content_hash=None) for r in full]
 
 
 def test_forget_by_match_and_hard_take_packed_rows(sample, memory_home):

@@ -94,36 +94,38 @@ _Document: Any = None  # tantivy.Document, imported on first use (the CLI starts
 
 def document(row: IndexRow) -> Any:
     """The Tantivy document of a message: a call per field is tantivy-py's cheapest way
-    (`Document.from_dict` measured 2x, keyword arguments 4x)."""
+    (`Document.from_dict` measured 2x, keyword arguments 4x). The row is unpacked once: its
+    fields read by name cost 0.2 s more over c150's 230k documents."""
     global _Document
     if _Document is None:
         import tantivy
 
         _Document = tantivy.Document
+    (id_, _, session_id, project_id, kind, mtype, role, content, ts, component, level, tool,
+     is_meta, _, _, _, _) = row
     doc = _Document()
     add = doc.add_text
-    doc.add_integer("id", row.id)
-    text = clean((row.content or "")[:MAX_INDEXED_CHARS])
+    doc.add_integer("id", id_)
+    text = clean((content or "")[:MAX_INDEXED_CHARS])
     add("text", text)
-    mtype = row.type
-    extra = text_field(mtype, bool(row.is_meta))
+    extra = text_field(mtype, bool(is_meta))
     if extra != "lo":
         add(extra, text)
-    if row.source_kind:
-        add("kind", row.source_kind)
+    if kind:
+        add("kind", kind)
     if mtype:
         add("type", mtype)
-    if row.role:
-        add("role", row.role)
-    if row.component:
-        add("component", row.component)
-    if row.level:
-        add("level", row.level)
-    if row.tool_name:
-        add("tool", row.tool_name)
-    doc.add_integer("project", row.project_id or 0)
-    doc.add_integer("ts", row.ts or 0)
-    doc.add_integer("skey", session_key(row.session_id))
+    if role:
+        add("role", role)
+    if component:
+        add("component", component)
+    if level:
+        add("level", level)
+    if tool:
+        add("tool", tool)
+    doc.add_integer("project", project_id or 0)
+    doc.add_integer("ts", ts or 0)
+    doc.add_integer("skey", session_key(session_id))
     return doc
 
 

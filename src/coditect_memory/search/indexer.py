@@ -668,8 +668,9 @@ class _Follow:
                    SyncResult(rebuilt=state is None, done_id=base), base)
 
     def follow(self, upto: int) -> None:
-        """Index the rows committed up to `upto`."""
-        for rows in self.store.rows_to_index(self.followed, upto, lean=True):
+        """Index the rows committed up to `upto` (file versions at `finish`: their texts are
+        not read here)."""
+        for rows in self.store.rows_to_index(self.followed, upto, lean=True, file_texts=False):
             marks, base = self.marks, self.base
             marks.frombytes(bytes(8 * (rows[-1].id - base - len(marks))))
             now = []

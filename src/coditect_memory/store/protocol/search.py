@@ -120,10 +120,11 @@ class SearchStore(ABC):
     # --- rows to index -------------------------------------------------------------------
     @abstractmethod
     def rows_to_index(self, after_id: int, upto_id: int, batch: int = 5000,
-                      lean: bool = False) -> Iterator[list[IndexRow]]:
+                      lean: bool = False, file_texts: bool = True) -> Iterator[list[IndexRow]]:
         """Every message with after_id < id <= upto_id, in id order, `batch` at a time.
         `lean`: without `uid` ('') and `content_hash` (None), which the keyword index does not
-        read (SQLite recomputes a hash it does not keep)."""
+        read (SQLite recomputes a hash it does not keep). `file_texts=False`: a file
+        version's `content` stays None (its text is a blob), for a reader that skips them."""
 
     @abstractmethod
     def rows_by_ids(self, ids: Iterable[int], lean: bool = False) -> list[IndexRow]:
