@@ -20,7 +20,7 @@ from coditect_memory.settings import load_settings
 from coditect_memory.store import open_store
 from coditect_memory.store.sqlite.backend import migrations
 
-from .builders import conversation, sid, store_state, transcript_path, write_jsonl
+from .builders import conversation, processes, sid, store_state, transcript_path, write_jsonl
 from .conftest import ingest_json, run, run_proc
 from .pgserver import PgServer
 from .reliability import record
@@ -109,21 +109,22 @@ class TestConnectionErrors:
         assert ok.code == 0, ok.stderr
         assert PASSWORD not in ok.stdout and json.loads(ok.stdout)["pending"] == []
 
-    @pytest.mark.parametrize("writer", [False, True], ids=["as-called", "behind"])
+    @pytest.mark.parametrize("writer", [False, True], ids=["in-process", "writer-process"])
     def test_server_lost_mid_run_then_the_next_run_completes(self, pg, pg_server, dataset,
                                                              clean, memory_home, writer):
-        """`pg_ctl stop -m immediate` while an ingest writes (its batches written as they
-        come, or behind by the writer thread): it stops with one line; after a restart
+        """`pg_ctl stop -m immediate` while an ingest writes (its batches written in the
+        ingest process, or by its writer process): it stops with one line; after a restart
         (crash recovery), the next run gives the store of one clean run."""
         _writes_behind(memory_home, writer)
         _stopped_mid_run(pg_server, memory_home, dataset)
+        assert not processes(memory_home, b"writer_main")
         _recorded("ingest: PostgreSQL stopped (immediate) mid-run"
-                  + (", batches written behind" if writer else ""), memory_home, clean)
+                  + (", writer process" if writer else ""), memory_home, clean)
 
 
 def _writes_behind(home: Path, writer: bool) -> None:
-    """Every run of `home` writes its batches (of 50 records) behind (store/sqlite/behind.py:
-    a thread on PostgreSQL), however small, or none does."""
+    """Every run of `home` writes its batches (of 50 records) in a writer process
+    (store/sqlite/behind.py), however small, or none does."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(
         f"[ingest]\nwrite_behind_mb = {0 if writer else -1}\nbatch_size = 50\n")
@@ -177,20 +178,26 @@ def test_a_durable_server_stopped_mid_run_loses_only_what_the_next_run_redoes(
 
 
 class TestKilledClient:
-    @pytest.mark.parametrize("writer", [False, True], ids=["as-called", "behind"])
+    @pytest.mark.parametrize("writer", [False, True], ids=["in-process", "writer-process"])
     def test_kill_9_mid_ingest_then_another_run(self, pg, pg_server, dataset, clean, memory_home,
                                                 writer):
-        """Killed with a batch in the writer thread's hands or not: the next run stores the
-        rest, nothing twice."""
+        """A killed ingest's writer process commits at most the batch it holds and exits; the
+        next run stores the rest, nothing twice."""
         _writes_behind(memory_home, writer)
         p = start_ingest(memory_home, dataset)
         while p.poll() is None and stored_messages(memory_home) == 0:
             time.sleep(0.005)
+        if writer:
+            assert processes(memory_home, b"writer_main"), "no writer process"
         assert kill(p), "the run ended before it could be killed"
         assert pending(pg), "the first ingest deferred no index"
+        deadline = time.monotonic() + 15
+        while processes(memory_home, b"writer_main") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not processes(memory_home, b"writer_main"), "the writer outlived the killed ingest"
         ingest_json(dataset)
         _indexes_built(pg_server)
-        _recorded("ingest: SIGKILL mid-run on PostgreSQL" + (", batches written behind" if writer else ""),
+        _recorded("ingest: SIGKILL mid-run on PostgreSQL" + (", writer process" if writer else ""),
                   memory_home, clean)
         runs = run("runs", "--json").json()
         assert [r["status"] for r in runs] == ["completed", "interrupted"]

@@ -83,7 +83,7 @@ def test_a_copy_into_a_new_database_builds_its_indexes_after_the_rows(pg_server,
 
 
 def test_during_a_run_a_batch_failing_behind_is_raised_by_the_next_call_and_leaves_nothing(pg_server):
-    """During a run that writes behind, a batch is committed by the writer thread while
+    """During a run that writes behind, a batch is committed by the writer process while
     ingest reads on: its failure is raised by the next call that hands a batch over or by
     `written()`, nothing of it is kept, nothing after it is written, and the store goes on."""
     from coditect_memory.store import Batch
@@ -97,7 +97,7 @@ def test_during_a_run_a_batch_failing_behind_is_raised_by_the_next_call_and_leav
         assert store.write_behind()
         assert store.write_batch(conversation_batch(store, run_id, "s1", 4)) == (0, 0)
         bad = conversation_batch(store, run_id, "s2", 4, path="projects/x/s2.jsonl")
-        broken = record("s2", 3, line=object())  # cannot be sent: fails in the writer thread's COPY
+        broken = record("s2", 3, line=object())  # cannot be sent: fails in the writer's COPY
         assert store.write_batch(Batch(run_id=run_id, records=bad.records[:3] + [(broken, bad.records[0][1])],
                                        sessions=bad.sessions, files=bad.files)) == (0, 0)
         try:

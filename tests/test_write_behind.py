@@ -153,9 +153,8 @@ def test_imports_write_behind_alike(tmp_path, monkeypatch):
 
 
 def test_both_backends_write_behind(store):
-    """Both backends write a run's batches behind, SQLite in the writer process, PostgreSQL
-    in a thread with a connection of its own: `write_batch` hands them over, `written()`
-    counts them once committed."""
+    """Both backends write a run's batches in the writer process (PostgreSQL's with its own
+    connection): `write_batch` hands them over, `written()` counts them once committed."""
     from .test_store_conformance import ROOT, conversation_batch
 
     run_id = store.begin_run(ROOT, "claude")
@@ -251,7 +250,10 @@ def test_an_error_in_the_writer_is_raised_by_the_ingest(dataset, clean, memory_h
 def test_a_writer_that_cannot_open_the_store_says_so_at_the_first_batch(tmp_path):
     """The writer's own open fails (no store there): the first batch's reply is that error,
     one line, not a hang; the process is gone after it."""
-    writer = Writer.start(str(tmp_path / "no-such-folder" / "memory.db"), 1.0)
+    from coditect_memory.store.sqlite.backend import SQLiteStore
+
+    writer = Writer.start((SQLiteStore, (str(tmp_path / "no-such-folder" / "memory.db"),),
+                           {"busy_timeout": 1.0}))
     assert writer is not None
     writer.send(Prepared(1, [], [], [], [], [], {}, [], [], {}))
     with pytest.raises(StoreError, match="no store at"):

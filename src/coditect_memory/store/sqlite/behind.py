@@ -1,16 +1,16 @@
 """An ingest run's batches written by a second process while the next batch is parsed.
 
 SQLite's insert steps take a third of a big first ingest's time, and a thread cannot overlap
-them with parsing (sqlite3 takes the GIL back after each row: benchmarks/RESULTS.md). So,
-during a run that asks for it (`write_behind` ... `written`, called by ingest/pipeline.py
-around its reads), `write_batch` splits each batch in two (PostgreSQL does the same with a
-thread, `ThreadWriter`: its writes wait on the server, not on the GIL):
+them with parsing (sqlite3 takes the GIL back after each row: benchmarks/RESULTS.md); on
+PostgreSQL a thread left the ingest process waiting on the server's round trips and sharing
+the GIL with the COPY. So, during a run that asks for it (`write_behind` ... `written`,
+called by ingest/pipeline.py around its reads), `write_batch` splits each batch in two:
 
 - the ingest process builds what needs the records and no database
   (`SQLiteStore._prepare`): the message rows (metadata as JSON text, hashes), blobs and
   usage rows; sent as tuples of primitives (`Prepared`, marshalled);
-- the writer process (`writer_main`, its own connection to the same file) does the rest in
-  one transaction (`SQLiteStore._write_prepared`): the rows' uid and uuid keys and row facts
+- the writer process (`writer_main`, its own connection to the same store) does the rest in
+  one transaction (`_write_prepared`; PostgresStore's looks up the batch's uids and COPYs): the rows' uid and uuid keys and row facts
   (`_finish_rows`: made from the row itself, they cost the same in either process, and the
   ingest process is the critical path), packing (zstd with the dictionaries it
   trains and stores, as the ingest process would: packing.py), project ids, each session's
@@ -46,7 +46,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -58,6 +57,9 @@ if TYPE_CHECKING:
     from .backend import SQLiteStore
 
 Row = tuple[Any, ...]
+# How the writer process opens its own store: a store class, its arguments and keywords
+# (pickled: the class travels as its module and name).
+Opener = tuple[type, tuple[Any, ...], dict[str, Any]]
 STOP_SECONDS = 60.0  # the writer's last batch, then its exit; killed after that
 PIPE_BYTES = 1 << 20  # a batch (~1 MB) written in one go: no wake-up per 64 KB of it
 
@@ -80,20 +82,26 @@ class Prepared:
 
 
 class SQLiteWriteBehind:
-    """store/protocol/write_behind.py for SQLite: the writer process, started per run
-    (PostgresStore.write_behind starts a ThreadWriter instead)."""
+    """store/protocol/write_behind.py: the writer process, started per run (for SQLite, and
+    for PostgreSQL, which opens its own connection to the server in it)."""
 
     path: str
     readonly: bool
     _timeout: float
-    _behind_writer: Writer | ThreadWriter | None = None
+    _behind_writer: Writer | None = None
     behind_cost: dict[str, Any] | None = None  # the last writer's CPU seconds and peak RSS
 
     def write_behind(self) -> bool:
         if self.readonly or self._behind_writer is not None:
             return False
-        self._behind_writer = Writer.start(self.path, self._timeout)
+        self._behind_writer = Writer.start(self._writer_opener())
         return self._behind_writer is not None
+
+    def _writer_opener(self) -> Opener:
+        """How the writer process opens this store."""
+        from .backend import SQLiteStore
+
+        return SQLiteStore, (self.path,), {"busy_timeout": self._timeout}
 
     def written(self) -> tuple[int, int]:
         writer, self._behind_writer = self._behind_writer, None
@@ -115,7 +123,7 @@ class Writer:
         self.cost: dict[str, Any] = {}  # its CPU seconds and peak RSS (benchmarks)
 
     @classmethod
-    def start(cls, path: str, busy_timeout: float) -> Writer | None:
+    def start(cls, opener: Opener) -> Writer | None:
         """The process, started; None where it cannot run (batches are then written here)."""
         src = str(Path(__file__).resolve().parents[3])  # this code, whatever sys.path says
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -131,7 +139,7 @@ class Writer:
             fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
         writer = cls(proc)
         try:
-            writer._send((path, busy_timeout))
+            writer._send(opener)
         except StoreError:
             writer._close()
             return None
@@ -203,44 +211,6 @@ class Writer:
             self.proc.wait()
         except StoreError:
             pass  # it ended without saying what it cost
-
-
-class ThreadWriter:
-    """Writer's interface, the batches written by a thread of the ingest process on a
-    connection of its own: for a store whose writes wait on a server (PostgreSQL), where
-    the thread holds the GIL only to build its rows' keys and to send them, and a second
-    process would cost more CPU than it spares (starting, and each batch marshalled)."""
-
-    def __init__(self, store: SQLiteStore, begin: Callable[[], object] | None = None) -> None:
-        """`begin`: called first in the thread (e.g. to set its connection up)."""
-        from concurrent.futures import Future, ThreadPoolExecutor
-
-        self.store = store
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="writer", initializer=begin)
-        self.pending: Future[int] | None = None
-        self.in_flight = 0
-        self.new = self.rows = 0
-        self.file_new: dict[int, int] = {}
-        self.cost: dict[str, Any] = {}
-
-    def send(self, prep: Prepared) -> None:
-        """Hand a batch over, once the one before is committed (its error raised here)."""
-        self._settle()
-        self.pending = self.pool.submit(_store, self.store, prep, self.file_new)
-        self.in_flight = len(prep.rows)
-
-    def finish(self) -> tuple[int, int]:
-        try:
-            self._settle()
-        finally:
-            self.pool.shutdown()
-        return self.new, self.rows - self.new
-
-    def _settle(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            self.new += pending.result()
-            self.rows += self.in_flight
 
 
 class _Reader:
@@ -334,11 +304,9 @@ def _bind_directly() -> None:
 
 
 def writer_main() -> None:
-    """The writer process: (store path, busy timeout) on stdin, then batches until EOF; one
-    reply a batch (("ok", new rows) or ("error", exception)), then ("end", its cost)."""
+    """The writer process: how to open the store (Opener) on stdin, then batches until EOF;
+    one reply a batch (("ok", new rows) or ("error", exception)), then ("end", its cost)."""
     import resource
-
-    from .backend import SQLiteStore
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingest's: it closes our stdin
     _bind_directly()
@@ -348,8 +316,8 @@ def writer_main() -> None:
     store: SQLiteStore | None = None
     file_new: dict[int, int] = {}
     try:
-        path, timeout = _receive(pipe)
-        opened: SQLiteStore | Exception = SQLiteStore(path, busy_timeout=timeout, create=False)
+        kind, args, kwargs = _receive(pipe)
+        opened: SQLiteStore | Exception = kind(*args, create=False, **kwargs)
     except _Ended:
         return
     except Exception as e:  # noqa: BLE001 - told to the ingest at its first batch
