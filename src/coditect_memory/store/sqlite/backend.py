@@ -439,7 +439,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         self._session_projects.update(settled)  # committed with the caller's transaction
         return new
 
-    def _settled_projects(self, db: Any, batch: Batch | Prepared) -> dict[str, int]:
+    def _settled_projects(self, db: Any, batch: Prepared) -> dict[str, int]:
         """The project of each session of the batch, as its sessions row has it once the batch
         is stored (the first project it was seen in: `_write_sessions` keeps a stored one).
         Its messages are written with it, so the run's end (`settle_projects`) finds nothing
@@ -461,12 +461,6 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
                 if pid is not None:
                     out[sid] = pid
         return out
-
-    def _batch_rows(self, db: Any, batch: Batch) -> tuple[list[tuple[Any, ...]],
-                                                          list[tuple[Any, ...]]]:
-        """A batch's message rows (_MSG_COLS; `growing`: a debug log's last entry, which may
-        have grown), as `_rows_to_write` gives them (PostgresStore.write_batch's steps)."""
-        return self._rows_to_write(db, self._prepare(batch))
 
     def _prepare(self, batch: Batch) -> Prepared:
         """What a batch writes, built without the database: message rows of _MSG_COLS up to
@@ -562,7 +556,7 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
             if not exists:
                 new_by_file[row[_FILE_COL]] = new_by_file.get(row[_FILE_COL], 0) + 1
 
-    def _batch_rest(self, db: Any, batch: Batch | Prepared) -> int:
+    def _batch_rest(self, db: Any, batch: Prepared) -> int:
         """Everything of a batch but its messages, once batch.new_by_file is known; returns
         the batch's new rows."""
         new_by_file = batch.new_by_file
@@ -571,9 +565,8 @@ class SQLiteStore(SQLiteSearch, SQLiteReports, SQLiteBackup, SQLiteTransfer, SQL
         # before the file's watermark lands loses none of it (the re-read finds duplicates)
         db.executemany("UPDATE source_files SET messages = messages + ? WHERE id = ?",
                        [(n, file_id) for file_id, n in new_by_file.items() if n])
-        usage = batch.usage_rows if isinstance(batch, Prepared) else self._usage_rows(batch)
-        if usage:
-            self._write_usage(db, usage)
+        if batch.usage_rows:
+            self._write_usage(db, batch.usage_rows)
         if batch.file_backups:
             db.executemany("INSERT INTO file_backups VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            batch.file_backups)
