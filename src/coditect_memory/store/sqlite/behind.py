@@ -10,9 +10,9 @@ called by ingest/pipeline.py around its reads), `write_batch` splits each batch 
   (`SQLiteStore._prepare`): the message rows (metadata as JSON text, hashes), blobs and
   usage rows; sent as tuples of primitives (`Prepared`, marshalled);
 - the writer process (`writer_main`, its own connection to the same store) does the rest in
-  one transaction (`_write_prepared`; PostgresStore's looks up the batch's uids and COPYs): the rows' uid and uuid keys and row facts
-  (`_finish_rows`: made from the row itself, they cost the same in either process, and the
-  ingest process is the critical path), packing (zstd with the dictionaries it
+  one transaction (`_write_prepared`; on PostgreSQL one COPY): the rows' uid and uuid keys
+  and row facts (`_finish_rows`: made from the row itself, they cost the same in either
+  process, and the ingest process is the critical path), packing (zstd with the dictionaries it
   trains and stores, as the ingest process would: packing.py), project ids, each session's
   project, the INSERTs, a debug log's growing line, usage, sessions, errors and the batch's
   files' watermarks, then COMMIT — one batch, one transaction, exactly as without it.
