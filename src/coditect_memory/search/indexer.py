@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..ahead import read_ahead
+from ..cores import keep_to, leave_first_core
 from ..errors import io_error
 from ..pids import alive
 from ..settings import Settings
@@ -605,8 +606,10 @@ def _follow(settings: Settings) -> dict[str, Any] | None:
             follow = _Follow.begin(store, index_dir)
             if follow is None:
                 return None
+            cores = leave_first_core()  # to the ingest's process while it reads: cores.py
             while not _told_to_finish(FOLLOW_POLL):
                 follow.follow(store.max_message_id())
+            keep_to(cores)  # the run is over: nothing else to make room for
             return follow.finish().as_dict()
     finally:
         lock.release()

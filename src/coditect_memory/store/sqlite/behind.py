@@ -50,6 +50,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ...cores import leave_first_core
 from ...errors import StoreError
 from ..protocol.ingest import FileUpdate, IngestError
 
@@ -309,6 +310,7 @@ def writer_main() -> None:
     import resource
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingest's: it closes our stdin
+    leave_first_core()  # to the ingest's process: cores.py
     _bind_directly()
     stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed goes where stderr goes, not into the replies
