@@ -52,3 +52,17 @@ def test_the_writer_process_runs_off_the_first_core(tmp_path, monkeypatch):
         assert sorted(os.sched_getaffinity(pid)) == CORES[1:]
         assert store.written() == (4, 0)
     assert sorted(os.sched_getaffinity(0)) == CORES  # this process is not pinned
+
+
+@two_cores
+def test_every_thread_of_a_helper_is_moved():
+    """Linux sets affinity per thread: a thread started before (the keyword index's writer
+    threads are) moves too, and gets every core back."""
+    code = ("import json, os, threading; from coditect_memory.cores import leave_first_core, keep_to\n"
+            "go = threading.Event(); t = threading.Thread(target=go.wait); t.start()\n"
+            "had = leave_first_core(); off = sorted(os.sched_getaffinity(t.native_id))\n"
+            "keep_to(had); back = sorted(os.sched_getaffinity(t.native_id)); go.set(); t.join()\n"
+            "print(json.dumps([off, back]))")
+    off, back = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                          text=True, check=True).stdout)
+    assert off == CORES[1:] and back == CORES

@@ -18,21 +18,35 @@ import os
 
 
 def leave_first_core() -> set[int] | None:
-    """Keep this process off the first of the cores it may run on. Returns the cores it had
-    (for `keep_to`, once its work may use them all), or None when nothing changed: one core
-    only, or an OS that does not set affinity."""
+    """Keep this process (each of its threads: Linux sets affinity per thread) off the first
+    of the cores it may run on. Returns the cores it had (for `keep_to`, once its work may
+    use them all), or None when nothing changed: one core only, or an OS that does not set
+    affinity."""
     try:
         cores = os.sched_getaffinity(0)
-        if len(cores) < 2:
-            return None
-        os.sched_setaffinity(0, set(sorted(cores)[1:]))
-    except (AttributeError, OSError, ValueError):
+    except (AttributeError, OSError):
         return None
-    return cores
+    if len(cores) < 2:
+        return None
+    return cores if _set(set(sorted(cores)[1:])) else None
 
 
 def keep_to(cores: set[int] | None) -> None:
-    """Run this process on `cores` from now on (nothing when None or refused)."""
+    """Run this process (each of its threads) on `cores` from now on (nothing when None)."""
     if cores:
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            os.sched_setaffinity(0, cores)
+        _set(cores)
+
+
+def _set(cores: set[int]) -> bool:
+    """Every thread's affinity (a thread started later inherits its starter's); False when
+    refused."""
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]
+    done = False
+    for tid in threads:
+        with contextlib.suppress(OSError, ValueError):  # a thread that just ended
+            os.sched_setaffinity(tid, cores)
+            done = True
+    return done
