@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -47,9 +48,12 @@ def test_the_writer_process_runs_off_the_first_core(tmp_path, monkeypatch):
         run_id = store.begin_run(ROOT, "claude")
         assert store.write_behind() is True
         store.write_batch(conversation_batch(store, run_id, "s1", 2))
-        store.write_batch(conversation_batch(store, run_id, "s2", 2))  # the first acknowledged
         pid = store._behind_writer.proc.pid
+        deadline = time.monotonic() + 30
+        while sorted(os.sched_getaffinity(pid)) != CORES[1:] and time.monotonic() < deadline:
+            time.sleep(0.01)  # it moves as it starts
         assert sorted(os.sched_getaffinity(pid)) == CORES[1:]
+        store.write_batch(conversation_batch(store, run_id, "s2", 2))
         assert store.written() == (4, 0)
     assert sorted(os.sched_getaffinity(0)) == CORES  # this process is not pinned
 

@@ -307,3 +307,25 @@ def test_the_writers_adapters_bind_the_same_values():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.stdout.strip() == "('null', 1, '0001', 'blob', '7879', 'blob')"
+
+
+def test_batches_sent_behind_a_failed_one_are_not_written(tmp_path, monkeypatch):
+    """Up to AHEAD batches are in flight: when one fails, those sent behind it are refused
+    (not written), the first error is raised, and the writer still says what it cost."""
+    from coditect_memory.store.sqlite.behind import AHEAD
+
+    from .test_store_conformance import ROOT, conversation_batch
+
+    monkeypatch.setenv("MEMORY_HOME", str(tmp_path))
+    with open_store(load_settings()) as store:
+        run_id = store.begin_run(ROOT, "claude")
+        store.db.execute("CREATE TRIGGER boom AFTER INSERT ON messages WHEN new.id > 4"
+                         " BEGIN SELECT RAISE(ABORT, 'boom'); END")  # the third batch fails
+        assert store.write_behind() is True and AHEAD >= 2
+        with pytest.raises(sqlite3.IntegrityError, match="boom"):
+            for n in range(1, 4 + AHEAD):  # AHEAD - 1 sent behind the third, then it is settled
+                store.write_batch(conversation_batch(store, run_id, f"s{n}", 2))
+            store.written()
+        assert store.written() == (4, 0)  # the two batches before it, committed
+        assert store.behind_cost and store.behind_cost["cpu_seconds"] >= 0
+        assert store.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4

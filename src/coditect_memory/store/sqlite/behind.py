@@ -21,9 +21,11 @@ called by ingest/pipeline.py around its reads), `write_batch` splits each batch 
   masking, rows) is the longer of the two, and the writer shares its core with the
   keyword-index follower (benchmarks/RESULTS.md).
 
-Double-buffered: batch N+1 is pickled, then its `write_batch` waits for batch N's
-acknowledgement before sending it, so at most one batch is in flight and batches commit in
-order. Counting: the writer counts each batch's new rows (and, as the pipeline does, those
+Up to AHEAD batches in flight: batch N+AHEAD is marshalled, then its `write_batch` waits for
+batch N's acknowledgement before sending it; batches commit in order (one pipe, one writer).
+More than one, because the writer shares its core with the keyword-index follower (cores.py)
+and stalls at checkpoints: with one, the ingest's process waited for its acknowledgement 7%
+of the time. Counting: the writer counts each batch's new rows (and, as the pipeline does, those
 of files whose watermark comes in a later batch), `write_batch` returns (0, 0) and
 `written()` gives the run's totals once the last batch is committed.
 
@@ -46,6 +48,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections import deque
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -62,6 +65,7 @@ Row = tuple[Any, ...]
 # (pickled: the class travels as its module and name).
 Opener = tuple[type, tuple[Any, ...], dict[str, Any]]
 STOP_SECONDS = 60.0  # the writer's last batch, then its exit; killed after that
+AHEAD = 3  # batches sent and not yet acknowledged, at most
 PIPE_BYTES = 1 << 20  # a batch (~1 MB) written in one go: no wake-up per 64 KB of it
 
 
@@ -119,7 +123,7 @@ class Writer:
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
-        self.in_flight: int | None = None  # rows of the batch sent and not yet acknowledged
+        self.in_flight: deque[int] = deque()  # rows of each batch sent and not yet acknowledged
         self.new = self.rows = 0  # of the batches acknowledged
         self.cost: dict[str, Any] = {}  # its CPU seconds and peak RSS (benchmarks)
 
@@ -147,11 +151,13 @@ class Writer:
         return writer
 
     def send(self, prep: Prepared) -> None:
-        """Hand a batch over, once the one before is committed (its error raised here)."""
+        """Hand a batch over once at most AHEAD - 1 are still in flight (the first error of
+        one that is not, raised here)."""
         data = _dump_batch(prep)  # while the writer works
-        self._settle()
+        while len(self.in_flight) >= AHEAD:
+            self._settle_one()
         self._send(data, encoded=True)
-        self.in_flight = len(prep.rows)
+        self.in_flight.append(len(prep.rows))
 
     def finish(self) -> tuple[int, int]:
         """Wait for the last batch, end the process; (new, duplicates) of every batch."""
@@ -162,11 +168,14 @@ class Writer:
         return self.new, self.rows - self.new
 
     def _settle(self) -> None:
-        if self.in_flight is None:
-            return
-        rows, self.in_flight = self.in_flight, None
+        while self.in_flight:
+            self._settle_one()
+
+    def _settle_one(self) -> None:
+        rows = self.in_flight.popleft()
         status, value = _receive(self._out())
         if status == "error":
+            self.in_flight.clear()  # those behind it are refused: _close reads their replies
             raise value
         self.new += value
         self.rows += rows
@@ -203,10 +212,11 @@ class Writer:
             pass
         try:
             self.proc.wait(timeout=STOP_SECONDS)
-            if self.proc.stdout is not None:
+            while self.proc.stdout is not None:  # past the replies left after an error
                 status, value = _receive(self._out())
                 if status == "end":
                     self.cost = value
+                    break
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -306,7 +316,8 @@ def _bind_directly() -> None:
 
 def writer_main() -> None:
     """The writer process: how to open the store (Opener) on stdin, then batches until EOF;
-    one reply a batch (("ok", new rows) or ("error", exception)), then ("end", its cost)."""
+    one reply a batch (("ok", new rows) or ("error", exception): the first error is every
+    later batch's too), then ("end", its cost)."""
     import resource
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the ingest's: it closes our stdin
@@ -334,6 +345,7 @@ def writer_main() -> None:
                 reply: tuple[str, Any] = ("ok", _store(store, prep, file_new))
             except Exception as e:  # noqa: BLE001 - raised in the ingest process
                 reply = ("error", _portable(e))
+                opened = e  # the batches sent behind it are refused: none is written after it
             _reply(stdout, reply)
     except (_Ended, BrokenPipeError):
         pass
