@@ -32,8 +32,9 @@ of files whose watermark comes in a later batch), `write_batch` returns (0, 0) a
 Failures: an error inside the writer (a full disk, a constraint) rolls its batch back and
 is raised in the ingest process by the next `write_batch` or by `written()`; nothing after
 it is written. The writer gone (killed) is the same, as a one-line StoreError. The ingest
-process gone (killed): the writer sees its pipe closed, finishes at most the batch it holds
-(a whole transaction with its watermarks) and exits; the next run goes on from there as
+process gone (killed): the writer writes the whole batches already in its pipe (each a
+transaction with its watermarks; a batch cut short is dropped), sees the pipe closed and
+exits; the next run goes on from there as
 after any kill.
 """
 
