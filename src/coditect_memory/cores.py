@@ -7,7 +7,8 @@ ingest's core: its process was runnable 92% of the time and ran 85%. The helpers
 slack (the writer waits for batches half the time; the follower may fall behind and catch
 up while the run derives sessions on one core), so they are kept off one core, which the
 ingest's process then has to itself: at 150k messages a first ingest took 33.3 s instead
-of 35.7 (median of five, alternated), and its reads ended ~9% sooner (benchmarks/RESULTS.md). The ingest's process itself is not pinned: the scheduler may still
+of 35.7 (median of five, alternated), and its reads ended ~9% sooner
+(benchmarks/RESULTS.md). The ingest's process itself is not pinned: the scheduler may still
 move it where another program leaves room.
 """
 

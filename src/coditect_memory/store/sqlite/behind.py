@@ -25,8 +25,8 @@ Up to AHEAD batches in flight: batch N+AHEAD is marshalled, then its `write_batc
 batch N's acknowledgement before sending it; batches commit in order (one pipe, one writer).
 More than one, because the writer shares its core with the keyword-index follower (cores.py)
 and stalls at checkpoints: with one, the ingest's process waited for its acknowledgement 7%
-of the time. Counting: the writer counts each batch's new rows (and, as the pipeline does, those
-of files whose watermark comes in a later batch), `write_batch` returns (0, 0) and
+of the time. Counting: the writer counts each batch's new rows (and, as the pipeline does,
+those of files whose watermark comes in a later batch), `write_batch` returns (0, 0) and
 `written()` gives the run's totals once the last batch is committed.
 
 Failures: an error inside the writer (a full disk, a constraint) rolls its batch back and
@@ -34,8 +34,7 @@ is raised in the ingest process by the next `write_batch` or by `written()`; not
 it is written. The writer gone (killed) is the same, as a one-line StoreError. The ingest
 process gone (killed): the writer writes the whole batches already in its pipe (each a
 transaction with its watermarks; a batch cut short is dropped), sees the pipe closed and
-exits; the next run goes on from there as
-after any kill.
+exits; the next run goes on from there as after any kill.
 """
 
 from __future__ import annotations
@@ -213,11 +212,11 @@ class Writer:
             pass
         try:
             self.proc.wait(timeout=STOP_SECONDS)
-            while self.proc.stdout is not None:  # past the replies left after an error
+            if self.proc.stdout is not None:
                 status, value = _receive(self._out())
-                if status == "end":
-                    self.cost = value
-                    break
+                while status != "end":  # past the replies left after an error
+                    status, value = _receive(self._out())
+                self.cost = value
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
