@@ -147,7 +147,7 @@ def test_a_killed_ingest_leaves_no_follower_and_the_next_run_catches_up(tmp_path
 
 
 def test_the_store_says_what_derivation_changed(tmp_path, cli_backend):
-    """The two Store methods the follower reads (IndexFollowStore), on each backend."""
+    """The Store methods the follower reads (IndexFollowStore), on each backend."""
     root = tmp_path / "claude"
     s = sid(5)
     path = transcript_path(root, s)
@@ -161,4 +161,5 @@ def test_the_store_says_what_derivation_changed(tmp_path, cli_backend):
         assert [r[0] for b in store.derived_columns(rows[2][0], top) for r in b] == [r[0] for r in rows[3:]]
         project = store.session_project_ids([s, "no-such-session"])
         assert project[s] is not None and "no-such-session" not in project
-        assert {r[1] for r in rows} == {s} and {r[2] for r in rows} == {project[s]}
+        assert {r[1] for r in rows} == {True} and {r[2] for r in rows} == {project[s]}
+        assert store.sessions_between(0, top) == {s} and not store.sessions_between(top, top + 5)

@@ -30,13 +30,19 @@ class SQLiteIndexFollow:
                         batch: int = 50_000) -> Iterator[list[DerivedRow]]:
         last = after_id
         while True:
-            rows = self._tuples(f"SELECT id, {sid_sql('session_id')}, project_id, tool_name, linked_uid, deleted_at"
-                                " FROM messages WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+            rows = self._tuples("SELECT id, session_id IS NOT NULL, project_id, tool_name, linked_uid,"
+                                " deleted_at FROM messages WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
                                 (last, upto_id, batch))
             if not rows:
                 return
             yield rows
             last = rows[-1][0]
+
+    def sessions_between(self, after_id: int, upto_id: int) -> set[str]:
+        return {r[0] for r in self._tuples(  # each session's text made once, not once a row
+            f"SELECT {sid_sql('s')} FROM (SELECT DISTINCT session_id AS s FROM messages"
+            " WHERE id > ? AND id <= ? AND session_id IS NOT NULL) AS d", (after_id, upto_id))
+            if r[0]}
 
     def session_project_ids(self, session_ids: Iterable[str]) -> dict[str, int | None]:
         ids = sorted(set(session_ids))
