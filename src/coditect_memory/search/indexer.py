@@ -714,10 +714,11 @@ class _Follow:
         marks = self.marks
         for rows in store.derived_columns(base, self.followed):
             # changed since indexed, or not indexed (a file version, a late commit); each
-            # row's _mark made in C (1.8M rows at 1M messages: the finish is the run's end)
+            # row's _mark made in C (1.8M rows at 1M messages: the finish is the run's end),
+            # but for its `or 1`: a row whose hash is 0 is indexed again, which does no harm
             ids = list(map(_ID, rows))
-            now = map(hash, map(_DERIVED, rows))  # _mark's but for its `or 1`: that row is
-            lo, n = ids[0] - base - 1, len(ids)   # indexed again, no harm
+            now = map(hash, map(_DERIVED, rows))
+            lo, n = ids[0] - base - 1, len(ids)
             if ids[-1] - ids[0] + 1 == n:  # no gap: one slice of the marks
                 again += [i for i, was, mark in zip(ids, marks[lo:lo + n], now, strict=True)
                           if was != mark]
