@@ -167,6 +167,54 @@ def test_a_repeated_draft_is_its_own_and_a_fix_adds_files_to_its_own_only() -> N
     assert len({id(d.entities) for d in drafts}) == len(drafts)
 
 
+def test_a_command_that_passes_silently_after_a_fix_is_an_error_fix(cli_backend, tmp_path) -> None:
+    """A success with no output (a linter that prints nothing) still pairs with the failure
+    before it: the store gives the rules a result's call and is_error, not only its text."""
+    import orjson
+
+    from tests.builders import line, sid, user
+
+    from .memeval import _tool_result, _tool_use
+
+    session, cwd = sid(7), "/home/dev/webapp"
+    edit = {"file_path": f"{cwd}/src/long_lines.py", "old_string": "a", "new_string": "b"}
+    lines = [user(session, 0, "make the linter happy", cwd),
+             _tool_use(session, 1, "Bash", {"command": "make lint"}, cwd, 0),
+             _tool_result(session, 2, "E501 line too long (120 > 88)", True, cwd, 0),
+             _tool_use(session, 3, "Edit", edit, cwd, 0),
+             _tool_result(session, 4, "The file has been updated.", False, cwd, 0),
+             _tool_use(session, 5, "Bash", {"command": "make lint"}, cwd, 0),
+             _tool_result(session, 6, "", False, cwd, 0)]  # exit 0, nothing printed
+    path = tmp_path / "claude" / "projects" / cwd.replace("/", "-") / f"{session}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"".join(line(o) for o in lines))
+    assert orjson.loads(path.read_bytes().splitlines()[-1])["message"]["content"][0]["content"] == ""
+    ingest_json(path.parents[2])
+    fixes = [m for m in _all() if m["type"] == "error_fix"]
+    assert [m["text"] for m in fixes] == [
+        "`make lint` failed (E501 line too long (120 > 88)); it passed after editing `long_lines.py`"]
+
+
+def test_a_decision_is_found_whatever_its_case_or_alphabet() -> None:
+    """The rules look for a decision only in answers holding one of its words
+    (`_may_decide`): that finds what the regex finds, in any case, and in text beyond ASCII,
+    where re.I matches 'ſ' as 's'."""
+    from coditect_memory.memories.extract import _DECISION, Extractor
+    from coditect_memory.store.protocol.memories import ExtractRow
+
+    texts = ["We Decided to keep the queue.", "LET'S GO WITH Redis streams.", "lets use uv here.",
+             "We'll switch to ruff for linting.", "We will keep the old API.", "Going with plan B.",
+             "We chose SQLite.", "Settled on zstd level 3.", "Décision prise: we decided to ship.",
+             "We ſettled on the ſmaller model.", "Looks done; the tests pass.", "We will see.",
+             "Let me check the logs first."]
+    for n, text in enumerate(texts):
+        row = ExtractRow(n, f"u{n}", "s1", 3, "transcript", "assistant", "assistant", text, n,
+                         None, None, 0, 0, 0)
+        found = [d.type for d in Extractor().feed([row])]
+        assert found == (["decision"] if _DECISION.search(text) else []), text
+    assert sum(bool(_DECISION.search(t)) for t in texts) == 10
+
+
 def test_list_query_matches_words_of_the_text(history) -> None:
     got = run("memories", "list", "-q", "UV pip", "--json").json()
     assert got and all("uv" in m["text"].lower() and "pip" in m["text"].lower() for m in got)

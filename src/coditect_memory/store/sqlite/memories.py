@@ -32,7 +32,10 @@ _extract_row = partial(tuple.__new__, ExtractRow)
 # What the rules read: conversation text and tool calls, todos, plans, memory notes. History
 # lines that copy a transcript prompt (linked_uid) would only repeat it.
 _EXTRACT = (f"SELECT id, {uid_sql('uid')}, {sid_sql('session_id')}, project_id, source_kind, type, role,"
-            f" {content_sql('')}, ts,"
+            # a command's output is read only when it failed: the rules pair a success with
+            # the failure before it by the call alone (59k Bash results at 1M, most of them
+            # successes whose text was unpacked for nothing)
+            f" CASE WHEN type = 'tool_result' AND is_error = 0 THEN NULL ELSE {content_sql('')} END, ts,"
             # in id order, so a batch stops at its last row: through messages_source (the
             # planner's pick) each batch went over every row left of these kinds and sorted
             # them (reading for extraction took 1.4 s CPU at 150k messages, 1.1 s in id order)
@@ -43,7 +46,8 @@ _EXTRACT = (f"SELECT id, {uid_sql('uid')}, {sid_sql('session_id')}, project_id, 
             " 'todos', 'task', 'plan', 'memory_note', 'compact_summary')"
             # only rows memories.extract.Extractor.feed reads: most tool results and injected
             # lines were read and dropped in Python (5% of a 1M first ingest)
-            " AND (content <> '' OR content_z IS NOT NULL) AND (is_meta = 0 OR type = 'compact_summary')"
+            " AND (content <> '' OR content_z IS NOT NULL OR type = 'tool_result')"
+            " AND (is_meta = 0 OR type = 'compact_summary')"
             " AND (type <> 'user' OR is_prompt = 1) AND (type <> 'tool_result' OR tool_name = 'Bash')"
             # and of the tool calls only those whose arguments it reads (a quarter of the rows)
             f" AND (type <> 'tool_use' OR tool_name IN ({', '.join(repr(t) for t in EXTRACT_TOOLS)}))"
