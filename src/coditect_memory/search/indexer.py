@@ -21,7 +21,8 @@ import time
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, ne
 from pathlib import Path
 from typing import IO, Any
 
@@ -636,7 +637,18 @@ def _mark(has_session: bool, project_id: Any, tool_name: Any, linked_uid: Any, d
 
 
 # store.derived_columns' rows: (id, has_session, project_id, tool_name, linked_uid, deleted_at)
-_ID, _DERIVED = itemgetter(0), itemgetter(slice(1, None))
+_DERIVED = itemgetter(slice(1, None))
+# Rows the follower leaves to `finish`: a file version's path may be named by a later
+# transcript line, and derivation links most history lines to the transcript prompt they copy
+# (50,200 of 50,972 at 1M), which then have no document: indexed then deleted, they were two
+# thirds of the rows the finish indexed again.
+_AT_FINISH = frozenset({"file_history", "history"})
+
+
+def _needs_work(row: tuple[Any, ...], was: int) -> bool:
+    """A derived row whose mark changed: it has a document to replace (`was` indexed), or
+    should have one (not linked, not deleted)."""
+    return bool(was) or (row[4] is None and row[5] is None)
 
 
 @dataclass
@@ -684,8 +696,8 @@ class _Follow:
             now = []
             projects = self._projects(rows)
             for r in rows:
-                if r.source_kind == "file_history":
-                    continue  # a later transcript line may name its path: indexed at the end
+                if r.source_kind in _AT_FINISH:
+                    continue
                 p = projects.get(r.session_id) if r.session_id else None
                 if p is not None and p != r.project_id:  # as derivation will settle it
                     r = r._replace(project_id=p)
@@ -713,21 +725,22 @@ class _Follow:
         again: list[int] = []
         marks = self.marks
         for rows in store.derived_columns(base, self.followed):
-            # changed since indexed, or not indexed (a file version, a late commit); each
-            # row's _mark made in C (1.8M rows at 1M messages: the finish is the run's end),
-            # but for its `or 1`: a row whose hash is 0 is indexed again, which does no harm
-            ids = list(map(_ID, rows))
+            # changed since indexed, or not indexed (_AT_FINISH, a late commit); each row's
+            # _mark made in C (1.8M rows at 1M messages: the finish is the run's end), but
+            # for its `or 1`: a row whose hash is 0 is indexed again, which does no harm
             now = map(hash, map(_DERIVED, rows))
-            lo, n = ids[0] - base - 1, len(ids)
-            if ids[-1] - ids[0] + 1 == n:  # no gap: one slice of the marks
-                again += [i for i, was, mark in zip(ids, marks[lo:lo + n], now, strict=True)
-                          if was != mark]
+            lo, n = rows[0][0] - base - 1, len(rows)
+            if rows[-1][0] - rows[0][0] + 1 == n:  # no gap: one slice of the marks
+                was = marks[lo:lo + n]
+                again += [r[0] for r, w in compress(zip(rows, was, strict=True), map(ne, was, now))
+                          if _needs_work(r, w)]
                 marks[lo:lo + n] = array("q", bytes(8 * n))
             else:
-                for i, mark in zip(ids, now, strict=True):
-                    if marks[i - base - 1] != mark:
-                        again.append(i)
-                    marks[i - base - 1] = 0
+                for r, mark in zip(rows, now, strict=True):
+                    w = marks[r[0] - base - 1]
+                    if w != mark and _needs_work(r, w):
+                        again.append(r[0])
+                    marks[r[0] - base - 1] = 0
         again += [base + 1 + i for i, m in enumerate(marks) if m]  # rows gone since
         _reindex(store, writer, ix, set(again), set(), upto, self.result)
         state = self.state
