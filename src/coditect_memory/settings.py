@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import UsageError
+from .firstmatch import FirstMatch
 
 T = TypeVar("T")
 
@@ -75,7 +76,8 @@ class ComponentRules:
 
     def __init__(self, rules: list[tuple[str, str]]) -> None:
         self.rules = rules
-        self._compiled = [(re.compile(p), name) for p, name in rules]
+        self._first = FirstMatch([re.compile(p) for p, _ in rules])
+        self._names = [name for _, name in rules]
         self._seen: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
@@ -88,9 +90,9 @@ class ComponentRules:
         return name
 
     def _match(self, head: str) -> str:
-        for pattern, name in self._compiled:
-            if pattern.search(head):
-                return name
+        i = self._first.index(head)
+        if i is not None:
+            return self._names[i]
         m = _TAG.match(head)
         return m.group(1).strip().title() if m else "General"
 
