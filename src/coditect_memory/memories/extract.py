@@ -39,7 +39,7 @@ _DECISION = re.compile(
     r"\b(?:we(?:'ve| have)? decided|decided to|decision:|let'?s go with|let'?s use|"
     r"we(?:'ll| will) (?:use|go with|keep|switch to)|going with|we chose|settled on)\b", re.I)
 # Words every _DECISION match holds, lower case: most answers hold none, and `in` finds that
-# ~8x faster than the regex (1.7 s of a 1M first ingest's 166k answers, none a decision)
+# faster than the regex (166k answers of a 1M first ingest, none a decision: 1.7 s -> 0.5 s)
 _DECISION_WORDS = ("decid", "let's ", "lets ", "we'll ", "we will ", "going with", "we chose",
                    "settled on")
 _QUESTION = re.compile(r"\?\s*$")
