@@ -31,19 +31,19 @@ def _loop(patterns: list[re.Pattern[str]], text: str) -> int | None:
 
 
 def _debug_lines(tmp_path) -> list[str]:
-    generate(tmp_path / "claude", sessions=6, messages=1500, seed=11)
+    generate(tmp_path / "claude", sessions=12, messages=3000, seed=11)
     lines = [ln for f in sorted((tmp_path / "claude").rglob("debug/*.txt"))
              for ln in f.read_text(errors="replace").splitlines()]
+    assert len(lines) > 1000  # generated alone: ../shared may be absent
     if FIXTURES.is_dir():  # real lines too, where ../shared is beside the clone
         lines += [ln for f in sorted(FIXTURES.rglob("*.jsonl"))
-                  for ln in f.read_text(errors="replace").splitlines()[:2000]]
+                  for ln in f.read_text(errors="replace").splitlines()[:200]]
     return lines
 
 
 @pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")  # [[:alpha:]], on purpose
 def test_the_first_match_is_the_loops(tmp_path) -> None:
     lines = _debug_lines(tmp_path)
-    assert len(lines) > 1000
     rng = random.Random(5)
     mutated = ["".join(rng.choice((c.upper(), c.lower(), c)) for c in ln[:120]) for ln in lines[:3000]]
     for fast, patterns in ((True, [re.compile(p) for p, _ in DEFAULT_COMPONENT_RULES]),
