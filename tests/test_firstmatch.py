@@ -38,6 +38,7 @@ def _debug_lines(tmp_path) -> list[str]:
     if FIXTURES.is_dir():  # real lines too, where ../shared is beside the clone
         lines += [ln for f in sorted(FIXTURES.rglob("*.jsonl"))
                   for ln in f.read_text(errors="replace").splitlines()[:200]]
+    lines = [ln[:400] for ln in lines]  # ComponentRules reads a line's first 300 characters
     return lines
 
 
