@@ -13,6 +13,7 @@ patterns Hyperscan cannot compile, take the `re` loop. Component names of debug 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 _NOT_FAST = re.compile(r"[^\x00-\x1b\x20-\x7f]")  # non-ASCII, or what `re` alone calls space
@@ -59,7 +60,7 @@ class FirstMatch:
         if not self._built:
             self._build()
         if self._db is None or _NOT_FAST.search(text):
-            candidates: Any = range(len(self.patterns))
+            candidates: Iterable[int] = range(len(self.patterns))
         else:
             hits: list[int] = []
             self._db.scan(text.encode(), match_event_handler=lambda pid, *_: hits.append(pid))
